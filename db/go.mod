@@ -1,0 +1,3 @@
+module github.com/udaconnect/udaconnect/db
+
+go 1.26.8

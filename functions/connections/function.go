@@ -1,0 +1,120 @@
+// Connections tells whom a person met: io.udaconnect.connections.requested
+// in, io.udaconnect.connections.found out, the /api/persons/{id}/connection
+// route, and for every io.udaconnect.location.recorded an
+// io.udaconnect.connection.detected per report of another person nearby.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/postgres"
+	"github.com/udaconnect/udaconnect/shared/server"
+	"go.uber.org/zap"
+)
+
+const source = ev.Source + "/connections"
+
+// Function finds connections.
+type Function struct {
+	db   *postgres.DB
+	log  *zap.Logger
+	sink cloudevents.Client // where connection.detected goes: K_SINK
+}
+
+// New returns the function on db, emitting to cfg.Sink.
+func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error) {
+	if cfg.Sink == "" {
+		return nil, fmt.Errorf("K_SINK is not set")
+	}
+	sink, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink))
+	if err != nil {
+		return nil, fmt.Errorf("K_SINK: %w", err)
+	}
+	return &Function{db: db, log: log, sink: sink}, nil
+}
+
+// Handle answers connections.requested and detects connections on
+// location.recorded.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	switch e.Type() {
+	case ev.ConnectionsRequested:
+		var data ev.ConnectionsRequestedData
+		if err := server.DecodeData(e, &data); err != nil {
+			return nil, err
+		}
+		conns, err := f.find(ctx, data.Params())
+		if err != nil {
+			return nil, err
+		}
+		return server.NewEvent(source, ev.ConnectionsFound, e.ID(), ev.ConnectionsFoundData{PersonID: data.PersonID, Connections: conns})
+	case ev.LocationRecorded:
+		var loc udaconnect.Location
+		if err := server.DecodeData(e, &loc); err != nil {
+			return nil, err
+		}
+		return nil, f.detect(ctx, loc)
+	default:
+		return nil, udaconnect.Invalid("type", "this function takes %s and %s events, not %q", ev.ConnectionsRequested, ev.LocationRecorded, e.Type())
+	}
+}
+
+func (f *Function) find(ctx context.Context, p udaconnect.ConnectionParams) ([]udaconnect.Connection, error) {
+	q, err := p.Query()
+	if err != nil {
+		return nil, err
+	}
+	return f.db.FindConnections(ctx, q)
+}
+
+// detect emits a connection.detected for every report of another person near
+// loc. Its ids derive from the two reports, so a redelivered location yields
+// the same events again, not new ones.
+func (f *Function) detect(ctx context.Context, loc udaconnect.Location) error {
+	if loc.ID <= 0 {
+		return udaconnect.Invalid("id", "id must be the positive id of a recorded location")
+	}
+	near, err := f.db.FindConnections(ctx, udaconnect.NearQuery(loc))
+	if err != nil {
+		return err
+	}
+	if len(near) == 0 {
+		return nil
+	}
+	person, err := f.db.FindPerson(ctx, loc.PersonID)
+	if err != nil {
+		return err
+	}
+	for _, c := range near {
+		data := ev.ConnectionDetectedData{Person: person, Location: loc, Other: c.Person, Near: c.Location, Distance: c.Distance}
+		e, err := server.NewEvent(source, ev.ConnectionDetected, fmt.Sprintf("connection-%d-%d", loc.ID, c.Location.ID), data)
+		if err != nil {
+			return err
+		}
+		if res := f.sink.Send(ctx, *e); !cloudevents.IsACK(res) {
+			return udaconnect.Errorf(udaconnect.EUNAVAILABLE, "send %s: %v", ev.ConnectionDetected, res)
+		}
+	}
+	f.log.Info("connections detected", zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID), zap.Int("count", len(near)))
+	return nil
+}
+
+// Routes adds the connection route to mux.
+func (f *Function) Routes(mux *http.ServeMux) {
+	mux.Handle("GET /api/persons/{id}/connection", server.Get(func(r *http.Request) ([]udaconnect.Connection, error) {
+		id, err := server.PathID(r, "id")
+		if err != nil {
+			return nil, err
+		}
+		q := r.URL.Query()
+		return f.find(r.Context(), udaconnect.ConnectionParams{
+			PersonID: id, StartDate: q.Get("start_date"), EndDate: q.Get("end_date"),
+			Distance: q.Get("distance"), Window: q.Get("window"),
+		})
+	}, f.log))
+}

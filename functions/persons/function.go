@@ -1,0 +1,65 @@
+// Persons registers attendees: io.udaconnect.person.create in,
+// io.udaconnect.person.created out, and the /api/persons routes.
+package main
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/postgres"
+	"github.com/udaconnect/udaconnect/shared/server"
+	"go.uber.org/zap"
+)
+
+const source = ev.Source + "/persons"
+
+// Function stores people.
+type Function struct {
+	db  *postgres.DB
+	log *zap.Logger
+}
+
+// New returns the function on db.
+func New(_ server.Config, db *postgres.DB, log *zap.Logger) (*Function, error) {
+	return &Function{db: db, log: log}, nil
+}
+
+// Handle stores the person of a person.create event and replies with
+// person.created.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	if e.Type() != ev.PersonCreate {
+		return nil, udaconnect.Invalid("type", "this function takes %s events, not %q", ev.PersonCreate, e.Type())
+	}
+	var data ev.PersonCreateData
+	if err := server.DecodeData(e, &data); err != nil {
+		return nil, err
+	}
+	p := udaconnect.Person{FirstName: data.FirstName, LastName: data.LastName, CompanyName: data.CompanyName}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	p, err := f.db.CreatePerson(ctx, p, e.Source(), e.ID())
+	if err != nil {
+		return nil, err
+	}
+	f.log.Info("person created", zap.Int64("person_id", p.ID), zap.String("event_id", e.ID()))
+	return server.NewEvent(source, ev.PersonCreated, e.ID(), p)
+}
+
+// Routes adds the REST routes of people to mux.
+func (f *Function) Routes(mux *http.ServeMux) {
+	mux.Handle("GET /api/persons", server.Get(func(r *http.Request) ([]udaconnect.Person, error) {
+		return f.db.FindPersons(r.Context())
+	}, f.log))
+	mux.Handle("POST /api/persons", server.PostEvent(f.Handle, source, ev.PersonCreate, f.log))
+	mux.Handle("GET /api/persons/{id}", server.Get(func(r *http.Request) (udaconnect.Person, error) {
+		id, err := server.PathID(r, "id")
+		if err != nil {
+			return udaconnect.Person{}, err
+		}
+		return f.db.FindPerson(r.Context(), id)
+	}, f.log))
+}

@@ -1,0 +1,99 @@
+// Package event is the catalogue of UdaConnect's CloudEvents: their types and
+// the data each carries (DESIGN.md §3).
+package event
+
+import (
+	"strconv"
+	"time"
+
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+)
+
+// The event types of the catalogue.
+const (
+	PersonCreate         = "io.udaconnect.person.create"
+	PersonCreated        = "io.udaconnect.person.created"
+	LocationReported     = "io.udaconnect.location.reported"
+	LocationRecorded     = "io.udaconnect.location.recorded"
+	ConnectionsRequested = "io.udaconnect.connections.requested"
+	ConnectionsFound     = "io.udaconnect.connections.found"
+	ConnectionDetected   = "io.udaconnect.connection.detected"
+)
+
+// Source is the source attribute of the events UdaConnect itself emits.
+const Source = "/udaconnect"
+
+// PersonCreateData is the data of PersonCreate.
+type PersonCreateData struct {
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	CompanyName string `json:"company_name"`
+}
+
+// LocationReportedData is the data of LocationReported. CreationTime is RFC
+// 3339 and may be absent: the event's time stands in.
+type LocationReportedData struct {
+	PersonID     *int64   `json:"person_id"`
+	Latitude     *float64 `json:"latitude"`
+	Longitude    *float64 `json:"longitude"`
+	CreationTime string   `json:"creation_time,omitempty"`
+}
+
+// Report validates d, carried by an event from source with the given id and
+// time, and returns the report to store; an error names the field at fault.
+func (d LocationReportedData) Report(source, id string, eventTime time.Time) (udaconnect.Report, error) {
+	r := udaconnect.Report{Source: source, EventID: id}
+	switch {
+	case d.PersonID == nil:
+		return r, udaconnect.Invalid("person_id", "person_id is required")
+	case d.Latitude == nil:
+		return r, udaconnect.Invalid("latitude", "latitude is required")
+	case d.Longitude == nil:
+		return r, udaconnect.Invalid("longitude", "longitude is required")
+	}
+	r.PersonID, r.Latitude, r.Longitude, r.CreationTime = *d.PersonID, *d.Latitude, *d.Longitude, eventTime
+	if d.CreationTime != "" {
+		t, err := time.Parse(time.RFC3339Nano, d.CreationTime)
+		if err != nil {
+			return r, udaconnect.Invalid("creation_time", "creation_time must be an RFC 3339 time such as 2020-07-07T10:37:06Z")
+		}
+		r.CreationTime = t
+	}
+	r.CreationTime = r.CreationTime.UTC()
+	return r, r.Validate()
+}
+
+// ConnectionsFoundData is the data of ConnectionsFound.
+type ConnectionsFoundData struct {
+	PersonID    int64                   `json:"person_id"`
+	Connections []udaconnect.Connection `json:"connections"`
+}
+
+// ConnectionDetectedData is the data of ConnectionDetected: two people who
+// were near each other, where and when, and how far apart in metres.
+type ConnectionDetectedData struct {
+	Person   udaconnect.Person   `json:"person"`
+	Location udaconnect.Location `json:"location"`
+	Other    udaconnect.Person   `json:"other"`
+	Near     udaconnect.Location `json:"near"`
+	Distance float64             `json:"distance"`
+}
+
+// ConnectionsRequestedData is the data of ConnectionsRequested: distance in
+// metres (default 5), window a duration such as 15m (optional).
+type ConnectionsRequestedData struct {
+	PersonID  int64    `json:"person_id"`
+	StartDate string   `json:"start_date"`
+	EndDate   string   `json:"end_date"`
+	Distance  *float64 `json:"distance,omitempty"`
+	Window    string   `json:"window,omitempty"`
+}
+
+// Params returns d as the parameters of a connection query.
+func (d ConnectionsRequestedData) Params() udaconnect.ConnectionParams {
+	p := udaconnect.ConnectionParams{PersonID: d.PersonID, StartDate: d.StartDate, EndDate: d.EndDate, Window: d.Window}
+	if d.Distance != nil {
+		p.Distance = strconv.FormatFloat(*d.Distance, 'g', -1, 64)
+	}
+	return p
+}

@@ -1,0 +1,41 @@
+package udaconnect
+
+import (
+	"math"
+	"time"
+)
+
+// Location is one report of where a person was: WGS84 degrees, and the time
+// the device took it.
+type Location struct {
+	ID           int64     `json:"id"`
+	PersonID     int64     `json:"person_id"`
+	Latitude     float64   `json:"latitude"`
+	Longitude    float64   `json:"longitude"`
+	CreationTime time.Time `json:"creation_time"`
+}
+
+// Validate reports the first field of l that cannot be stored.
+func (l *Location) Validate() error {
+	switch {
+	case l.PersonID <= 0:
+		return Invalid("person_id", "person_id must be a positive integer")
+	case math.IsNaN(l.Latitude) || l.Latitude < -90 || l.Latitude > 90:
+		return Invalid("latitude", "latitude must be between -90 and 90 degrees")
+	case math.IsNaN(l.Longitude) || l.Longitude < -180 || l.Longitude > 180:
+		return Invalid("longitude", "longitude must be between -180 and 180 degrees")
+	case l.CreationTime.IsZero():
+		return Invalid("creation_time", "creation_time is required (RFC 3339)")
+	case l.CreationTime.Year() < 1970 || l.CreationTime.After(time.Now().Add(24*time.Hour)):
+		return Invalid("creation_time", "creation_time must lie between 1970 and tomorrow")
+	}
+	return nil
+}
+
+// Report is a location as a device sends it, tagged with the identity of the
+// event that carried it: the same Source and EventID are stored once.
+type Report struct {
+	Location
+	Source  string
+	EventID string
+}

@@ -1,0 +1,61 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
+)
+
+func TestMigrateTwice(t *testing.T) {
+	db := pgtest.MustOpenDB(t) // migrated once already
+	applied, err := db.Migrate(context.Background())
+	if err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+	if len(applied) != 0 {
+		t.Errorf("Migrate again applied %v; want nothing", applied)
+	}
+}
+
+func TestSeed(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	for range 2 {
+		if err := db.Seed(ctx); err != nil {
+			t.Fatalf("Seed: %v", err)
+		}
+	}
+	persons, err := db.FindPersons(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(persons) != 5 {
+		t.Fatalf("FindPersons after seeding twice = %d people; want 5", len(persons))
+	}
+	for _, p := range persons {
+		locs, err := db.FindLocations(ctx, p.ID, zeroTime, zeroTime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range locs {
+			// Every point lies around San Mateo or Albuquerque, a degree at most
+			// away, never with latitude and longitude swapped.
+			sanMateo := near(l.Latitude, 37.55, 0.1) && near(l.Longitude, -122.29, 0.1)
+			albuquerque := near(l.Latitude, 35.05, 1.1) && near(l.Longitude, -106.57, 1.1)
+			if !sanMateo && !albuquerque {
+				t.Errorf("seeded location %d at (%g, %g) is neither in San Mateo nor in Albuquerque", l.ID, l.Latitude, l.Longitude)
+			}
+		}
+	}
+	// New rows get ids past the seeded ones.
+	p, err := db.CreatePerson(ctx, person("New", "Person"), "test", "new-person")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID <= 9 {
+		t.Errorf("new person id = %d; want past the seeded ids", p.ID)
+	}
+}
+
+func near(v, want, tolerance float64) bool { return v >= want-tolerance && v <= want+tolerance }

@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+)
+
+// locationColumns reads a location row as the domain wants it: latitude is
+// the point's Y, longitude its X.
+const locationColumns = `id, person_id, ST_Y(coordinate::geometry), ST_X(coordinate::geometry), creation_time`
+
+// StoreReports stores every report once per (Source, EventID) in one
+// statement and returns the location stored for each, in order: a report
+// already stored returns the earlier location. A report whose person does
+// not exist is not stored and gets an EUNKNOWN error in errs; err reports a
+// failure of the whole batch, nothing of which was stored.
+func (db *DB) StoreReports(ctx context.Context, reports []udaconnect.Report) (locs []udaconnect.Location, errs []error, err error) {
+	n := len(reports)
+	sources, ids := make([]string, n), make([]string, n)
+	persons, lats, lons, times := make([]int64, n), make([]float64, n), make([]float64, n), make([]time.Time, n)
+	for i, r := range reports {
+		sources[i], ids[i], persons[i] = r.Source, r.EventID, r.PersonID
+		lats[i], lons[i], times[i] = r.Latitude, r.Longitude, r.CreationTime
+	}
+	stored := make(map[[2]string]udaconnect.Location, n)
+	rows, _ := db.pool.Query(ctx, `
+		INSERT INTO location (event_source, event_id, person_id, coordinate, creation_time)
+		SELECT r.event_source, r.event_id, r.person_id, ST_MakePoint(r.longitude, r.latitude)::geography, r.creation_time
+		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::timestamptz[])
+			AS r (event_source, event_id, person_id, latitude, longitude, creation_time)
+		WHERE EXISTS (SELECT FROM person p WHERE p.id = r.person_id)
+		ON CONFLICT (event_source, event_id) DO NOTHING
+		RETURNING event_source, event_id, `+locationColumns,
+		sources, ids, persons, lats, lons, times)
+	if err := collectStored(rows, stored); err != nil {
+		return nil, nil, wrap("insert locations", err)
+	}
+	if len(stored) < n {
+		// Duplicates, and reports of unknown people: read what is there in a
+		// new statement, which also sees rows that concurrent batches
+		// committed while this one waited on them.
+		rows, _ := db.pool.Query(ctx, `
+			SELECT event_source, event_id, `+locationColumns+` FROM location
+			WHERE (event_source, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+			sources, ids)
+		if err := collectStored(rows, stored); err != nil {
+			return nil, nil, wrap("find stored locations", err)
+		}
+	}
+	locs, errs = make([]udaconnect.Location, n), make([]error, n)
+	for i, r := range reports {
+		loc, ok := stored[[2]string{r.Source, r.EventID}]
+		if !ok {
+			errs[i] = &udaconnect.Error{Code: udaconnect.EUNKNOWN, Field: "person_id",
+				Message: fmt.Sprintf("person_id %d is not a registered person", r.PersonID)}
+			continue
+		}
+		locs[i] = loc
+	}
+	return locs, errs, nil
+}
+
+func collectStored(rows pgx.Rows, stored map[[2]string]udaconnect.Location) error {
+	var key [2]string
+	var l udaconnect.Location
+	_, err := pgx.ForEachRow(rows, []any{&key[0], &key[1], &l.ID, &l.PersonID, &l.Latitude, &l.Longitude, &l.CreationTime}, func() error {
+		l.CreationTime = l.CreationTime.UTC()
+		stored[key] = l
+		return nil
+	})
+	return err
+}
+
+// FindLocation returns the location with the given ID, or an ENOTFOUND error.
+func (db *DB) FindLocation(ctx context.Context, id int64) (udaconnect.Location, error) {
+	rows, _ := db.pool.Query(ctx, `SELECT `+locationColumns+` FROM location WHERE id = $1`, id)
+	l, err := pgx.CollectExactlyOneRow(rows, scanLocation)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, udaconnect.Errorf(udaconnect.ENOTFOUND, "location %d not found", id)
+	}
+	if err != nil {
+		return l, wrap("find location", err)
+	}
+	return l, nil
+}
+
+// FindLocations returns the reports of a person in [start, end), oldest
+// first; a zero start or end leaves that side open. An unknown person is
+// an ENOTFOUND error.
+func (db *DB) FindLocations(ctx context.Context, personID int64, start, end time.Time) ([]udaconnect.Location, error) {
+	rows, _ := db.pool.Query(ctx, `
+		SELECT `+locationColumns+` FROM location
+		WHERE person_id = $1
+		  AND ($2::timestamptz IS NULL OR creation_time >= $2)
+		  AND ($3::timestamptz IS NULL OR creation_time < $3)
+		ORDER BY creation_time, id`,
+		personID, nullTime(start), nullTime(end))
+	locs, err := pgx.CollectRows(rows, scanLocation)
+	if err != nil {
+		return nil, wrap("find locations", err)
+	}
+	if len(locs) == 0 {
+		// Nothing found: tell an unknown person from a quiet one.
+		if _, err := db.FindPerson(ctx, personID); err != nil {
+			return nil, err
+		}
+	}
+	return locs, nil
+}
+
+func scanLocation(row pgx.CollectableRow) (udaconnect.Location, error) {
+	var l udaconnect.Location
+	err := row.Scan(&l.ID, &l.PersonID, &l.Latitude, &l.Longitude, &l.CreationTime)
+	l.CreationTime = l.CreationTime.UTC()
+	return l, err
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -1,0 +1,66 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+)
+
+// CreatePerson stores p, which must be valid, once per event (source and
+// eventID), and returns the person stored: a repeated event returns the
+// person its first delivery stored.
+func (db *DB) CreatePerson(ctx context.Context, p udaconnect.Person, source, eventID string) (udaconnect.Person, error) {
+	const query = `
+		WITH inserted AS (
+			INSERT INTO person (first_name, last_name, company_name, event_source, event_id)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (event_source, event_id) DO NOTHING
+			RETURNING id, first_name, last_name, company_name
+		)
+		SELECT * FROM inserted
+		UNION ALL
+		SELECT id, first_name, last_name, company_name FROM person
+		WHERE event_source = $4 AND event_id = $5`
+	// A concurrent delivery of the same event may commit after this
+	// statement's snapshot: the second try sees it.
+	for try := 0; ; try++ {
+		rows, _ := db.pool.Query(ctx, query, p.FirstName, p.LastName, p.CompanyName, source, eventID)
+		stored, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[udaconnect.Person])
+		if errors.Is(err, pgx.ErrNoRows) && try == 0 {
+			continue
+		}
+		if err != nil {
+			return p, wrap("insert person", err)
+		}
+		return stored, nil
+	}
+}
+
+// FindPerson returns the person with the given ID, or an ENOTFOUND error.
+func (db *DB) FindPerson(ctx context.Context, id int64) (udaconnect.Person, error) {
+	p := udaconnect.Person{ID: id}
+	err := db.pool.QueryRow(ctx, `
+		SELECT first_name, last_name, company_name FROM person WHERE id = $1`,
+		id).Scan(&p.FirstName, &p.LastName, &p.CompanyName)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, udaconnect.Errorf(udaconnect.ENOTFOUND, "person %d not found", id)
+	}
+	if err != nil {
+		return p, wrap("find person", err)
+	}
+	return p, nil
+}
+
+// FindPersons returns every person, ordered by last and first name.
+func (db *DB) FindPersons(ctx context.Context) ([]udaconnect.Person, error) {
+	rows, _ := db.pool.Query(ctx, `
+		SELECT id, first_name, last_name, company_name FROM person
+		ORDER BY last_name, first_name, id`)
+	persons, err := pgx.CollectRows(rows, pgx.RowToStructByPos[udaconnect.Person])
+	if err != nil {
+		return nil, wrap("find persons", err)
+	}
+	return persons, nil
+}

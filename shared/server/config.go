@@ -1,0 +1,57 @@
+// Package server is the bootstrap every UdaConnect process shares: config
+// from the environment, JSON logs, CloudEvents and REST on one mux, health
+// endpoints and a graceful shutdown.
+package server
+
+import (
+	"fmt"
+	"os"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// Config is read once from the environment at start.
+type Config struct {
+	Port        string // PORT, default 8080
+	DatabaseURL string // DATABASE_URL, required by the functions
+	Sink        string // K_SINK, where emitted events go (optional)
+	LogLevel    string // LOG_LEVEL: debug, info, warn or error; default info
+}
+
+// LoadConfig reads the environment; required names a variable that must be set.
+func LoadConfig(required ...string) (Config, error) {
+	c := Config{
+		Port:        getenv("PORT", "8080"),
+		DatabaseURL: os.Getenv("DATABASE_URL"),
+		Sink:        os.Getenv("K_SINK"),
+		LogLevel:    getenv("LOG_LEVEL", "info"),
+	}
+	for _, name := range required {
+		if os.Getenv(name) == "" {
+			return c, fmt.Errorf("%s is not set", name)
+		}
+	}
+	return c, nil
+}
+
+func getenv(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
+// NewLogger returns a JSON logger at the given level.
+func NewLogger(level string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	cfg := zap.NewProductionConfig()
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	cfg.EncoderConfig.TimeKey = "time"
+	cfg.EncoderConfig.EncodeTime = zapcore.RFC3339NanoTimeEncoder
+	cfg.Sampling = nil
+	return cfg.Build()
+}

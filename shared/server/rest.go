@@ -1,0 +1,82 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/google/uuid"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"go.uber.org/zap"
+)
+
+// MaxRequestSize bounds the body of a REST request.
+const MaxRequestSize = 64 << 10
+
+// PostEvent serves a REST POST as an event: its JSON body becomes the data
+// of an event of type typ from source, handled by h; the reply's data is the
+// answer, with 201. An Idempotency-Key header becomes the event's id, so a
+// client that retries a POST is stored once.
+func PostEvent(h Handler, source, typ string, log *zap.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestSize))
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			WriteError(w, udaconnect.Errorf(udaconnect.ETOOLARGE, "the request body is larger than %d bytes", MaxRequestSize))
+			return
+		case err != nil:
+			WriteError(w, udaconnect.Errorf(udaconnect.EINVALID, "the request body cannot be read"))
+			return
+		case !json.Valid(body):
+			WriteError(w, udaconnect.Invalid("body", "the request body must be a JSON object"))
+			return
+		}
+		id := r.Header.Get("Idempotency-Key")
+		if id == "" {
+			id = uuid.NewString()
+		}
+		e, err := NewEvent(source, typ, id, json.RawMessage(body))
+		if err != nil {
+			WriteError(w, err)
+			return
+		}
+		reply, err := h(r.Context(), *e)
+		if err != nil {
+			if ErrorStatus(err) >= 500 {
+				log.Error("request failed", append(EventFields(e), zap.Error(err))...)
+			}
+			WriteError(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write(reply.Data())
+	}
+}
+
+// PathID reads the path value name as a positive integer ID.
+func PathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, udaconnect.Invalid(name, "%s must be a positive integer, not %q", name, r.PathValue(name))
+	}
+	return id, nil
+}
+
+// Get serves a GET whose answer is the JSON of what f returns.
+func Get[T any](f func(r *http.Request) (T, error), log *zap.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := f(r)
+		if err != nil {
+			if ErrorStatus(err) >= 500 {
+				log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
+			}
+			WriteError(w, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, v)
+	}
+}
