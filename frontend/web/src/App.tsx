@@ -1,0 +1,65 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { listPersons, type Person } from './api';
+import { Connections } from './Connections';
+import { fullName } from './format';
+import { errorMessage, isAbort, type Load } from './load';
+import { People } from './People';
+import { PersonForm } from './PersonForm';
+
+function byName(a: Person, b: Person): number {
+  return fullName(a).localeCompare(fullName(b)) || a.id - b.id;
+}
+
+export function App() {
+  const [people, setPeople] = useState<Load<Person[]>>({ state: 'loading' });
+  const [attempt, setAttempt] = useState(0);
+  const [selectedID, setSelectedID] = useState<number | null>(null);
+  const connections = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    setPeople({ state: 'loading' });
+    listPersons(abort.signal).then(
+      (data) => setPeople({ state: 'ready', data: [...data].sort(byName) }),
+      (err) => isAbort(err) || setPeople({ state: 'error', message: errorMessage(err) }),
+    );
+    return () => abort.abort();
+  }, [attempt]);
+
+  const select = useCallback((id: number) => {
+    setSelectedID(id);
+    // On a narrow screen the connections are below the list: bring them up.
+    if (window.matchMedia?.('(max-width: 59.99em)').matches) connections.current?.scrollIntoView({ block: 'start' });
+  }, []);
+
+  const created = useCallback((p: Person) => {
+    setPeople((s) => (s.state === 'ready' ? { state: 'ready', data: [...s.data, p].sort(byName) } : s));
+  }, []);
+
+  const selected = people.state === 'ready' ? people.data.find((p) => p.id === selectedID) : undefined;
+
+  return (
+    <>
+      <a className="skip" href="#connections">
+        Skip to connections
+      </a>
+      <header className="top">
+        <h1>UdaConnect</h1>
+        <p>Whom you met at the conference: where, when and how close.</p>
+      </header>
+      <main className="layout">
+        <div className="panel side">
+          <People people={people} selectedID={selectedID} onSelect={select} onRetry={() => setAttempt((n) => n + 1)} />
+          <PersonForm onCreated={created} />
+        </div>
+        <div className="panel main" id="connections" ref={connections} tabIndex={-1}>
+          {selected ? (
+            <Connections key={selected.id} person={selected} />
+          ) : (
+            <p className="state empty">Select a person to see whom they met, where and when.</p>
+          )}
+        </div>
+      </main>
+    </>
+  );
+}

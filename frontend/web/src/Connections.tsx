@@ -1,0 +1,269 @@
+import { useEffect, useMemo, useState } from 'react';
+import { listConnections, listLocations, type Connection, type ConnectionParams, type Location, type Person } from './api';
+import {
+  DefaultDistance,
+  DefaultWindow,
+  MaxDistance,
+  MaxRangeDays,
+  daysSpanned,
+  defaultRange,
+  groupConnections,
+  windowOptions,
+  type ConnectionGroup,
+  type DateRange,
+} from './connections';
+import { formatDate, formatDistance, formatTime, fullName, plural } from './format';
+import { errorMessage, isAbort, type Load } from './load';
+import { MeetingMap } from './MeetingMap';
+
+// Controls are the query as the form holds it.
+export interface Controls {
+  start: string;
+  end: string;
+  distance: string;
+  window: string;
+}
+
+type Problems = Partial<Record<keyof Controls, string>>;
+
+export function checkControls(c: Controls): Problems {
+  const p: Problems = {};
+  if (!c.start) p.start = 'Choose the first day.';
+  if (!c.end) p.end = 'Choose the last day.';
+  else if (c.start && c.end < c.start) p.end = 'The last day must not be before the first.';
+  else if (c.start && daysSpanned(c.start, c.end) > MaxRangeDays) p.end = `The range can span at most ${MaxRangeDays} days.`;
+  const d = Number(c.distance);
+  if (c.distance.trim() === '' || !Number.isFinite(d) || d <= 0 || d > MaxDistance) {
+    p.distance = `Enter a distance above 0 and at most ${MaxDistance.toLocaleString('en-GB')} m.`;
+  }
+  return p;
+}
+
+function defaults(r: DateRange): Controls {
+  return { start: r.start, end: r.end, distance: String(DefaultDistance), window: DefaultWindow };
+}
+
+// Changes to the controls are sent after this pause, so typing a distance
+// sends one request.
+const settle = 250;
+
+export function Connections({ person }: { person: Person }) {
+  const name = fullName(person);
+  const [reports, setReports] = useState<Load<Location[]>>({ state: 'loading' });
+  const [reportsTry, setReportsTry] = useState(0);
+  const [range, setRange] = useState<DateRange | null>(null);
+  const [controls, setControls] = useState<Controls | null>(null);
+  const [result, setResult] = useState<Load<Connection[]>>({ state: 'loading' });
+  const [resultTry, setResultTry] = useState(0);
+  const [selectedID, setSelectedID] = useState<number | null>(null);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    setReports({ state: 'loading' });
+    listLocations(person.id, abort.signal).then(
+      (data) => {
+        const r = defaultRange(data);
+        setReports({ state: 'ready', data });
+        setRange(r);
+        setControls((c) => c ?? defaults(r));
+      },
+      (err) => isAbort(err) || setReports({ state: 'error', message: errorMessage(err) }),
+    );
+    return () => abort.abort();
+  }, [person.id, reportsTry]);
+
+  const problems = controls ? checkControls(controls) : {};
+  const params: ConnectionParams | null =
+    controls && Object.keys(problems).length === 0
+      ? { startDate: controls.start, endDate: controls.end, distance: Number(controls.distance), window: controls.window || undefined }
+      : null;
+  const hasReports = reports.state === 'ready' && reports.data.length > 0;
+  const query = hasReports && params ? JSON.stringify(params) : null;
+
+  useEffect(() => {
+    if (!query) return;
+    const abort = new AbortController();
+    setResult({ state: 'loading' });
+    const timer = setTimeout(() => {
+      listConnections(person.id, JSON.parse(query) as ConnectionParams, abort.signal).then(
+        (data) => setResult({ state: 'ready', data }),
+        (err) => isAbort(err) || setResult({ state: 'error', message: errorMessage(err) }),
+      );
+    }, settle);
+    return () => {
+      clearTimeout(timer);
+      abort.abort();
+    };
+  }, [person.id, query, resultTry]);
+
+  const groups = useMemo(() => (result.state === 'ready' ? groupConnections(result.data) : []), [result]);
+  const selected = groups.some((g) => g.person.id === selectedID) ? selectedID : null;
+  const set = (change: Partial<Controls>) => setControls((c) => (c ? { ...c, ...change } : c));
+
+  return (
+    <section className="connections" aria-labelledby="connections-heading">
+      <h2 id="connections-heading">Whom {name} met</h2>
+      <p className="subtitle">{person.company_name}</p>
+
+      {reports.state === 'loading' && (
+        <p className="state loading" role="status">
+          Loading {name}'s location reports…
+        </p>
+      )}
+      {reports.state === 'error' && (
+        <div className="state error" role="alert">
+          <p>{name}'s location reports could not be loaded. {reports.message}</p>
+          <button type="button" onClick={() => setReportsTry((n) => n + 1)}>
+            Try again
+          </button>
+        </div>
+      )}
+      {reports.state === 'ready' && !hasReports && (
+        <p className="state empty">{name} has no location reports yet, so there is no one to connect them with.</p>
+      )}
+
+      {hasReports && controls && range && (
+        <>
+          <form className="controls" onSubmit={(e) => e.preventDefault()} aria-label="Connection search">
+            <div className="field">
+              <label htmlFor="from">From</label>
+              <input id="from" type="date" value={controls.start} required onChange={(e) => set({ start: e.target.value })} {...invalid('from', problems.start)} />
+              <Problem id="from" text={problems.start} />
+            </div>
+            <div className="field">
+              <label htmlFor="to">To</label>
+              <input id="to" type="date" value={controls.end} required onChange={(e) => set({ end: e.target.value })} {...invalid('to', problems.end)} />
+              <Problem id="to" text={problems.end} />
+            </div>
+            <div className="field">
+              <label htmlFor="distance">Distance (m)</label>
+              <input
+                id="distance"
+                type="number"
+                inputMode="decimal"
+                min="0"
+                max={MaxDistance}
+                step="any"
+                value={controls.distance}
+                onChange={(e) => set({ distance: e.target.value })}
+                {...invalid('distance', problems.distance)}
+              />
+              <Problem id="distance" text={problems.distance} />
+            </div>
+            <div className="field">
+              <label htmlFor="window">Time apart</label>
+              <select id="window" value={controls.window} onChange={(e) => set({ window: e.target.value })}>
+                {windowOptions.map((o) => (
+                  <option key={o.value} value={o.value}>
+                    {o.label}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <button type="button" className="secondary" onClick={() => setControls(defaults(range))}>
+              Reset
+            </button>
+          </form>
+          {range.shortened && (
+            <p className="hint">
+              {name}'s reports span more than {MaxRangeDays} days; the range starts with the latest {MaxRangeDays}.
+            </p>
+          )}
+
+          <div className="results">
+            <div className="result-list">
+              {params && <Result name={name} params={params} result={result} groups={groups} selectedID={selected} onSelect={setSelectedID} onRetry={() => setResultTry((n) => n + 1)} />}
+              {!params && <p className="state empty">Correct the search above to see connections.</p>}
+            </div>
+            <MeetingMap ownerName={name} own={reports.data} groups={groups} selectedID={selected} onSelect={setSelectedID} />
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+function invalid(id: string, problem?: string) {
+  return problem ? { 'aria-invalid': true, 'aria-describedby': `${id}-problem` } : {};
+}
+
+function Problem({ id, text }: { id: string; text?: string }) {
+  return text ? (
+    <p className="problem" id={`${id}-problem`}>
+      {text}
+    </p>
+  ) : null;
+}
+
+interface ResultProps {
+  name: string;
+  params: ConnectionParams;
+  result: Load<Connection[]>;
+  groups: ConnectionGroup[];
+  selectedID: number | null;
+  onSelect: (id: number | null) => void;
+  onRetry: () => void;
+}
+
+function Result({ name, params, result, groups, selectedID, onSelect, onRetry }: ResultProps) {
+  if (result.state === 'loading') {
+    return (
+      <p className="state loading" role="status">
+        Looking for people near {name}…
+      </p>
+    );
+  }
+  if (result.state === 'error') {
+    return (
+      <div className="state error" role="alert">
+        <p>The connections could not be loaded. {result.message}</p>
+        <button type="button" onClick={onRetry}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+  const within = `within ${params.distance.toLocaleString("en-GB")} m${params.window ? ` and ${windowOptions.find((o) => o.value === params.window)?.label ?? params.window}` : ''}`;
+  const dates = `${formatDate(params.startDate)} – ${formatDate(params.endDate)}`;
+  if (groups.length === 0) {
+    return (
+      <p className="state empty" role="status">
+        No one was {within} of {name} from {dates}. Try a wider distance, a longer time apart or other dates.
+      </p>
+    );
+  }
+  return (
+    <>
+      <p className="summary" role="status">
+        Met {plural(groups.length, 'person', 'people')}, {plural(result.data.length, 'time', 'times')} ({within}, {dates})
+      </p>
+      <ul className="group-list">
+        {groups.map((g) => {
+          const isSelected = g.person.id === selectedID;
+          return (
+            <li key={g.person.id} className={isSelected ? 'selected' : undefined}>
+              <button type="button" className="group" aria-pressed={isSelected} onClick={() => onSelect(isSelected ? null : g.person.id)}>
+                <span className="name">{fullName(g.person)}</span>
+                <span className="company">{g.person.company_name}</span>
+                <span className="count">{plural(g.meetings.length, 'time', 'times')}</span>
+                <span className="when">
+                  {g.meetings.length === 1 ? formatTime(g.first) : `first ${formatTime(g.first)}, last ${formatTime(g.last)}`}
+                </span>
+                <span className="closest">closest {formatDistance(g.closest)}</span>
+              </button>
+              {isSelected && (
+                <ol className="meetings" aria-label={`Meetings with ${fullName(g.person)}`}>
+                  {g.meetings.map((m) => (
+                    <li key={m.location.id}>
+                      {formatTime(m.location.creation_time)} at {m.location.latitude.toFixed(5)}, {m.location.longitude.toFixed(5)} ({formatDistance(m.distance)} apart)
+                    </li>
+                  ))}
+                </ol>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </>
+  );
+}

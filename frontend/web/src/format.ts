@@ -1,0 +1,36 @@
+import type { Person } from './api';
+
+export function fullName(p: Person): string {
+  return `${p.first_name} ${p.last_name}`;
+}
+
+const timeFormat = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'UTC',
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+});
+
+const dateFormat = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' });
+
+// formatTime shows an RFC 3339 time in UTC, the zone the date controls use.
+export function formatTime(iso: string): string {
+  return `${timeFormat.format(new Date(iso))} UTC`;
+}
+
+// formatDate shows a YYYY-MM-DD date.
+export function formatDate(date: string): string {
+  return dateFormat.format(new Date(`${date}T00:00:00Z`));
+}
+
+export function formatDistance(metres: number): string {
+  if (metres < 10) return `${metres.toFixed(1)} m`;
+  if (metres < 1000) return `${Math.round(metres)} m`;
+  return `${(metres / 1000).toFixed(1)} km`;
+}
+
+export function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

@@ -1,0 +1,37 @@
+// A stand-in for the server at the network boundary: fetch is replaced by a
+// router of canned answers, and every request is recorded.
+import { vi } from 'vitest';
+
+export interface Call {
+  method: string;
+  url: URL;
+  body: unknown;
+}
+
+type Handler = (url: URL, body: unknown) => Response | Promise<Response>;
+
+export function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+// never is an answer that does not come, to look at loading states.
+export function never(): Promise<Response> {
+  return new Promise(() => {});
+}
+
+// serve routes "METHOD /path" to handlers; other requests get a 404.
+export function serve(routes: Record<string, Handler>): Call[] {
+  const calls: Call[] = [];
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
+      const url = new URL(String(input), 'http://localhost');
+      const method = init.method ?? 'GET';
+      const body = typeof init.body === 'string' ? JSON.parse(init.body) : undefined;
+      calls.push({ method, url, body });
+      const handler = routes[`${method} ${url.pathname}`];
+      return handler ? handler(url, body) : json(404, { error: `no route ${method} ${url.pathname}` });
+    }),
+  );
+  return calls;
+}

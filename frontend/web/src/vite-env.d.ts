@@ -1,0 +1,6 @@
+/// <reference types="vite/client" />
+
+interface ImportMetaEnv {
+  readonly VITE_TILE_URL?: string;
+  readonly VITE_TILE_ATTRIBUTION?: string;
+}
