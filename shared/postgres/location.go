@@ -21,13 +21,21 @@ const locationColumns = `id, person_id, ST_Y(coordinate::geometry), ST_X(coordin
 // failure of the whole batch, nothing of which was stored.
 func (db *DB) StoreReports(ctx context.Context, reports []udaconnect.Report) (locs []udaconnect.Location, errs []error, err error) {
 	n := len(reports)
-	sources, ids := make([]string, n), make([]string, n)
-	persons, lats, lons, times := make([]int64, n), make([]float64, n), make([]float64, n), make([]time.Time, n)
-	for i, r := range reports {
-		sources[i], ids[i], persons[i] = r.Source, r.EventID, r.PersonID
-		lats[i], lons[i], times[i] = r.Latitude, r.Longitude, r.CreationTime
-	}
+	var sources, ids []string
+	var persons []int64
+	var lats, lons []float64
+	var times []time.Time
 	stored := make(map[[2]string]udaconnect.Location, n)
+	seen := make(map[[2]string]bool, n)
+	for _, r := range reports {
+		key := [2]string{r.Source, r.EventID}
+		if seen[key] {
+			continue // the first of the same event in a batch wins
+		}
+		seen[key] = true
+		sources, ids, persons = append(sources, r.Source), append(ids, r.EventID), append(persons, r.PersonID)
+		lats, lons, times = append(lats, r.Latitude), append(lons, r.Longitude), append(times, r.CreationTime)
+	}
 	rows, _ := db.pool.Query(ctx, `
 		INSERT INTO location (event_source, event_id, person_id, coordinate, creation_time)
 		SELECT r.event_source, r.event_id, r.person_id, ST_MakePoint(r.longitude, r.latitude)::geography, r.creation_time
@@ -40,7 +48,7 @@ func (db *DB) StoreReports(ctx context.Context, reports []udaconnect.Report) (lo
 	if err := collectStored(rows, stored); err != nil {
 		return nil, nil, wrap("insert locations", err)
 	}
-	if len(stored) < n {
+	if len(stored) < len(ids) {
 		// Duplicates, and reports of unknown people: read what is there in a
 		// new statement, which also sees rows that concurrent batches
 		// committed while this one waited on them.

@@ -1,8 +1,8 @@
 package server
 
 import (
-	"errors"
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	udaconnect "github.com/udaconnect/udaconnect/shared"

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
+	"github.com/udaconnect/udaconnect/shared/server"
+	"github.com/udaconnect/udaconnect/shared/server/servertest"
+	"go.uber.org/zap/zaptest"
+)
+
+func start(t *testing.T) string {
+	t.Helper()
+	f, err := New(server.Config{}, pgtest.MustOpenDB(t), zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return servertest.Start(t, f).URL
+}
+
+var pam = ev.PersonCreateData{FirstName: "Pam", LastName: "Trexler", CompanyName: "Hampton, Hampton and McQuill"}
+
+func TestCreatePerson(t *testing.T) {
+	url := start(t)
+	for _, mode := range servertest.Modes {
+		t.Run(mode, func(t *testing.T) {
+			e := servertest.NewEvent(t, ev.PersonCreate, "create-"+mode, pam)
+			first := servertest.Send(t, url, mode, e)
+			if first.Status != http.StatusOK || first.Event == nil || first.Event.Type() != ev.PersonCreated {
+				t.Fatalf("POST person.create = %d %s; want 200 with %s", first.Status, first.Body, ev.PersonCreated)
+			}
+			var p udaconnect.Person
+			if err := first.Event.DataAs(&p); err != nil {
+				t.Fatal(err)
+			}
+			if p.ID <= 0 || p.FirstName != pam.FirstName || p.LastName != pam.LastName || p.CompanyName != pam.CompanyName {
+				t.Errorf("person.created data = %+v; want Pam with an id", p)
+			}
+			// Delivered again: acknowledged with the same person, stored once.
+			again := servertest.Send(t, url, mode, e)
+			var p2 udaconnect.Person
+			if again.Status != http.StatusOK || again.Event.DataAs(&p2) != nil || p2 != p {
+				t.Errorf("redelivery = %d %+v; want 200 with %+v", again.Status, p2, p)
+			}
+		})
+	}
+	var persons []udaconnect.Person
+	servertest.Request(t, "GET", url+"/api/persons", nil).Decode(t, &persons)
+	if len(persons) != 2 {
+		t.Errorf("GET /api/persons = %d people after 2 events sent twice; want 2", len(persons))
+	}
+}
+
+func TestCreatePersonRefused(t *testing.T) {
+	url := start(t)
+	for _, tt := range []struct {
+		name   string
+		typ    string
+		data   any
+		status int
+		field  string
+	}{
+		{"no first name", ev.PersonCreate, ev.PersonCreateData{LastName: "T", CompanyName: "C"}, 400, "first_name"},
+		{"blank last name", ev.PersonCreate, ev.PersonCreateData{FirstName: "P", LastName: " ", CompanyName: "C"}, 400, "last_name"},
+		{"number as name", ev.PersonCreate, []byte(`{"first_name": 5, "last_name": "T", "company_name": "C"}`), 400, "first_name"},
+		{"not JSON", ev.PersonCreate, []byte(`{"first_name": `), 400, "data"},
+		{"too long", ev.PersonCreate, ev.PersonCreateData{FirstName: strings.Repeat("a", 201), LastName: "T", CompanyName: "C"}, 400, "first_name"},
+		{"wrong type", ev.LocationReported, pam, 400, "type"},
+	} {
+		for _, mode := range servertest.Modes {
+			if tt.name == "not JSON" && mode == "structured" {
+				continue // a structured event cannot carry it
+			}
+			t.Run(tt.name+"/"+mode, func(t *testing.T) {
+				r := servertest.Send(t, url, mode, servertest.NewEvent(t, tt.typ, tt.name, tt.data))
+				if r.Status != tt.status || r.ErrorField(t) != tt.field {
+					t.Errorf("POST %s = %d %s; want %d naming %s", tt.name, r.Status, r.Body, tt.status, tt.field)
+				}
+			})
+		}
+	}
+}
+
+func TestMalformedEvents(t *testing.T) {
+	url := start(t)
+	for _, tt := range []struct {
+		name    string
+		header  map[string]string
+		body    string
+		status  int
+		message string
+	}{
+		{"no id", map[string]string{"Ce-Specversion": "1.0", "Ce-Type": ev.PersonCreate, "Ce-Source": "test", "Content-Type": "application/json"}, `{}`, 400, "id"},
+		{"no spec version", map[string]string{"Ce-Id": "1", "Ce-Type": ev.PersonCreate, "Content-Type": "application/json"}, `{}`, 400, "CloudEvent"},
+		{"structured garbage", map[string]string{"Content-Type": "application/cloudevents+json"}, `{"specversion":`, 400, "CloudEvent"},
+		{"batch", map[string]string{"Content-Type": "application/cloudevents-batch+json"}, `[]`, 400, "batch"},
+		{"xml data", map[string]string{"Ce-Specversion": "1.0", "Ce-Id": "1", "Ce-Type": ev.PersonCreate, "Ce-Source": "test", "Content-Type": "application/xml"}, `<p/>`, 400, "datacontenttype"},
+		{"oversized", map[string]string{"Ce-Specversion": "1.0", "Ce-Id": "1", "Ce-Type": ev.PersonCreate, "Ce-Source": "test", "Content-Type": "application/json"},
+			`{"first_name": "` + strings.Repeat("a", server.MaxEventSize) + `"}`, 413, "larger"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", url, bytes.NewReader([]byte(tt.body)))
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			r := servertest.Do(t, req)
+			var e server.ErrorBody
+			r.Decode(t, &e)
+			if r.Status != tt.status || !strings.Contains(e.Error, tt.message) {
+				t.Errorf("POST %s = %d %q; want %d mentioning %q", tt.name, r.Status, e.Error, tt.status, tt.message)
+			}
+		})
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	url := start(t)
+	created := servertest.Request(t, "POST", url+"/api/persons", pam)
+	var p udaconnect.Person
+	created.Decode(t, &p)
+	if created.Status != http.StatusCreated || p.ID <= 0 || p.LastName != "Trexler" {
+		t.Fatalf("POST /api/persons = %d %s; want 201 with the person", created.Status, created.Body)
+	}
+	var got udaconnect.Person
+	if r := servertest.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d", url, p.ID), nil); r.Status != 200 {
+		t.Errorf("GET /api/persons/%d = %d", p.ID, r.Status)
+	} else if r.Decode(t, &got); got != p {
+		t.Errorf("GET /api/persons/%d = %+v; want %+v", p.ID, got, p)
+	}
+	for _, tt := range []struct {
+		method, path string
+		body         any
+		status       int
+		field        string
+	}{
+		{"GET", "/api/persons/999", nil, 404, ""},
+		{"GET", "/api/persons/abc", nil, 400, "id"},
+		{"GET", "/api/persons/-1", nil, 400, "id"},
+		{"POST", "/api/persons", map[string]string{"first_name": "A"}, 400, "last_name"},
+		{"POST", "/api/persons", []byte("not json"), 400, "body"},
+		{"POST", "/api/persons", []byte(`{"first_name": "` + strings.Repeat("a", server.MaxRequestSize) + `"}`), 413, ""},
+	} {
+		r := servertest.Request(t, tt.method, url+tt.path, tt.body)
+		if r.Status != tt.status || r.ErrorField(t) != tt.field {
+			t.Errorf("%s %s = %d %s; want %d naming %q", tt.method, tt.path, r.Status, r.Body, tt.status, tt.field)
+		}
+	}
+	// A client retrying with the same Idempotency-Key registers one person.
+	for range 2 {
+		req, _ := http.NewRequest("POST", url+"/api/persons", strings.NewReader(`{"first_name":"Otto","last_name":"Spring","company_name":"Chicken Sisters"}`))
+		req.Header.Set("Idempotency-Key", "otto-1")
+		if r := servertest.Do(t, req); r.Status != http.StatusCreated {
+			t.Fatalf("POST with Idempotency-Key = %d %s", r.Status, r.Body)
+		}
+	}
+	var persons []udaconnect.Person
+	servertest.Request(t, "GET", url+"/api/persons", nil).Decode(t, &persons)
+	if len(persons) != 2 {
+		t.Errorf("GET /api/persons = %d people; want 2 (Pam and one Otto)", len(persons))
+	}
+}

@@ -1,0 +1,138 @@
+// Package servertest drives UdaConnect functions over real HTTP with real
+// CloudEvents, in binary and structured mode.
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/udaconnect/udaconnect/shared/server"
+	"go.uber.org/zap/zaptest"
+)
+
+// Start serves f as its process would, until the test ends.
+func Start(tb testing.TB, f server.Function) *httptest.Server {
+	tb.Helper()
+	srv := httptest.NewServer(server.Mux(f, zaptest.NewLogger(tb)))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// Modes are the two CloudEvents HTTP content modes.
+var Modes = []string{"binary", "structured"}
+
+// NewEvent returns an event of type typ from source "test" with the JSON of
+// data (raw bytes are sent as they are).
+func NewEvent(tb testing.TB, typ, id string, data any) event.Event {
+	tb.Helper()
+	e := event.New()
+	e.SetID(id)
+	e.SetType(typ)
+	e.SetSource("test")
+	e.SetTime(time.Now().UTC())
+	if raw, ok := data.([]byte); ok {
+		e.SetDataContentType(event.ApplicationJSON)
+		e.DataEncoded = raw
+		return e
+	}
+	if err := e.SetData(event.ApplicationJSON, data); err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// Response is what a function answered.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	Event  *event.Event // the reply, if any
+}
+
+// Send posts e to url in the given mode.
+func Send(tb testing.TB, url, mode string, e event.Event) Response {
+	tb.Helper()
+	ctx := context.Background()
+	if mode == "structured" {
+		ctx = binding.WithForceStructured(ctx)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
+		tb.Fatal(err)
+	}
+	return Do(tb, req)
+}
+
+// Do sends req and reads the answer, and the reply event in it if any.
+func Do(tb testing.TB, req *http.Request) Response {
+	tb.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
+	if resp.StatusCode == http.StatusOK && resp.Header.Get("Ce-Id") != "" {
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		msg := cehttp.NewMessageFromHttpResponse(resp)
+		if r.Event, err = binding.ToEvent(context.Background(), msg); err != nil {
+			tb.Fatalf("reply is not a CloudEvent: %v", err)
+		}
+	}
+	return r
+}
+
+
+// Request sends a plain HTTP request with an optional JSON body.
+func Request(tb testing.TB, method, url string, body any) Response {
+	tb.Helper()
+	var r io.Reader
+	if body != nil {
+		b, ok := body.([]byte)
+		if !ok {
+			var err error
+			if b, err = json.Marshal(body); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return Do(tb, req)
+}
+
+// Decode decodes the JSON body of r into v.
+func (r Response) Decode(tb testing.TB, v any) {
+	tb.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		tb.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// ErrorField returns the field named by an error answer.
+func (r Response) ErrorField(tb testing.TB) string {
+	tb.Helper()
+	var e server.ErrorBody
+	r.Decode(tb, &e)
+	return e.Field
+}
