@@ -1,0 +1,235 @@
+package broker
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"go.uber.org/zap"
+)
+
+const brokerYAML = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: default, namespace: udaconnect}
+spec:
+  delivery:
+    retry: 2
+    backoffPolicy: exponential
+    backoffDelay: PT0.2S
+    deadLetterSink: {ref: {kind: Service, name: dead-letters}}
+`
+
+func triggerYAML(name, eventType, service string) string {
+	return fmt.Sprintf(`---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: %s, namespace: udaconnect}
+spec: {broker: default, filters: [{exact: {type: %s}}], subscriber: {ref: {kind: Service, name: %s}}}
+`, name, eventType, service)
+}
+
+type testBroker struct {
+	*Broker
+	srv   *httptest.Server
+	store *Store
+	clock *recordingClock
+}
+
+// newTestBroker serves brokerYAML and the triggers, with the built-in
+// dead-letter store and a recording clock; it is not started.
+func newTestBroker(t *testing.T, cfg Config, services Services, triggers ...string) *testBroker {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	url := "http://" + srv.Listener.Addr().String()
+	m := &Manifests{}
+	if err := m.add([]byte(brokerYAML + strings.Join(triggers, ""))); err != nil {
+		t.Fatal(err)
+	}
+	if services == nil {
+		services = Services{}
+	}
+	services["dead-letters"] = url + "/dead-letters"
+	tb := &testBroker{srv: srv, store: NewStore(10, zap.NewNop()), clock: &recordingClock{}}
+	cfg.Services, cfg.BaseURL, cfg.Clock = services, url, tb.clock
+	var err error
+	if tb.Broker, err = New(m, m.Brokers[0], cfg); err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = Handler(tb.store, tb.Broker)
+	srv.Start()
+	return tb
+}
+
+func (tb *testBroker) start(t *testing.T) {
+	tb.Start()
+	t.Cleanup(func() { tb.Close(context.Background()) })
+}
+
+// drain returns once every queued event, reply and dead letter is handled.
+func (tb *testBroker) drain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tb.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// subscriber records the events it receives and answers with handle.
+type subscriber struct {
+	mu     sync.Mutex
+	events []event.Event
+}
+
+func (s *subscriber) serve(t *testing.T, handle func(w http.ResponseWriter, n int)) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e, err := binding.ToEvent(r.Context(), cehttp.NewMessageFromHttpRequest(r))
+		if err != nil {
+			t.Errorf("subscriber got no event: %v", err)
+			return
+		}
+		s.mu.Lock()
+		s.events = append(s.events, *e)
+		n := len(s.events)
+		s.mu.Unlock()
+		handle(w, n)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func (s *subscriber) got() []event.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.events)
+}
+
+func replyWith(eventType string, structured bool) func(w http.ResponseWriter, n int) {
+	return func(w http.ResponseWriter, n int) {
+		if structured {
+			w.Header().Set("Content-Type", "application/cloudevents+json")
+			fmt.Fprintf(w, `{"specversion":"1.0","id":"r%d","source":"/persons","type":%q,"data":{"id":%d}}`, n, eventType, n)
+			return
+		}
+		w.Header().Set("Ce-Specversion", "1.0")
+		w.Header().Set("Ce-Id", fmt.Sprint("r", n))
+		w.Header().Set("Ce-Source", "/persons")
+		w.Header().Set("Ce-Type", eventType)
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+func TestReplyRouting(t *testing.T) {
+	for _, structured := range []bool{false, true} {
+		t.Run(fmt.Sprint("structured=", structured), func(t *testing.T) {
+			var persons, audit subscriber
+			services := Services{
+				"persons": persons.serve(t, replyWith("io.udaconnect.person.created", structured)),
+				"audit":   audit.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusAccepted) }),
+			}
+			tb := newTestBroker(t, Config{}, services,
+				triggerYAML("person-create", "io.udaconnect.person.create", "persons"),
+				triggerYAML("person-created", "io.udaconnect.person.created", "audit"))
+			tb.start(t)
+			post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Ce-Type", "io.udaconnect.person.create"), `{}`)
+			tb.drain(t)
+			got, replies := persons.got(), audit.got()
+			if len(got) != 1 || len(replies) != 1 || replies[0].ID() != "r1" {
+				t.Fatalf("persons got %v, audit got %v; want the event, then its reply", got, replies)
+			}
+			for _, e := range append(got, replies...) {
+				if _, ok := e.Extensions()[TTLExtension]; ok {
+					t.Errorf("subscriber saw %s; the broker keeps its TTL to itself", TTLExtension)
+				}
+			}
+			if resp := post(t, tb.srv.URL+"/udaconnect/default", binaryHeaders, `{}`); resp.StatusCode != 503 {
+				t.Errorf("POST after Close = %d; want 503", resp.StatusCode)
+			}
+		})
+	}
+}
+
+func TestTTLExhaustion(t *testing.T) {
+	tests := []struct {
+		ttl       string
+		wantCalls int
+	}{{"", 255}, {"3", 2}}
+	for _, tt := range tests {
+		t.Run("ttl="+tt.ttl, func(t *testing.T) {
+			var loop subscriber
+			const loopType = "io.udaconnect.loop"
+			services := Services{"loop": loop.serve(t, replyWith(loopType, false))}
+			tb := newTestBroker(t, Config{}, services, triggerYAML("loop", loopType, "loop"))
+			tb.start(t)
+			headers := with(binaryHeaders, "Ce-Type", loopType)
+			if tt.ttl != "" {
+				headers["Ce-Knativebrokerttl"] = tt.ttl
+			}
+			post(t, tb.srv.URL+"/udaconnect/default", headers, `{}`)
+			tb.drain(t)
+			dead := tb.store.Events()
+			if n := len(loop.got()); n != tt.wantCalls || len(dead) != 1 {
+				t.Fatalf("%d deliveries, %d dead letters; want %d and 1", n, len(dead), tt.wantCalls)
+			}
+			if ext := dead[0].Extensions(); ext[ErrorCodeExtension] != "400" || ext[ErrorDestExtension] != tb.ingress {
+				t.Errorf("dead letter extensions = %v; want code 400 from %s", ext, tb.ingress)
+			}
+		})
+	}
+}
+
+func TestDeadLetter(t *testing.T) {
+	tests := []struct {
+		name      string
+		statuses  []int // answers in turn; the last one repeats
+		wantCalls int
+		wantCode  string
+		wantWaits []time.Duration
+	}{
+		{"final", []int{422}, 1, "422", nil},
+		{"retries spent", []int{503}, 3, "503", []time.Duration{400 * time.Millisecond, 800 * time.Millisecond}},
+		{"recovers", []int{503, 503, 202}, 3, "", []time.Duration{400 * time.Millisecond, 800 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var locations subscriber
+			url := locations.serve(t, func(w http.ResponseWriter, n int) {
+				w.WriteHeader(tt.statuses[min(n, len(tt.statuses))-1])
+				fmt.Fprint(w, `{"error":"unknown person"}`)
+			})
+			tb := newTestBroker(t, Config{}, Services{"locations": url},
+				triggerYAML("location-reported", "io.udaconnect.location.reported", "locations"))
+			tb.start(t)
+			post(t, tb.srv.URL+"/udaconnect/default", binaryHeaders, `{"person_id":999}`)
+			tb.drain(t)
+			dead := tb.store.Events()
+			if n := len(locations.got()); n != tt.wantCalls || !slices.Equal(tb.clock.Waits(), tt.wantWaits) {
+				t.Errorf("%d calls, waits %v; want %d, %v", n, tb.clock.Waits(), tt.wantCalls, tt.wantWaits)
+			}
+			if tt.wantCode == "" {
+				if len(dead) != 0 {
+					t.Errorf("dead letters = %v; want none", dead)
+				}
+				return
+			}
+			if len(dead) != 1 || dead[0].ID() != "1" || string(dead[0].Data()) != `{"person_id":999}` {
+				t.Fatalf("dead letters = %v; want the original event", dead)
+			}
+			ext := dead[0].Extensions()
+			wantData := base64.StdEncoding.EncodeToString([]byte(`{"error":"unknown person"}`))
+			if ext[ErrorCodeExtension] != tt.wantCode || ext[ErrorDestExtension] != url || ext[ErrorDataExtension] != wantData {
+				t.Errorf("dead letter extensions = %v; want code %s, dest %s, data %s", ext, tt.wantCode, url, wantData)
+			}
+		})
+	}
+}

@@ -1,0 +1,181 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/cloudevents/sdk-go/v2/types"
+	"go.uber.org/zap"
+)
+
+const (
+	// TTLExtension counts how many more times an event may pass the
+	// broker; replies inherit it, which breaks reply loops.
+	TTLExtension = "knativebrokerttl"
+	defaultTTL   = 255
+	maxBodyBytes = 1 << 20
+)
+
+var (
+	errNotEvent  = errors.New("not a CloudEvent: send ce-* headers (binary mode) or Content-Type application/cloudevents+json (structured mode)")
+	errBatch     = errors.New("batches are not accepted by the broker: send one CloudEvent per request")
+	errTooLarge  = fmt.Errorf("body exceeds %d bytes", maxBodyBytes)
+	errMethod    = errors.New("method not allowed")
+	errQueueFull = errors.New("broker queue is full: retry later")
+	errClosed    = errors.New("broker is shutting down")
+	errTTL       = errors.New("knativebrokerttl exhausted: event dropped to break a reply loop")
+)
+
+// statuses maps the ingress's errors to HTTP statuses; any other is a 400.
+var statuses = map[error]int{
+	errBatch:     http.StatusUnsupportedMediaType,
+	errTooLarge:  http.StatusRequestEntityTooLarge,
+	errQueueFull: http.StatusTooManyRequests,
+	errClosed:    http.StatusServiceUnavailable,
+}
+
+func statusOf(err error) int {
+	for e, status := range statuses {
+		if errors.Is(err, e) {
+			return status
+		}
+	}
+	return http.StatusBadRequest
+}
+
+// Handler serves each broker's ingress at /<namespace>/<name>, the
+// dead-letter store at /dead-letters and GET /healthz.
+func Handler(store *Store, brokers ...*Broker) http.Handler {
+	byPath := map[string]*Broker{}
+	for _, b := range brokers {
+		byPath[b.Namespace+"/"+b.Name] = b
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/{namespace}/{name}", func(w http.ResponseWriter, r *http.Request) {
+		b, ok := byPath[r.PathValue("namespace")+"/"+r.PathValue("name")]
+		if !ok {
+			writeError(w, http.StatusNotFound, fmt.Errorf("no broker at %s", r.URL.Path))
+			return
+		}
+		b.ServeHTTP(w, r)
+	})
+	mux.Handle("/dead-letters", store)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no broker at %s", r.URL.Path))
+	})
+	return mux
+}
+
+// ServeHTTP is the broker's ingress: one CloudEvent per POST, 202 once queued.
+func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, errMethod)
+		return
+	}
+	e, status, err := readEvent(w, r)
+	if err == nil {
+		err = b.publish(*e, false)
+		status = statusOf(err)
+	}
+	if err != nil {
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
+		b.log.Info("event refused", zap.Int("status", status), zap.Error(err))
+		writeError(w, status, err)
+		return
+	}
+	b.log.Debug("event accepted", eventFields(*e)...)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// publish queues e under Knative's TTL rules: an event without TTL gets
+// 255, one with a TTL is decremented, and one at 0 is refused. Replies are
+// still taken while a shutdown drains the queue.
+func (b *Broker) publish(e event.Event, reply bool) error {
+	ttl := int32(defaultTTL)
+	if v, ok := e.Extensions()[TTLExtension]; ok {
+		if n, err := types.ToInteger(v); err == nil {
+			ttl = max(n-1, 0)
+		}
+	}
+	if ttl <= 0 {
+		return errTTL
+	}
+	e.SetExtension(TTLExtension, ttl)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed && !reply {
+		return errClosed
+	}
+	b.pending.Add(1)
+	select {
+	case b.queue <- e:
+		return nil
+	default:
+		b.pending.Done()
+		return errQueueFull
+	}
+}
+
+// readEvent reads one CloudEvent from a request and says which status
+// refuses it when it is not one.
+func readEvent(w http.ResponseWriter, r *http.Request) (*event.Event, int, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		err = errTooLarge
+	}
+	if err == nil {
+		var e *event.Event
+		if e, err = decodeEvent(r.Context(), r.Header, body); err == nil {
+			return e, http.StatusAccepted, nil
+		}
+	}
+	return nil, statusOf(err), err
+}
+
+// decodeEvent parses a binary or structured CloudEvent and validates it.
+func decodeEvent(ctx context.Context, h http.Header, body []byte) (*event.Event, error) {
+	msg := cehttp.NewMessage(h, io.NopCloser(bytes.NewReader(body)))
+	switch msg.ReadEncoding() {
+	case binding.EncodingBatch:
+		return nil, errBatch
+	case binding.EncodingUnknown:
+		return nil, errNotEvent
+	}
+	e, err := binding.ToEvent(ctx, msg)
+	if err != nil {
+		return nil, fmt.Errorf("malformed CloudEvent: %w", err)
+	}
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid CloudEvent: %w", err)
+	}
+	return e, nil
+}
+
+func jsonError(err error) []byte {
+	b, _ := json.Marshal(map[string]string{"error": err.Error()})
+	return b
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(jsonError(err), '\n'))
+}
+
+func eventFields(e event.Event, extra ...zap.Field) []zap.Field {
+	return append([]zap.Field{zap.String("event_id", e.ID()), zap.String("event_type", e.Type()),
+		zap.String("source", e.Source())}, extra...)
+}

@@ -1,0 +1,88 @@
+package broker
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+var binaryHeaders = map[string]string{"Ce-Specversion": "1.0", "Ce-Id": "1", "Ce-Source": "/devices/42",
+	"Ce-Type": "io.udaconnect.location.reported", "Content-Type": "application/json"}
+
+func post(t *testing.T, url string, headers map[string]string, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func with(h map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range h {
+		out[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+func TestIngress(t *testing.T) {
+	tb := newTestBroker(t, Config{}, nil)
+	tb.start(t)
+	structured := map[string]string{"Content-Type": "application/cloudevents+json"}
+	tests := []struct {
+		name, path string
+		headers    map[string]string
+		body       string
+		want       int
+	}{
+		{"binary", "/udaconnect/default", binaryHeaders, `{"person_id":1}`, 202},
+		{"structured", "/udaconnect/default", structured,
+			`{"specversion":"1.0","id":"2","source":"/d","type":"t","data":{"person_id":1}}`, 202},
+		{"not a cloudevent", "/udaconnect/default", map[string]string{"Content-Type": "application/json"}, `{}`, 400},
+		{"missing id", "/udaconnect/default", with(binaryHeaders, "Ce-Id", ""), `{}`, 400},
+		{"malformed structured", "/udaconnect/default", structured, `{"specversion":`, 400},
+		{"ttl exhausted", "/udaconnect/default", with(binaryHeaders, "Ce-Knativebrokerttl", "1"), `{}`, 400},
+		{"batch", "/udaconnect/default", map[string]string{"Content-Type": "application/cloudevents-batch+json"}, `[]`, 415},
+		{"oversized", "/udaconnect/default", binaryHeaders, `"` + strings.Repeat("x", maxBodyBytes) + `"`, 413},
+		{"unknown broker", "/udaconnect/other", binaryHeaders, `{}`, 404},
+		{"unknown path", "/udaconnect", binaryHeaders, `{}`, 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := post(t, tb.srv.URL+tt.path, tt.headers, tt.body)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("POST %s = %d; want %d", tt.path, resp.StatusCode, tt.want)
+			}
+			var body struct{ Error string }
+			if tt.want != 202 && (json.NewDecoder(resp.Body).Decode(&body) != nil || body.Error == "") {
+				t.Errorf("POST %s: body has no JSON error message", tt.path)
+			}
+		})
+	}
+	resp, err := http.Get(tb.srv.URL + "/udaconnect/default")
+	if err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET ingress = %v, %v; want 405", resp, err)
+	}
+}
+
+func TestIngressQueueFull(t *testing.T) {
+	tb := newTestBroker(t, Config{QueueSize: 1}, nil) // not started: the queue stays full
+	post(t, tb.srv.URL+"/udaconnect/default", binaryHeaders, `{}`)
+	resp := post(t, tb.srv.URL+"/udaconnect/default", binaryHeaders, `{}`)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("POST to a full queue = %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
