@@ -116,6 +116,8 @@ func decodeJSON(data []byte, v any) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return udaconnect.Invalid("data", "data must be a JSON object, not a JSON %s", typeErr.Value)
 	case errors.As(err, &typeErr):
 		return udaconnect.Invalid(typeErr.Field, "%s must be a %s, not a JSON %s", typeErr.Field, typeName(typeErr.Type.String()), typeErr.Value)
 	case errors.As(err, &syntaxErr):

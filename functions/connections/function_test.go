@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/postgres"
+	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
+	"github.com/udaconnect/udaconnect/shared/server"
+	"github.com/udaconnect/udaconnect/shared/server/servertest"
+	"go.uber.org/zap/zaptest"
+)
+
+// sink records the events the function emits.
+type sink struct {
+	mu     sync.Mutex
+	events []ev.ConnectionDetectedData
+	ids    []string
+}
+
+func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e, err := cehttp.NewEventFromHTTPRequest(r)
+	if err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	var d ev.ConnectionDetectedData
+	if err := e.DataAs(&d); err != nil || e.Type() != ev.ConnectionDetected {
+		http.Error(w, "unexpected event", 400)
+		return
+	}
+	s.mu.Lock()
+	s.events, s.ids = append(s.events, d), append(s.ids, e.ID())
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// start serves the function on a seeded database of its own.
+func start(t *testing.T) (string, *postgres.DB, *sink) {
+	t.Helper()
+	db := pgtest.MustOpenDB(t)
+	if err := db.Seed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{}
+	sinkSrv := httptest.NewServer(s)
+	t.Cleanup(sinkSrv.Close)
+	f, err := New(server.Config{Sink: sinkSrv.URL}, db, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return servertest.Start(t, f).URL, db, s
+}
+
+func ids(conns []udaconnect.Connection) []int64 {
+	var got []int64
+	for _, c := range conns {
+		got = append(got, c.Location.ID)
+	}
+	slices.Sort(got)
+	return got
+}
+
+// The seed's answer, worked out by hand from its points: Pam (1) reported 6
+// times on 2020-07-07 10:37:06 at (37.55363, -122.290883), where Frank,
+// Taco, Otto and Paul reported at the same second (34, 57, 65, 66, 67), Taco
+// on 2020-08-15 (30) and Frank on 2020-08-15 (68); and on 2020-08-15 at
+// (37.553441, -122.290521), 0.26 m from Taco's report 31 of that second.
+// Her other points lie 38 m from those.
+func TestConnectionsOfSeed(t *testing.T) {
+	url, _, _ := start(t)
+	for _, tt := range []struct {
+		name  string
+		query string
+		want  []int64
+	}{
+		{"plain", "start_date=2020-01-01&end_date=2020-12-30&distance=5", []int64{30, 31, 34, 57, 65, 66, 67, 68}},
+		{"default distance", "start_date=2020-01-01&end_date=2020-12-30", []int64{30, 31, 34, 57, 65, 66, 67, 68}},
+		{"window", "start_date=2020-01-01&end_date=2020-12-30&distance=5&window=15m", []int64{31, 34, 57, 65, 66, 67}},
+		{"one day", "start_date=2020-07-07&end_date=2020-07-07", []int64{34, 57, 65, 66, 67}},
+		{"half a metre", "start_date=2020-08-15&end_date=2020-08-15&distance=0.5", []int64{31}},
+		{"a tenth of a metre", "start_date=2020-08-15&end_date=2020-08-15&distance=0.1", nil},
+		{"50 m", "start_date=2020-08-15&end_date=2020-08-15&distance=50", []int64{30, 31, 68}},
+		{"2019", "start_date=2019-01-01&end_date=2019-12-31&distance=5", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := servertest.Request(t, "GET", url+"/api/persons/1/connection?"+tt.query, nil)
+			var conns []udaconnect.Connection
+			r.Decode(t, &conns)
+			if r.Status != 200 || !slices.Equal(ids(conns), tt.want) {
+				t.Errorf("GET connection?%s = %d %v; want %v", tt.query, r.Status, ids(conns), tt.want)
+			}
+			for _, c := range conns {
+				if c.Person.ID == 1 || c.Person.ID != c.Location.PersonID || c.Person.LastName == "" {
+					t.Errorf("connection %+v: want another person, with their name", c)
+				}
+			}
+		})
+	}
+}
+
+func TestConnectionsRequested(t *testing.T) {
+	url, _, _ := start(t)
+	five := 5.0
+	for _, mode := range servertest.Modes {
+		t.Run(mode, func(t *testing.T) {
+			e := servertest.NewEvent(t, ev.ConnectionsRequested, "req-"+mode, ev.ConnectionsRequestedData{
+				PersonID: 1, StartDate: "2020-01-01", EndDate: "2020-12-30", Distance: &five, Window: "15m"})
+			r := servertest.Send(t, url, mode, e)
+			var found ev.ConnectionsFoundData
+			if r.Status != 200 || r.Event == nil || r.Event.Type() != ev.ConnectionsFound || r.Event.DataAs(&found) != nil {
+				t.Fatalf("connections.requested = %d %s; want 200 with %s", r.Status, r.Body, ev.ConnectionsFound)
+			}
+			if want := []int64{31, 34, 57, 65, 66, 67}; found.PersonID != 1 || !slices.Equal(ids(found.Connections), want) {
+				t.Errorf("connections.found = person %d %v; want person 1 %v", found.PersonID, ids(found.Connections), want)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		name   string
+		data   any
+		status int
+		field  string
+	}{
+		{"unknown person", ev.ConnectionsRequestedData{PersonID: 4040, StartDate: "2020-01-01", EndDate: "2020-01-02"}, 422, ""},
+		{"no dates", ev.ConnectionsRequestedData{PersonID: 1}, 400, "start_date"},
+		{"bad window", ev.ConnectionsRequestedData{PersonID: 1, StartDate: "2020-01-01", EndDate: "2020-01-02", Window: "soon"}, 400, "window"},
+		{"distance as text", []byte(`{"person_id": 1, "start_date": "2020-01-01", "end_date": "2020-01-02", "distance": "far"}`), 400, "distance"},
+	} {
+		r := servertest.Send(t, url, "binary", servertest.NewEvent(t, ev.ConnectionsRequested, tt.name, tt.data))
+		if r.Status != tt.status || r.ErrorField(t) != tt.field {
+			t.Errorf("connections.requested %s = %d %s; want %d naming %q", tt.name, r.Status, r.Body, tt.status, tt.field)
+		}
+	}
+}
+
+func TestConnectionRouteRefused(t *testing.T) {
+	url, db, _ := start(t)
+	lonely, err := db.CreatePerson(context.Background(), udaconnect.Person{FirstName: "No", LastName: "Reports", CompanyName: "None"}, "test", "lonely")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		path   string
+		status int
+		field  string
+	}{
+		{"/api/persons/4040/connection?start_date=2020-01-01&end_date=2020-12-30", 404, ""},
+		{"/api/persons/1/connection?end_date=2020-12-30", 400, "start_date"},
+		{"/api/persons/1/connection?start_date=2020-01-01&end_date=2020-02-30", 400, "end_date"},
+		{"/api/persons/1/connection?start_date=2020-01-01&end_date=2020-12-30&distance=-1", 400, "distance"},
+		{"/api/persons/1/connection?start_date=2020-01-01&end_date=2020-12-30&distance=abc", 400, "distance"},
+		{"/api/persons/1/connection?start_date=2020-01-01&end_date=2020-12-30&window=15", 400, "window"},
+		{"/api/persons/one/connection?start_date=2020-01-01&end_date=2020-12-30", 400, "id"},
+	} {
+		r := servertest.Request(t, "GET", url+tt.path, nil)
+		if r.Status != tt.status || r.ErrorField(t) != tt.field {
+			t.Errorf("GET %s = %d %s; want %d naming %q", tt.path, r.Status, r.Body, tt.status, tt.field)
+		}
+	}
+	r := servertest.Request(t, "GET", url+"/api/persons/"+itoa(lonely.ID)+"/connection?start_date=2020-01-01&end_date=2020-12-30", nil)
+	if r.Status != 200 || string(r.Body) != "[]\n" {
+		t.Errorf("connections of a person with no reports = %d %s; want 200 []", r.Status, r.Body)
+	}
+}
+
+func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestConnectionDetected(t *testing.T) {
+	url, db, s := start(t)
+	ctx := context.Background()
+	// Otto reports where Pam and others were on 2020-07-07 10:37:06, 5 minutes later.
+	locs, errs, err := db.StoreReports(ctx, []udaconnect.Report{{
+		Location: udaconnect.Location{PersonID: 9, Latitude: 37.55363, Longitude: -122.290883, CreationTime: time.Date(2020, 7, 7, 10, 42, 6, 0, time.UTC)},
+		Source:   "test", EventID: "otto-late",
+	}})
+	if err != nil || errs[0] != nil {
+		t.Fatal(err, errs)
+	}
+	recorded := servertest.NewEvent(t, ev.LocationRecorded, "location-otto", locs[0])
+	for range 2 { // delivered twice: the same events, with the same ids
+		if r := servertest.Send(t, url, "binary", recorded); r.Status != http.StatusAccepted {
+			t.Fatalf("location.recorded = %d %s; want 202", r.Status, r.Body)
+		}
+	}
+	// Near it within 15 minutes: Pam's 6 reports, Frank's 34, Taco's 57 and
+	// 66, Paul's 67 and Otto's own 65, which does not count.
+	var near []int64
+	for _, d := range s.events[:len(s.events)/2] {
+		if d.Person.ID != 9 || d.Location.ID != locs[0].ID || d.Other.ID == 9 || d.Distance > 5 || d.Other.ID != d.Near.PersonID {
+			t.Errorf("connection.detected %+v: want Otto's new report and another person", d)
+		}
+		near = append(near, d.Near.ID)
+	}
+	slices.Sort(near)
+	if want := []int64{34, 36, 37, 38, 39, 40, 41, 57, 66, 67}; !slices.Equal(near, want) {
+		t.Errorf("connection.detected near %v; want %v", near, want)
+	}
+	if half := len(s.ids) / 2; !slices.Equal(s.ids[:half], s.ids[half:]) {
+		t.Errorf("a redelivered location emitted ids %v then %v; want the same", s.ids[:half], s.ids[half:])
+	}
+}
