@@ -13,6 +13,7 @@ function byName(a: Person, b: Person): number {
 export function App() {
   const [people, setPeople] = useState<Load<Person[]>>({ state: 'loading' });
   const [attempt, setAttempt] = useState(0);
+  const [query, setQuery] = useState('');
   const [selectedID, setSelectedID] = useState<number | null>(null);
   const connections = useRef<HTMLDivElement>(null);
 
@@ -32,7 +33,9 @@ export function App() {
     if (window.matchMedia?.('(max-width: 59.99em)').matches) connections.current?.scrollIntoView({ block: 'start' });
   }, []);
 
+  // A new person is shown in the whole list, whatever the search was.
   const created = useCallback((p: Person) => {
+    setQuery('');
     setPeople((s) => (s.state === 'ready' ? { state: 'ready', data: [...s.data, p].sort(byName) } : s));
   }, []);
 
@@ -49,7 +52,7 @@ export function App() {
       </header>
       <main className="layout">
         <div className="panel side">
-          <People people={people} selectedID={selectedID} onSelect={select} onRetry={() => setAttempt((n) => n + 1)} />
+          <People people={people} query={query} onQuery={setQuery} selectedID={selectedID} onSelect={select} onRetry={() => setAttempt((n) => n + 1)} />
           <PersonForm onCreated={created} />
         </div>
         <div className="panel main" id="connections" ref={connections} tabIndex={-1}>

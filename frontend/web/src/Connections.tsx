@@ -237,7 +237,7 @@ function Result({ name, params, result, groups, selectedID, onSelect, onRetry }:
       <p className="summary" role="status">
         Met {plural(groups.length, 'person', 'people')}, {plural(result.data.length, 'time', 'times')} ({within}, {dates})
       </p>
-      <ul className="group-list">
+      <ul className="group-list" aria-label={`People ${name} met`}>
         {groups.map((g) => {
           const isSelected = g.person.id === selectedID;
           return (

@@ -1,10 +1,12 @@
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import type { Person } from './api';
 import { fullName, plural } from './format';
 import type { Load } from './load';
 
 interface Props {
   people: Load<Person[]>;
+  query: string;
+  onQuery: (query: string) => void;
   selectedID: number | null;
   onSelect: (id: number) => void;
   onRetry: () => void;
@@ -20,8 +22,7 @@ export function matches(p: Person, query: string): boolean {
   return fold(query).split(/\s+/).filter(Boolean).every((word) => hay.includes(word));
 }
 
-export function People({ people, selectedID, onSelect, onRetry }: Props) {
-  const [query, setQuery] = useState('');
+export function People({ people, query, onQuery, selectedID, onSelect, onRetry }: Props) {
   const all = people.state === 'ready' ? people.data : [];
   const shown = useMemo(() => all.filter((p) => matches(p, query)), [all, query]);
 
@@ -30,7 +31,7 @@ export function People({ people, selectedID, onSelect, onRetry }: Props) {
       <h2 id="people-heading">People</h2>
       <div className="field">
         <label htmlFor="people-search">Search by name or company</label>
-        <input id="people-search" type="search" value={query} onChange={(e) => setQuery(e.target.value)} autoComplete="off" />
+        <input id="people-search" type="search" value={query} onChange={(e) => onQuery(e.target.value)} autoComplete="off" />
       </div>
       {people.state === 'loading' && (
         <p className="state loading" role="status">

@@ -1,0 +1,168 @@
+import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { App } from './App';
+import type { Connection, Location } from './api';
+import { json, never, serve, type Call } from './test/api';
+import { frank, met, pamConnections, pamReports, people, report } from './test/fixtures';
+
+interface Server {
+  reports?: () => Response | Promise<Response>;
+  connections?: (url: URL) => Response | Promise<Response>;
+}
+
+// open renders the app against a server holding the fixtures and selects Pam.
+async function open({ reports, connections }: Server = {}) {
+  const calls = serve({
+    'GET /api/persons': () => json(200, people),
+    'GET /api/persons/1/locations': reports ?? (() => json(200, pamReports)),
+    'GET /api/persons/1/connection': connections ?? (() => json(200, pamConnections)),
+  });
+  const user = userEvent.setup();
+  render(<App />);
+  await user.click(await screen.findByRole('button', { name: /Pam Trexler/ }));
+  return { user, calls };
+}
+
+function connectionCalls(calls: Call[]): Record<string, string>[] {
+  return calls.filter((c) => c.url.pathname.endsWith('/connection')).map((c) => Object.fromEntries(c.url.searchParams));
+}
+
+function count(root: HTMLElement, selector: string): number {
+  return root.querySelectorAll(selector).length;
+}
+
+describe('connections', () => {
+  it('defaults to the range of the person’s reports, 5 m and 15 minutes', async () => {
+    const { calls } = await open();
+    await screen.findByText(/Met 3 people/);
+    expect(screen.getByLabelText('From')).toHaveValue('2020-07-07');
+    expect(screen.getByLabelText('To')).toHaveValue('2020-08-19');
+    expect(screen.getByLabelText('Distance (m)')).toHaveValue(5);
+    expect(screen.getByLabelText('Time apart')).toHaveValue('15m');
+    expect(connectionCalls(calls)).toEqual([{ start_date: '2020-07-07', end_date: '2020-08-19', distance: '5', window: '15m' }]);
+  });
+
+  it('groups the meetings by person with count, first and last meeting, closest distance', async () => {
+    await open();
+    expect(await screen.findByText('Met 3 people, 5 times (within 5 m and 15 minutes, 7 Jul 2020 – 19 Aug 2020)')).toBeInTheDocument();
+    const groups = within(screen.getByRole('list', { name: 'People Pam Trexler met' })).getAllByRole('button');
+    expect(groups.map((g) => g.textContent)).toEqual([
+      'Taco FargoAlpha Omega Upholstery3 timesfirst 7 Jul 2020, 10:36 UTC, last 15 Aug 2020, 10:37 UTCclosest 0.0 m',
+      'Frank ShaderUSDA1 time7 Jul 2020, 10:37 UTCclosest 0.0 m',
+      'Otto SpringThe Chicken Sisters Restaurant1 time7 Jul 2020, 10:37 UTCclosest 0.0 m',
+    ]);
+  });
+
+  it('asks again when a control changes', async () => {
+    const { user, calls } = await open({
+      connections: (url) =>
+        json(200, Number(url.searchParams.get('distance')) > 10 ? [...pamConnections, met(frank, report(68, 6, '2020-08-15T10:37:06Z'), 38)] : pamConnections),
+    });
+    await screen.findByText(/Met 3 people, 5 times/);
+
+    const distance = screen.getByLabelText('Distance (m)');
+    await user.clear(distance);
+    await user.type(distance, '50');
+    expect(await screen.findByText(/Met 3 people, 6 times \(within 50 m/)).toBeInTheDocument();
+
+    await user.selectOptions(screen.getByLabelText('Time apart'), 'Any time');
+    expect(await screen.findByText(/Met 3 people, 6 times \(within 50 m, 7 Jul/)).toBeInTheDocument();
+
+    const last = connectionCalls(calls).at(-1);
+    expect(last).toEqual({ start_date: '2020-07-07', end_date: '2020-08-19', distance: '50' });
+    // Typing 50 sent one request, not one for 5 and one for 50.
+    expect(connectionCalls(calls).map((q) => q.distance)).toEqual(['5', '50', '50']);
+
+    await user.click(screen.getByRole('button', { name: 'Reset' }));
+    expect(await screen.findByText(/Met 3 people, 5 times \(within 5 m and 15 minutes/)).toBeInTheDocument();
+  });
+
+  it('checks the controls before asking', async () => {
+    const { user, calls } = await open();
+    await screen.findByText(/Met 3 people/);
+
+    const distance = screen.getByLabelText('Distance (m)');
+    await user.clear(distance);
+    expect(screen.getByText('Enter a distance above 0 and at most 10,000 m.')).toBeInTheDocument();
+    expect(distance).toHaveAccessibleDescription('Enter a distance above 0 and at most 10,000 m.');
+    await user.type(distance, '20000');
+    expect(screen.getByText('Enter a distance above 0 and at most 10,000 m.')).toBeInTheDocument();
+    await user.clear(distance);
+    await user.type(distance, '5');
+
+    const to = screen.getByLabelText('To');
+    await user.clear(to);
+    await user.type(to, '2020-07-01');
+    expect(screen.getByText('The last day must not be before the first.')).toBeInTheDocument();
+    await user.clear(to);
+    await user.type(to, '2021-07-07');
+    expect(screen.queryByText('The range can span at most 366 days.')).not.toBeInTheDocument();
+    await user.clear(to);
+    await user.type(to, '2021-07-08');
+    expect(screen.getByText('The range can span at most 366 days.')).toBeInTheDocument();
+    expect(screen.getByText('Correct the search above to see connections.')).toBeInTheDocument();
+
+    await new Promise((r) => setTimeout(r, 400));
+    expect(connectionCalls(calls)).toHaveLength(1);
+  });
+
+  it('shows that the reports are loading', async () => {
+    await open({ reports: never });
+    expect(screen.getByText("Loading Pam Trexler's location reports…")).toHaveAttribute('role', 'status');
+  });
+
+  it('shows that connections are loading', async () => {
+    await open({ connections: never });
+    expect(await screen.findByText('Looking for people near Pam Trexler…')).toHaveAttribute('role', 'status');
+  });
+
+  it('says when no one was near', async () => {
+    await open({ connections: () => json(200, []) });
+    expect(await screen.findByText(/No one was within 5 m and 15 minutes of Pam Trexler from 7 Jul 2020 – 19 Aug 2020/)).toBeInTheDocument();
+    expect(document.querySelector('.group-list')).toBeNull();
+  });
+
+  it('says when the person has no reports, and asks nothing more', async () => {
+    const { calls } = await open({ reports: () => json(200, [] as Location[]) });
+    expect(await screen.findByText('Pam Trexler has no location reports yet, so there is no one to connect them with.')).toBeInTheDocument();
+    expect(screen.queryByLabelText('Distance (m)')).not.toBeInTheDocument();
+    expect(connectionCalls(calls)).toEqual([]);
+  });
+
+  it('shows the server’s error and tries again', async () => {
+    let answer: Connection[] | null = null;
+    const { user } = await open({ connections: () => (answer ? json(200, answer) : json(400, { error: 'distance must be a number of metres above 0 and at most 10000' })) });
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('The connections could not be loaded. distance must be a number of metres above 0 and at most 10000');
+
+    answer = pamConnections;
+    await user.click(within(alert).getByRole('button', { name: 'Try again' }));
+    expect(await screen.findByText(/Met 3 people/)).toBeInTheDocument();
+  });
+
+  it('shows an error when the reports cannot be loaded', async () => {
+    await open({ reports: () => json(404, { error: 'person 1 not found' }) });
+    expect(await screen.findByRole('alert')).toHaveTextContent('Pam Trexler\'s location reports could not be loaded. person 1 not found');
+  });
+
+  it('draws the reports and meetings, and highlights the selected person’s points', async () => {
+    const { user } = await open();
+    await screen.findByText(/Met 3 people/);
+    const map = screen.getByRole('region', { name: "Map of Pam Trexler's reports and meetings" });
+    // 4 reports + 5 meetings, and the outline.
+    expect(count(map, '.leaflet-overlay-pane path.leaflet-interactive')).toBe(9);
+    expect(count(map, '.leaflet-overlay-pane path:not(.leaflet-interactive)')).toBe(1);
+    expect(count(map, '.leaflet-marker-icon')).toBe(0);
+
+    const taco = within(screen.getByRole('list', { name: 'People Pam Trexler met' })).getByRole('button', { name: /Taco Fargo/ });
+    await user.click(taco);
+    expect(taco).toHaveAttribute('aria-pressed', 'true');
+    expect(count(map, '.leaflet-marker-icon')).toBe(3);
+    expect(count(map, 'path[stroke="#c4132a"]')).toBe(3);
+    expect(screen.getByRole('list', { name: 'Meetings with Taco Fargo' }).children).toHaveLength(3);
+
+    await user.click(taco);
+    expect(taco).toHaveAttribute('aria-pressed', 'false');
+    expect(count(map, '.leaflet-marker-icon')).toBe(0);
+  });
+});
