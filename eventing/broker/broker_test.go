@@ -233,3 +233,29 @@ func TestDeadLetter(t *testing.T) {
 		})
 	}
 }
+
+func TestReplyIntoFullQueue(t *testing.T) {
+	got, release := make(chan struct{}), make(chan struct{})
+	var persons subscriber
+	reply := replyWith("io.udaconnect.person.created", false)
+	services := Services{"persons": persons.serve(t, func(w http.ResponseWriter, n int) {
+		close(got)
+		<-release
+		reply(w, n)
+	})}
+	tb := newTestBroker(t, Config{QueueSize: 1, Workers: 1}, services,
+		triggerYAML("person-create", "io.udaconnect.person.create", "persons"))
+	tb.start(t)
+	post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Ce-Type", "io.udaconnect.person.create"), `{}`)
+	<-got
+	post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Ce-Id", "2"), `{}`) // fills the queue
+	close(release)
+	tb.drain(t)
+	dead := tb.store.Events()
+	if len(dead) != 1 || dead[0].Extensions()[ErrorCodeExtension] != "429" || dead[0].Extensions()[ErrorDestExtension] != tb.ingress {
+		t.Fatalf("dead letters = %v; want the event, refused 429 by %s", dead, tb.ingress)
+	}
+	if want := []time.Duration{400 * time.Millisecond, 800 * time.Millisecond}; !slices.Equal(tb.clock.Waits(), want) {
+		t.Errorf("waits = %v; want %v", tb.clock.Waits(), want)
+	}
+}

@@ -169,13 +169,8 @@ func (s *Sender) Retry(ctx context.Context, p Policy, attempt func(context.Conte
 	}
 }
 
-// retryAfter reads a Retry-After header in seconds or as an HTTP date.
+// retryAfter reads a Retry-After header given in seconds.
 func retryAfter(h string) time.Duration {
-	if n, err := strconv.Atoi(h); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return time.Until(t)
-	}
-	return 0
+	n, _ := strconv.Atoi(h)
+	return time.Duration(max(n, 0)) * time.Second
 }

@@ -83,15 +83,17 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, status, err := readEvent(w, r)
-	if err == nil {
-		err = b.publish(*e, false)
-		status = statusOf(err)
-	}
 	if err != nil {
+		b.log.Info("event refused", zap.Int("status", status), zap.Error(err))
+		writeError(w, status, err)
+		return
+	}
+	if err := b.publish(*e, false); err != nil {
+		status = statusOf(err)
 		if status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "1")
 		}
-		b.log.Info("event refused", zap.Int("status", status), zap.Error(err))
+		b.log.Info("event refused", eventFields(*e, zap.Int("status", status), zap.Error(err))...)
 		writeError(w, status, err)
 		return
 	}
@@ -103,6 +105,7 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // 255, one with a TTL is decremented, and one at 0 is refused. Replies are
 // still taken while a shutdown drains the queue.
 func (b *Broker) publish(e event.Event, reply bool) error {
+	e = e.Clone() // a retried publish must not decrement the caller's TTL
 	ttl := int32(defaultTTL)
 	if v, ok := e.Extensions()[TTLExtension]; ok {
 		if n, err := types.ToInteger(v); err == nil {
