@@ -45,6 +45,7 @@ func run() error {
 	cfg := zap.NewProductionConfig()
 	cfg.Level = zap.NewAtomicLevelAt(level)
 	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	cfg.DisableStacktrace = true
 	log, err := cfg.Build()
 	if err != nil {
 		return err
@@ -79,7 +80,7 @@ func run() error {
 	srv := &http.Server{Handler: broker.Handler(broker.NewStore(1000, log), brokers...), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("local broker listening", zap.String("address", base), zap.Any("services", services))
+	log.Info("local broker listening", zap.String("address", base), zap.Any("services", map[string]string(services)))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -88,7 +89,7 @@ func run() error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining deliveries", zap.Duration("limit", *drain))
+	log.Info("shutting down: draining deliveries", zap.Stringer("limit", *drain))
 	ctx, cancel := context.WithTimeout(context.Background(), *drain)
 	defer cancel()
 	// The server stays up while the brokers drain: dead letters may still
