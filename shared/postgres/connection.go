@@ -14,32 +14,7 @@ import (
 // first. With q.LocationID set, only that report of q.PersonID's counts. An
 // unknown person is an ENOTFOUND error.
 func (db *DB) FindConnections(ctx context.Context, q udaconnect.ConnectionQuery) ([]udaconnect.Connection, error) {
-	window := q.Window
-	if window == 0 {
-		// Any two reports of the range are at most its length apart.
-		window = q.End.Sub(q.Start)
-	}
-	rows, _ := db.pool.Query(ctx, `
-		WITH mine AS MATERIALIZED (
-			SELECT coordinate, creation_time FROM location
-			WHERE person_id = $1 AND creation_time >= $2 AND creation_time < $3
-			  AND ($6 = 0 OR id = $6)
-		), near AS (
-			SELECT DISTINCT ON (l.id) l.id, l.person_id, l.coordinate, l.creation_time,
-				ST_Distance(l.coordinate, m.coordinate) AS distance
-			FROM mine m
-			JOIN location l
-			  ON ST_DWithin(l.coordinate, m.coordinate, $4)
-			 AND l.creation_time >= $2 AND l.creation_time < $3
-			 AND l.creation_time BETWEEN m.creation_time - $5::interval AND m.creation_time + $5::interval
-			 AND l.person_id <> $1
-			ORDER BY l.id, distance
-		)
-		SELECT n.id, n.person_id, ST_Y(n.coordinate::geometry), ST_X(n.coordinate::geometry), n.creation_time,
-			p.first_name, p.last_name, p.company_name, n.distance
-		FROM near n JOIN person p ON p.id = n.person_id
-		ORDER BY n.creation_time, n.id`,
-		q.PersonID, q.Start, q.End, q.Distance, window, q.LocationID)
+	rows, _ := db.pool.Query(ctx, connectionsSQL, connectionArgs(q)...)
 	conns, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (udaconnect.Connection, error) {
 		var c udaconnect.Connection
 		l, p := &c.Location, &c.Person
@@ -58,4 +33,37 @@ func (db *DB) FindConnections(ctx context.Context, q udaconnect.ConnectionQuery)
 		}
 	}
 	return conns, nil
+}
+
+// connectionsSQL finds connections: first the queried reports, then, through
+// the GiST index on (coordinate, creation_time), the reports near each in
+// space and time.
+const connectionsSQL = `
+		WITH mine AS MATERIALIZED (
+			SELECT coordinate, creation_time FROM location
+			WHERE person_id = $1 AND creation_time >= $2 AND creation_time < $3
+			  AND ($6 = 0 OR id = $6)
+		), near AS (
+			SELECT DISTINCT ON (l.id) l.id, l.person_id, l.coordinate, l.creation_time,
+				ST_Distance(l.coordinate, m.coordinate) AS distance
+			FROM mine m
+			JOIN location l
+			  ON ST_DWithin(l.coordinate, m.coordinate, $4)
+			 AND l.creation_time >= $2 AND l.creation_time < $3
+			 AND l.creation_time BETWEEN m.creation_time - $5::interval AND m.creation_time + $5::interval
+			 AND l.person_id <> $1
+			ORDER BY l.id, distance
+		)
+		SELECT n.id, n.person_id, ST_Y(n.coordinate::geometry), ST_X(n.coordinate::geometry), n.creation_time,
+			p.first_name, p.last_name, p.company_name, n.distance
+		FROM near n JOIN person p ON p.id = n.person_id
+		ORDER BY n.creation_time, n.id`
+
+func connectionArgs(q udaconnect.ConnectionQuery) []any {
+	window := q.Window
+	if window == 0 {
+		// Any two reports of the range are at most its length apart.
+		window = q.End.Sub(q.Start)
+	}
+	return []any{q.PersonID, q.Start, q.End, q.Distance, window, q.LocationID}
 }

@@ -1,0 +1,50 @@
+// Command migrate applies UdaConnect's database migrations to DATABASE_URL
+// and, with -seed, loads the demo data. It is safe to run twice; in the
+// cluster the migration Job runs it, and nothing else migrates.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/udaconnect/udaconnect/shared/postgres"
+)
+
+func main() {
+	seed := flag.Bool("seed", false, "also load the demo data (the proof of concept's people and reports)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *seed); err != nil {
+		fmt.Fprintln(os.Stderr, "migrate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, seed bool) error {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return fmt.Errorf("DATABASE_URL is not set")
+	}
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("migrations applied: %d %v\n", len(applied), applied)
+	if seed {
+		if err := db.Seed(ctx); err != nil {
+			return err
+		}
+		fmt.Println("demo data loaded")
+	}
+	return nil
+}
