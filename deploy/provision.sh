@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Provisions the UdaConnect development VM (run by the Vagrantfile as root):
+# K3s without Traefik, a local image registry K3s trusts, Knative Serving with
+# Kourier and the sslip.io default domain, Knative Eventing with the in-memory
+# channel and the multi-tenant channel-based broker. It writes the kubeconfig
+# for the host and the database secret into deploy/.secrets/ (gitignored).
+# Every version is pinned here; running it again converges to the same state.
+set -euo pipefail
+
+# Pinned versions. KNATIVE_VERSION is the release whose Serving CRD schema the
+# offline checks validate against (knative.dev/serving Go module v0.51.0,
+# deploy/versions.go): Knative release 1.N is module v0.(N+27).
+K3S_VERSION="v1.36.3+k3s1"
+KNATIVE_VERSION="1.24.0"
+KOURIER_VERSION="1.24.0"
+
+VM_IP="${VM_IP:-192.168.56.10}"
+REPO="${REPO:-/vagrant}"
+REGISTRY="localhost:5001"
+
+SERVING_URL="https://github.com/knative/serving/releases/download/knative-v${KNATIVE_VERSION}"
+KOURIER_URL="https://github.com/knative-extensions/net-kourier/releases/download/knative-v${KOURIER_VERSION}"
+EVENTING_URL="https://github.com/knative/eventing/releases/download/knative-v${KNATIVE_VERSION}"
+K3S_INSTALL_URL="https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION//+/%2B}/install.sh"
+
+export KUBECONFIG=/etc/rancher/k3s/k3s.yaml
+
+log() {
+  printf '\n==> %s\n' "$*"
+}
+
+# retry N CMD...: runs CMD up to N times, 10 s apart (CRDs take a moment to be
+# served, release downloads can hiccup).
+retry() {
+  local tries="$1"
+  shift
+  local i
+  for ((i = 1; i <= tries; i++)); do
+    if "$@"; then
+      return 0
+    fi
+    echo "attempt ${i}/${tries} failed: $*" >&2
+    sleep 10
+  done
+  return 1
+}
+
+# The interface that holds VM_IP: K3s must advertise the private network, not
+# the NAT interface every Vagrant VM has.
+private_iface() {
+  ip -o -4 addr show | awk -v ip="${VM_IP}" '{ split($4, a, "/"); if (a[1] == ip) { print $2; exit } }'
+}
+
+install_k3s() {
+  local iface
+  iface="$(private_iface)"
+  if [[ -z "${iface}" ]]; then
+    echo "provision.sh: no interface holds ${VM_IP}; check the private network in the Vagrantfile" >&2
+    exit 1
+  fi
+
+  install -d -m 0755 /etc/rancher/k3s
+  cat >/etc/rancher/k3s/config.yaml <<EOF
+# Written by deploy/provision.sh
+disable:
+  - traefik
+node-ip: ${VM_IP}
+node-external-ip: ${VM_IP}
+flannel-iface: ${iface}
+tls-san:
+  - ${VM_IP}
+  - 127.0.0.1
+write-kubeconfig-mode: "0644"
+EOF
+  install -m 0644 "${REPO}/deploy/vm/registries.yaml" /etc/rancher/k3s/registries.yaml
+
+  if command -v k3s >/dev/null && k3s --version | grep -qF "${K3S_VERSION}"; then
+    log "K3s ${K3S_VERSION} already installed; restarting to pick up its config"
+    systemctl restart k3s
+  else
+    log "Installing K3s ${K3S_VERSION}"
+    curl -sfL "${K3S_INSTALL_URL}" | INSTALL_K3S_VERSION="${K3S_VERSION}" sh -s - server
+  fi
+
+  retry 30 kubectl get nodes >/dev/null
+  kubectl wait --for=condition=Ready node --all --timeout=300s
+}
+
+install_registry() {
+  log "Starting the image registry at ${REGISTRY}"
+  kubectl apply -f "${REPO}/deploy/vm/registry.yaml"
+  kubectl -n registry rollout status deployment/registry --timeout=300s
+}
+
+install_serving() {
+  log "Installing Knative Serving ${KNATIVE_VERSION} with Kourier ${KOURIER_VERSION}"
+  retry 5 kubectl apply -f "${SERVING_URL}/serving-crds.yaml"
+  kubectl wait --for=condition=Established crd --all --timeout=120s
+  retry 5 kubectl apply -f "${SERVING_URL}/serving-core.yaml"
+  retry 5 kubectl apply -f "${KOURIER_URL}/kourier.yaml"
+
+  kubectl -n knative-serving patch configmap/config-network --type merge \
+    --patch '{"data":{"ingress-class":"kourier.ingress.networking.knative.dev"}}'
+  # Images in the VM's registry are pulled by containerd through
+  # registries.yaml; Knative's controller cannot reach localhost:5001 from its
+  # pod, so it must not try to resolve their tags to digests.
+  kubectl -n knative-serving patch configmap/config-deployment --type merge \
+    --patch "{\"data\":{\"registries-skipping-tag-resolving\":\"${REGISTRY},kind.local,ko.local,dev.local\"}}"
+
+  kubectl wait --for=condition=Available deployment --all -n knative-serving --timeout=600s
+  kubectl wait --for=condition=Available deployment --all -n kourier-system --timeout=600s
+
+  log "Configuring the sslip.io default domain"
+  retry 5 kubectl apply -f "${SERVING_URL}/serving-default-domain.yaml"
+  kubectl -n knative-serving wait --for=condition=Complete job/default-domain --timeout=600s
+}
+
+install_eventing() {
+  log "Installing Knative Eventing ${KNATIVE_VERSION}: in-memory channel, MT channel-based broker"
+  retry 5 kubectl apply -f "${EVENTING_URL}/eventing-crds.yaml"
+  kubectl wait --for=condition=Established crd --all --timeout=120s
+  retry 5 kubectl apply -f "${EVENTING_URL}/eventing-core.yaml"
+  retry 5 kubectl apply -f "${EVENTING_URL}/in-memory-channel.yaml"
+  retry 5 kubectl apply -f "${EVENTING_URL}/mt-channel-broker.yaml"
+  kubectl wait --for=condition=Available deployment --all -n knative-eventing --timeout=600s
+}
+
+export_kubeconfig() {
+  log "Writing the host's kubeconfig to deploy/.secrets/kubeconfig"
+  install -d -m 0700 "${REPO}/deploy/.secrets"
+  sed -e "s#https://127.0.0.1:6443#https://${VM_IP}:6443#" \
+    -e 's#: default$#: udaconnect#' \
+    /etc/rancher/k3s/k3s.yaml >"${REPO}/deploy/.secrets/kubeconfig"
+  chmod 0600 "${REPO}/deploy/.secrets/kubeconfig"
+}
+
+main() {
+  install_k3s
+  install_registry
+  install_serving
+  install_eventing
+  export_kubeconfig
+  bash "${REPO}/deploy/secrets.sh"
+
+  local domain
+  domain="$(kubectl -n knative-serving get configmap config-domain -o jsonpath='{.data}' | grep -o '[0-9.]*sslip\.io' | head -n 1 || true)"
+  log "Ready"
+  cat <<EOF
+On the host, from the repository root:
+  export KUBECONFIG="\$PWD/deploy/.secrets/kubeconfig"
+  export SKAFFOLD_DEFAULT_REPO=${REGISTRY}
+  skaffold dev
+The door: http://localhost:8080 (skaffold's port-forward)
+      and http://frontend.udaconnect.${domain:-${VM_IP}.sslip.io}
+EOF
+}
+
+main "$@"
