@@ -98,7 +98,6 @@ func Do(tb testing.TB, req *http.Request) Response {
 	return r
 }
 
-
 // Request sends a plain HTTP request with an optional JSON body.
 func Request(tb testing.TB, method, url string, body any) Response {
 	tb.Helper()

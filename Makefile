@@ -1,0 +1,58 @@
+# UdaConnect — `make run` starts the whole system locally, `make test` runs
+# every test. Both install what they need on Debian (as root, with apt-get).
+
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+MODULE := github.com/udaconnect/udaconnect
+
+# The throwaway database of the tests, and the kept one of `make run`.
+TEST_PG := .test/pg
+TEST_PG_PORT ?= 55432
+RUN_PG := .run/pg
+RUN_PG_PORT ?= 55433
+
+# Debian packages the tests use besides PostGIS (db/postgres.sh installs that).
+TEST_PACKAGES := shellcheck ruby chromium graphviz
+
+.PHONY: run test test-go test-web bench docs deps web stop-test-db
+
+run: web
+	deploy/local/run.sh
+
+test: deps web
+	@trap 'db/postgres.sh stop $(TEST_PG)' EXIT; \
+	export TEST_DATABASE_URL=$$(PG_FSYNC=off db/postgres.sh start $(TEST_PG) $(TEST_PG_PORT)); \
+	$(MAKE) --no-print-directory test-go test-web
+
+test-go:
+	$(GO) vet $(MODULE)/...
+	$(GO) test -race -count=1 $(MODULE)/...
+
+test-web: frontend/web/node_modules/.package-lock.json
+	cd frontend/web && npm test
+
+deps:
+	@missing=$$(for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing $$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages: $$missing (install them with apt-get)"; exit 1; \
+	  fi; \
+	fi
+
+# The web app, built into frontend/web/dist, which the door embeds; rebuilt
+# only when its sources change.
+WEB_SOURCES := $(shell find frontend/web/src frontend/web/index.html frontend/web/vite.config.ts frontend/web/package-lock.json -type f 2>/dev/null)
+web: frontend/web/dist/index.html
+frontend/web/node_modules/.package-lock.json: frontend/web/package-lock.json
+	cd frontend/web && npm ci --no-audit --no-fund
+frontend/web/dist/index.html: frontend/web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd frontend/web && npm run build
+
+# docs/architecture.png from its Graphviz source.
+docs: docs/architecture.png
+docs/architecture.png: docs/architecture.dot
+	dot -Tpng -Gdpi=110 -o $@ $<

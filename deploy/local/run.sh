@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs the whole of UdaConnect locally, without a cluster: PostGIS (a cluster
+# kept in .run/pg, or $DATABASE_URL), migrated and seeded; the three
+# functions; the local broker running eventing/*.yaml; and the door at
+# http://localhost:8080. Ctrl-C stops everything; the data stays.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$PATH:/usr/local/go/bin"
+
+RUN_DIR=${RUN_DIR:-.run}
+PG_PORT=${PG_PORT:-55433}
+DOOR_PORT=${DOOR_PORT:-8080}
+BROKER_PORT=${BROKER_PORT:-8090}
+PERSONS_PORT=${PERSONS_PORT:-8091}
+LOCATIONS_PORT=${LOCATIONS_PORT:-8092}
+CONNECTIONS_PORT=${CONNECTIONS_PORT:-8093}
+export LOG_LEVEL=${LOG_LEVEL:-info}
+
+mkdir -p "$RUN_DIR/bin" "$RUN_DIR/logs"
+own_db=
+if [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL=$(db/postgres.sh start "$RUN_DIR/pg" "$PG_PORT")
+  own_db=1
+fi
+export DATABASE_URL
+
+echo "building"
+go build -o "$RUN_DIR/bin/" ./functions/persons ./functions/locations ./functions/connections \
+  ./frontend ./eventing/cmd/localbroker ./shared/cmd/migrate
+"$RUN_DIR/bin/migrate" -seed
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo "stopping"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  if [ -n "$own_db" ]; then db/postgres.sh stop "$RUN_DIR/pg"; fi
+}
+trap stop INT TERM EXIT
+
+broker=http://127.0.0.1:$BROKER_PORT/udaconnect/default
+start() { # name port [env...]
+  local name=$1 port=$2
+  shift 2
+  env PORT="$port" "$@" "$RUN_DIR/bin/$name" >"$RUN_DIR/logs/$name.log" 2>&1 &
+  pids+=($!)
+}
+start persons "$PERSONS_PORT"
+start locations "$LOCATIONS_PORT"
+start connections "$CONNECTIONS_PORT" K_SINK="$broker"
+"$RUN_DIR/bin/localbroker" -listen "127.0.0.1:$BROKER_PORT" -manifests eventing/broker.yaml,eventing/triggers.yaml \
+  -service "persons=http://127.0.0.1:$PERSONS_PORT" -service "locations=http://127.0.0.1:$LOCATIONS_PORT" \
+  -service "connections=http://127.0.0.1:$CONNECTIONS_PORT" >"$RUN_DIR/logs/localbroker.log" 2>&1 &
+pids+=($!)
+start frontend "$DOOR_PORT" K_SINK="$broker" PERSONS_URL="http://127.0.0.1:$PERSONS_PORT" \
+  LOCATIONS_URL="http://127.0.0.1:$LOCATIONS_PORT" CONNECTIONS_URL="http://127.0.0.1:$CONNECTIONS_PORT"
+
+for url in "http://127.0.0.1:$PERSONS_PORT/readyz" "http://127.0.0.1:$LOCATIONS_PORT/readyz" \
+  "http://127.0.0.1:$CONNECTIONS_PORT/readyz" "http://127.0.0.1:$BROKER_PORT/healthz" "http://127.0.0.1:$DOOR_PORT/readyz"; do
+  for _ in $(seq 100); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && continue 2
+    sleep 0.1
+  done
+  echo "not ready: $url (see $RUN_DIR/logs/)" >&2
+  exit 1
+done
+
+cat <<MSG
+UdaConnect is running:
+  web app and API   http://localhost:$DOOR_PORT   (API docs: /api/docs, events: POST /events)
+  local broker      http://127.0.0.1:$BROKER_PORT/udaconnect/default   (dead letters: /dead-letters)
+  persons           http://127.0.0.1:$PERSONS_PORT
+  locations         http://127.0.0.1:$LOCATIONS_PORT
+  connections       http://127.0.0.1:$CONNECTIONS_PORT
+  database          $DATABASE_URL
+  logs              $RUN_DIR/logs/
+Ctrl-C stops it all; the data stays for the next run.
+MSG
+wait -n "${pids[@]}" || true
+echo "a process stopped; see $RUN_DIR/logs/" >&2

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/server"
+	"go.uber.org/zap"
+)
+
+// Bounds of the public event entry.
+const (
+	MaxBatchSize   = 1000    // events in one batch
+	MaxBatchBytes  = 4 << 20 // bytes of one batch
+	MaxForwarding  = 512     // events being forwarded to the broker at once
+	batchForwarder = 16      // events of one batch forwarded at once
+)
+
+// Door forwards the CloudEvents it accepts at /events to the broker.
+type Door struct {
+	sink   string // the broker's ingress
+	client *http.Client
+	slots  chan struct{} // bounds the events being forwarded
+	log    *zap.Logger
+}
+
+// NewDoor returns a door forwarding to sink.
+func NewDoor(sink string, log *zap.Logger) *Door {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = MaxForwarding
+	return &Door{sink: sink, client: &http.Client{Transport: transport}, slots: make(chan struct{}, MaxForwarding), log: log}
+}
+
+// Result is the outcome of one event of a batch.
+type Result struct {
+	ID     string `json:"id"`
+	Status int    `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+// ServeHTTP accepts one event (binary or structured) or a batch. A single
+// event gets the broker's answer; a batch is answered once every event in it
+// was forwarded: 202 when all were accepted, otherwise the worst status and
+// the outcome of each event.
+func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/cloudevents-batch+json") {
+		e, err := server.ReadEvent(w, r)
+		if err == nil {
+			err = check(*e)
+		}
+		if err != nil {
+			server.WriteError(w, err)
+			return
+		}
+		res := d.forward(r.Context(), *e)
+		if res.Status != http.StatusAccepted {
+			writeResult(w, res)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	events, err := readBatch(w, r)
+	if err != nil {
+		server.WriteError(w, err)
+		return
+	}
+	results := make([]Result, len(events))
+	for i, e := range events {
+		if err := check(e); err != nil {
+			results[i] = Result{ID: e.ID(), Status: server.ErrorStatus(err), Error: udaconnect.ErrorMessage(err)}
+		}
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(batchForwarder, len(events)) {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = d.forward(r.Context(), events[i])
+			}
+		})
+	}
+	for i := range events {
+		if results[i].Status == 0 {
+			next <- i
+		}
+	}
+	close(next)
+	wg.Wait()
+	worst := http.StatusAccepted
+	for _, res := range results {
+		worst = max(worst, res.Status)
+	}
+	if worst == http.StatusTooManyRequests || worst >= 500 {
+		w.Header().Set("Retry-After", server.RetryAfter)
+	}
+	if worst == http.StatusAccepted {
+		w.WriteHeader(worst)
+		return
+	}
+	server.WriteJSON(w, worst, struct {
+		Error   string   `json:"error"`
+		Results []Result `json:"results"`
+	}{"some events of the batch were not accepted", results})
+}
+
+// check refuses an event the system cannot take: an unknown type, or data
+// that its function would refuse.
+func check(e event.Event) error {
+	switch e.Type() {
+	case ev.LocationReported:
+		var data ev.LocationReportedData
+		if err := server.DecodeData(e, &data); err != nil {
+			return err
+		}
+		_, err := data.Report(e.Source(), e.ID(), e.Time())
+		return err
+	case ev.PersonCreate:
+		var data ev.PersonCreateData
+		if err := server.DecodeData(e, &data); err != nil {
+			return err
+		}
+		p := udaconnect.Person{FirstName: data.FirstName, LastName: data.LastName, CompanyName: data.CompanyName}
+		return p.Validate()
+	default:
+		return udaconnect.Invalid("type", "events of type %q are not taken here; send %s or %s", e.Type(), ev.LocationReported, ev.PersonCreate)
+	}
+}
+
+func readBatch(w http.ResponseWriter, r *http.Request) ([]event.Event, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBatchBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, udaconnect.Errorf(udaconnect.ETOOLARGE, "the batch is larger than %d bytes", MaxBatchBytes)
+	}
+	if err != nil {
+		return nil, udaconnect.Errorf(udaconnect.EINVALID, "the batch cannot be read")
+	}
+	var events []event.Event
+	if err := json.Unmarshal(body, &events); err != nil {
+		return nil, udaconnect.Errorf(udaconnect.EINVALID, "malformed batch: %v", err)
+	}
+	switch {
+	case len(events) == 0:
+		return nil, udaconnect.Errorf(udaconnect.EINVALID, "the batch is empty")
+	case len(events) > MaxBatchSize:
+		return nil, udaconnect.Errorf(udaconnect.ETOOLARGE, "the batch has %d events; at most %d are taken", len(events), MaxBatchSize)
+	}
+	for i, e := range events {
+		if err := e.Validate(); err != nil {
+			return nil, udaconnect.Errorf(udaconnect.EINVALID, "event %d of the batch is invalid: %v", i, err)
+		}
+	}
+	return events, nil
+}
+
+// forward sends e to the broker in binary mode and returns its answer. When
+// MaxForwarding events are already on their way it answers 429 at once.
+func (d *Door) forward(ctx context.Context, e event.Event) Result {
+	res := Result{ID: e.ID()}
+	select {
+	case d.slots <- struct{}{}:
+		defer func() { <-d.slots }()
+	default:
+		res.Status, res.Error = http.StatusTooManyRequests, "too many events at once, try again later"
+		return res
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.sink, nil)
+	if err == nil {
+		err = cehttp.WriteRequest(ctx, binding.ToMessage(&e), req)
+	}
+	if err != nil {
+		res.Status, res.Error = http.StatusBadRequest, fmt.Sprintf("the event cannot be encoded: %v", err)
+		return res
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		d.log.Error("forward to the broker", append(server.EventFields(&e), zap.Error(err))...)
+		res.Status, res.Error = http.StatusServiceUnavailable, "the broker is unavailable, try again later"
+		return res
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	res.Status = resp.StatusCode
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		res.Status = http.StatusAccepted
+		return res
+	}
+	var msg server.ErrorBody
+	if json.Unmarshal(body, &msg) == nil && msg.Error != "" {
+		res.Error = msg.Error
+	} else {
+		res.Error = strings.TrimSpace(string(bytes.ToValidUTF8(body, nil)))
+	}
+	if res.Status >= 500 {
+		d.log.Error("broker refused an event", append(server.EventFields(&e), zap.Int("status", res.Status), zap.String("error", res.Error))...)
+	}
+	return res
+}
+
+func writeResult(w http.ResponseWriter, res Result) {
+	if res.Status == http.StatusTooManyRequests || res.Status >= 500 {
+		w.Header().Set("Retry-After", server.RetryAfter)
+	}
+	server.WriteJSON(w, res.Status, server.ErrorBody{Error: res.Error})
+}

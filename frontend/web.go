@@ -1,0 +1,51 @@
+package main
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/udaconnect/udaconnect/shared/server"
+)
+
+// dist is the web app as `npm run build` leaves it in web/dist; without a
+// build there, the door serves a page that says how to make one.
+//
+//go:embed all:web/dist
+var dist embed.FS
+
+func webApp() http.Handler {
+	files, _ := fs.Sub(dist, "web/dist")
+	index, err := fs.ReadFile(files, "index.html")
+	if err != nil {
+		index = []byte(`<!doctype html><meta charset="utf-8"><title>UdaConnect</title>
+<h1>UdaConnect</h1><p>The web app is not built into this binary: run <code>make web</code>, then build the door again.
+The API is at <a href="/api/docs">/api/docs</a>.</p>`)
+	}
+	static := http.FileServerFS(files)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+		switch {
+		case strings.HasPrefix(name, "api/"):
+			server.WriteJSON(w, http.StatusNotFound, server.ErrorBody{Error: "no such route: see /api/docs"})
+			return
+		case name == "" || !exists(files, name):
+			// The root and the app's own routes get the app.
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-cache")
+			_, _ = w.Write(index)
+			return
+		}
+		if strings.HasPrefix(name, "assets/") {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		static.ServeHTTP(w, r)
+	})
+}
+
+func exists(files fs.FS, name string) bool {
+	info, err := fs.Stat(files, name)
+	return err == nil && !info.IsDir()
+}
