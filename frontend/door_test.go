@@ -1,0 +1,167 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/server/servertest"
+	"go.uber.org/zap/zaptest"
+)
+
+// broker is a stand-in for the broker's ingress that answers each event id
+// with a chosen status (202 by default) and records what it accepted.
+type broker struct {
+	mu       sync.Mutex
+	status   map[string]int
+	accepted []string
+}
+
+func (b *broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e, err := cehttp.NewEventFromHTTPRequest(r)
+	if err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s := b.status[e.ID()]; s != 0 {
+		w.WriteHeader(s)
+		return
+	}
+	b.accepted = append(b.accepted, e.ID())
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func startDoor(t *testing.T, b *broker) string {
+	t.Helper()
+	sink := httptest.NewServer(b)
+	t.Cleanup(sink.Close)
+	env := map[string]string{"PERSONS_URL": "http://127.0.0.1:1", "LOCATIONS_URL": "http://127.0.0.1:1", "CONNECTIONS_URL": "http://127.0.0.1:1"}
+	h, err := newHandler(sink.URL, func(k string) string { return env[k] }, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func report(id string, personID int) string {
+	return fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/devices/test","type":%q,"datacontenttype":"application/json",
+		"data":{"person_id":%d,"latitude":35.05,"longitude":-106.57,"creation_time":"2020-07-07T10:00:00Z"}}`, id, ev.LocationReported, personID)
+}
+
+func post(t *testing.T, url, contentType, body string) servertest.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	return servertest.Do(t, req)
+}
+
+const batchType = "application/cloudevents-batch+json"
+
+func TestEventsSingle(t *testing.T) {
+	b := &broker{status: map[string]int{"busy": 429, "down": 503}}
+	url := startDoor(t, b) + "/events"
+	for _, mode := range servertest.Modes {
+		e := servertest.NewEvent(t, ev.LocationReported, "ok-"+mode, map[string]any{"person_id": 1, "latitude": 35.05, "longitude": -106.57})
+		if r := servertest.Send(t, url, mode, e); r.Status != http.StatusAccepted {
+			t.Errorf("%s event = %d %s; want 202", mode, r.Status, r.Body)
+		}
+	}
+	for _, tt := range []struct {
+		name, contentType, body string
+		status                  int
+		retryAfter              bool
+	}{
+		{"broker busy", "application/cloudevents+json", report("busy", 1), 429, true},
+		{"broker down", "application/cloudevents+json", report("down", 1), 503, true},
+		{"malformed", "application/cloudevents+json", `{"specversion": "1.0"`, 400, false},
+		{"no id", "application/cloudevents+json", `{"specversion":"1.0","source":"s","type":"` + ev.LocationReported + `"}`, 400, false},
+		{"bad latitude", "application/cloudevents+json", strings.Replace(report("lat", 1), "35.05", "95", 1), 400, false},
+		{"unknown type", "application/cloudevents+json", strings.Replace(report("type", 1), ev.LocationReported, "com.example.other", 1), 400, false},
+	} {
+		r := post(t, url, tt.contentType, tt.body)
+		if r.Status != tt.status || (r.Header.Get("Retry-After") != "") != tt.retryAfter {
+			t.Errorf("%s = %d (Retry-After %q) %s; want %d", tt.name, r.Status, r.Header.Get("Retry-After"), r.Body, tt.status)
+		}
+	}
+	if want := []string{"ok-binary", "ok-structured"}; !slices.Equal(b.accepted, want) {
+		t.Errorf("the broker accepted %v; want %v", b.accepted, want)
+	}
+}
+
+func TestEventsBatch(t *testing.T) {
+	b := &broker{status: map[string]int{"busy": 429}}
+	url := startDoor(t, b) + "/events"
+	var all []string
+	for i := range 50 {
+		all = append(all, report(fmt.Sprintf("r%d", i), 1))
+	}
+	if r := post(t, url, batchType, "["+strings.Join(all, ",")+"]"); r.Status != http.StatusAccepted {
+		t.Fatalf("batch of 50 = %d %s; want 202", r.Status, r.Body)
+	}
+	if len(b.accepted) != 50 {
+		t.Errorf("the broker accepted %d events of the batch; want 50", len(b.accepted))
+	}
+
+	r := post(t, url, batchType, "["+report("fine", 1)+","+strings.Replace(report("bad", 1), "-106.57", "-206.57", 1)+","+report("busy", 1)+"]")
+	var body struct{ Results []Result }
+	r.Decode(t, &body)
+	if r.Status != 429 || r.Header.Get("Retry-After") == "" || len(body.Results) != 3 {
+		t.Fatalf("mixed batch = %d %s; want 429 with Retry-After and 3 results", r.Status, r.Body)
+	}
+	if got := []int{body.Results[0].Status, body.Results[1].Status, body.Results[2].Status}; !slices.Equal(got, []int{202, 400, 429}) {
+		t.Errorf("mixed batch results %v; want 202, 400, 429", got)
+	}
+	if !strings.Contains(body.Results[1].Error, "longitude") {
+		t.Errorf("the refused event's error %q does not name longitude", body.Results[1].Error)
+	}
+
+	for _, tt := range []struct {
+		name, body string
+		status     int
+	}{
+		{"empty", "[]", 400},
+		{"not an array", "{}", 400},
+		{"invalid event", `[{"specversion":"1.0"}]`, 400},
+		{"too many", "[" + strings.Repeat(report("x", 1)+",", MaxBatchSize) + report("x", 1) + "]", 413},
+	} {
+		if r := post(t, url, batchType, tt.body); r.Status != tt.status {
+			t.Errorf("%s batch = %d %s; want %d", tt.name, r.Status, r.Body, tt.status)
+		}
+	}
+}
+
+// The OpenAPI document and the door's routes describe the same API.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	doc, err := parseAPIDoc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served []string
+	for _, r := range routes {
+		served = append(served, r.pattern)
+	}
+	slices.Sort(served)
+	if documented := doc.operations(); !slices.Equal(documented, served) {
+		t.Errorf("documented operations %v; the door serves %v", documented, served)
+	}
+	url := startDoor(t, &broker{})
+	for path, want := range map[string]string{"/api/docs": "/api/persons/{id}/connection", "/api/openapi.yaml": "openapi: 3", "/": "UdaConnect"} {
+		r := servertest.Request(t, "GET", url+path, nil)
+		if r.Status != 200 || !strings.Contains(string(r.Body), want) {
+			t.Errorf("GET %s = %d, without %q", path, r.Status, want)
+		}
+	}
+	if r := servertest.Request(t, "GET", url+"/api/persons", nil); r.Status != 503 {
+		t.Errorf("GET /api/persons with persons down = %d; want 503", r.Status)
+	}
+}
