@@ -47,7 +47,7 @@ describe('connections', () => {
     expect(await screen.findByText('Met 3 people, 5 times (within 5 m and 15 minutes, 7 Jul 2020 – 19 Aug 2020)')).toBeInTheDocument();
     const groups = within(screen.getByRole('list', { name: 'People Pam Trexler met' })).getAllByRole('button');
     expect(groups.map((g) => g.textContent)).toEqual([
-      'Taco FargoAlpha Omega Upholstery3 timesfirst 7 Jul 2020, 10:36 UTC, last 15 Aug 2020, 10:37 UTCclosest 0.0 m',
+      'Taco FargoAlpha Omega Upholstery3 times7 Jul 2020, 10:36 – 15 Aug 2020, 10:37 UTCclosest 0.0 m',
       'Frank ShaderUSDA1 time7 Jul 2020, 10:37 UTCclosest 0.0 m',
       'Otto SpringThe Chicken Sisters Restaurant1 time7 Jul 2020, 10:37 UTCclosest 0.0 m',
     ]);

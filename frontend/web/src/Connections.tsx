@@ -12,7 +12,7 @@ import {
   type ConnectionGroup,
   type DateRange,
 } from './connections';
-import { formatDate, formatDistance, formatTime, fullName, plural } from './format';
+import { formatDate, formatDistance, formatSpan, formatTime, fullName, plural } from './format';
 import { errorMessage, isAbort, type Load } from './load';
 import { MeetingMap } from './MeetingMap';
 
@@ -53,7 +53,8 @@ export function Connections({ person }: { person: Person }) {
   const [reportsTry, setReportsTry] = useState(0);
   const [range, setRange] = useState<DateRange | null>(null);
   const [controls, setControls] = useState<Controls | null>(null);
-  const [result, setResult] = useState<Load<Connection[]>>({ state: 'loading' });
+  // The answer to the query it is for: one for an older query is not shown.
+  const [answer, setAnswer] = useState<{ query: string; result: Load<Connection[]> } | null>(null);
   const [resultTry, setResultTry] = useState(0);
   const [selectedID, setSelectedID] = useState<number | null>(null);
 
@@ -83,11 +84,11 @@ export function Connections({ person }: { person: Person }) {
   useEffect(() => {
     if (!query) return;
     const abort = new AbortController();
-    setResult({ state: 'loading' });
+    setAnswer(null);
     const timer = setTimeout(() => {
       listConnections(person.id, JSON.parse(query) as ConnectionParams, abort.signal).then(
-        (data) => setResult({ state: 'ready', data }),
-        (err) => isAbort(err) || setResult({ state: 'error', message: errorMessage(err) }),
+        (data) => setAnswer({ query, result: { state: 'ready', data } }),
+        (err) => isAbort(err) || setAnswer({ query, result: { state: 'error', message: errorMessage(err) } }),
       );
     }, settle);
     return () => {
@@ -96,7 +97,8 @@ export function Connections({ person }: { person: Person }) {
     };
   }, [person.id, query, resultTry]);
 
-  const groups = useMemo(() => (result.state === 'ready' ? groupConnections(result.data) : []), [result]);
+  const result: Load<Connection[]> = answer && answer.query === query ? answer.result : { state: 'loading' };
+  const groups = useMemo(() => (answer?.result.state === 'ready' && answer.query === query ? groupConnections(answer.result.data) : []), [answer, query]);
   const selected = groups.some((g) => g.person.id === selectedID) ? selectedID : null;
   const set = (change: Partial<Controls>) => setControls((c) => (c ? { ...c, ...change } : c));
 
@@ -246,9 +248,7 @@ function Result({ name, params, result, groups, selectedID, onSelect, onRetry }:
                 <span className="name">{fullName(g.person)}</span>
                 <span className="company">{g.person.company_name}</span>
                 <span className="count">{plural(g.meetings.length, 'time', 'times')}</span>
-                <span className="when">
-                  {g.meetings.length === 1 ? formatTime(g.first) : `first ${formatTime(g.first)}, last ${formatTime(g.last)}`}
-                </span>
+                <span className="when">{formatSpan(g.first, g.last)}</span>
                 <span className="closest">closest {formatDistance(g.closest)}</span>
               </button>
               {isSelected && (

@@ -20,6 +20,11 @@ export function formatTime(iso: string): string {
   return `${timeFormat.format(new Date(iso))} UTC`;
 }
 
+// formatSpan shows the times from first to last, naming the zone once.
+export function formatSpan(first: string, last: string): string {
+  return first === last ? formatTime(first) : `${timeFormat.format(new Date(first))} – ${formatTime(last)}`;
+}
+
 // formatDate shows a YYYY-MM-DD date.
 export function formatDate(date: string): string {
   return dateFormat.format(new Date(`${date}T00:00:00Z`));
