@@ -1,0 +1,236 @@
+package deploy
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/udaconnect/udaconnect/deploy/manifest"
+	"github.com/udaconnect/udaconnect/deploy/openapi"
+)
+
+// repoRoot is the repository's top folder (this package lives in deploy/).
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// needTool returns the path of a command-line tool. Without it the test is
+// skipped, except in CI (CI=true), where the tool must be there.
+func needTool(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed; CI must have it", name)
+	}
+	t.Skipf("%s is not installed", name)
+	return ""
+}
+
+// Overlays are the kustomize roots that must build, relative to the repo.
+var overlays = []string{"deploy/base", "deploy/overlays/dev", "deploy/overlays/prod"}
+
+// sourceManifests are the Kubernetes manifests this folder deploys or
+// provisions with, relative to the repo: every YAML document in them must
+// decode strictly. Kustomize's own files are not manifests.
+func sourceManifests(t testing.TB) []string {
+	t.Helper()
+	root := repoRoot(t)
+	var files []string
+	for _, pattern := range []string{
+		"functions/*/service.yaml",
+		"frontend/service.yaml",
+		"db/k8s/*.yaml", "db/k8s/*/*.yaml",
+		"eventing/broker.yaml", "eventing/triggers.yaml",
+		"eventing/cluster/*.yaml", "eventing/kafka/*.yaml",
+		"deploy/base/*.yaml", "deploy/overlays/*/*.yaml",
+		"deploy/vm/registry.yaml",
+	} {
+		matches, err := filepath.Glob(filepath.Join(root, pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range matches {
+			rel, _ := filepath.Rel(root, m)
+			switch filepath.Base(rel) {
+			case "kustomization.yaml", "knative-references.yaml":
+				continue
+			}
+			files = append(files, rel)
+		}
+	}
+	slices.Sort(files)
+	return slices.Compact(files)
+}
+
+var (
+	secretOnce sync.Once
+	secretEnv  []byte
+	secretErr  error
+)
+
+// testSecret runs deploy/secrets.sh into a scratch folder once and returns
+// the env file it wrote, so builds never read a developer's real secrets.
+func testSecret(t testing.TB) []byte {
+	t.Helper()
+	secretOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "udaconnect-secrets-")
+		if err != nil {
+			secretErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		out, err := exec.Command("bash", filepath.Join(repoRoot(t), "deploy", "secrets.sh"), dir).CombinedOutput()
+		if err != nil {
+			secretErr = errors.New("deploy/secrets.sh: " + err.Error() + ": " + string(out))
+			return
+		}
+		secretEnv, secretErr = os.ReadFile(filepath.Join(dir, "postgres.env"))
+	})
+	if secretErr != nil {
+		t.Fatal(secretErr)
+	}
+	return secretEnv
+}
+
+// memRepo copies the repository's YAML files into an in-memory file system
+// rooted at /repo, with a throwaway deploy/.secrets/postgres.env.
+func memRepo(t testing.TB) filesys.FileSystem {
+	t.Helper()
+	root := repoRoot(t)
+	mem := filesys.MakeFsInMemory()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if rel != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return mem.WriteFile(filepath.Join("/repo", rel), data)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.WriteFile("/repo/deploy/.secrets/postgres.env", testSecret(t)); err != nil {
+		t.Fatal(err)
+	}
+	return mem
+}
+
+// kustomizeBuild builds a kustomize root (relative to the repo) with the
+// kustomize API, as skaffold's buildArgs do: load restrictor off.
+func kustomizeBuild(t testing.TB, dir string) []byte {
+	t.Helper()
+	opts := krusty.MakeDefaultOptions()
+	opts.LoadRestrictions = types.LoadRestrictionsNone
+	m, err := krusty.MakeKustomizer(opts).Run(memRepo(t), filepath.Join("/repo", dir))
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	out, err := m.AsYaml()
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	return out
+}
+
+var (
+	builtMu sync.Mutex
+	built   = map[string][]*manifest.Object{}
+)
+
+// builtObjects builds an overlay and decodes its output strictly.
+func builtObjects(t testing.TB, dir string) []*manifest.Object {
+	t.Helper()
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	if objs, ok := built[dir]; ok {
+		return objs
+	}
+	objs, err := manifest.Parse("kustomize build "+dir, kustomizeBuild(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built[dir] = objs
+	return objs
+}
+
+var (
+	schemaOnce sync.Once
+	schema     *openapi.Schema
+	schemaErr  error
+)
+
+// servingSchema returns the openAPIV3Schema of serving.knative.dev/v1
+// Service from the knative.dev/serving module, fetched with go mod download
+// (from the module cache, or the Go module proxy on a fresh machine).
+func servingSchema(t testing.TB) *openapi.Schema {
+	t.Helper()
+	schemaOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "udaconnect-gomod-")
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		cmd := exec.Command("go", "mod", "download", "-json", KnativeServingModule+"@"+KnativeServingVersion)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+		out, err := cmd.Output()
+		var mod struct{ Dir, Error string }
+		if jerr := json.Unmarshal(out, &mod); jerr != nil || mod.Error != "" || err != nil {
+			schemaErr = errors.Join(errors.New("go mod download "+KnativeServingModule+"@"+KnativeServingVersion), err, jerr, errors.New(mod.Error))
+			return
+		}
+		data, err := os.ReadFile(filepath.Join(mod.Dir, "config", "core", "300-resources", "service.yaml"))
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		schema, schemaErr = openapi.FromCRD(data, "serving.knative.dev", "v1", "Service")
+	})
+	if schemaErr != nil {
+		t.Fatal(schemaErr)
+	}
+	return schema
+}
+
+// ofKind returns the objects of one group and kind.
+func ofKind(objs []*manifest.Object, group, kind string) []*manifest.Object {
+	var out []*manifest.Object
+	for _, o := range objs {
+		if o.GVK.Group == group && o.GVK.Kind == kind {
+			out = append(out, o)
+		}
+	}
+	return out
+}

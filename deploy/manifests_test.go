@@ -1,0 +1,222 @@
+package deploy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/udaconnect/udaconnect/deploy/knative"
+	"github.com/udaconnect/udaconnect/deploy/manifest"
+	"github.com/udaconnect/udaconnect/deploy/openapi"
+)
+
+// Every source manifest decodes strictly into its Kubernetes type.
+func TestSourceManifestsDecodeStrictly(t *testing.T) {
+	files := sourceManifests(t)
+	if len(files) < 15 {
+		t.Fatalf("found %d manifests: %v; want the functions', the door's, db/k8s, eventing and deploy's", len(files), files)
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(repoRoot(t), f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs, err := manifest.Parse(f, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(objs) == 0 {
+				t.Fatal("no Kubernetes object in the file")
+			}
+		})
+	}
+}
+
+// Every built overlay decodes strictly, and each object keeps its kind's
+// rules (Knative's for Services, Brokers, Triggers and SinkBindings).
+func TestBuiltManifestsValidate(t *testing.T) {
+	for _, dir := range overlays {
+		t.Run(dir, func(t *testing.T) {
+			objs := builtObjects(t, dir)
+			for _, o := range objs {
+				if err := o.Validate(); err != nil {
+					t.Error(err)
+				}
+				if o.GVK.Kind != "Namespace" && o.Namespace != Namespace {
+					t.Errorf("%s: namespace %q; want %q", o.ID(), o.Namespace, Namespace)
+				}
+			}
+		})
+	}
+}
+
+// Every Knative Service, as written and as built, validates against the
+// Knative Serving CRD schema of the release the cluster runs.
+func TestKnativeServicesMatchServingCRD(t *testing.T) {
+	s := servingSchema(t)
+	check := func(t *testing.T, objs []*manifest.Object) {
+		t.Helper()
+		n := 0
+		for _, o := range objs {
+			if o.GVK != manifest.KnativeService {
+				continue
+			}
+			n++
+			v, err := openapi.DecodeJSON(o.JSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, err := range s.Validate(v) {
+				t.Errorf("%s: %s: %v", o.Source, o.ID(), err)
+			}
+		}
+		if n == 0 {
+			t.Error("no Knative Service")
+		}
+	}
+	for _, f := range []string{
+		"functions/persons/service.yaml", "functions/locations/service.yaml",
+		"functions/connections/service.yaml", "frontend/service.yaml",
+		"eventing/cluster/dead-letters.yaml",
+	} {
+		t.Run(f, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(repoRoot(t), f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs, err := manifest.Parse(f, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, objs)
+		})
+	}
+	for _, dir := range overlays {
+		t.Run(dir, func(t *testing.T) { check(t, builtObjects(t, dir)) })
+	}
+}
+
+// The schema check is not vacuous: a misplaced field in a Knative Service
+// fails it, as the API server would refuse it.
+func TestServingCRDCatchesMistakes(t *testing.T) {
+	s := servingSchema(t)
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "functions/persons/service.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string][2]string{
+		"field of the pod, not the container": {"          readinessProbe:", "          hostNetwork: true\n          readinessProbe:"},
+		"wrong type":                          {"timeoutSeconds: 30", "timeoutSeconds: thirty"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			doc := strings.Replace(string(data), change[0], change[1], 1)
+			if doc == string(data) {
+				t.Fatalf("the manifest has no %q to change", change[0])
+			}
+			j, err := yaml.YAMLToJSONStrict([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := openapi.DecodeJSON(j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs := s.Validate(v); len(errs) == 0 {
+				t.Error("Validate() found nothing; want the change refused")
+			}
+		})
+	}
+}
+
+// The functions and the door scale to zero with a target concurrency and a
+// max scale, time out, probe /healthz and /readyz, have requests and limits,
+// take their environment from the ConfigMap (and the functions the database
+// URL from the Secret), and only the door is public.
+func TestKnativeServiceSettings(t *testing.T) {
+	want := map[string]struct {
+		public bool
+		secret bool
+	}{
+		"persons":     {secret: true},
+		"locations":   {secret: true},
+		"connections": {secret: true},
+		"frontend":    {public: true},
+	}
+	for name, w := range want {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("functions", name)
+			if name == "frontend" {
+				dir = "frontend"
+			}
+			f := filepath.Join(dir, "service.yaml")
+			data, err := os.ReadFile(filepath.Join(repoRoot(t), f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs, err := manifest.Parse(f, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(objs) != 1 || objs[0].GVK != manifest.KnativeService || objs[0].Name != name {
+				t.Fatalf("%s holds %d objects; want the Knative Service %s alone", f, len(objs), name)
+			}
+			s := objs[0].Value.(*knative.Service)
+			a := s.Spec.Template.Annotations
+			if a[knative.AnnotationMinScale] != "0" {
+				t.Errorf("min-scale = %q; want \"0\" (scale to zero)", a[knative.AnnotationMinScale])
+			}
+			for _, key := range []string{knative.AnnotationMaxScale, knative.AnnotationTarget} {
+				if a[key] == "" {
+					t.Errorf("annotation %s is missing", key)
+				}
+			}
+			if s.Spec.Template.Spec.TimeoutSeconds == nil {
+				t.Error("timeoutSeconds is missing")
+			}
+			if local := s.Labels[knative.LabelVisibility] == knative.VisibilityLocal; local == w.public {
+				t.Errorf("cluster-local = %v; want %v", local, !w.public)
+			}
+			c := s.Spec.Template.Spec.Containers[0]
+			if !strings.HasPrefix(c.Image, "ko://github.com/udaconnect/udaconnect/") {
+				t.Errorf("image %q; want a ko:// import path of this repository", c.Image)
+			}
+			if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" {
+				t.Error("livenessProbe: want GET /healthz")
+			}
+			if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+				t.Error("readinessProbe: want GET /readyz")
+			}
+			for _, r := range []string{"cpu", "memory"} {
+				if _, ok := c.Resources.Requests[corev1.ResourceName(r)]; !ok {
+					t.Errorf("no %s request", r)
+				}
+				if _, ok := c.Resources.Limits[corev1.ResourceName(r)]; !ok {
+					t.Errorf("no %s limit", r)
+				}
+			}
+			fromConfigMap := false
+			for _, e := range c.EnvFrom {
+				if e.ConfigMapRef != nil && e.ConfigMapRef.Name == "udaconnect-config" {
+					fromConfigMap = true
+				}
+			}
+			if !fromConfigMap {
+				t.Error("no envFrom the ConfigMap udaconnect-config")
+			}
+			fromSecret := false
+			for _, e := range c.Env {
+				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name == "udaconnect-db" {
+					fromSecret = true
+				}
+			}
+			if fromSecret != w.secret {
+				t.Errorf("env from the Secret udaconnect-db = %v; want %v", fromSecret, w.secret)
+			}
+		})
+	}
+}
