@@ -1,0 +1,253 @@
+// Package batch coalesces concurrent writes into batches: group commit.
+// Callers hand in one item each and wait; a writer takes every item waiting,
+// up to a size, writes them at once, and answers each caller with its own
+// result only after the whole batch is written.
+package batch
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+)
+
+// A Func writes items in one batch. It returns one result and one error per
+// item, in order (errs may be nil when no item failed on its own), or err
+// when the batch as a whole failed, which each of its items then gets.
+type Func[T, R any] func(ctx context.Context, items []T) (results []R, errs []error, err error)
+
+// Config bounds a Committer; a zero field takes its default.
+type Config struct {
+	MaxSize   int           // items in one batch; default 1000
+	MaxWait   time.Duration // how long a batch waits to fill after its first item; default 0: it is written as soon as a writer is free
+	QueueSize int           // items waiting for a writer at most, beyond which Do refuses; default 10 × MaxSize
+	Writers   int           // batches written at the same time; default 1
+	Timeout   time.Duration // the time one write may take; default 10 s
+}
+
+// Errors of Do.
+var (
+	ErrFull   = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many requests are waiting, try again later")
+	ErrClosed = udaconnect.Errorf(udaconnect.EUNAVAILABLE, "shutting down, try again later")
+)
+
+// A Committer writes items in batches with a Func.
+type Committer[T, R any] struct {
+	cfg   Config
+	write Func[T, R]
+	queue chan request[T, R]
+
+	mu     sync.RWMutex // held to send on queue; Close takes it to close queue
+	closed bool
+	done   sync.WaitGroup // the writers
+
+	batches, items, largest atomic.Int64
+	taken                   atomic.Int64 // items out of the queue, not yet answered
+}
+
+type request[T, R any] struct {
+	item  T
+	reply chan result[R] // buffered: a writer never waits on a caller
+}
+
+type result[R any] struct {
+	value R
+	err   error
+}
+
+// New starts the writers of a Committer that writes with write.
+func New[T, R any](cfg Config, write Func[T, R]) *Committer[T, R] {
+	if cfg.MaxSize <= 0 {
+		cfg.MaxSize = 1000
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 10 * cfg.MaxSize
+	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = 1
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	c := &Committer[T, R]{cfg: cfg, write: write, queue: make(chan request[T, R], cfg.QueueSize)}
+	c.done.Add(cfg.Writers)
+	for range cfg.Writers {
+		go c.run()
+	}
+	return c
+}
+
+// Do queues item for the next batch and returns its result once that batch
+// is written. It returns ErrFull at once when the queue is full, ErrClosed
+// after Close, and ctx's error if ctx ends first; the item may then still be
+// written.
+func (c *Committer[T, R]) Do(ctx context.Context, item T) (R, error) {
+	var zero R
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	req := request[T, R]{item: item, reply: make(chan result[R], 1)}
+	if err := c.enqueue(req); err != nil {
+		return zero, err
+	}
+	select {
+	case res := <-req.reply:
+		return res.value, res.err
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
+
+func (c *Committer[T, R]) enqueue(req request[T, R]) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return ErrClosed
+	}
+	select {
+	case c.queue <- req:
+		return nil
+	default:
+		return ErrFull
+	}
+}
+
+// Close stops taking items, writes every item already queued, and returns
+// when the last batch is written. Calling it again does nothing.
+func (c *Committer[T, R]) Close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.queue)
+	}
+	c.mu.Unlock()
+	c.done.Wait()
+}
+
+// Stats counts what a Committer has done so far.
+type Stats struct {
+	Batches int64 // batches written, whether they succeeded or not
+	Items   int64 // items in those batches
+	Largest int64 // items in the largest batch
+	Pending int64 // items taken by Do and not yet answered: queued or being written
+}
+
+// Stats returns the counts so far.
+func (c *Committer[T, R]) Stats() Stats {
+	taken := c.taken.Load() // first: an item moving out of the queue is missed, never counted twice
+	return Stats{Batches: c.batches.Load(), Items: c.items.Load(), Largest: c.largest.Load(), Pending: taken + int64(len(c.queue))}
+}
+
+// run is a writer: it takes a batch, writes it, answers its callers, until
+// the queue is closed and empty.
+func (c *Committer[T, R]) run() {
+	defer c.done.Done()
+	batch := make([]request[T, R], 0, c.cfg.MaxSize)
+	for {
+		batch = c.collect(batch[:0])
+		if len(batch) == 0 {
+			return
+		}
+		c.flush(batch)
+		clear(batch) // let the items go
+	}
+}
+
+// collect waits for a first request, then takes those already waiting, and
+// with MaxWait those that arrive until it passes, up to MaxSize. It returns
+// no request once the queue is closed and empty.
+func (c *Committer[T, R]) collect(batch []request[T, R]) []request[T, R] {
+	req, ok := <-c.queue
+	if !ok {
+		return batch
+	}
+	batch = c.take(batch, req)
+	var deadline <-chan time.Time
+	if c.cfg.MaxWait > 0 {
+		t := time.NewTimer(c.cfg.MaxWait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for len(batch) < c.cfg.MaxSize {
+		var req request[T, R]
+		var ok bool
+		select {
+		case req, ok = <-c.queue:
+		default:
+			if deadline == nil {
+				return batch // nothing more waiting, and no reason to wait
+			}
+			select {
+			case req, ok = <-c.queue:
+			case <-deadline:
+				return batch
+			}
+		}
+		if !ok {
+			return batch
+		}
+		batch = c.take(batch, req)
+	}
+	return batch
+}
+
+func (c *Committer[T, R]) take(batch []request[T, R], req request[T, R]) []request[T, R] {
+	c.taken.Add(1)
+	return append(batch, req)
+}
+
+// flush writes batch and answers each of its requests.
+func (c *Committer[T, R]) flush(batch []request[T, R]) {
+	items := make([]T, len(batch))
+	for i, req := range batch {
+		items[i] = req.item
+	}
+	results, errs, err := c.call(items)
+	c.count(len(batch))
+	for i, req := range batch {
+		switch {
+		case err != nil:
+			req.reply <- result[R]{err: err}
+		case errs != nil && errs[i] != nil:
+			req.reply <- result[R]{err: errs[i]}
+		default:
+			req.reply <- result[R]{value: results[i]}
+		}
+	}
+}
+
+func (c *Committer[T, R]) count(size int) {
+	n := int64(size)
+	c.batches.Add(1)
+	c.items.Add(n)
+	c.taken.Add(-n)
+	for {
+		largest := c.largest.Load()
+		if n <= largest || c.largest.CompareAndSwap(largest, n) {
+			return
+		}
+	}
+}
+
+// call runs the Func on items with the write timeout, and turns a panic or
+// a result of the wrong length into an error of the batch.
+func (c *Committer[T, R]) call(items []T) (results []R, errs []error, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			results, errs, err = nil, nil, fmt.Errorf("write batch of %d: panic: %v", len(items), p)
+		}
+	}()
+	results, errs, err = c.write(ctx, items)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case len(results) != len(items) || (errs != nil && len(errs) != len(items)):
+		return nil, nil, fmt.Errorf("write batch of %d: got %d results and %d errors", len(items), len(results), len(errs))
+	}
+	return results, errs, nil
+}
