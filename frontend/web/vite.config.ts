@@ -1,10 +1,11 @@
 /// <reference types="vitest/config" />
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
-const outDir = resolve(__dirname, 'dist');
+const outDir = fileURLToPath(new URL('dist', import.meta.url));
 
 // dist/ is emptied on every build, but its .gitkeep is tracked so that the
 // door's Go build finds the folder on a fresh clone: put it back.
