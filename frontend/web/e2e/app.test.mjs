@@ -148,6 +148,26 @@ test('on a phone-sized screen', async () => {
   await page.close();
 });
 
+test('with the keyboard alone', async () => {
+  const page = await openApp();
+  await page.getByRole('button', { name: /Pam Trexler/ }).waitFor();
+  // tabTo presses Tab until the focused element matches, at most 60 times.
+  const tabTo = async (match) => {
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(match)) return;
+    }
+    assert.fail(`Tab never reached ${match}`);
+  };
+  await tabTo(() => document.activeElement?.textContent?.includes('Pam Trexler'));
+  await page.keyboard.press('Enter');
+  await page.locator('.summary, .state.empty').first().waitFor();
+  await tabTo(() => document.activeElement?.classList.contains('group'));
+  await page.keyboard.press('Space');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-pressed')), 'true');
+  await page.close();
+});
+
 test('registering a person', async () => {
   const page = await openApp();
   await page.getByRole('button', { name: /Pam Trexler/ }).waitFor();

@@ -1,3 +1,4 @@
+import { StrictMode } from 'react';
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { App } from './App';
@@ -18,7 +19,13 @@ async function open({ reports, connections }: Server = {}) {
     'GET /api/persons/1/connection': connections ?? (() => json(200, pamConnections)),
   });
   const user = userEvent.setup();
-  render(<App />);
+  // StrictMode runs every effect twice, as a remount would: the map and the
+  // requests must survive that.
+  render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );
   await user.click(await screen.findByRole('button', { name: /Pam Trexler/ }));
   return { user, calls };
 }
