@@ -1,9 +1,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,17 +18,15 @@ import (
 const locationColumns = `id, person_id, ST_Y(coordinate::geometry), ST_X(coordinate::geometry), creation_time`
 
 // StoreReports stores every report once per (Source, EventID) in one
-// statement and returns the location stored for each, in order: a report
-// already stored returns the earlier location. A report whose person does
+// statement, committed when it returns, and returns the location stored for
+// each, in order: a report already stored returns the earlier location. A report whose person does
 // not exist is not stored and gets an EUNKNOWN error in errs; err reports a
 // failure of the whole batch, nothing of which was stored.
 func (db *DB) StoreReports(ctx context.Context, reports []udaconnect.Report) (locs []udaconnect.Location, errs []error, err error) {
 	n := len(reports)
-	var sources, ids []string
-	var persons []int64
-	var lats, lons []float64
-	var times []time.Time
-	stored := make(map[[2]string]udaconnect.Location, n)
+	// Each event once, in key order: concurrent batches then take the keys'
+	// locks in the same order and cannot deadlock on them.
+	unique := make([]udaconnect.Report, 0, n)
 	seen := make(map[[2]string]bool, n)
 	for _, r := range reports {
 		key := [2]string{r.Source, r.EventID}
@@ -33,15 +34,25 @@ func (db *DB) StoreReports(ctx context.Context, reports []udaconnect.Report) (lo
 			continue // the first of the same event in a batch wins
 		}
 		seen[key] = true
-		sources, ids, persons = append(sources, r.Source), append(ids, r.EventID), append(persons, r.PersonID)
-		lats, lons, times = append(lats, r.Latitude), append(lons, r.Longitude), append(times, r.CreationTime)
+		unique = append(unique, r)
 	}
+	slices.SortFunc(unique, func(a, b udaconnect.Report) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.EventID, b.EventID))
+	})
+	sources, ids, persons := make([]string, len(unique)), make([]string, len(unique)), make([]int64, len(unique))
+	lats, lons, times := make([]float64, len(unique)), make([]float64, len(unique)), make([]time.Time, len(unique))
+	for i, r := range unique {
+		sources[i], ids[i], persons[i] = r.Source, r.EventID, r.PersonID
+		lats[i], lons[i], times[i] = r.Latitude, r.Longitude, r.CreationTime
+	}
+	stored := make(map[[2]string]udaconnect.Location, len(unique))
 	rows, _ := db.pool.Query(ctx, `
 		INSERT INTO location (event_source, event_id, person_id, coordinate, creation_time)
 		SELECT r.event_source, r.event_id, r.person_id, ST_MakePoint(r.longitude, r.latitude)::geography, r.creation_time
 		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::timestamptz[])
-			AS r (event_source, event_id, person_id, latitude, longitude, creation_time)
+			WITH ORDINALITY AS r (event_source, event_id, person_id, latitude, longitude, creation_time, n)
 		WHERE EXISTS (SELECT FROM person p WHERE p.id = r.person_id)
+		ORDER BY r.n
 		ON CONFLICT (event_source, event_id) DO NOTHING
 		RETURNING event_source, event_id, `+locationColumns,
 		sources, ids, persons, lats, lons, times)

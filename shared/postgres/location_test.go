@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,5 +131,49 @@ func TestStoreReportsDatabaseDown(t *testing.T) {
 	_, _, err := db.StoreReports(context.Background(), []udaconnect.Report{report("x", 1, 1, 1, time.Now())})
 	if code := udaconnect.ErrorCode(err); code != udaconnect.EUNAVAILABLE {
 		t.Errorf("StoreReports on a closed pool: code %q (%v); want %q", code, err, udaconnect.EUNAVAILABLE)
+	}
+}
+
+// Concurrent batches of the same events, in opposite orders, store each
+// event once and wait on each other without deadlocking.
+func TestStoreReportsConcurrently(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	pam := mustCreatePerson(t, db, "Pam", "Trexler")
+	at := time.Date(2020, 7, 7, 10, 37, 6, 0, time.UTC)
+	var forward, backward []udaconnect.Report
+	for i := range 3000 {
+		forward = append(forward, report(fmt.Sprintf("e%03d", i), pam.ID, 35, -106, at.Add(time.Duration(i)*time.Second)))
+	}
+	for i := range forward {
+		backward = append(backward, forward[len(forward)-1-i])
+	}
+	for round := range 3 {
+		var wg sync.WaitGroup
+		results := make([][]udaconnect.Location, 4)
+		for i, batch := range [][]udaconnect.Report{forward, backward, forward, backward} {
+			wg.Go(func() {
+				locs, _, err := db.StoreReports(context.Background(), batch)
+				if err != nil {
+					t.Errorf("round %d, batch %d: %v", round, i, err)
+				}
+				results[i] = locs
+			})
+		}
+		wg.Wait()
+		for i, locs := range results {
+			for j, l := range locs {
+				k := j
+				if i%2 == 1 {
+					k = len(locs) - 1 - j
+				}
+				if l != results[0][k] {
+					t.Fatalf("round %d: batch %d stored %+v for %s; batch 0 %+v", round, i, l, forward[k].EventID, results[0][k])
+				}
+			}
+		}
+	}
+	all, err := db.FindLocations(context.Background(), pam.ID, zeroTime, zeroTime)
+	if err != nil || len(all) != len(forward) {
+		t.Errorf("stored %d locations, %v; want %d", len(all), err, len(forward))
 	}
 }
