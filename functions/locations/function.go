@@ -7,9 +7,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/batch"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/server"
@@ -18,19 +20,60 @@ import (
 
 const source = ev.Source + "/locations"
 
+// Group commit: the reports that arrive while a batch is being stored are
+// stored together in the next, up to 1,000 at a time; up to 10,000 wait,
+// beyond which a report is refused with 429. Two batches are stored at once
+// so that one is built while the other commits.
+var batchConfig = batch.Config{MaxSize: 1000, QueueSize: 10_000, Writers: 2, Timeout: 10 * time.Second}
+
 // Function stores location reports.
 type Function struct {
-	db  *postgres.DB
-	log *zap.Logger
+	db      *postgres.DB
+	log     *zap.Logger
+	reports *batch.Committer[udaconnect.Report, udaconnect.Location]
 }
 
-// New returns the function on db.
+// New returns the function on db; Close stops it.
 func New(_ server.Config, db *postgres.DB, log *zap.Logger) (*Function, error) {
-	return &Function{db: db, log: log}, nil
+	return newFunction(db, log, batchConfig, db.StoreReports), nil
+}
+
+// newFunction returns the function storing each batch of reports with store.
+func newFunction(db *postgres.DB, log *zap.Logger, cfg batch.Config, store batch.Func[udaconnect.Report, udaconnect.Location]) *Function {
+	f := &Function{db: db, log: log}
+	f.reports = batch.New(cfg, func(ctx context.Context, reports []udaconnect.Report) ([]udaconnect.Location, []error, error) {
+		locs, errs, err := store(ctx, reports)
+		if err != nil {
+			return nil, nil, retryable(err)
+		}
+		log.Debug("reports stored", zap.Int("batch", len(reports)))
+		return locs, errs, nil
+	})
+	return f
+}
+
+// errNotStored fails each report of a batch that could not be stored, none
+// of which was: the sender retries.
+var errNotStored = udaconnect.Errorf(udaconnect.EUNAVAILABLE, "the report could not be stored, try again later")
+
+func retryable(err error) error {
+	if udaconnect.ErrorCode(err) == udaconnect.EUNAVAILABLE {
+		return err
+	}
+	return fmt.Errorf("store reports: %w: %w", errNotStored, err)
+}
+
+// Close stores the reports still waiting and stops storing. The server calls
+// it once it has stopped taking requests.
+func (f *Function) Close() {
+	f.reports.Close()
+	s := f.reports.Stats()
+	f.log.Info("reports batcher stopped", zap.Int64("batches", s.Batches), zap.Int64("reports", s.Items), zap.Int64("largest_batch", s.Largest))
 }
 
 // Handle stores the report of a location.reported event, once per event,
-// and replies with location.recorded.
+// together with the reports that arrive at the same time, and replies with
+// location.recorded once its batch is committed.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
 	if e.Type() != ev.LocationReported {
 		return nil, udaconnect.Invalid("type", "this function takes %s events, not %q", ev.LocationReported, e.Type())
@@ -43,14 +86,10 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err != nil {
 		return nil, err
 	}
-	locs, errs, err := f.db.StoreReports(ctx, []udaconnect.Report{report})
+	loc, err := f.reports.Do(ctx, report)
 	if err != nil {
 		return nil, err
 	}
-	if errs[0] != nil {
-		return nil, errs[0]
-	}
-	loc := locs[0]
 	f.log.Debug("location recorded", zap.String("event_id", e.ID()), zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID))
 	return server.NewEvent(source, ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
 }

@@ -28,6 +28,7 @@ func start(t *testing.T) (string, *postgres.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(f.Close)
 	return servertest.Start(t, f).URL, db
 }
 
