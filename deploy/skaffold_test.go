@@ -84,6 +84,14 @@ func TestSkaffoldArtifacts(t *testing.T) {
 		if !pinned.MatchString(a.Ko.FromImage) || strings.HasSuffix(a.Ko.FromImage, ":latest") {
 			t.Errorf("%s: base image %q is not pinned", a.Image, a.Ko.FromImage)
 		}
+		if pkg == "frontend" {
+			builds := a.Hooks != nil && slices.ContainsFunc(a.Hooks.Before, func(h skaffold.HostHook) bool {
+				return slices.Equal(h.Command, []string{"make", "web"})
+			})
+			if !builds {
+				t.Errorf("%s: no hook builds the web app the door embeds", a.Image)
+			}
+		}
 		if !slices.Contains(a.Ko.Env, "CGO_ENABLED=0") {
 			t.Errorf("%s: CGO_ENABLED=0 not set; the base image has no C library", a.Image)
 		}

@@ -67,10 +67,17 @@ type Local struct {
 
 // Artifact is one image to build; UdaConnect builds every image with ko.
 type Artifact struct {
-	Image     string   `json:"image"`
-	Context   string   `json:"context,omitempty"`
-	Platforms []string `json:"platforms,omitempty"`
-	Ko        *Ko      `json:"ko,omitempty"`
+	Image     string      `json:"image"`
+	Context   string      `json:"context,omitempty"`
+	Platforms []string    `json:"platforms,omitempty"`
+	Hooks     *BuildHooks `json:"hooks,omitempty"`
+	Ko        *Ko         `json:"ko,omitempty"`
+}
+
+// BuildHooks run on the host around an artifact's build.
+type BuildHooks struct {
+	Before []HostHook `json:"before,omitempty"`
+	After  []HostHook `json:"after,omitempty"`
 }
 
 // Ko builds a Go main package into an image.
