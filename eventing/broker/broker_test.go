@@ -236,15 +236,17 @@ func TestDeadLetter(t *testing.T) {
 
 func TestReplyIntoFullQueue(t *testing.T) {
 	got, release := make(chan struct{}), make(chan struct{})
-	var persons subscriber
+	var persons, locations subscriber
 	reply := replyWith("io.udaconnect.person.created", false)
 	services := Services{"persons": persons.serve(t, func(w http.ResponseWriter, n int) {
 		close(got)
 		<-release
 		reply(w, n)
-	})}
+	}), "locations": locations.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusAccepted) })}
 	tb := newTestBroker(t, Config{QueueSize: 1, Workers: 1}, services,
-		triggerYAML("person-create", "io.udaconnect.person.create", "persons"))
+		triggerYAML("person-create", "io.udaconnect.person.create", "persons"),
+		triggerYAML("location-reported", "io.udaconnect.location.reported", "locations"),
+		triggerYAML("person-created", "io.udaconnect.person.created", "locations"))
 	tb.start(t)
 	post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Ce-Type", "io.udaconnect.person.create"), `{}`)
 	<-got

@@ -121,6 +121,12 @@ func (b *Broker) publish(e event.Event, reply bool) error {
 	if b.closed && !reply {
 		return errClosed
 	}
+	if !b.wanted(e) {
+		// Accepted and dropped, as Knative's broker does with an event no
+		// Trigger wants: it must not take a place in the queue.
+		b.log.Debug("no trigger wants the event", eventFields(e)...)
+		return nil
+	}
 	b.pending.Add(1)
 	select {
 	case b.queue <- e:
@@ -181,4 +187,14 @@ func writeError(w http.ResponseWriter, status int, err error) {
 func eventFields(e event.Event, extra ...zap.Field) []zap.Field {
 	return append([]zap.Field{zap.String("event_id", e.ID()), zap.String("event_type", e.Type()),
 		zap.String("source", e.Source())}, extra...)
+}
+
+// wanted reports whether a Trigger of b wants e.
+func (b *Broker) wanted(e event.Event) bool {
+	for _, t := range b.triggers {
+		if t.filter(e) {
+			return true
+		}
+	}
+	return false
 }

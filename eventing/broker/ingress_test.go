@@ -79,10 +79,17 @@ func TestIngress(t *testing.T) {
 }
 
 func TestIngressQueueFull(t *testing.T) {
-	tb := newTestBroker(t, Config{QueueSize: 1}, nil) // not started: the queue stays full
+	// Not started: the queue stays full.
+	tb := newTestBroker(t, Config{QueueSize: 1}, Services{"locations": "http://127.0.0.1:1"},
+		triggerYAML("location-reported", "io.udaconnect.location.reported", "locations"))
 	post(t, tb.srv.URL+"/udaconnect/default", binaryHeaders, `{}`)
 	resp := post(t, tb.srv.URL+"/udaconnect/default", binaryHeaders, `{}`)
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("POST to a full queue = %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// An event no Trigger wants is accepted and dropped, even now.
+	resp = post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Ce-Type", "io.udaconnect.connection.detected"), `{}`)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("POST of an event no Trigger wants to a full queue = %d; want 202", resp.StatusCode)
 	}
 }

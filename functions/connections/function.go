@@ -1,7 +1,7 @@
 // Connections tells whom a person met: io.udaconnect.connections.requested
 // in, io.udaconnect.connections.found out, the /api/persons/{id}/connection
 // route, and for every io.udaconnect.location.recorded an
-// io.udaconnect.connection.detected per report of another person nearby.
+// io.udaconnect.connection.detected per other person nearby.
 package main
 
 import (
@@ -72,27 +72,30 @@ func (f *Function) find(ctx context.Context, p udaconnect.ConnectionParams) ([]u
 	return f.db.FindConnections(ctx, q)
 }
 
-// detect emits a connection.detected for every report of another person near
-// loc. Its ids derive from the two reports, so a redelivered location yields
-// the same events again, not new ones.
+// detect emits a connection.detected for every other person near loc: with
+// their closest report. Its ids derive from loc and the other person, so a
+// redelivered location yields the same events again, not new ones.
 func (f *Function) detect(ctx context.Context, loc udaconnect.Location) error {
 	if loc.ID <= 0 {
 		return udaconnect.Invalid("id", "id must be the positive id of a recorded location")
 	}
 	near, err := f.db.FindConnections(ctx, udaconnect.NearQuery(loc))
-	if err != nil {
+	if err != nil || len(near) == 0 {
 		return err
-	}
-	if len(near) == 0 {
-		return nil
 	}
 	person, err := f.db.FindPerson(ctx, loc.PersonID)
 	if err != nil {
 		return err
 	}
+	closest := map[int64]udaconnect.Connection{}
 	for _, c := range near {
+		if prev, ok := closest[c.Person.ID]; !ok || c.Distance < prev.Distance {
+			closest[c.Person.ID] = c
+		}
+	}
+	for other, c := range closest {
 		data := ev.ConnectionDetectedData{Person: person, Location: loc, Other: c.Person, Near: c.Location, Distance: c.Distance}
-		e, err := server.NewEvent(source, ev.ConnectionDetected, fmt.Sprintf("connection-%d-%d", loc.ID, c.Location.ID), data)
+		e, err := server.NewEvent(source, ev.ConnectionDetected, fmt.Sprintf("connection-%d-%d", loc.ID, other), data)
 		if err != nil {
 			return err
 		}
@@ -100,7 +103,7 @@ func (f *Function) detect(ctx context.Context, loc udaconnect.Location) error {
 			return udaconnect.Errorf(udaconnect.EUNAVAILABLE, "send %s: %v", ev.ConnectionDetected, res)
 		}
 	}
-	f.log.Info("connections detected", zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID), zap.Int("count", len(near)))
+	f.log.Debug("connections detected", zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID), zap.Int("people", len(closest)))
 	return nil
 }
 

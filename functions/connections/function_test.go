@@ -193,18 +193,21 @@ func TestConnectionDetected(t *testing.T) {
 		}
 	}
 	// Near it within 15 minutes: Pam's 6 reports, Frank's 34, Taco's 57 and
-	// 66, Paul's 67 and Otto's own 65, which does not count.
-	var near []int64
+	// 66, Paul's 67 and Otto's own 65, which does not count: one event per
+	// other person, all at 0 m.
+	var met []int64
 	for _, d := range s.events[:len(s.events)/2] {
-		if d.Person.ID != 9 || d.Location.ID != locs[0].ID || d.Other.ID == 9 || d.Distance > 5 || d.Other.ID != d.Near.PersonID {
+		if d.Person.ID != 9 || d.Location.ID != locs[0].ID || d.Other.ID == 9 || d.Distance > 0.001 || d.Other.ID != d.Near.PersonID {
 			t.Errorf("connection.detected %+v: want Otto's new report and another person", d)
 		}
-		near = append(near, d.Near.ID)
+		met = append(met, d.Other.ID)
 	}
-	slices.Sort(near)
-	if want := []int64{34, 36, 37, 38, 39, 40, 41, 57, 66, 67}; !slices.Equal(near, want) {
-		t.Errorf("connection.detected near %v; want %v", near, want)
+	slices.Sort(met)
+	if want := []int64{1, 5, 6, 8}; !slices.Equal(met, want) {
+		t.Errorf("connection.detected with %v; want %v", met, want)
 	}
+	slices.Sort(s.ids[:len(s.ids)/2])
+	slices.Sort(s.ids[len(s.ids)/2:])
 	if half := len(s.ids) / 2; !slices.Equal(s.ids[:half], s.ids[half:]) {
 		t.Errorf("a redelivered location emitted ids %v then %v; want the same", s.ids[:half], s.ids[half:])
 	}
