@@ -15,7 +15,7 @@ RUN_PG_PORT ?= 55433
 # Debian packages the tests use besides PostGIS (db/postgres.sh installs that).
 TEST_PACKAGES := shellcheck ruby chromium graphviz
 
-.PHONY: run test test-go test-web bench docs deps web stop-test-db
+.PHONY: run test test-go test-web test-browser docs deps web
 
 run: web
 	deploy/local/run.sh
@@ -23,7 +23,7 @@ run: web
 test: deps web
 	@trap 'db/postgres.sh stop $(TEST_PG)' EXIT; \
 	export TEST_DATABASE_URL=$$(PG_FSYNC=off db/postgres.sh start $(TEST_PG) $(TEST_PG_PORT)); \
-	$(MAKE) --no-print-directory test-go test-web
+	$(MAKE) --no-print-directory test-go test-web test-browser
 
 test-go:
 	$(GO) vet $(MODULE)/...
@@ -31,6 +31,23 @@ test-go:
 
 test-web: frontend/web/node_modules/.package-lock.json
 	cd frontend/web && npm test
+
+# The browser tests, in Debian's Chromium, against the whole system started as
+# `make run` starts it, on other ports and a fresh database of the test cluster.
+E2E_PORT := 18080
+test-browser: frontend/web/node_modules/.package-lock.json
+	@test -n "$$TEST_DATABASE_URL" || { echo "TEST_DATABASE_URL is not set: run make test"; exit 1; }
+	@psql "$$TEST_DATABASE_URL" -qc 'DROP DATABASE IF EXISTS browser_e2e WITH (FORCE)' -c 'CREATE DATABASE browser_e2e'
+	@mkdir -p .test; \
+	RUN_DIR=.test/run DATABASE_URL=$${TEST_DATABASE_URL%/*}/browser_e2e?sslmode=disable LOG_LEVEL=warn \
+	  DOOR_PORT=$(E2E_PORT) BROKER_PORT=18090 PERSONS_PORT=18091 LOCATIONS_PORT=18092 CONNECTIONS_PORT=18093 \
+	  deploy/local/run.sh > .test/run.log 2>&1 & pid=$$!; \
+	for i in $$(seq 600); do curl -fsS -o /dev/null http://127.0.0.1:$(E2E_PORT)/readyz 2>/dev/null && break; \
+	  kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
+	(cd frontend/web && BASE_URL=http://127.0.0.1:$(E2E_PORT) npm run e2e); status=$$?; \
+	kill -TERM $$pid; wait $$pid; \
+	[ $$status = 0 ] || { echo "the system's output: .test/run.log and .test/run/logs/"; tail -20 .test/run.log; }; \
+	exit $$status
 
 deps:
 	@missing=$$(for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
