@@ -1,0 +1,63 @@
+package event_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/event"
+)
+
+// Every event type of the catalogue is documented in docs/asyncapi.yaml.
+func TestAsyncAPIDocumentsCatalogue(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/asyncapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{event.PersonCreate, event.PersonCreated, event.LocationReported, event.LocationRecorded,
+		event.ConnectionsRequested, event.ConnectionsFound, event.ConnectionDetected} {
+		if !strings.Contains(string(doc), "name: "+typ+"\n") {
+			t.Errorf("docs/asyncapi.yaml has no message %s", typ)
+		}
+	}
+}
+
+func TestLocationReportedDataReport(t *testing.T) {
+	id, lat, lon := int64(1), 37.55, -122.29
+	eventTime := time.Date(2020, 7, 7, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name  string
+		data  event.LocationReportedData
+		want  time.Time
+		field string
+	}{
+		{"creation time", event.LocationReportedData{PersonID: &id, Latitude: &lat, Longitude: &lon, CreationTime: "2020-07-07T12:00:00+02:00"}, eventTime, ""},
+		{"event time", event.LocationReportedData{PersonID: &id, Latitude: &lat, Longitude: &lon}, eventTime, ""},
+		{"no person", event.LocationReportedData{Latitude: &lat, Longitude: &lon}, time.Time{}, "person_id"},
+		{"no latitude", event.LocationReportedData{PersonID: &id, Longitude: &lon}, time.Time{}, "latitude"},
+		{"no longitude", event.LocationReportedData{PersonID: &id, Latitude: &lat}, time.Time{}, "longitude"},
+		{"bad time", event.LocationReportedData{PersonID: &id, Latitude: &lat, Longitude: &lon, CreationTime: "2020-07-07 10:00"}, time.Time{}, "creation_time"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := tt.data.Report("src", "id", eventTime)
+			var e *udaconnect.Error
+			if tt.field != "" {
+				if !asError(err, &e) || e.Field != tt.field {
+					t.Errorf("Report() = %v; want an error on %s", err, tt.field)
+				}
+				return
+			}
+			if err != nil || !r.CreationTime.Equal(tt.want) || r.CreationTime.Location() != time.UTC || r.Source != "src" || r.EventID != "id" {
+				t.Errorf("Report() = %+v, %v; want creation time %v in UTC", r, err, tt.want)
+			}
+		})
+	}
+}
+
+func asError(err error, e **udaconnect.Error) bool {
+	var ok bool
+	*e, ok = err.(*udaconnect.Error)
+	return ok
+}
