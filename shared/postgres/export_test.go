@@ -8,9 +8,18 @@ import (
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 )
 
-// ExplainConnections returns the plan of the connection query for q.
+// ExplainConnections returns the plan of the connection query for q, with
+// the settings it runs with.
 func (db *DB) ExplainConnections(ctx context.Context, q udaconnect.ConnectionQuery) (string, error) {
-	rows, _ := db.pool.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF) "+connectionsSQL, connectionArgs(q)...)
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, connectionsSettings); err != nil {
+		return "", err
+	}
+	rows, _ := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "+connectionsSQL, connectionArgs(q)...)
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return strings.Join(lines, "\n"), err
 }
