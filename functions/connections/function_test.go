@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -210,5 +212,88 @@ func TestConnectionDetected(t *testing.T) {
 	slices.Sort(s.ids[len(s.ids)/2:])
 	if half := len(s.ids) / 2; !slices.Equal(s.ids[:half], s.ids[half:]) {
 		t.Errorf("a redelivered location emitted ids %v then %v; want the same", s.ids[:half], s.ids[half:])
+	}
+}
+
+// An answer larger than the buffer is streamed, and arrives whole.
+func TestConnectionRouteStreams(t *testing.T) {
+	url, db, _ := start(t)
+	ctx := context.Background()
+	crowd, err := db.CreatePerson(ctx, udaconnect.Person{FirstName: "Big", LastName: "Crowd", CompanyName: "Many"}, "test", "crowd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Beside Pam's report of 2020-08-15 (37.553441, -122.290521), once a second.
+	var reports []udaconnect.Report
+	at := time.Date(2020, 8, 15, 12, 0, 0, 0, time.UTC)
+	for i := range 400 {
+		reports = append(reports, udaconnect.Report{
+			Location: udaconnect.Location{PersonID: crowd.ID, Latitude: 37.553441, Longitude: -122.290521, CreationTime: at.Add(time.Duration(i) * time.Second)},
+			Source:   "test", EventID: fmt.Sprintf("crowd-%d", i),
+		})
+	}
+	if _, _, err := db.StoreReports(ctx, reports); err != nil {
+		t.Fatal(err)
+	}
+	r := servertest.Request(t, "GET", url+"/api/persons/1/connection?start_date=2020-08-15&end_date=2020-08-15&distance=1", nil)
+	var conns []udaconnect.Connection
+	r.Decode(t, &conns)
+	if r.Status != 200 || r.Header.Get("Content-Type") != "application/json" || len(r.Body) <= arrayBuffer {
+		t.Fatalf("GET connection = %d %q, %d bytes; want 200 application/json, more than %d bytes", r.Status, r.Header.Get("Content-Type"), len(r.Body), arrayBuffer)
+	}
+	if len(conns) != 401 || !slices.IsSortedFunc(conns, func(a, b udaconnect.Connection) int { return a.Location.CreationTime.Compare(b.Location.CreationTime) }) {
+		t.Errorf("GET connection = %d connections; want Taco's 31 and the crowd's 400, oldest first", len(conns))
+	}
+}
+
+// An error before anything was sent is answered with its status; one after
+// the first bytes cuts the answer short, so that it cannot pass for a
+// complete list.
+func TestConnectionRouteFails(t *testing.T) {
+	_, db, _ := start(t)
+	f, err := New(server.Config{Sink: "http://127.0.0.1:1"}, db, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := udaconnect.Errorf(udaconnect.EUNAVAILABLE, "the database is unavailable, try again later")
+	c := udaconnect.Connection{Person: udaconnect.Person{ID: 2, FirstName: "A", LastName: "B", CompanyName: "C"}}
+	for _, tt := range []struct {
+		name   string
+		items  int
+		status int // 0: cut short
+	}{
+		{"at once", 0, http.StatusServiceUnavailable},
+		{"within the buffer", 10, http.StatusServiceUnavailable},
+		{"after the first bytes", 2000, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				f.writeConnections(w, r, func(yield func(udaconnect.Connection) error) error {
+					for range tt.items {
+						if err := yield(c); err != nil {
+							return err
+						}
+					}
+					return down
+				})
+			}))
+			defer srv.Close()
+			resp, err := http.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if tt.status == 0 {
+				var conns []udaconnect.Connection
+				if resp.StatusCode != 200 || err == nil || json.Unmarshal(body, &conns) == nil {
+					t.Errorf("failure after %d bytes = %d, read error %v; want 200 cut short, not a JSON list", len(body), resp.StatusCode, err)
+				}
+				return
+			}
+			if resp.StatusCode != tt.status || resp.Header.Get("Retry-After") == "" || err != nil {
+				t.Errorf("failure = %d %s (%v); want %d with Retry-After", resp.StatusCode, body, err, tt.status)
+			}
+		})
 	}
 }
