@@ -16,8 +16,8 @@ import (
 // Config describes a conference.
 type Config struct {
 	Attendees int
-	Booths    int
-	Talks     int           // rooms where talks are held
+	Booths    int           // 0: one for every 10 attendees
+	Talks     int           // rooms where talks are held; 0: one for every 500 attendees
 	Days      int           // each from 09:00 to 17:00 UTC
 	Start     time.Time     // the first day
 	Interval  time.Duration // between two reports of an attendee
@@ -26,9 +26,10 @@ type Config struct {
 	Seed      uint64
 }
 
-// Default is a three-day conference of 1,000 attendees in Albuquerque.
+// Default is a three-day conference of 1,000 attendees in Albuquerque, with
+// booths and talk rooms in proportion.
 var Default = Config{
-	Attendees: 1000, Booths: 60, Talks: 6, Days: 3,
+	Attendees: 1000, Days: 3,
 	Start:    time.Date(2026, 6, 16, 0, 0, 0, 0, time.UTC),
 	Interval: 5 * time.Minute, Latitude: 35.0844, Longitude: -106.6511, Seed: 1,
 }
@@ -58,33 +59,38 @@ func (c Config) Persons() []udaconnect.Person {
 }
 
 // Reports yields every report of the attendees whose stored ids are given,
-// in the order of personIDs and then of time. Each report's event id is
-// derived from the config, so generating twice stores nothing new.
+// in time order, as a conference hall would send them. Each report's event
+// id is derived from the config, so generating twice stores nothing new.
 func (c Config) Reports(personIDs []int64) iter.Seq[udaconnect.Report] {
 	return func(yield func(udaconnect.Report) bool) {
 		rng := rand.New(rand.NewPCG(c.Seed, 0x5eed))
 		spots := c.spots(rng)
 		source := fmt.Sprintf("/udaconnect/conference/%d", c.Seed)
-		for _, id := range personIDs {
-			for day := range c.Days {
-				t := c.Start.AddDate(0, 0, day).Add(9 * time.Hour)
-				end := t.Add(8 * time.Hour)
-				spot, stay := spots[rng.IntN(len(spots))], 0*time.Minute
-				for t.Before(end) {
-					if stay <= 0 { // on to the next booth or talk
-						spot, stay = spots[rng.IntN(len(spots))], time.Duration(15+rng.IntN(31))*time.Minute
+		type walker struct {
+			spot spot
+			stay time.Duration
+		}
+		walkers := make([]walker, len(personIDs))
+		for day := range c.Days {
+			start := c.Start.AddDate(0, 0, day).Add(9 * time.Hour)
+			for t := start; t.Before(start.Add(8 * time.Hour)); t = t.Add(c.Interval) {
+				for i, id := range personIDs {
+					w := &walkers[i]
+					if w.stay <= 0 || t == start { // on to the next booth or talk
+						w.spot, w.stay = spots[rng.IntN(len(spots))], time.Duration(15+rng.IntN(31))*time.Minute
 					}
-					// Within a couple of metres of the spot, a few seconds off the beat.
-					lat, lon := offset(spot, rng.NormFloat64()*1.5, rng.NormFloat64()*1.5)
+					w.stay -= c.Interval
+					// Somewhere in the spot's area, a few seconds off the beat.
+					angle, r := rng.Float64()*2*math.Pi, w.spot.radius*math.Sqrt(rng.Float64())
+					lat, lon := offset(w.spot.point, r*math.Cos(angle), r*math.Sin(angle))
 					at := t.Add(time.Duration(rng.IntN(30)) * time.Second)
-					r := udaconnect.Report{
+					report := udaconnect.Report{
 						Location: udaconnect.Location{PersonID: id, Latitude: lat, Longitude: lon, CreationTime: at},
 						Source:   source, EventID: fmt.Sprintf("%d-%d", id, at.Unix()),
 					}
-					if !yield(r) {
+					if !yield(report) {
 						return
 					}
-					t, stay = t.Add(c.Interval), stay-c.Interval
 				}
 			}
 		}
@@ -93,17 +99,32 @@ func (c Config) Reports(personIDs []int64) iter.Seq[udaconnect.Report] {
 
 type point struct{ lat, lon float64 }
 
-// spots are the booths, on a grid 10 m apart, and the talk rooms beside them.
-func (c Config) spots(rng *rand.Rand) []point {
-	var ps []point
-	row := int(math.Ceil(math.Sqrt(float64(c.Booths))))
-	for i := range c.Booths {
-		ps = append(ps, offsetPoint(c, float64(i/row)*10, float64(i%row)*10))
+// A spot is where attendees gather: a booth, or a talk room, larger.
+type spot struct {
+	point
+	radius float64 // metres
+}
+
+// spots are the booths, on a grid 12 m apart, each 3 m across, and the talk
+// rooms beside them, 30 m across. With no number of booths or talks given,
+// there is a booth for every 10 attendees and a room for every 500.
+func (c Config) spots(rng *rand.Rand) []spot {
+	booths, talks := c.Booths, c.Talks
+	if booths == 0 {
+		booths = max(10, c.Attendees/10)
 	}
-	for i := range c.Talks {
-		ps = append(ps, offsetPoint(c, -50-float64(i)*30, rng.Float64()*20))
+	if talks == 0 {
+		talks = max(1, c.Attendees/500)
 	}
-	return ps
+	var ss []spot
+	row := int(math.Ceil(math.Sqrt(float64(booths))))
+	for i := range booths {
+		ss = append(ss, spot{offsetPoint(c, float64(i/row)*12, float64(i%row)*12), 1.5})
+	}
+	for i := range talks {
+		ss = append(ss, spot{offsetPoint(c, -40-float64(i)*40, rng.Float64()*20), 15})
+	}
+	return ss
 }
 
 func offsetPoint(c Config, north, east float64) point {

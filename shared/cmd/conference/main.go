@@ -19,8 +19,8 @@ import (
 func main() {
 	c := conference.Default
 	flag.IntVar(&c.Attendees, "attendees", c.Attendees, "number of attendees")
-	flag.IntVar(&c.Booths, "booths", c.Booths, "number of booths")
-	flag.IntVar(&c.Talks, "talks", c.Talks, "number of talk rooms")
+	flag.IntVar(&c.Booths, "booths", c.Booths, "number of booths (0: one for every 10 attendees)")
+	flag.IntVar(&c.Talks, "talks", c.Talks, "number of talk rooms (0: one for every 500 attendees)")
 	flag.IntVar(&c.Days, "days", c.Days, "number of days, 09:00 to 17:00 UTC")
 	flag.DurationVar(&c.Interval, "interval", c.Interval, "time between two reports of an attendee")
 	flag.Uint64Var(&c.Seed, "seed", c.Seed, "random seed")
@@ -39,8 +39,8 @@ func run(ctx context.Context, c conference.Config, start string) error {
 	if c.Start, err = time.Parse(time.DateOnly, start); err != nil {
 		return fmt.Errorf("-start: %w", err)
 	}
-	if c.Attendees < 1 || c.Days < 1 || c.Booths < 1 || c.Interval < time.Second {
-		return fmt.Errorf("-attendees, -days and -booths must be at least 1, -interval at least 1s")
+	if c.Attendees < 1 || c.Days < 1 || c.Booths < 0 || c.Talks < 0 || c.Interval < time.Second {
+		return fmt.Errorf("-attendees and -days must be at least 1, -booths and -talks not negative, -interval at least 1s")
 	}
 	url := os.Getenv("DATABASE_URL")
 	if url == "" {

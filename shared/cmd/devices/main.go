@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
 	"strconv"
 	"sync"
 	"syscall"
@@ -73,14 +72,13 @@ func run(ctx context.Context, o options) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Every request carries o.batch reports; the reports come in time order
-	// across attendees, as a conference hall would send them.
+	// Every request carries o.batch reports, in time order across attendees.
 	var reports []udaconnect.Report
 	for r := range c.Reports(ids) {
-		reports = append(reports, r)
+		if reports = append(reports, r); len(reports) == o.count {
+			break
+		}
 	}
-	sort.SliceStable(reports, func(i, j int) bool { return reports[i].CreationTime.Before(reports[j].CreationTime) })
-	reports = reports[:min(o.count, len(reports))]
 	fmt.Printf("sending %d reports of %d attendees to %s/events, %d per request\n", len(reports), len(ids), o.url, o.batch)
 
 	s := &summary{statuses: map[int]int{}, began: time.Now()}
