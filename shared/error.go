@@ -4,6 +4,7 @@
 package udaconnect
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -44,8 +45,9 @@ func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: EINVALID, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the code of the *Error in err's chain, EINTERNAL for any
-// other error, and "" for nil.
+// ErrorCode returns the code of the *Error in err's chain, EUNAVAILABLE for
+// an operation cancelled or out of time, EINTERNAL for any other error, and
+// "" for nil.
 func ErrorCode(err error) string {
 	var e *Error
 	switch {
@@ -53,6 +55,8 @@ func ErrorCode(err error) string {
 		return ""
 	case errors.As(err, &e):
 		return e.Code
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return EUNAVAILABLE
 	default:
 		return EINTERNAL
 	}
@@ -67,6 +71,8 @@ func ErrorMessage(err error) string {
 		return ""
 	case errors.As(err, &e):
 		return e.Message
+	case ErrorCode(err) == EUNAVAILABLE:
+		return "the operation did not finish in time, try again later"
 	default:
 		return "internal error"
 	}

@@ -5,9 +5,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -117,7 +115,7 @@ func (f *Function) Routes(mux *http.ServeMux) {
 // connectionRoute answers the connections of a person, written out as the
 // rows arrive from the database rather than collected first. An error before
 // anything was sent is answered with its status; one after that cannot
-// change the status, so the response is cut short (see writeArray).
+// change the status, so the response is cut short (see server.StreamJSON).
 func (f *Function) connectionRoute(w http.ResponseWriter, r *http.Request) {
 	id, err := server.PathID(r, "id")
 	if err != nil {
@@ -133,74 +131,7 @@ func (f *Function) connectionRoute(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, err)
 		return
 	}
-	f.writeConnections(w, r, func(yield func(udaconnect.Connection) error) error {
+	server.StreamJSON(w, r, f.log, func(yield func(udaconnect.Connection) error) error {
 		return f.db.ForEachConnection(r.Context(), q, yield)
 	})
-}
-
-// writeConnections answers the connections that each yields, or its error.
-func (f *Function) writeConnections(w http.ResponseWriter, r *http.Request, each func(yield func(udaconnect.Connection) error) error) {
-	sent, err := writeArray(w, each)
-	switch {
-	case err == nil:
-	case !sent:
-		if server.ErrorStatus(err) >= 500 {
-			f.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
-		}
-		server.WriteError(w, err)
-	default:
-		f.log.Error("answer cut short", zap.String("path", r.URL.Path), zap.Error(err))
-		panic(http.ErrAbortHandler) // the server closes the connection without a stack trace
-	}
-}
-
-// arrayBuffer is how much of a streamed array is held before the first
-// bytes, and with them the status, are sent: answers up to this size are
-// sent whole, or replaced by an error.
-const arrayBuffer = 32 << 10
-
-// writeArray answers 200 with the JSON array of what each yields, each item
-// encoded as it comes, through a buffer of arrayBuffer bytes. An error of
-// each before the buffer was first sent is returned with sent false: the
-// caller can still answer it. After that, sent is true and the array is left
-// unclosed: the caller must abort the response, so that the client sees it
-// cut short rather than a shorter list that looks complete.
-func writeArray[T any](w http.ResponseWriter, each func(yield func(T) error) error) (sent bool, err error) {
-	lw := &lazyWriter{w: w}
-	bw := bufio.NewWriterSize(lw, arrayBuffer)
-	sep := "["
-	err = each(func(item T) error {
-		b, err := json.Marshal(item)
-		if err != nil {
-			return err
-		}
-		bw.WriteString(sep)
-		_, err = bw.Write(b)
-		sep = ","
-		return err
-	})
-	if err != nil {
-		return lw.started, err
-	}
-	if sep == "[" {
-		bw.WriteString(sep)
-	}
-	bw.WriteString("]\n")
-	return true, bw.Flush()
-}
-
-// lazyWriter sends the status and headers of a JSON answer with its first
-// bytes.
-type lazyWriter struct {
-	w       http.ResponseWriter
-	started bool
-}
-
-func (lw *lazyWriter) Write(p []byte) (int, error) {
-	if !lw.started {
-		lw.started = true
-		lw.w.Header().Set("Content-Type", "application/json")
-		lw.w.WriteHeader(http.StatusOK)
-	}
-	return lw.w.Write(p)
 }

@@ -97,13 +97,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 // Routes adds the REST routes of locations to mux.
 func (f *Function) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/locations", server.PostEvent(f.Handle, source, ev.LocationReported, f.log))
-	mux.Handle("GET /api/locations/{id}", server.Get(func(r *http.Request) (udaconnect.Location, error) {
-		id, err := server.PathID(r, "id")
-		if err != nil {
-			return udaconnect.Location{}, err
-		}
-		return f.db.FindLocation(r.Context(), id)
-	}, f.log))
+	mux.Handle("GET /api/locations/{id}", server.GetByID(f.db.FindLocation, f.log))
 	mux.Handle("GET /api/persons/{id}/locations", server.Get(func(r *http.Request) ([]udaconnect.Location, error) {
 		id, err := server.PathID(r, "id")
 		if err != nil {

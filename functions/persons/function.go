@@ -55,11 +55,5 @@ func (f *Function) Routes(mux *http.ServeMux) {
 		return f.db.FindPersons(r.Context())
 	}, f.log))
 	mux.Handle("POST /api/persons", server.PostEvent(f.Handle, source, ev.PersonCreate, f.log))
-	mux.Handle("GET /api/persons/{id}", server.Get(func(r *http.Request) (udaconnect.Person, error) {
-		id, err := server.PathID(r, "id")
-		if err != nil {
-			return udaconnect.Person{}, err
-		}
-		return f.db.FindPerson(r.Context(), id)
-	}, f.log))
+	mux.Handle("GET /api/persons/{id}", server.GetByID(f.db.FindPerson, f.log))
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -79,4 +80,16 @@ func Get[T any](f func(r *http.Request) (T, error), log *zap.Logger) http.Handle
 		}
 		WriteJSON(w, http.StatusOK, v)
 	}
+}
+
+// GetByID serves a GET of the thing whose ID is the path value id.
+func GetByID[T any](find func(ctx context.Context, id int64) (T, error), log *zap.Logger) http.HandlerFunc {
+	return Get(func(r *http.Request) (T, error) {
+		id, err := PathID(r, "id")
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return find(r.Context(), id)
+	}, log)
 }
