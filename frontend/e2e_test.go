@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -28,6 +29,7 @@ import (
 type stack struct {
 	door, broker string
 	flaky        *flaky
+	outage       *outage // between locations and the database
 }
 
 // flaky stands in front of locations and answers 503 to the first two
@@ -49,6 +51,52 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.next.ServeHTTP(w, r)
+}
+
+// outage stands between locations and PostgreSQL and can cut them apart:
+// while down it closes every connection and refuses new ones.
+type outage struct {
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  []net.Conn
+}
+
+func (o *outage) serve(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		o.mu.Lock()
+		if o.down {
+			o.mu.Unlock()
+			c.Close()
+			continue
+		}
+		pg, err := net.Dial("tcp", o.target)
+		if err != nil {
+			o.mu.Unlock()
+			c.Close()
+			continue
+		}
+		o.conns = append(o.conns, c, pg)
+		o.mu.Unlock()
+		go func() { io.Copy(pg, c); pg.Close() }()
+		go func() { io.Copy(c, pg); c.Close() }()
+	}
+}
+
+func (o *outage) set(down bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.down = down
+	if down {
+		for _, c := range o.conns {
+			c.Close()
+		}
+		o.conns = nil
+	}
 }
 
 var buildOnce sync.Once
@@ -107,7 +155,7 @@ func startStack(t *testing.T) *stack {
 	sink := s.broker + "/udaconnect/default"
 	run := func(name string, args []string, env ...string) {
 		cmd := exec.Command(filepath.Join(bin, name), args...)
-		cmd.Env = append(os.Environ(), append(env, "DATABASE_URL="+dbURL, "LOG_LEVEL=warn")...)
+		cmd.Env = append(os.Environ(), append([]string{"DATABASE_URL=" + dbURL, "LOG_LEVEL=warn"}, env...)...)
 		out, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 		if err != nil {
 			t.Fatal(err)
@@ -126,7 +174,16 @@ func startStack(t *testing.T) *stack {
 		})
 	}
 	run("persons", nil, "PORT="+ports["persons"])
-	run("locations", nil, "PORT="+ports["locations"])
+	u, _ := url.Parse(dbURL)
+	s.outage = &outage{target: u.Host}
+	ol, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ol.Close() })
+	go s.outage.serve(ol)
+	u.Host = ol.Addr().String()
+	run("locations", nil, "PORT="+ports["locations"], "DATABASE_URL="+u.String())
 	run("connections", nil, "PORT="+ports["connections"], "K_SINK="+sink)
 	run("localbroker", []string{"-listen", "127.0.0.1:" + ports["broker"],
 		"-manifests", "../eventing/broker.yaml,../eventing/triggers.yaml",
@@ -255,6 +312,26 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return false
 	})
+
+	// The database goes away under locations: its reports are refused with
+	// 503 and retried by the broker; when it returns they are stored, once.
+	s.outage.set(true)
+	for i := range 3 {
+		e := servertest.NewEvent(t, ev.LocationReported, fmt.Sprintf("outage-%d", i), data(9, 20+i))
+		if r := servertest.Send(t, events, "binary", e); r.Status != http.StatusAccepted {
+			t.Fatalf("report during the outage = %d %s; want 202 at the door", r.Status, r.Body)
+		}
+	}
+	eventually(t, "reports refused during the outage", func() bool {
+		s.flaky.mu.Lock()
+		defer s.flaky.mu.Unlock()
+		return s.flaky.attempts["outage-2"] >= 2
+	})
+	s.outage.set(false)
+	eventually(t, "Otto's 3 reports stored once the database is back", func() bool { return len(s.locations(t, 9)) >= 3 })
+	if locs := s.locations(t, 9); len(locs) != 3 {
+		t.Errorf("Otto has %d reports after the outage; want 3, each stored once", len(locs))
+	}
 
 	// A person registered through the broker.
 	e := servertest.NewEvent(t, ev.PersonCreate, "new-person", ev.PersonCreateData{FirstName: "Radia", LastName: "Perlman", CompanyName: "DEC"})
