@@ -1,0 +1,68 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/udaconnect/udaconnect/shared/server"
+	"go.uber.org/zap/zaptest"
+)
+
+// On shutdown the server stops taking requests, reports not ready, and lets
+// the requests in flight finish before Serve returns.
+func TestServeFinishesInFlightRequests(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	s := &server.Server{
+		Addr: "127.0.0.1:0",
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(started)
+			<-release
+			io.WriteString(w, "done")
+		}),
+		Ready: func(context.Context) error { return nil },
+		Log:   zaptest.NewLogger(t),
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx) }()
+
+	if resp, err := http.Get("http://" + s.Addr + "/readyz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /readyz = %v, %v; want 200", resp, err)
+	}
+	answer := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + s.Addr + "/slow")
+		if err != nil {
+			answer <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answer <- string(b)
+	}()
+	<-started
+	cancel() // SIGTERM
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned %v with a request in flight", err)
+	case got := <-answer:
+		t.Fatalf("the request in flight was answered %q before it finished", got)
+	default:
+	}
+	close(release)
+	if got := <-answer; got != "done" {
+		t.Errorf("the request in flight got %q; want done", got)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v; want nil after a clean shutdown", err)
+	}
+	if _, err := http.Get("http://" + s.Addr + "/readyz"); err == nil || errors.Is(err, context.Canceled) {
+		t.Errorf("GET after shutdown = %v; want the connection refused", err)
+	}
+}
