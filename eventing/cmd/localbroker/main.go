@@ -44,7 +44,8 @@ func run() error {
 	}
 	cfg := zap.NewProductionConfig()
 	cfg.Level = zap.NewAtomicLevelAt(level)
-	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	cfg.EncoderConfig.TimeKey = "time" // as every process of UdaConnect logs
+	cfg.EncoderConfig.EncodeTime = zapcore.RFC3339NanoTimeEncoder
 	cfg.DisableStacktrace = true
 	log, err := cfg.Build()
 	if err != nil {
