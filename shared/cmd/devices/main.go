@@ -5,9 +5,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,15 +14,13 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/conference"
-	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/device"
 )
 
 type options struct {
@@ -68,7 +64,8 @@ func run(ctx context.Context, o options) (*summary, error) {
 	if c.Start, err = time.Parse(time.DateOnly, o.start); err != nil {
 		return nil, fmt.Errorf("-start: %w", err)
 	}
-	ids, err := attendees(ctx, o.url, c)
+	client := &device.Client{URL: o.url}
+	ids, err := client.Attendees(ctx, c.Persons())
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +84,7 @@ func run(ctx context.Context, o options) (*summary, error) {
 	for range o.concurrency {
 		wg.Go(func() {
 			for rs := range requests {
-				s.add(send(ctx, o.url+"/events", rs))
+				s.add(client.Send(ctx, rs))
 			}
 		})
 	}
@@ -114,81 +111,6 @@ func run(ctx context.Context, o options) (*summary, error) {
 	return s, nil
 }
 
-// attendees returns the ids of the first c.Attendees people, registering
-// those missing under the conference's names.
-func attendees(ctx context.Context, base string, c conference.Config) ([]int64, error) {
-	var persons []udaconnect.Person
-	if err := getJSON(ctx, base+"/api/persons", &persons); err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for _, p := range persons {
-		ids = append(ids, p.ID)
-	}
-	slices.Sort(ids)
-	for i, p := range c.Persons()[min(len(ids), c.Attendees):] {
-		body, _ := json.Marshal(p)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/persons", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", fmt.Sprintf("devices-attendee-%d", i))
-		var created udaconnect.Person
-		if err := doJSON(req, &created); err != nil {
-			return nil, fmt.Errorf("register attendee: %w", err)
-		}
-		ids = append(ids, created.ID)
-	}
-	return ids[:c.Attendees], nil
-}
-
-// send posts reports, retrying 429 and 503 after their Retry-After, and
-// returns the final status and how long the acknowledgement took.
-func send(ctx context.Context, url string, rs []udaconnect.Report) result {
-	events := make([]event.Event, len(rs))
-	for i, r := range rs {
-		e := event.New()
-		e.SetID(r.Source + "/" + r.EventID)
-		e.SetSource("/devices/simulator")
-		e.SetType(ev.LocationReported)
-		e.SetTime(r.CreationTime)
-		_ = e.SetData(event.ApplicationJSON, map[string]any{"person_id": r.PersonID, "latitude": r.Latitude, "longitude": r.Longitude, "creation_time": r.CreationTime})
-		events[i] = e
-	}
-	var body []byte
-	contentType := "application/cloudevents-batch+json"
-	if len(events) == 1 {
-		body, contentType = mustJSON(events[0]), "application/cloudevents+json"
-	} else {
-		body = mustJSON(events)
-	}
-	began := time.Now()
-	res := result{reports: len(rs)}
-	for attempt := 0; attempt < 10; attempt++ {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		req.Header.Set("Content-Type", contentType)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			res.status = -1
-			break
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		res.status = resp.StatusCode
-		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
-			break
-		}
-		res.retries++
-		wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		time.Sleep(time.Duration(max(wait, 1)) * time.Second)
-	}
-	res.latency = time.Since(began)
-	return res
-}
-
-type result struct {
-	reports, status, retries int
-	latency                  time.Duration
-}
-
 type summary struct {
 	mu        sync.Mutex
 	statuses  map[int]int // reports by final status
@@ -198,12 +120,12 @@ type summary struct {
 	elapsed   time.Duration
 }
 
-func (s *summary) add(r result) {
+func (s *summary) add(r device.Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.statuses[r.status] += r.reports
-	s.retries += r.retries
-	s.latencies = append(s.latencies, r.latency)
+	s.statuses[r.Status] += r.Reports
+	s.retries += r.Retries
+	s.latencies = append(s.latencies, r.Latency)
 }
 
 func (s *summary) print(w io.Writer) {
@@ -223,30 +145,4 @@ func (s *summary) print(w io.Writer) {
 		fmt.Fprintf(w, "acknowledgement latency per request: p50 %s, p99 %s\n",
 			s.latencies[n/2].Round(time.Microsecond), s.latencies[(n*99)/100].Round(time.Microsecond))
 	}
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
-func getJSON(ctx context.Context, url string, v any) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	return doJSON(req, v)
-}
-
-func doJSON(req *http.Request, v any) error {
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL, resp.StatusCode, bytes.TrimSpace(b))
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
 }
