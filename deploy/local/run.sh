@@ -16,6 +16,13 @@ LOCATIONS_PORT=${LOCATIONS_PORT:-8092}
 CONNECTIONS_PORT=${CONNECTIONS_PORT:-8093}
 export LOG_LEVEL=${LOG_LEVEL:-info}
 
+for port in "$DOOR_PORT" "$BROKER_PORT" "$PERSONS_PORT" "$LOCATIONS_PORT" "$CONNECTIONS_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is in use: is UdaConnect already running? Stop it first (Ctrl-C)." >&2
+    exit 1
+  fi
+done
+
 mkdir -p "$RUN_DIR/bin" "$RUN_DIR/logs"
 own_db=
 if [ -z "${DATABASE_URL:-}" ]; then
@@ -30,6 +37,7 @@ go build -o "$RUN_DIR/bin/" ./functions/persons ./functions/locations ./function
 "$RUN_DIR/bin/migrate" -seed
 
 pids=()
+# shellcheck disable=SC2317 # stop and interrupted run from the traps
 stop() {
   trap - INT TERM EXIT
   echo "stopping"
@@ -37,7 +45,13 @@ stop() {
   wait "${pids[@]}" 2>/dev/null || true
   if [ -n "$own_db" ]; then db/postgres.sh stop "$RUN_DIR/pg"; fi
 }
-trap stop INT TERM EXIT
+# shellcheck disable=SC2317
+interrupted() {
+  stop
+  exit 0
+}
+trap interrupted INT TERM
+trap stop EXIT
 
 broker=http://127.0.0.1:$BROKER_PORT/udaconnect/default
 start() { # name port [env...]
@@ -79,3 +93,4 @@ Ctrl-C stops it all; the data stays for the next run.
 MSG
 wait -n "${pids[@]}" || true
 echo "a process stopped; see $RUN_DIR/logs/" >&2
+exit 1
