@@ -12,9 +12,9 @@ set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
-as_owner() {
+as_owner() { # paths given to it must be absolute
   if [ "$(id -u)" = 0 ]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
@@ -37,8 +37,17 @@ ensure_postgis() {
 start() {
   local dir=$1 port=$2
   ensure_postgis
+  mkdir -p "$(dirname "$dir")"
+  if [ "$(id -u)" = 0 ] && [ ! -e "$dir" ] && ! runuser -u postgres -- test -x "$(dirname "$dir")"; then
+    # The postgres user cannot reach this checkout (a private home folder,
+    # say): keep the cluster in its home, linked from here.
+    local home
+    home=/var/lib/postgresql/udaconnect-$(realpath -m "$dir" | md5sum | cut -c1-12)
+    mkdir -p "$home"
+    ln -s "$home" "$dir"
+  fi
   mkdir -p "$dir"
-  dir=$(cd "$dir" && pwd)
+  dir=$(cd "$dir" && pwd -P)
   if [ "$(id -u)" = 0 ]; then
     chown postgres:postgres "$dir"
     chmod 700 "$dir"
@@ -57,7 +66,8 @@ start() {
 }
 
 stop() {
-  local dir=$1
+  local dir
+  dir=$(realpath -m "$1")
   if [ -f "$dir/PG_VERSION" ]; then
     as_owner "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
   fi
