@@ -73,3 +73,15 @@ frontend/web/dist/index.html: frontend/web/node_modules/.package-lock.json $(WEB
 docs: docs/architecture.png
 docs/architecture.png: docs/architecture.dot
 	dot -Tpng -Gdpi=110 -o $@ $<
+
+# The benchmarks (issue 6), on a PostgreSQL cluster of their own in .bench/pg
+# whose bench_* databases each run recreates; the processes run on ports
+# 28080-28093. The tables go to docs/bench.md, docs/bench.json and README.md;
+# BENCH_FLAGS=-quick is a smaller run whose tables stay in .bench/.
+BENCH_PG := .bench/pg
+BENCH_PG_PORT ?= 55452
+.PHONY: bench
+bench: web
+	@trap 'db/postgres.sh stop $(BENCH_PG)' EXIT; \
+	url=$$(db/postgres.sh start $(BENCH_PG) $(BENCH_PG_PORT)) && \
+	$(GO) run ./shared/cmd/bench -database-url "$$url" $(BENCH_FLAGS)

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/udaconnect/udaconnect/shared/conference"
+	"github.com/udaconnect/udaconnect/shared/postgres"
+)
+
+// createDatabase creates the database name afresh on the server of
+// adminURL, migrated as `migrate` does, and returns its URL.
+func createDatabase(ctx context.Context, adminURL, name string) (string, error) {
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", fmt.Errorf("connect: %w", err)
+	}
+	defer admin.Close(ctx)
+	ident := pgx.Identifier{name}.Sanitize()
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+		return "", fmt.Errorf("drop database %s: %w", name, err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
+	}
+	dbURL, err := withDatabase(adminURL, name)
+	if err != nil {
+		return "", err
+	}
+	db, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return "", err
+	}
+	return dbURL, nil
+}
+
+func withDatabase(base, name string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("database URL: %w", err)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// loadConference stores the conference c in the database at dbURL through
+// the product's own batched insert, then vacuums and analyses it as
+// autovacuum would in time, and returns the attendees' ids.
+func loadConference(ctx context.Context, dbURL string, c conference.Config, progress func(done, total int)) ([]int64, error) {
+	db, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	ids, err := conference.Load(ctx, db, c, progress)
+	if err != nil {
+		return nil, fmt.Errorf("load conference: %w", err)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) location, person"); err != nil {
+		return nil, fmt.Errorf("vacuum: %w", err)
+	}
+	return ids, nil
+}
+
+// serverInfo describes the database server.
+func serverInfo(ctx context.Context, dbURL string) (Server, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return Server{}, fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	var s Server
+	err = conn.QueryRow(ctx, `SELECT current_setting('server_version'), postgis_lib_version(),
+		current_setting('shared_buffers'), current_setting('fsync'), current_setting('synchronous_commit'),
+		current_setting('data_directory')`).Scan(&s.PostgreSQL, &s.PostGIS, &s.SharedBuffers, &s.Fsync, &s.SynchronousCommit, &s.dataDir)
+	return s, err
+}

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/conference"
+	"github.com/udaconnect/udaconnect/shared/device"
+)
+
+// IngestResult is one way of sending reports, or the raw COPY beside them.
+type IngestResult struct {
+	Kind       string `json:"kind"` // single, batch or copy
+	Mode       string `json:"mode"`
+	Reports    int    `json:"reports"`
+	PerRequest int    `json:"reports_per_request"`
+	Senders    int    `json:"senders"`
+	Stored     int    `json:"stored"`
+	// Reports is how many were sent; Stored how many of them are in PostGIS.
+	// Seconds: from the first request to the last report stored.
+	Seconds         float64 `json:"seconds"`
+	StoredPerSecond float64 `json:"stored_per_second"`
+	// Reports the door answered 202 (the broker took them), per second
+	// until the last answer.
+	AckedPerSecond float64 `json:"acknowledged_per_second"`
+	// Per request: from sending it to the door's final answer, retries
+	// after 429 or 503 included.
+	Ack         Latency `json:"ack"`
+	TooMany     int     `json:"answers_429"`
+	Retries     int     `json:"retried_requests"`
+	Refused     int     `json:"reports_refused"` // finally answered other than 202
+	DeadLetters int     `json:"dead_letters"`
+	// From the last report stored until the system was idle: the
+	// connections function detecting who met whom.
+	SettleSeconds float64 `json:"settle_seconds"`
+	// CPU seconds of each process from the first request to the last report
+	// stored (within 500 ms).
+	CPU map[string]float64 `json:"cpu_seconds,omitempty"`
+}
+
+// Kinds of IngestResult.
+const (
+	kindSingle = "single"
+	kindBatch  = "batch"
+	kindCopy   = "copy"
+)
+
+// ingestConference is where the ingested reports come from: 1,000
+// attendees reporting every 5 minutes for five days, in time order: a third
+// for each mode and the raw COPY.
+func ingestConference() conference.Config {
+	c := conference.Default
+	c.Attendees, c.Days, c.Seed = 1000, 5, 2
+	return c
+}
+
+// measureIngest sends reports through the door of a running system on a
+// database holding only the attendees, first one event per request, then in
+// batches, each for at most o.size.sending, and measures the reports stored
+// per second; then the raw COPY of other reports into an empty location
+// table, the ceiling.
+func measureIngest(ctx context.Context, o *options, loaded *peaks) ([]IngestResult, error) {
+	dbURL, err := createDatabase(ctx, o.databaseURL, "bench_ingest")
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	c := ingestConference()
+	ids, err := insertPersons(ctx, conn, c.Attendees)
+	if err != nil {
+		return nil, err
+	}
+	reports := slices.Collect(c.Reports(ids))
+	third := len(reports) / 3
+
+	sys, err := startSystem(ctx, o, dbURL, loaded)
+	if err != nil {
+		return nil, err
+	}
+	defer sys.stop()
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = max(o.size.singleSenders, o.size.batchSenders)
+	client := &device.Client{URL: doorURL, HTTP: &http.Client{Transport: transport, Timeout: time.Minute}}
+	var results []IngestResult
+	for i, m := range []struct {
+		kind, mode   string
+		per, senders int
+	}{
+		{kindSingle, "single events", 1, o.size.singleSenders},
+		{kindBatch, fmt.Sprintf("batches of %d", o.size.batch), o.size.batch, o.size.batchSenders},
+	} {
+		say("  %s from %d senders, for up to %s", m.mode, m.senders, o.size.sending)
+		r, err := sendReports(ctx, sys, conn, client, reports[i*third:(i+1)*third], m.per, m.senders, o.size.sending)
+		if err != nil {
+			return nil, err
+		}
+		r.Kind, r.Mode = m.kind, m.mode
+		r.SettleSeconds = sys.settle(ctx).Seconds()
+		say("    %.0f stored/s; door acks p50 %.1f ms, p99 %.1f ms; %d answers 429, %d reports refused, %d dead letters; idle %.0f s later",
+			r.StoredPerSecond, r.Ack.P50, r.Ack.P99, r.TooMany, r.Refused, r.DeadLetters, r.SettleSeconds)
+		results = append(results, r)
+	}
+	sys.stop()
+
+	say("  raw COPY of %d reports", third)
+	cp, err := measureCopy(ctx, o, reports[2*third:3*third], ids)
+	if err != nil {
+		return nil, err
+	}
+	say("    %.0f rows/s", cp.StoredPerSecond)
+	return append(results, cp), nil
+}
+
+// insertPersons registers n attendees straight in the database, in one
+// statement, and returns their ids.
+func insertPersons(ctx context.Context, conn *pgx.Conn, n int) ([]int64, error) {
+	rows, _ := conn.Query(ctx, `INSERT INTO person (first_name, last_name, company_name, event_source, event_id)
+		SELECT 'Attendee', 'Number ' || i, 'Bench', '/bench', 'person-' || i FROM generate_series(1, $1) AS i
+		RETURNING id`, n)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("insert persons: %w", err)
+	}
+	return ids, nil
+}
+
+// sendReports sends reports to the door, per in each request, from senders
+// at once, until they are all sent or limit has passed, and waits until
+// every report sent is stored, or nothing more is stored for 20 s.
+func sendReports(ctx context.Context, sys *system, conn *pgx.Conn, client *device.Client, reports []udaconnect.Report, per, senders int, limit time.Duration) (IngestResult, error) {
+	r := IngestResult{PerRequest: per, Senders: senders}
+	before, err := countLocations(ctx, conn)
+	if err != nil {
+		return r, err
+	}
+	deadBefore := deadLetters(ctx)
+	cpu := sys.snapshot()
+	cpuAt := cpu // when the last report was stored, give or take 500 ms
+	began := time.Now()
+
+	var mu sync.Mutex
+	var acks []time.Duration
+	var acked, sent int
+	answered := make(chan time.Time, 1)
+	go func() {
+		requests := make(chan []udaconnect.Report)
+		var wg sync.WaitGroup
+		for range senders {
+			wg.Go(func() {
+				for rs := range requests {
+					res := client.Send(ctx, rs)
+					mu.Lock()
+					acks = append(acks, res.Latency)
+					r.TooMany, r.Retries = r.TooMany+res.TooMany, r.Retries+min(res.Retries, 1)
+					if res.Status == http.StatusAccepted {
+						acked += res.Reports
+					} else {
+						r.Refused += res.Reports
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		for i := 0; i < len(reports) && time.Since(began) < limit && ctx.Err() == nil; i += per {
+			rs := reports[i:min(i+per, len(reports))]
+			mu.Lock()
+			sent += len(rs)
+			mu.Unlock()
+			requests <- rs
+		}
+		close(requests)
+		wg.Wait()
+		answered <- time.Now()
+	}()
+
+	// Stored is what counts: poll the table until every report sent is
+	// there, or nothing more arrives for 20 s after the last answer.
+	var lastAnswer time.Time
+	storedAt := began
+	progress := every(2*time.Second, func(stored, _ int) {
+		mu.Lock()
+		defer mu.Unlock()
+		say("    %d sent, %d acknowledged, %d stored", sent, acked, stored)
+	})
+	for {
+		if lastAnswer.IsZero() {
+			select {
+			case lastAnswer = <-answered:
+			default:
+			}
+		}
+		if !lastAnswer.IsZero() && (r.Stored >= sent || (time.Since(storedAt) > 20*time.Second && time.Since(lastAnswer) > 20*time.Second)) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		n, err := countLocations(ctx, conn)
+		if err != nil {
+			return r, err
+		}
+		if n-before > r.Stored {
+			r.Stored, storedAt = n-before, time.Now()
+			if storedAt.Sub(cpuAt.at) > 500*time.Millisecond {
+				cpuAt = sys.snapshot()
+			}
+		}
+		progress(r.Stored, 0)
+	}
+	r.CPU = cpuSince(cpu, cpuAt)
+	r.Reports = sent
+	r.Seconds = storedAt.Sub(began).Seconds()
+	r.StoredPerSecond = float64(r.Stored) / r.Seconds
+	r.AckedPerSecond = float64(acked) / lastAnswer.Sub(began).Seconds()
+	r.Ack = summarise(acks)
+	r.DeadLetters = deadLetters(ctx) - deadBefore
+	return r, nil
+}
+
+func countLocations(ctx context.Context, conn *pgx.Conn) (int, error) {
+	var n int
+	err := conn.QueryRow(ctx, `SELECT count(*) FROM location`).Scan(&n)
+	return n, err
+}
+
+// deadLetters returns how many events the local broker's dead-letter store
+// holds (it keeps the last 1,000).
+func deadLetters(ctx context.Context) int {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, brokerURL+"/dead-letters", nil)
+	resp, err := api.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var events []json.RawMessage
+	json.NewDecoder(resp.Body).Decode(&events)
+	return len(events)
+}
+
+// measureCopy copies reports with pgx's CopyFrom into the location table of
+// an empty database, indexes and constraints as they are, with the persons
+// of ids: the rate nothing in front of PostGIS can beat.
+func measureCopy(ctx context.Context, o *options, reports []udaconnect.Report, ids []int64) (IngestResult, error) {
+	r := IngestResult{Kind: kindCopy, Mode: "raw COPY (pgx CopyFrom), the ceiling", Reports: len(reports), PerRequest: len(reports), Senders: 1}
+	dbURL, err := createDatabase(ctx, o.databaseURL, "bench_copy")
+	if err != nil {
+		return r, err
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return r, err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `INSERT INTO person (id, first_name, last_name, company_name, event_source, event_id)
+		SELECT id, 'First', 'Last', 'Company', '/bench', id::text FROM unnest($1::bigint[]) AS id`, ids); err != nil {
+		return r, fmt.Errorf("persons: %w", err)
+	}
+	rows := make([][]any, len(reports))
+	for i, rep := range reports {
+		rows[i] = []any{rep.PersonID, pointWKB(rep.Longitude, rep.Latitude), rep.CreationTime, rep.Source, rep.EventID}
+	}
+	began := time.Now()
+	n, err := conn.CopyFrom(ctx, pgx.Identifier{"location"},
+		[]string{"person_id", "coordinate", "creation_time", "event_source", "event_id"}, pgx.CopyFromRows(rows))
+	if err != nil {
+		return r, fmt.Errorf("copy: %w", err)
+	}
+	r.Seconds = time.Since(began).Seconds()
+	r.Stored = int(n)
+	r.StoredPerSecond = float64(n) / r.Seconds
+	return r, nil
+}
+
+// pointWKB is a point as well-known binary, which PostGIS takes for a
+// geography in binary COPY.
+func pointWKB(lon, lat float64) []byte {
+	b := make([]byte, 21)
+	b[0] = 1 // little endian
+	binary.LittleEndian.PutUint32(b[1:], 1)
+	binary.LittleEndian.PutUint64(b[5:], math.Float64bits(lon))
+	binary.LittleEndian.PutUint64(b[13:], math.Float64bits(lat))
+	return b
+}

@@ -1,0 +1,170 @@
+// Command bench measures UdaConnect on this machine (issue 6): the
+// connection query over HTTP at about 100,000 and 1,000,000 reports beside
+// the proof of concept's algorithm on the same data; ingest through the
+// whole local path beside the raw COPY rate; each process's cold start,
+// memory and binary size. It prints the tables and writes them to
+// docs/bench.md, docs/bench.json and README.md.
+//
+// `make bench` runs it on a PostgreSQL cluster of its own, from the
+// repository's root: it builds and starts the processes itself, on ports
+// 28080-28093.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/udaconnect/udaconnect/shared/conference"
+)
+
+type options struct {
+	databaseURL string // of the server the bench creates its databases on
+	dir         string // binaries and logs
+	out         string // where bench.md and bench.json go
+	readme      string // the README whose table is rewritten; empty: none
+	quick       bool
+	pgPID       int
+	size        sizes
+}
+
+func (o *options) binDir() string { return filepath.Join(o.dir, "bin") }
+func (o *options) logDir() string { return filepath.Join(o.dir, "logs") }
+
+// sizes are how much a run measures.
+type sizes struct {
+	datasets      []dataset
+	queries       int           // attendees whose connections are asked for
+	sending       time.Duration // how long reports are sent, in each mode
+	batch         int           // reports per batch
+	singleSenders int
+	batchSenders  int
+	starts        int // cold starts of each binary
+}
+
+// A dataset is a one-day conference reporting every 5 minutes (96 reports
+// an attendee), and for how many of its attendees the proof of concept's
+// algorithm runs.
+type dataset struct{ attendees, pocPersons int }
+
+var (
+	full = sizes{
+		datasets: []dataset{{1000, 3}, {10_000, 1}}, queries: 200,
+		sending: time.Minute, batch: 100, singleSenders: 64, batchSenders: 8, starts: 5,
+	}
+	quick = sizes{
+		datasets: []dataset{{1000, 1}}, queries: 50,
+		sending: 15 * time.Second, batch: 100, singleSenders: 64, batchSenders: 8, starts: 3,
+	}
+)
+
+func main() {
+	o := &options{}
+	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL server to create the bench's databases on (bench_*, dropped first)")
+	flag.StringVar(&o.dir, "dir", ".bench", "where the binaries and the logs go")
+	flag.BoolVar(&o.quick, "quick", false, "a smaller run (100k reports only, fewer queries and reports); results go to -dir, not docs/")
+	flag.Parse()
+	o.size, o.out, o.readme = full, "docs", "README.md"
+	if o.quick {
+		o.size, o.out, o.readme = quick, o.dir, ""
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := run(ctx, o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	fmt.Print("\n" + r.Markdown())
+	if err := r.write(o.out, o.readme); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	say("wrote %s/bench.md and %s/bench.json%s", o.out, o.out, map[bool]string{true: " and the table in " + o.readme}[o.readme != ""])
+}
+
+func run(ctx context.Context, o *options) (*Results, error) {
+	if o.databaseURL == "" {
+		return nil, fmt.Errorf("-database-url or DATABASE_URL is required: run `make bench`")
+	}
+	if _, err := os.Stat("go.work"); err != nil {
+		return nil, fmt.Errorf("run from the repository's root: %w", err)
+	}
+	if err := os.MkdirAll(o.logDir(), 0o755); err != nil {
+		return nil, err
+	}
+	r := &Results{Date: time.Now().UTC(), Quick: o.quick, Machine: machine()}
+
+	say("building the functions, the door and the local broker")
+	if err := build(ctx, o.binDir()); err != nil {
+		return nil, err
+	}
+	dbURL, err := createDatabase(ctx, o.databaseURL, "bench_footprint")
+	if err != nil {
+		return nil, err
+	}
+	if r.Server, err = serverInfo(ctx, dbURL); err != nil {
+		return nil, err
+	}
+	o.pgPID = postmasterPID(r.Server.dataDir)
+
+	say("cold starts and idle memory")
+	if r.Processes, err = measureFootprint(ctx, o, dbURL); err != nil {
+		return nil, err
+	}
+	loaded := &peaks{}
+	for _, d := range o.size.datasets {
+		c := conference.Default
+		c.Attendees, c.Days, c.Interval = d.attendees, 1, 5*time.Minute
+		say("connection query at %s reports (%s attendees)", thousands(c.Attendees*c.ReportsPerAttendee()), thousands(c.Attendees))
+		res, err := measureConnections(ctx, o, c, d.pocPersons, loaded)
+		if err != nil {
+			return nil, err
+		}
+		r.Connections = append(r.Connections, res)
+	}
+	say("ingest")
+	if r.Ingest, err = measureIngest(ctx, o, loaded); err != nil {
+		return nil, err
+	}
+	for i := range r.Processes {
+		r.Processes[i].LoadedRSSKB = loaded.get(r.Processes[i].Name)
+	}
+	r.Seconds = time.Since(began).Seconds()
+	return r, nil
+}
+
+func machine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.LoadAverage = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	return m
+}
+
+var began = time.Now()
+
+// say prints a line of progress, with the time since the start.
+func say(format string, args ...any) {
+	d := time.Since(began).Round(time.Second)
+	fmt.Printf("[%02d:%02d] %s\n", int(d.Minutes()), int(d.Seconds())%60, fmt.Sprintf(format, args...))
+}
+
+// every returns a progress function that calls fn at most once per
+// interval, and when done reaches total.
+func every(interval time.Duration, fn func(done, total int)) func(done, total int) {
+	last := time.Now()
+	return func(done, total int) {
+		if done == total || time.Since(last) >= interval {
+			last = time.Now()
+			fn(done, total)
+		}
+	}
+}

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Results is everything a run measured; docs/bench.json holds it.
+type Results struct {
+	Date        time.Time          `json:"date"`
+	Quick       bool               `json:"quick"`
+	Seconds     float64            `json:"seconds"` // the whole run
+	Machine     Machine            `json:"machine"`
+	Server      Server             `json:"database"`
+	Connections []ConnectionResult `json:"connections"`
+	Ingest      []IngestResult     `json:"ingest"`
+	Processes   []Process          `json:"processes"`
+}
+
+// Machine is where the run happened.
+type Machine struct {
+	CPUs        int    `json:"cpus"`
+	Go          string `json:"go"`
+	LoadAverage string `json:"load_average_at_start"`
+}
+
+// Server is the database server.
+type Server struct {
+	PostgreSQL        string `json:"postgresql"`
+	PostGIS           string `json:"postgis"`
+	SharedBuffers     string `json:"shared_buffers"`
+	Fsync             string `json:"fsync"`
+	SynchronousCommit string `json:"synchronous_commit"`
+	dataDir           string
+}
+
+// The targets of issue 6.
+const (
+	targetPlainMS      = 80.0
+	targetWindowMS     = 15.0
+	targetRatio        = 1000.0
+	targetBatchPerSec  = 25_000.0
+	targetSinglePerSec = 8_000.0
+	targetColdStartMS  = 50.0
+	targetRSSMB        = 20.0
+	targetBinaryMB     = 20.0
+)
+
+// Markdown renders the results as the tables of docs/bench.md and README.md.
+func (r *Results) Markdown() string {
+	var b strings.Builder
+	kind := "Full run"
+	if r.Quick {
+		kind = "Quick run (-quick)"
+	}
+	fmt.Fprintf(&b, "%s of `make bench` on %s: %d CPUs, load average %s at start; PostgreSQL %s, PostGIS %s (shared_buffers %s, fsync %s); %s; %s in all.\n\n",
+		kind, r.Date.Format(time.DateOnly), r.Machine.CPUs, r.Machine.LoadAverage, r.Server.PostgreSQL, r.Server.PostGIS,
+		r.Server.SharedBuffers, r.Server.Fsync, r.Machine.Go, (time.Duration(r.Seconds) * time.Second).String())
+	r.targets(&b)
+	r.connections(&b)
+	r.ingest(&b)
+	r.processes(&b)
+	return b.String()
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+func (r *Results) targets(b *strings.Builder) {
+	b.WriteString("| Target (issue 6) | Measured | |\n|---|---|---|\n")
+	if len(r.Connections) > 0 && !r.Quick {
+		c := r.Connections[len(r.Connections)-1]
+		fmt.Fprintf(b, "| Connections at %s reports, plain, p50 ≤ %.0f ms over HTTP | %.1f ms | %s |\n", thousands(c.Reports), targetPlainMS, c.Plain.P50, verdict(c.Plain.P50 <= targetPlainMS))
+		fmt.Fprintf(b, "| Connections at %s reports, `window=15m`, p50 ≤ %.0f ms | %.1f ms | %s |\n", thousands(c.Reports), targetWindowMS, c.Window.P50, verdict(c.Window.P50 <= targetWindowMS))
+		fmt.Fprintf(b, "| ≥ %s× faster than the proof of concept's algorithm | %s× | %s |\n", thousands(int(targetRatio)), thousands(int(c.Ratio)), verdict(c.Ratio >= targetRatio))
+	}
+	for _, in := range r.Ingest {
+		switch in.Kind {
+		case kindSingle:
+			fmt.Fprintf(b, "| Ingest end to end, single events, ≥ %s reports/s stored | %s/s | %s |\n", thousands(targetSinglePerSec), thousands(in.StoredPerSecond), verdict(in.StoredPerSecond >= targetSinglePerSec))
+		case kindBatch:
+			fmt.Fprintf(b, "| Ingest end to end, %s, ≥ %s reports/s stored | %s/s | %s |\n", in.Mode, thousands(targetBatchPerSec), thousands(in.StoredPerSecond), verdict(in.StoredPerSecond >= targetBatchPerSec))
+		}
+	}
+	worst := func(value func(Process) float64) (Process, float64) {
+		var w Process
+		for _, p := range r.Processes {
+			if p.Deployed && value(p) >= value(w) {
+				w = p
+			}
+		}
+		return w, value(w)
+	}
+	if len(r.Processes) > 0 {
+		p, v := worst(func(p Process) float64 { return p.ColdStart })
+		fmt.Fprintf(b, "| Cold start ≤ %.0f ms (slowest of the functions and the door) | %.1f ms (%s) | %s |\n", targetColdStartMS, v, p.Name, verdict(v <= targetColdStartMS))
+		p, v = worst(func(p Process) float64 { return kibToMB(p.IdleRSSKB) })
+		fmt.Fprintf(b, "| Idle RSS ≤ %.0f MB (largest) | %.1f MB (%s) | %s |\n", targetRSSMB, v, p.Name, verdict(v <= targetRSSMB))
+		p, v = worst(func(p Process) float64 { return float64(p.BinaryBytes) / 1e6 })
+		fmt.Fprintf(b, "| Binary ≤ %.0f MB (largest) | %.1f MB (%s) | %s |\n", targetBinaryMB, v, p.Name, verdict(v <= targetBinaryMB))
+	}
+	b.WriteString("\n")
+}
+
+func (r *Results) connections(b *strings.Builder) {
+	if len(r.Connections) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "**Connection query**, over HTTP through the door (`GET /api/persons/{id}/connection`, one day, distance 5 m), one request at a time for %d attendees spread over the conference, after 3 unmeasured; time to the last byte of the answer. The proof of concept's algorithm runs as SQL on its own schema filled with the same rows (no HTTP), for the first few of those attendees; its answers are compared with UdaConnect's.\n\n", r.Connections[0].Sampled)
+	b.WriteString("| Reports (attendees) | Plain p50 / p99 | `window=15m` p50 / p99 | Connections per answer, plain / window | Proof of concept per person | Same answers | PoC ÷ plain p50 |\n|---|---|---|---|---|---|---|\n")
+	for _, c := range r.Connections {
+		fmt.Fprintf(b, "| %s (%s) | %.1f / %.1f ms | %.1f / %.1f ms | %.0f / %.0f | %.2f s (%d %s, %d queries each) | %s | %s× |\n",
+			thousands(c.Reports), thousands(c.Attendees), c.Plain.P50, c.Plain.P99, c.Window.P50, c.Window.P99,
+			c.PlainAnswer, c.WindowAnswer, c.PoC.Mean, c.PoC.Persons, plural(c.PoC.Persons, "person", "persons"), c.PoC.Queries,
+			yesNo(c.PoC.SameAnswers), thousands(int(c.Ratio)))
+	}
+	b.WriteString("\n")
+}
+
+func (r *Results) ingest(b *strings.Builder) {
+	if len(r.Ingest) == 0 {
+		return
+	}
+	b.WriteString("**Ingest** through the whole local path: device → door `/events` → local broker → locations (group commit) → PostGIS, then location.recorded → connections. " +
+		"*Stored/s* counts reports in the table (polled every 50 ms) from the first request to the last report stored; " +
+		"*acknowledged* is the door's 202, given once the broker queued the event, so before it is stored; ack latency is per request, retries after 429 included.\n\n")
+	b.WriteString("| Mode | Reports | Senders | Stored/s | Door acks/s | Ack p50 / p99 | 429 answers | Refused | Dead letters | Idle after |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, in := range r.Ingest {
+		if in.Ack.N == 0 {
+			fmt.Fprintf(b, "| %s | %s | %d | %s | — | — | — | — | — | — |\n", in.Mode, thousands(in.Reports), in.Senders, thousands(in.StoredPerSecond))
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %.1f / %.1f ms | %s | %s | %s | %.0f s |\n",
+			in.Mode, thousands(in.Reports), in.Senders, thousands(in.StoredPerSecond), thousands(in.AckedPerSecond),
+			in.Ack.P50, in.Ack.P99, thousands(in.TooMany), thousands(in.Refused), thousands(in.DeadLetters), in.SettleSeconds)
+	}
+	b.WriteString("\n")
+	for _, in := range r.Ingest {
+		if len(in.CPU) > 0 {
+			fmt.Fprintf(b, "CPU while ingesting %s (share of %d cores): %s.\n", in.Mode, r.Machine.CPUs, cpuShares(in.CPU, in.Seconds, r.Machine.CPUs))
+		}
+	}
+	b.WriteString("\n")
+}
+
+func (r *Results) processes(b *strings.Builder) {
+	if len(r.Processes) == 0 {
+		return
+	}
+	b.WriteString("**Processes**: binaries built as ko builds them (`CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\"`). Cold start: from starting the process to its first 200 of `/healthz` (serving) and of `/readyz` (ready: it pings PostgreSQL, through a first connection; the local broker has `/healthz` only), medians of " +
+		fmt.Sprint(len(r.Processes[0].ColdStarts)) + " starts. RSS is VmRSS: idle a second after ready, loaded the highest sampled every 100 ms under the queries and the ingest. MB = 10⁶ bytes.\n\n")
+	b.WriteString("| Process | Binary | Serving after | Ready after (cold start) | Idle RSS | Loaded RSS |\n|---|---|---|---|---|---|\n")
+	for _, p := range r.Processes {
+		name := p.Name
+		if !p.Deployed {
+			name += " (local only)"
+		}
+		fmt.Fprintf(b, "| %s | %.1f MB | %.1f ms | %.1f ms | %.1f MB | %.1f MB |\n", name, float64(p.BinaryBytes)/1e6, p.Listening, p.ColdStart, kibToMB(p.IdleRSSKB), kibToMB(p.LoadedRSSKB))
+	}
+	b.WriteString("\n")
+}
+
+// cpuShares lists the busiest owners first, as a share of all cores.
+func cpuShares(cpu map[string]float64, seconds float64, cores int) string {
+	type share struct {
+		name string
+		pct  float64
+	}
+	var ss []share
+	var total float64
+	for name, sec := range cpu {
+		ss = append(ss, share{name, 100 * sec / seconds / float64(cores)})
+		total += sec
+	}
+	slices.SortFunc(ss, func(a, b share) int { return cmp.Compare(b.pct, a.pct) })
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = fmt.Sprintf("%s %.0f%%", s.name, s.pct)
+	}
+	return fmt.Sprintf("%s; %.0f%% in all", strings.Join(parts, ", "), 100*total/seconds/float64(cores))
+}
+
+func kibToMB(kib int64) float64 { return float64(kib) * 1024 / 1e6 }
+
+func yesNo(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// thousands formats n rounded to an integer with commas: 1234567 → 1,234,567.
+func thousands[T int | float64](n T) string {
+	s := fmt.Sprintf("%.0f", float64(n))
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// The markers around the generated part of docs/bench.md and README.md.
+const (
+	beginMarker = "<!-- bench -->"
+	endMarker   = "<!-- /bench -->"
+)
+
+var errNoMarkers = errors.New("no " + beginMarker + " … " + endMarker + " markers")
+
+// replaceMarked returns doc with what lies between the markers replaced by
+// content.
+func replaceMarked(doc, content string) (string, error) {
+	begin := strings.Index(doc, beginMarker)
+	end := strings.Index(doc, endMarker)
+	if begin < 0 || end < begin {
+		return "", errNoMarkers
+	}
+	return doc[:begin+len(beginMarker)] + "\n" + strings.TrimSpace(content) + "\n" + doc[end:], nil
+}
+
+// benchDoc is docs/bench.md when there is none yet.
+const benchDoc = "# Benchmarks\n\n`make bench` measures UdaConnect on this machine and rewrites the part between the markers below, docs/bench.json and the table in README.md.\n\n" +
+	beginMarker + "\n" + endMarker + "\n"
+
+// write saves the results in dir as bench.json and bench.md (between its
+// markers, the rest kept), and, with readme set, between the markers of that
+// file too.
+func (r *Results) write(dir, readme string) error {
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bench.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	md := r.Markdown()
+	if err := rewrite(filepath.Join(dir, "bench.md"), benchDoc, md); err != nil {
+		return err
+	}
+	if readme == "" {
+		return nil
+	}
+	summary := md + "\nHow it is measured, and what the misses come from: [docs/bench.md](docs/bench.md); every number: [docs/bench.json](docs/bench.json). `make bench` refreshes this table.\n"
+	return rewrite(readme, "", summary)
+}
+
+// rewrite replaces the marked part of the file at path, created from
+// initial when missing (an error when initial is empty).
+func rewrite(path, initial, content string) error {
+	doc, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && initial != "" {
+		doc, err = []byte(initial), nil
+	}
+	if err != nil {
+		return err
+	}
+	out, err := replaceMarked(string(doc), content)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if bytes.Equal([]byte(out), doc) {
+		return nil
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
+}
