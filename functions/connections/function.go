@@ -8,9 +8,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/postgres"
@@ -32,7 +34,9 @@ func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error)
 	if cfg.Sink == "" {
 		return nil, fmt.Errorf("K_SINK is not set")
 	}
-	sink, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink))
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 64 // events go out in bursts, to one host
+	sink, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink), cehttp.WithClient(http.Client{Transport: transport}))
 	if err != nil {
 		return nil, fmt.Errorf("K_SINK: %w", err)
 	}
@@ -93,15 +97,28 @@ func (f *Function) detect(ctx context.Context, loc udaconnect.Location) error {
 			closest[c.Person.ID] = c
 		}
 	}
+	// Sent a few at a time: one slow answer must not hold up the others.
+	var wg sync.WaitGroup
+	errs := make(chan error, len(closest))
+	slots := make(chan struct{}, 8)
 	for other, c := range closest {
 		data := ev.ConnectionDetectedData{Person: person, Location: loc, Other: c.Person, Near: c.Location, Distance: c.Distance}
 		e, err := server.NewEvent(source, ev.ConnectionDetected, fmt.Sprintf("connection-%d-%d", loc.ID, other), data)
 		if err != nil {
 			return err
 		}
-		if res := f.sink.Send(ctx, *e); !cloudevents.IsACK(res) {
-			return udaconnect.Errorf(udaconnect.EUNAVAILABLE, "send %s: %v", ev.ConnectionDetected, res)
-		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if res := f.sink.Send(ctx, *e); !cloudevents.IsACK(res) {
+				errs <- udaconnect.Errorf(udaconnect.EUNAVAILABLE, "send %s: %v", ev.ConnectionDetected, res)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
 	}
 	f.log.Debug("connections detected", zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID), zap.Int("people", len(closest)))
 	return nil

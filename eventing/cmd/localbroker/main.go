@@ -31,8 +31,8 @@ func main() {
 func run() error {
 	listen := flag.String("listen", "127.0.0.1:8090", "address to serve the ingress and /dead-letters on")
 	manifests := flag.String("manifests", "eventing/broker.yaml,eventing/triggers.yaml", "comma-separated YAML files or directories")
-	queue := flag.Int("queue", 1024, "events each broker may hold before answering 429")
-	workers := flag.Int("workers", 16, "events each broker delivers at once")
+	queue := flag.Int("queue", 4096, "events each broker may hold before answering 429")
+	workers := flag.Int("workers", 128, "events each broker delivers at once")
 	drain := flag.Duration("drain", 10*time.Second, "how long shutdown waits for queued and in-flight deliveries")
 	services := broker.Services{}
 	flag.Var(services, "service", "Knative Service name=local URL, repeatable (dead-letters defaults to the built-in store)")
