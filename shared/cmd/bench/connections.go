@@ -83,7 +83,11 @@ func measureConnections(ctx context.Context, o *options, c conference.Config, po
 		} else {
 			r.Window, r.WindowAnswer = lat, per
 		}
-		say("  window=%-3s p50 %.1f ms, p99 %.1f ms, %.0f connections per answer", window, lat.P50, lat.P99, per)
+		label := "plain"
+		if window != "" {
+			label = "window=" + window
+		}
+		say("  %-10s p50 %.1f ms, p99 %.1f ms, %.0f connections per answer", label, lat.P50, lat.P99, per)
 	}
 
 	conn, err := openPoC(ctx, dbURL)

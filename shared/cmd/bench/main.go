@@ -97,6 +97,10 @@ func run(ctx context.Context, o *options) (*Results, error) {
 	if _, err := os.Stat("go.work"); err != nil {
 		return nil, fmt.Errorf("run from the repository's root: %w", err)
 	}
+	// Each run's logs alone.
+	if err := os.RemoveAll(o.logDir()); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(o.logDir(), 0o755); err != nil {
 		return nil, err
 	}
@@ -137,16 +141,22 @@ func run(ctx context.Context, o *options) (*Results, error) {
 	for i := range r.Processes {
 		r.Processes[i].LoadedRSSKB = loaded.get(r.Processes[i].Name)
 	}
-	r.Seconds = time.Since(began).Seconds()
+	r.Seconds, r.Machine.LoadAtEnd = time.Since(began).Seconds(), loadAverage()
 	return r, nil
 }
 
 func machine() Machine {
-	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		m.LoadAverage = strings.Join(strings.Fields(string(b))[:3], " ")
+	return Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), LoadAverage: loadAverage()}
+}
+
+// loadAverage is the machine's load over 1, 5 and 15 minutes: other work
+// running beside the bench shows there.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
 	}
-	return m
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
 var began = time.Now()

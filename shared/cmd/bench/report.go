@@ -30,6 +30,7 @@ type Machine struct {
 	CPUs        int    `json:"cpus"`
 	Go          string `json:"go"`
 	LoadAverage string `json:"load_average_at_start"`
+	LoadAtEnd   string `json:"load_average_at_end"`
 }
 
 // Server is the database server.
@@ -61,8 +62,8 @@ func (r *Results) Markdown() string {
 	if r.Quick {
 		kind = "Quick run (-quick)"
 	}
-	fmt.Fprintf(&b, "%s of `make bench` on %s: %d CPUs, load average %s at start; PostgreSQL %s, PostGIS %s (shared_buffers %s, fsync %s); %s; %s in all.\n\n",
-		kind, r.Date.Format(time.DateOnly), r.Machine.CPUs, r.Machine.LoadAverage, r.Server.PostgreSQL, r.Server.PostGIS,
+	fmt.Fprintf(&b, "%s of `make bench` on %s: %d CPUs, load average %s at the start and %s at the end (1, 5, 15 minutes); PostgreSQL %s, PostGIS %s (shared_buffers %s, fsync %s); %s; %s in all.\n\n",
+		kind, r.Date.Format(time.DateOnly), r.Machine.CPUs, r.Machine.LoadAverage, r.Machine.LoadAtEnd, r.Server.PostgreSQL, r.Server.PostGIS,
 		r.Server.SharedBuffers, r.Server.Fsync, r.Machine.Go, (time.Duration(r.Seconds) * time.Second).String())
 	r.targets(&b)
 	r.connections(&b)
@@ -121,9 +122,9 @@ func (r *Results) connections(b *strings.Builder) {
 	fmt.Fprintf(b, "**Connection query**, over HTTP through the door (`GET /api/persons/{id}/connection`, one day, distance 5 m), one request at a time for %d attendees spread over the conference, after 3 unmeasured; time to the last byte of the answer. The proof of concept's algorithm runs as SQL on its own schema filled with the same rows (no HTTP), for the first few of those attendees; its answers are compared with UdaConnect's.\n\n", r.Connections[0].Sampled)
 	b.WriteString("| Reports (attendees) | Plain p50 / p99 | `window=15m` p50 / p99 | Connections per answer, plain / window | Proof of concept per person | Same answers | PoC ÷ plain p50 |\n|---|---|---|---|---|---|---|\n")
 	for _, c := range r.Connections {
-		fmt.Fprintf(b, "| %s (%s) | %.1f / %.1f ms | %.1f / %.1f ms | %.0f / %.0f | %.2f s (%d %s, %d queries each) | %s | %s× |\n",
+		fmt.Fprintf(b, "| %s (%s) | %.1f / %.1f ms | %.1f / %.1f ms | %s / %s | %.2f s (%d %s, %d queries each) | %s | %s× |\n",
 			thousands(c.Reports), thousands(c.Attendees), c.Plain.P50, c.Plain.P99, c.Window.P50, c.Window.P99,
-			c.PlainAnswer, c.WindowAnswer, c.PoC.Mean, c.PoC.Persons, plural(c.PoC.Persons, "person", "persons"), c.PoC.Queries,
+			thousands(c.PlainAnswer), thousands(c.WindowAnswer), c.PoC.Mean, c.PoC.Persons, plural(c.PoC.Persons, "person", "persons"), c.PoC.Queries,
 			yesNo(c.PoC.SameAnswers), thousands(int(c.Ratio)))
 	}
 	b.WriteString("\n")
@@ -136,15 +137,15 @@ func (r *Results) ingest(b *strings.Builder) {
 	b.WriteString("**Ingest** through the whole local path: device → door `/events` → local broker → locations (group commit) → PostGIS, then location.recorded → connections. " +
 		"*Stored/s* counts reports in the table (polled every 50 ms) from the first request to the last report stored; " +
 		"*acknowledged* is the door's 202, given once the broker queued the event, so before it is stored; ack latency is per request, retries after 429 included.\n\n")
-	b.WriteString("| Mode | Reports | Senders | Stored/s | Door acks/s | Ack p50 / p99 | 429 answers | Refused | Dead letters | Idle after |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| Mode | Reports sent | Senders | Stored/s | Door acks/s | Ack p50 / p99 | 429 answers | Reports refused | Dead letters |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, in := range r.Ingest {
-		if in.Ack.N == 0 {
-			fmt.Fprintf(b, "| %s | %s | %d | %s | — | — | — | — | — | — |\n", in.Mode, thousands(in.Reports), in.Senders, thousands(in.StoredPerSecond))
+		if in.Kind == kindCopy {
+			fmt.Fprintf(b, "| %s | %s | %d | %s | — | — | — | — | — |\n", in.Mode, thousands(in.Reports), in.Senders, thousands(in.StoredPerSecond))
 			continue
 		}
-		fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %.1f / %.1f ms | %s | %s | %s | %.0f s |\n",
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %.1f / %.1f ms | %s | %s | %s |\n",
 			in.Mode, thousands(in.Reports), in.Senders, thousands(in.StoredPerSecond), thousands(in.AckedPerSecond),
-			in.Ack.P50, in.Ack.P99, thousands(in.TooMany), thousands(in.Refused), thousands(in.DeadLetters), in.SettleSeconds)
+			in.Ack.P50, in.Ack.P99, thousands(in.TooMany), thousands(in.Refused), thousands(in.DeadLetters))
 	}
 	b.WriteString("\n")
 	for _, in := range r.Ingest {
