@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -70,10 +71,18 @@ func main() {
 	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL server to create the bench's databases on (bench_*, dropped first)")
 	flag.StringVar(&o.dir, "dir", ".bench", "where the binaries and the logs go")
 	flag.BoolVar(&o.quick, "quick", false, "a smaller run (100k reports only, fewer queries and reports); results go to -dir, not docs/")
+	render := flag.String("render", "", "measure nothing: render this bench.json again into the Markdown of docs/ and README.md")
 	flag.Parse()
 	o.size, o.out, o.readme = full, "docs", "README.md"
 	if o.quick {
 		o.size, o.out, o.readme = quick, o.dir, ""
+	}
+	if *render != "" {
+		if err := rerender(*render, o); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -143,6 +152,23 @@ func run(ctx context.Context, o *options) (*Results, error) {
 	}
 	r.Seconds, r.Machine.LoadAtEnd = time.Since(began).Seconds(), loadAverage()
 	return r, nil
+}
+
+// rerender writes the results of an earlier run again, as this version of
+// the bench renders them.
+func rerender(path string, o *options) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	r := &Results{}
+	if err := json.Unmarshal(b, r); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if r.Quick {
+		o.out, o.readme = o.dir, ""
+	}
+	return r.write(o.out, o.readme)
 }
 
 func machine() Machine {

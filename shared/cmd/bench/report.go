@@ -122,8 +122,8 @@ func (r *Results) connections(b *strings.Builder) {
 	fmt.Fprintf(b, "**Connection query**, over HTTP through the door (`GET /api/persons/{id}/connection`, one day, distance 5 m), one request at a time for %d attendees spread over the conference, after 3 unmeasured; time to the last byte of the answer. The proof of concept's algorithm runs as SQL on its own schema filled with the same rows (no HTTP), for the first few of those attendees; its answers are compared with UdaConnect's.\n\n", r.Connections[0].Sampled)
 	b.WriteString("| Reports (attendees) | Plain p50 / p99 | `window=15m` p50 / p99 | Connections per answer, plain / window | Proof of concept per person | Same answers | PoC ÷ plain p50 |\n|---|---|---|---|---|---|---|\n")
 	for _, c := range r.Connections {
-		fmt.Fprintf(b, "| %s (%s) | %.1f / %.1f ms | %.1f / %.1f ms | %s / %s | %.2f s (%d %s, %d queries each) | %s | %s× |\n",
-			thousands(c.Reports), thousands(c.Attendees), c.Plain.P50, c.Plain.P99, c.Window.P50, c.Window.P99,
+		fmt.Fprintf(b, "| %s (%s) | %s / %s | %s / %s | %s / %s | %.1f s (%d %s, %d queries each) | %s | %s× |\n",
+			thousands(c.Reports), thousands(c.Attendees), millis(c.Plain.P50), millis(c.Plain.P99), millis(c.Window.P50), millis(c.Window.P99),
 			thousands(c.PlainAnswer), thousands(c.WindowAnswer), c.PoC.Mean, c.PoC.Persons, plural(c.PoC.Persons, "person", "persons"), c.PoC.Queries,
 			yesNo(c.PoC.SameAnswers), thousands(int(c.Ratio)))
 	}
@@ -143,14 +143,14 @@ func (r *Results) ingest(b *strings.Builder) {
 			fmt.Fprintf(b, "| %s | %s | %d | %s | — | — | — | — | — |\n", in.Mode, thousands(in.Reports), in.Senders, thousands(in.StoredPerSecond))
 			continue
 		}
-		fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %.1f / %.1f ms | %s | %s | %s |\n",
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %s / %s | %s | %s | %s |\n",
 			in.Mode, thousands(in.Reports), in.Senders, thousands(in.StoredPerSecond), thousands(in.AckedPerSecond),
-			in.Ack.P50, in.Ack.P99, thousands(in.TooMany), thousands(in.Refused), thousands(in.DeadLetters))
+			millis(in.Ack.P50), millis(in.Ack.P99), thousands(in.TooMany), thousands(in.Refused), thousands(in.DeadLetters))
 	}
 	b.WriteString("\n")
 	for _, in := range r.Ingest {
 		if len(in.CPU) > 0 {
-			fmt.Fprintf(b, "CPU while ingesting %s (share of %d cores): %s.\n", in.Mode, r.Machine.CPUs, cpuShares(in.CPU, in.Seconds, r.Machine.CPUs))
+			fmt.Fprintf(b, "- CPU while ingesting %s (share of %d cores): %s.\n", in.Mode, r.Machine.CPUs, cpuShares(in.CPU, in.Seconds, r.Machine.CPUs))
 		}
 	}
 	b.WriteString("\n")
@@ -191,6 +191,14 @@ func cpuShares(cpu map[string]float64, seconds float64, cores int) string {
 		parts[i] = fmt.Sprintf("%s %.0f%%", s.name, s.pct)
 	}
 	return fmt.Sprintf("%s; %.0f%% in all", strings.Join(parts, ", "), 100*total/seconds/float64(cores))
+}
+
+// millis formats milliseconds, as seconds from one second up.
+func millis(ms float64) string {
+	if ms >= 1000 {
+		return fmt.Sprintf("%.2f s", ms/1000)
+	}
+	return fmt.Sprintf("%.1f ms", ms)
 }
 
 func kibToMB(kib int64) float64 { return float64(kib) * 1024 / 1e6 }
@@ -264,7 +272,7 @@ func (r *Results) write(dir, readme string) error {
 	if readme == "" {
 		return nil
 	}
-	summary := md + "\nHow it is measured, and what the misses come from: [docs/bench.md](docs/bench.md); every number: [docs/bench.json](docs/bench.json). `make bench` refreshes this table.\n"
+	summary := md + "How it is measured, and what the misses come from: [docs/bench.md](docs/bench.md); every number: [docs/bench.json](docs/bench.json). `make bench` refreshes this table.\n"
 	return rewrite(readme, "", summary)
 }
 
