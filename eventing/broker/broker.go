@@ -90,7 +90,11 @@ func New(m *Manifests, bm BrokerManifest, cfg Config) (*Broker, error) {
 		cfg.Workers = 16
 	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 30 * time.Second}
+		// Keep a connection per worker to each subscriber: without, most
+		// deliveries would dial anew.
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = cfg.Workers
+		cfg.Client = &http.Client{Timeout: 30 * time.Second, Transport: transport}
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = realClock{}

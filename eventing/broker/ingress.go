@@ -127,6 +127,13 @@ func (b *Broker) publish(e event.Event, reply bool) error {
 		b.log.Debug("no trigger wants the event", eventFields(e)...)
 		return nil
 	}
+	// The last places of the queue are kept for replies, one for each
+	// worker: a worker holding an event can always publish its reply, and
+	// the broker cannot block itself with a queue full of events whose
+	// replies have nowhere to go.
+	if !reply && len(b.queue) >= cap(b.queue)-min(b.workers, cap(b.queue)/2) {
+		return errQueueFull
+	}
 	b.pending.Add(1)
 	select {
 	case b.queue <- e:

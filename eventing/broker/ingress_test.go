@@ -2,9 +2,13 @@ package broker
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cloudevents/sdk-go/v2/event"
 )
 
 var binaryHeaders = map[string]string{"Ce-Specversion": "1.0", "Ce-Id": "1", "Ce-Source": "/devices/42",
@@ -91,5 +95,29 @@ func TestIngressQueueFull(t *testing.T) {
 	resp = post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Ce-Type", "io.udaconnect.connection.detected"), `{}`)
 	if resp.StatusCode != http.StatusAccepted {
 		t.Errorf("POST of an event no Trigger wants to a full queue = %d; want 202", resp.StatusCode)
+	}
+}
+
+// External events leave a place in the queue for each worker's reply.
+func TestIngressKeepsRoomForReplies(t *testing.T) {
+	// Not started: the queue only fills.
+	tb := newTestBroker(t, Config{QueueSize: 4, Workers: 2}, Services{"locations": "http://127.0.0.1:1"},
+		triggerYAML("location-reported", "io.udaconnect.location.reported", "locations"))
+	var statuses []int
+	for i := range 3 {
+		resp := post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Ce-Id", fmt.Sprint(i)), `{}`)
+		statuses = append(statuses, resp.StatusCode)
+	}
+	if want := []int{202, 202, 429}; !slices.Equal(statuses, want) {
+		t.Errorf("three events into a queue of 4 with 2 workers = %v; want %v", statuses, want)
+	}
+	reply := event.New()
+	reply.SetID("reply")
+	reply.SetSource("test")
+	reply.SetType("io.udaconnect.location.reported")
+	for i := range 2 {
+		if err := tb.publish(reply, true); err != nil {
+			t.Errorf("reply %d into the kept places: %v", i, err)
+		}
 	}
 }
