@@ -22,7 +22,8 @@ run: web
 
 test: deps web
 	@trap 'db/postgres.sh stop $(TEST_PG)' EXIT; \
-	export TEST_DATABASE_URL=$$(PG_FSYNC=off db/postgres.sh start $(TEST_PG) $(TEST_PG_PORT)); \
+	url=$$(PG_FSYNC=off db/postgres.sh start $(TEST_PG) $(TEST_PG_PORT)) || exit 1; \
+	export TEST_DATABASE_URL=$$url; \
 	$(MAKE) --no-print-directory test-go test-web test-browser
 
 test-go:
