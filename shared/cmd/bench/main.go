@@ -96,7 +96,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	say("wrote %s/bench.md and %s/bench.json%s", o.out, o.out, map[bool]string{true: " and the table in " + o.readme}[o.readme != ""])
+	wrote := filepath.Join(o.out, "bench.md") + " and " + filepath.Join(o.out, "bench.json")
+	if o.readme != "" {
+		wrote += ", and the tables in " + o.readme
+	}
+	say("wrote %s", wrote)
 }
 
 func run(ctx context.Context, o *options) (*Results, error) {
