@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"strings"
 
@@ -33,6 +34,15 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	return &DB{pool: pool}, nil
+}
+
+// OpenFromEnv connects to the database at $DATABASE_URL, which must be set.
+func OpenFromEnv(ctx context.Context) (*DB, error) {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return nil, errors.New("DATABASE_URL is not set")
+	}
+	return Open(ctx, url)
 }
 
 // Close closes every connection of the pool.

@@ -42,11 +42,7 @@ func run(ctx context.Context, c conference.Config, start string) error {
 	if c.Attendees < 1 || c.Days < 1 || c.Booths < 0 || c.Talks < 0 || c.Interval < time.Second {
 		return fmt.Errorf("-attendees and -days must be at least 1, -booths and -talks not negative, -interval at least 1s")
 	}
-	url := os.Getenv("DATABASE_URL")
-	if url == "" {
-		return fmt.Errorf("DATABASE_URL is not set")
-	}
-	db, err := postgres.Open(ctx, url)
+	db, err := postgres.OpenFromEnv(ctx)
 	if err != nil {
 		return err
 	}

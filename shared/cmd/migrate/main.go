@@ -26,11 +26,7 @@ func main() {
 }
 
 func run(ctx context.Context, seed bool) error {
-	url := os.Getenv("DATABASE_URL")
-	if url == "" {
-		return fmt.Errorf("DATABASE_URL is not set")
-	}
-	db, err := postgres.Open(ctx, url)
+	db, err := postgres.OpenFromEnv(ctx)
 	if err != nil {
 		return err
 	}
