@@ -22,14 +22,7 @@ func TestSourceManifestsDecodeStrictly(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(f, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(repoRoot(t), f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			objs, err := manifest.Parse(f, data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			objs := mustParse(t, f)
 			if len(objs) == 0 {
 				t.Fatal("no Kubernetes object in the file")
 			}
@@ -85,14 +78,7 @@ func TestKnativeServicesMatchServingCRD(t *testing.T) {
 		"eventing/cluster/dead-letters.yaml",
 	} {
 		t.Run(f, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(repoRoot(t), f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			objs, err := manifest.Parse(f, data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			objs := mustParse(t, f)
 			check(t, objs)
 		})
 	}
@@ -154,14 +140,7 @@ func TestKnativeServiceSettings(t *testing.T) {
 				dir = "frontend"
 			}
 			f := filepath.Join(dir, "service.yaml")
-			data, err := os.ReadFile(filepath.Join(repoRoot(t), f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			objs, err := manifest.Parse(f, data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			objs := mustParse(t, f)
 			if len(objs) != 1 || objs[0].GVK != manifest.KnativeService || objs[0].Name != name {
 				t.Fatalf("%s holds %d objects; want the Knative Service %s alone", f, len(objs), name)
 			}
@@ -219,4 +198,18 @@ func TestKnativeServiceSettings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustParse reads and strictly decodes the manifest at path f of the repository.
+func mustParse(t *testing.T, f string) []*manifest.Object {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := manifest.Parse(f, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
 }
