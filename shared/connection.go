@@ -37,12 +37,6 @@ type ConnectionQuery struct {
 	Window     time.Duration
 }
 
-// Who is near a report as it arrives: the defaults of the frontend too.
-const (
-	DetectDistance = DefaultDistance
-	DetectWindow   = 15 * time.Minute
-)
-
 // NearQuery asks for the reports of other people near l as it arrives:
 // within DetectDistance metres and DetectWindow in time.
 func NearQuery(l Location) ConnectionQuery {

@@ -1,7 +1,7 @@
 // Connections tells whom a person met: io.udaconnect.connections.requested
 // in, io.udaconnect.connections.found out, the /api/persons/{id}/connection
 // route, and for every io.udaconnect.location.recorded an
-// io.udaconnect.connection.detected per other person nearby.
+// io.udaconnect.connection.detected per meeting it starts.
 package main
 
 import (
@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/batch"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/server"
@@ -22,11 +24,21 @@ import (
 
 const source = ev.Source + "/connections"
 
+// Detection in batches: the locations recorded while one batch is searched
+// around are searched around together in the next, up to 200 at a time, in
+// one statement; up to 2,000 wait, beyond which a location is refused with
+// 429.
+var detectConfig = batch.Config{MaxSize: 200, QueueSize: 2000, Writers: 2, Timeout: 10 * time.Second}
+
+// sends bounds the connection.detected events on their way at once.
+const sends = 16
+
 // Function finds connections.
 type Function struct {
-	db   *postgres.DB
-	log  *zap.Logger
-	sink cloudevents.Client // where connection.detected goes: K_SINK
+	db     *postgres.DB
+	log    *zap.Logger
+	sink   cloudevents.Client // where connection.detected goes: K_SINK
+	detect *batch.Committer[udaconnect.Location, int]
 }
 
 // New returns the function on db, emitting to cfg.Sink.
@@ -40,7 +52,17 @@ func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error)
 	if err != nil {
 		return nil, fmt.Errorf("K_SINK: %w", err)
 	}
-	return &Function{db: db, log: log, sink: sink}, nil
+	f := &Function{db: db, log: log, sink: sink}
+	f.detect = batch.New(detectConfig, f.detectBatch)
+	return f, nil
+}
+
+// Close detects the meetings of the locations still waiting and stops. The
+// server calls it once it has stopped taking requests.
+func (f *Function) Close() {
+	f.detect.Close()
+	s := f.detect.Stats()
+	f.log.Info("detection stopped", zap.Int64("batches", s.Batches), zap.Int64("locations", s.Items), zap.Int64("largest_batch", s.Largest))
 }
 
 // Handle answers connections.requested and detects connections on
@@ -62,7 +84,11 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		if err := server.DecodeData(e, &loc); err != nil {
 			return nil, err
 		}
-		return nil, f.detect(ctx, loc)
+		if loc.ID <= 0 {
+			return nil, udaconnect.Invalid("id", "id must be the positive id of a recorded location")
+		}
+		_, err := f.detect.Do(ctx, loc)
+		return nil, err
 	default:
 		return nil, udaconnect.Invalid("type", "this function takes %s and %s events, not %q", ev.ConnectionsRequested, ev.LocationRecorded, e.Type())
 	}
@@ -76,52 +102,51 @@ func (f *Function) find(ctx context.Context, p udaconnect.ConnectionParams) ([]u
 	return f.db.FindConnections(ctx, q)
 }
 
-// detect emits a connection.detected for every other person near loc: with
-// their closest report. Its ids derive from loc and the other person, so a
-// redelivered location yields the same events again, not new ones.
-func (f *Function) detect(ctx context.Context, loc udaconnect.Location) error {
-	if loc.ID <= 0 {
-		return udaconnect.Invalid("id", "id must be the positive id of a recorded location")
+// detectBatch emits a connection.detected for every meeting that the
+// locations start and answers each location once its own events are
+// accepted. An event's id derives from the location and the other person,
+// so a redelivered location yields the same events again, not new ones.
+func (f *Function) detectBatch(ctx context.Context, locs []udaconnect.Location) ([]int, []error, error) {
+	ids := make([]int64, len(locs))
+	for i, l := range locs {
+		ids[i] = l.ID
 	}
-	near, err := f.db.FindConnections(ctx, udaconnect.NearQuery(loc))
-	if err != nil || len(near) == 0 {
-		return err
-	}
-	person, err := f.db.FindPerson(ctx, loc.PersonID)
+	meetings, err := f.db.FindMeetings(ctx, ids)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	closest := map[int64]udaconnect.Connection{}
-	for _, c := range near {
-		if prev, ok := closest[c.Person.ID]; !ok || c.Distance < prev.Distance {
-			closest[c.Person.ID] = c
+	events := make([]*event.Event, len(meetings))
+	for i, m := range meetings {
+		if events[i], err = server.NewEvent(source, ev.ConnectionDetected, fmt.Sprintf("connection-%d-%d", m.Location.ID, m.Other.ID), m); err != nil {
+			return nil, nil, err
 		}
 	}
-	// Sent a few at a time: one slow answer must not hold up the others.
+	failed := make(map[int64]error) // by location id
+	var mu sync.Mutex
 	var wg sync.WaitGroup
-	errs := make(chan error, len(closest))
-	slots := make(chan struct{}, 8)
-	for other, c := range closest {
-		data := ev.ConnectionDetectedData{Person: person, Location: loc, Other: c.Person, Near: c.Location, Distance: c.Distance}
-		e, err := server.NewEvent(source, ev.ConnectionDetected, fmt.Sprintf("connection-%d-%d", loc.ID, other), data)
-		if err != nil {
-			return err
-		}
+	slots := make(chan struct{}, sends)
+	for i, e := range events {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
 			if res := f.sink.Send(ctx, *e); !cloudevents.IsACK(res) {
-				errs <- udaconnect.Errorf(udaconnect.EUNAVAILABLE, "send %s: %v", ev.ConnectionDetected, res)
+				mu.Lock()
+				failed[meetings[i].Location.ID] = udaconnect.Errorf(udaconnect.EUNAVAILABLE, "send %s: %v", ev.ConnectionDetected, res)
+				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return err
+	found := make(map[int64]int, len(meetings))
+	for _, m := range meetings {
+		found[m.Location.ID]++
 	}
-	f.log.Debug("connections detected", zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID), zap.Int("people", len(closest)))
-	return nil
+	counts, errs := make([]int, len(locs)), make([]error, len(locs))
+	for i, l := range locs {
+		counts[i], errs[i] = found[l.ID], failed[l.ID]
+	}
+	f.log.Debug("meetings detected", zap.Int("locations", len(locs)), zap.Int("meetings", len(meetings)))
+	return counts, errs, nil
 }
 
 // Routes adds the connection route to mux.

@@ -21,11 +21,13 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-// sink records the events the function emits.
+// sink records the events the function emits; while down it refuses them
+// with 503.
 type sink struct {
 	mu     sync.Mutex
 	events []ev.ConnectionDetectedData
 	ids    []string
+	down   bool
 }
 
 func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -40,8 +42,12 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
 	s.events, s.ids = append(s.events, d), append(s.ids, e.ID())
-	s.mu.Unlock()
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -176,41 +182,66 @@ func TestConnectionRouteRefused(t *testing.T) {
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
+// A newcomer stands where Pam, Frank, Taco, Otto and Paul reported on
+// 2020-07-07 at 10:37:06, five minutes later and again ten minutes later.
 func TestConnectionDetected(t *testing.T) {
 	url, db, s := start(t)
 	ctx := context.Background()
-	// Otto reports where Pam and others were on 2020-07-07 10:37:06, 5 minutes later.
-	locs, errs, err := db.StoreReports(ctx, []udaconnect.Report{{
-		Location: udaconnect.Location{PersonID: 9, Latitude: 37.55363, Longitude: -122.290883, CreationTime: time.Date(2020, 7, 7, 10, 42, 6, 0, time.UTC)},
-		Source:   "test", EventID: "otto-late",
-	}})
-	if err != nil || errs[0] != nil {
+	newcomer, err := db.CreatePerson(ctx, udaconnect.Person{FirstName: "New", LastName: "Comer", CompanyName: "Late"}, "test", "newcomer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reports []udaconnect.Report
+	for i, at := range []time.Time{time.Date(2020, 7, 7, 10, 42, 6, 0, time.UTC), time.Date(2020, 7, 7, 10, 47, 6, 0, time.UTC)} {
+		reports = append(reports, udaconnect.Report{
+			Location: udaconnect.Location{PersonID: newcomer.ID, Latitude: 37.55363, Longitude: -122.290883, CreationTime: at},
+			Source:   "test", EventID: fmt.Sprint("newcomer-", i),
+		})
+	}
+	locs, errs, err := db.StoreReports(ctx, reports)
+	if err != nil || errs[0] != nil || errs[1] != nil {
 		t.Fatal(err, errs)
 	}
-	recorded := servertest.NewEvent(t, ev.LocationRecorded, "location-otto", locs[0])
-	for range 2 { // delivered twice: the same events, with the same ids
-		if r := servertest.Send(t, url, "binary", recorded); r.Status != http.StatusAccepted {
-			t.Fatalf("location.recorded = %d %s; want 202", r.Status, r.Body)
+	deliver := func(loc udaconnect.Location, want int) {
+		t.Helper()
+		e := servertest.NewEvent(t, ev.LocationRecorded, fmt.Sprint("location-", loc.ID), loc)
+		if r := servertest.Send(t, url, "binary", e); r.Status != want {
+			t.Fatalf("location.recorded %d = %d %s; want %d", loc.ID, r.Status, r.Body, want)
 		}
 	}
-	// Near it within 15 minutes: Pam's 6 reports, Frank's 34, Taco's 57 and
-	// 66, Paul's 67 and Otto's own 65, which does not count: one event per
-	// other person, all at 0 m.
+
+	// The events cannot be sent: retried later, as a whole.
+	s.down = true
+	deliver(locs[0], http.StatusServiceUnavailable)
+	s.down = false
+
+	// One meeting with each of the five, at 0 m.
+	deliver(locs[0], http.StatusAccepted)
 	var met []int64
-	for _, d := range s.events[:len(s.events)/2] {
-		if d.Person.ID != 9 || d.Location.ID != locs[0].ID || d.Other.ID == 9 || d.Distance > 0.001 || d.Other.ID != d.Near.PersonID {
-			t.Errorf("connection.detected %+v: want Otto's new report and another person", d)
+	for _, d := range s.events {
+		if d.Person.ID != newcomer.ID || d.Location != locs[0] || d.Distance > 0.001 || d.Other.ID != d.Near.PersonID || d.Other.FirstName == "" {
+			t.Errorf("connection.detected %+v: want the newcomer's first report and another person", d)
 		}
 		met = append(met, d.Other.ID)
 	}
 	slices.Sort(met)
-	if want := []int64{1, 5, 6, 8}; !slices.Equal(met, want) {
+	if want := []int64{1, 5, 6, 8, 9}; !slices.Equal(met, want) {
 		t.Errorf("connection.detected with %v; want %v", met, want)
 	}
-	slices.Sort(s.ids[:len(s.ids)/2])
-	slices.Sort(s.ids[len(s.ids)/2:])
-	if half := len(s.ids) / 2; !slices.Equal(s.ids[:half], s.ids[half:]) {
-		t.Errorf("a redelivered location emitted ids %v then %v; want the same", s.ids[:half], s.ids[half:])
+
+	// Delivered again: the same events, with the same ids.
+	first := slices.Sorted(slices.Values(s.ids))
+	s.events, s.ids = nil, nil
+	deliver(locs[0], http.StatusAccepted)
+	if again := slices.Sorted(slices.Values(s.ids)); !slices.Equal(again, first) {
+		t.Errorf("a redelivered location emitted ids %v then %v; want the same", first, again)
+	}
+
+	// Still there five minutes later: already met, no new event.
+	s.events = nil
+	deliver(locs[1], http.StatusAccepted)
+	if len(s.events) != 0 {
+		t.Errorf("the second report emitted %d events; want none, the meetings go on", len(s.events))
 	}
 }
 

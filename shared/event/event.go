@@ -69,15 +69,9 @@ type ConnectionsFoundData struct {
 	Connections []udaconnect.Connection `json:"connections"`
 }
 
-// ConnectionDetectedData is the data of ConnectionDetected: two people who
-// were near each other, where and when, and how far apart in metres.
-type ConnectionDetectedData struct {
-	Person   udaconnect.Person   `json:"person"`
-	Location udaconnect.Location `json:"location"`
-	Other    udaconnect.Person   `json:"other"`
-	Near     udaconnect.Location `json:"near"`
-	Distance float64             `json:"distance"`
-}
+// ConnectionDetectedData is the data of ConnectionDetected: a meeting of
+// two people, where and when, and how far apart in metres.
+type ConnectionDetectedData = udaconnect.Meeting
 
 // ConnectionsRequestedData is the data of ConnectionsRequested: distance in
 // metres (default 5), window a duration such as 15m (optional).

@@ -1,0 +1,92 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
+)
+
+func TestFindMeetings(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	ann := mustCreatePerson(t, db, "Ann", "Stays")
+	bob := mustCreatePerson(t, db, "Bob", "Joins")
+	cat := mustCreatePerson(t, db, "Cat", "Edge")
+	day := time.Date(2020, 7, 7, 0, 0, 0, 0, time.UTC)
+	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+
+	names := []string{"ann-1", "ann-2", "ann-3", "ann-back", "bob-1", "bob-2", "bob-back", "cat-1", "cat-2"}
+	locs := mustStore(t, db,
+		report("ann-1", ann.ID, lat0, lon0, at(10, 0)),
+		report("ann-2", ann.ID, lat0, lon0, at(10, 5)),
+		report("ann-3", ann.ID, lat0, lon0, at(10, 10)),
+		report("ann-back", ann.ID, lat0, lon0, at(10, 40)), // 30 minutes after ann-3
+		report("bob-1", bob.ID, north(2), lon0, at(10, 5)),
+		report("bob-2", bob.ID, north(2), lon0, at(10, 10)),
+		report("bob-back", bob.ID, north(2), lon0, at(10, 40)),
+		report("cat-1", cat.ID, north(-5.1), lon0, at(10, 0)),  // 5.1 m from Ann: out
+		report("cat-2", cat.ID, north(-4.9), lon0, at(10, 20)), // 4.9 m from Ann, 10 minutes after ann-3
+	)
+	id, name := map[string]int64{}, map[int64]string{}
+	for i, n := range names {
+		id[n], name[locs[i].ID] = locs[i].ID, n
+	}
+
+	for _, tt := range []struct {
+		of   []string
+		want []string // location → near report of the other person
+	}{
+		{[]string{"ann-1"}, []string{"ann-1→bob-1"}},                                  // Bob 5 minutes later: both his reports are 2 m away, the first counts
+		{[]string{"ann-2"}, []string{"ann-2→cat-2"}},                                  // Bob was already near ann-1; Cat comes within 4.9 m, 15 minutes later
+		{[]string{"ann-3"}, nil},                                                      // both were already near ann-2
+		{[]string{"ann-back"}, []string{"ann-back→bob-back"}},                         // after 30 minutes apart, a new meeting
+		{[]string{"bob-1"}, []string{"bob-1→ann-1"}},                                  // the other way round
+		{[]string{"bob-2"}, nil},                                                      // already near Ann; 6.9 m from Cat
+		{[]string{"cat-1", "cat-2"}, []string{"cat-2→ann-2"}},                         // cat-1 is 5.1 m from Ann; cat-2 4.9 m from ann-2 and ann-3 (the first counts), 6.9 m from Bob
+		{[]string{"bob-back", "ann-1"}, []string{"ann-1→bob-1", "bob-back→ann-back"}}, // ordered by location
+	} {
+		t.Run(fmt.Sprint(tt.of), func(t *testing.T) {
+			var ids []int64
+			for _, n := range tt.of {
+				ids = append(ids, id[n])
+			}
+			meetings, err := db.FindMeetings(ctx, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, m := range meetings {
+				got = append(got, name[m.Location.ID]+"→"+name[m.Near.ID])
+				if m.Person.ID != m.Location.PersonID || m.Other.ID != m.Near.PersonID || m.Person.FirstName == "" || m.Other.FirstName == "" {
+					t.Errorf("meeting %+v: persons do not match their reports", m)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("FindMeetings(%v) = %v; want %v", tt.of, got, tt.want)
+			}
+		})
+	}
+
+	t.Run("distance and place", func(t *testing.T) {
+		meetings, err := db.FindMeetings(ctx, []int64{id["cat-2"]})
+		if err != nil || len(meetings) != 1 {
+			t.Fatalf("FindMeetings(cat-2) = %v, %v; want one meeting", meetings, err)
+		}
+		m := meetings[0]
+		if math.Abs(m.Distance-4.9) > 0.01 || math.Abs(m.Location.Latitude-north(-4.9)) > 1e-12 || m.Location.Longitude != lon0 || !m.Near.CreationTime.Equal(at(10, 5)) {
+			t.Errorf("meeting of cat-2 = %+v; want at (%g, %g), 4.9 m from ann-2 at 10:05", m, north(-4.9), lon0)
+		}
+	})
+
+	t.Run("unknown location", func(t *testing.T) {
+		meetings, err := db.FindMeetings(ctx, []int64{4040})
+		if err != nil || len(meetings) != 0 {
+			t.Errorf("FindMeetings of an unknown location = %v, %v; want none", meetings, err)
+		}
+	})
+}
