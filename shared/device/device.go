@@ -1,6 +1,7 @@
 // Package device posts location reports to UdaConnect's public event entry
 // as attendees' phones do: one CloudEvent per request, or a batch after being
-// offline, retrying 429 and 503 after their Retry-After.
+// offline, resending after Retry-After the reports the door answered with a
+// retryable status, and only those.
 package device
 
 import (
@@ -19,7 +20,7 @@ import (
 	ev "github.com/udaconnect/udaconnect/shared/event"
 )
 
-// MaxAttempts is how many times a request is sent before its last answer
+// MaxAttempts is how many times a report is sent before its last answer
 // stands.
 const MaxAttempts = 10
 
@@ -29,47 +30,105 @@ type Client struct {
 	HTTP *http.Client // nil: http.DefaultClient
 }
 
-// Result is the outcome of one request carrying reports.
+// Result is the outcome of sending reports: each ends accepted, or refused
+// with its last status.
 type Result struct {
-	Reports int           // reports in the request
-	Status  int           // the final answer; -1 when the door could not be reached
-	Retries int           // answers of 429 or 503 that were retried
-	TooMany int           // of which 429
-	Latency time.Duration // from the first attempt to the final answer
+	Reports  int           // reports sent
+	Accepted int           // reports the door accepted
+	Refused  map[int]int   // the others by their last status; -1 when the door could not be reached
+	Retries  int           // requests resent after a retryable answer
+	TooMany  int           // answers of 429
+	Latency  time.Duration // from the first attempt to the final answer
 }
 
 // Send posts reports to /events, as one structured event or, above one, as
-// a CloudEvents batch, and retries 429 and 503 after their Retry-After.
+// a CloudEvents batch. The reports answered with a retryable status are sent
+// again after the answer's Retry-After (1 s without one), up to MaxAttempts
+// times: the whole request when the door answered it as a whole, only the
+// events not accepted when it answered a batch event by event.
 func (c *Client) Send(ctx context.Context, reports []udaconnect.Report) Result {
-	body, contentType := Encode(reports)
 	began := time.Now()
-	res := Result{Reports: len(reports)}
-	for range MaxAttempts {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+"/events", bytes.NewReader(body))
-		req.Header.Set("Content-Type", contentType)
-		resp, err := c.client().Do(req)
-		if err != nil {
-			res.Status = -1
-			break
+	res := Result{Reports: len(reports), Refused: map[int]int{}}
+	for attempt := 1; ; attempt++ {
+		status, statuses, wait := c.post(ctx, reports)
+		if status == http.StatusTooManyRequests {
+			res.TooMany++
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		res.Status = resp.StatusCode
-		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
+		var again []udaconnect.Report
+		for i, s := range statuses {
+			switch {
+			case s == http.StatusAccepted:
+				res.Accepted++
+			case retryable(s) && attempt < MaxAttempts:
+				again = append(again, reports[i])
+			default:
+				res.Refused[s]++
+			}
+		}
+		if len(again) == 0 {
 			break
 		}
 		res.Retries++
-		if resp.StatusCode == http.StatusTooManyRequests {
-			res.TooMany++
-		}
-		wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 		select {
 		case <-ctx.Done():
-		case <-time.After(time.Duration(max(wait, 1)) * time.Second):
+		case <-time.After(wait):
 		}
+		reports = again
 	}
 	res.Latency = time.Since(began)
 	return res
+}
+
+// post sends reports once and returns the answer's status (-1 when the door
+// could not be reached), the status of each report (202 when accepted), and
+// how long to wait before sending again. A batch answer that lists a result
+// per event gives each report its own status; any other answer applies to
+// all.
+func (c *Client) post(ctx context.Context, reports []udaconnect.Report) (status int, statuses []int, wait time.Duration) {
+	statuses = make([]int, len(reports))
+	body, contentType := Encode(reports)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+"/events", bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	resp, err := c.client().Do(req)
+	if err != nil {
+		for i := range statuses {
+			statuses[i] = -1
+		}
+		return -1, statuses, 0
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Results []struct {
+			ID     string `json:"id"`
+			Status int    `json:"status"`
+		} `json:"results"`
+	}
+	json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&answer)
+	io.Copy(io.Discard, resp.Body)
+	for i, r := range reports {
+		statuses[i] = resp.StatusCode
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			statuses[i] = http.StatusAccepted
+		} else if len(answer.Results) == len(reports) && answer.Results[i].ID == eventID(r) {
+			statuses[i] = answer.Results[i].Status
+		}
+	}
+	wait = time.Second
+	if seconds, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && seconds >= 0 {
+		wait = time.Duration(seconds) * time.Second
+	}
+	return resp.StatusCode, statuses, wait
+}
+
+// retryable reports whether an event answered with status is worth sending
+// again, by Knative's delivery rules, which the door and the broker follow:
+// 404, 408, 409, 429 and 5xx are retried; other statuses are final.
+func retryable(status int) bool {
+	switch status {
+	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
+		return true
+	}
+	return status >= 500
 }
 
 // Encode returns the body and content type of a request carrying reports:
@@ -79,7 +138,7 @@ func Encode(reports []udaconnect.Report) (body []byte, contentType string) {
 	events := make([]event.Event, len(reports))
 	for i, r := range reports {
 		e := event.New()
-		e.SetID(r.Source + "/" + r.EventID)
+		e.SetID(eventID(r))
 		e.SetSource("/devices/simulator")
 		e.SetType(ev.LocationReported)
 		e.SetTime(r.CreationTime)
@@ -118,6 +177,8 @@ func (c *Client) Attendees(ctx context.Context, persons []udaconnect.Person) ([]
 	}
 	return ids[:len(persons)], nil
 }
+
+func eventID(r udaconnect.Report) string { return r.Source + "/" + r.EventID }
 
 func (c *Client) client() *http.Client {
 	if c.HTTP != nil {

@@ -7,7 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
+	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,27 +62,179 @@ func TestEncode(t *testing.T) {
 	}
 }
 
-// A 429 is retried after its Retry-After, and counted.
-func TestSendRetriesTooManyRequests(t *testing.T) {
-	var calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		if calls.Add(1) == 1 {
-			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusTooManyRequests)
-			return
+// door is a stand-in for UdaConnect's door. It answers each event by the
+// statuses listed for its id, one per time the event is sent (202 once they
+// run out), as the door answers: a batch with a result per event when not
+// all were accepted. The first len(whole) requests are instead answered as
+// a whole, as a proxy in front of the door may, without results. It records
+// the ids of every request.
+type door struct {
+	retryAfter string
+	answers    map[string][]int
+	whole      []int
+
+	mu       sync.Mutex
+	requests [][]string
+}
+
+func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var events []struct{ ID string }
+	body, _ := io.ReadAll(r.Body)
+	if r.Header.Get("Content-Type") == "application/cloudevents-batch+json" {
+		json.Unmarshal(body, &events)
+	} else {
+		events = make([]struct{ ID string }, 1)
+		json.Unmarshal(body, &events[0])
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var ids []string
+	for _, e := range events {
+		ids = append(ids, e.ID)
+	}
+	d.requests = append(d.requests, ids)
+	w.Header().Set("Retry-After", d.retryAfter)
+	if len(d.requests) <= len(d.whole) {
+		w.WriteHeader(d.whole[len(d.requests)-1])
+		fmt.Fprint(w, `{"error": "answered as a whole"}`)
+		return
+	}
+	type result struct {
+		ID     string `json:"id"`
+		Status int    `json:"status"`
+	}
+	var results []result
+	status := http.StatusAccepted
+	for _, id := range ids {
+		res := result{id, http.StatusAccepted}
+		if len(d.answers[id]) > 0 {
+			res.Status, d.answers[id] = d.answers[id][0], d.answers[id][1:]
+			status = max(status, res.Status)
 		}
-		w.WriteHeader(http.StatusAccepted)
-	}))
+		results = append(results, res)
+	}
+	if status == http.StatusAccepted {
+		w.WriteHeader(status)
+		return
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"error": "some events were not accepted", "results": results})
+}
+
+func reports(n int) []udaconnect.Report {
+	var rs []udaconnect.Report
+	for i := range n {
+		rs = append(rs, report(int64(i+1)))
+	}
+	return rs
+}
+
+func repeat[T any](n int, v T) []T {
+	var vs []T
+	for range n {
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+// Send resends after Retry-After only the reports answered with a retryable
+// status, up to MaxAttempts times, and counts each report once: accepted, or
+// refused with its last status.
+func TestSend(t *testing.T) {
+	tests := []struct {
+		name     string
+		reports  int
+		answers  map[string][]int
+		whole    []int
+		requests [][]string
+		want     device.Result
+	}{
+		{
+			name: "all accepted", reports: 3,
+			requests: [][]string{{"/test/r1", "/test/r2", "/test/r3"}},
+			want:     device.Result{Reports: 3, Accepted: 3, Refused: map[int]int{}},
+		},
+		{
+			name: "only the events answered 429 are resent", reports: 4,
+			answers:  map[string][]int{"/test/r2": {429}, "/test/r4": {429, 503}},
+			requests: [][]string{{"/test/r1", "/test/r2", "/test/r3", "/test/r4"}, {"/test/r2", "/test/r4"}, {"/test/r4"}},
+			want:     device.Result{Reports: 4, Accepted: 4, Refused: map[int]int{}, Retries: 2, TooMany: 1},
+		},
+		{
+			name: "final answers are not resent", reports: 4,
+			answers:  map[string][]int{"/test/r1": {400}, "/test/r2": {503}, "/test/r3": {422}},
+			requests: [][]string{{"/test/r1", "/test/r2", "/test/r3", "/test/r4"}, {"/test/r2"}},
+			want:     device.Result{Reports: 4, Accepted: 2, Refused: map[int]int{400: 1, 422: 1}, Retries: 1},
+		},
+		{
+			name: "404, 408 and 409 are retried as Knative does", reports: 3,
+			answers:  map[string][]int{"/test/r1": {404}, "/test/r2": {408}, "/test/r3": {409}},
+			requests: [][]string{{"/test/r1", "/test/r2", "/test/r3"}, {"/test/r1", "/test/r2", "/test/r3"}},
+			want:     device.Result{Reports: 3, Accepted: 3, Refused: map[int]int{}, Retries: 1},
+		},
+		{
+			name: "given up after MaxAttempts", reports: 2,
+			answers:  map[string][]int{"/test/r2": repeat(device.MaxAttempts, 429)},
+			requests: append([][]string{{"/test/r1", "/test/r2"}}, repeat(device.MaxAttempts-1, []string{"/test/r2"})...),
+			want:     device.Result{Reports: 2, Accepted: 1, Refused: map[int]int{429: 1}, Retries: device.MaxAttempts - 1, TooMany: device.MaxAttempts},
+		},
+		{
+			name: "an answer without results applies to every event", reports: 2,
+			whole:    []int{503},
+			requests: [][]string{{"/test/r1", "/test/r2"}, {"/test/r1", "/test/r2"}},
+			want:     device.Result{Reports: 2, Accepted: 2, Refused: map[int]int{}, Retries: 1},
+		},
+		{
+			name: "a batch refused as a whole", reports: 2,
+			whole:    []int{413},
+			requests: [][]string{{"/test/r1", "/test/r2"}},
+			want:     device.Result{Reports: 2, Accepted: 0, Refused: map[int]int{413: 2}},
+		},
+		{
+			name: "one event, retried", reports: 1,
+			whole:    []int{429, 429},
+			requests: [][]string{{"/test/r1"}, {"/test/r1"}, {"/test/r1"}},
+			want:     device.Result{Reports: 1, Accepted: 1, Refused: map[int]int{}, Retries: 2, TooMany: 2},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &door{retryAfter: "0", answers: tt.answers, whole: tt.whole}
+			srv := httptest.NewServer(d)
+			defer srv.Close()
+			c := &device.Client{URL: srv.URL}
+			got := c.Send(context.Background(), reports(tt.reports))
+			got.Latency = 0
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Send = %+v; want %+v", got, tt.want)
+			}
+			if !reflect.DeepEqual(d.requests, tt.requests) {
+				t.Errorf("requests carried %v; want %v", d.requests, tt.requests)
+			}
+		})
+	}
+}
+
+// A retry waits for the answer's Retry-After.
+func TestSendWaitsRetryAfter(t *testing.T) {
+	d := &door{retryAfter: "1", answers: map[string][]int{"/test/r2": {429}}}
+	srv := httptest.NewServer(d)
 	defer srv.Close()
 	c := &device.Client{URL: srv.URL}
-	res := c.Send(context.Background(), []udaconnect.Report{report(1), report(2)})
-	want := device.Result{Reports: 2, Status: http.StatusAccepted, Retries: 1, TooMany: 1}
-	if res.Latency < time.Second {
-		t.Errorf("latency %v; want at least the Retry-After of 1s", res.Latency)
+	if res := c.Send(context.Background(), reports(2)); res.Latency < time.Second || res.Accepted != 2 {
+		t.Errorf("Send = %+v; want 2 accepted after the Retry-After of 1s", res)
 	}
-	res.Latency = 0
-	if res != want {
-		t.Errorf("Send = %+v; want %+v", res, want)
+}
+
+// Reports that cannot reach the door are refused with -1, at once.
+func TestSendUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	c := &device.Client{URL: srv.URL}
+	want := device.Result{Reports: 3, Refused: map[int]int{-1: 3}}
+	got := c.Send(context.Background(), reports(3))
+	got.Latency = 0
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Send = %+v; want %+v", got, want)
 	}
 }

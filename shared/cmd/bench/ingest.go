@@ -164,11 +164,8 @@ func sendReports(ctx context.Context, sys *system, conn *pgx.Conn, client *devic
 					mu.Lock()
 					acks = append(acks, res.Latency)
 					r.TooMany, r.Retries = r.TooMany+res.TooMany, r.Retries+min(res.Retries, 1)
-					if res.Status == http.StatusAccepted {
-						acked += res.Reports
-					} else {
-						r.Refused += res.Reports
-					}
+					acked += res.Accepted
+					r.Refused += res.Reports - res.Accepted
 					mu.Unlock()
 				}
 			})

@@ -1,7 +1,8 @@
 // Command devices simulates attendees' phones: it walks N attendees between
 // the booths and talks of a synthetic conference and posts their location
 // reports to UdaConnect's /events, one event per request or in batches, at a
-// given rate, retrying 429 and 503 as devices do; then it prints a summary.
+// given rate, resending the reports answered with a retryable status as
+// devices do; then it prints a summary.
 package main
 
 import (
@@ -114,7 +115,7 @@ func run(ctx context.Context, o options) (*summary, error) {
 type summary struct {
 	mu        sync.Mutex
 	statuses  map[int]int // reports by final status
-	retries   int
+	retries   int         // requests resent
 	latencies []time.Duration
 	began     time.Time
 	elapsed   time.Duration
@@ -123,7 +124,10 @@ type summary struct {
 func (s *summary) add(r device.Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.statuses[r.Status] += r.Reports
+	s.statuses[http.StatusAccepted] += r.Accepted
+	for status, n := range r.Refused {
+		s.statuses[status] += n
+	}
 	s.retries += r.Retries
 	s.latencies = append(s.latencies, r.Latency)
 }
