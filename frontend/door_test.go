@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -39,7 +40,7 @@ func (b *broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func startDoor(t *testing.T, b *broker) string {
+func startDoor(t testing.TB, b *broker) string {
 	t.Helper()
 	sink := httptest.NewServer(b)
 	t.Cleanup(sink.Close)
@@ -99,7 +100,7 @@ func TestEventsSingle(t *testing.T) {
 }
 
 func TestEventsBatch(t *testing.T) {
-	b := &broker{status: map[string]int{"busy": 429}}
+	b := &broker{status: map[string]int{"bad": 400, "busy": 429, "down": 503, "gone": 404, "huge": 413}}
 	url := startDoor(t, b) + "/events"
 	var all []string
 	for i := range 50 {
@@ -112,17 +113,40 @@ func TestEventsBatch(t *testing.T) {
 		t.Errorf("the broker accepted %d events of the batch; want 50", len(b.accepted))
 	}
 
-	r := post(t, url, batchType, "["+report("fine", 1)+","+strings.Replace(report("bad", 1), "-106.57", "-206.57", 1)+","+report("busy", 1)+"]")
-	var body struct{ Results []Result }
-	r.Decode(t, &body)
-	if r.Status != 429 || r.Header.Get("Retry-After") == "" || len(body.Results) != 3 {
-		t.Fatalf("mixed batch = %d %s; want 429 with Retry-After and 3 results", r.Status, r.Body)
+	for _, tt := range []struct {
+		name     string
+		ids      []string
+		status   int
+		statuses []int
+	}{
+		{"a refused event", []string{"fine", "bad"}, 400, []int{202, 400}},
+		{"a busy broker beats a refused event", []string{"fine", "bad", "busy"}, 429, []int{202, 400, 429}},
+		{"the higher of two retryable statuses", []string{"busy", "down", "fine"}, 503, []int{429, 503, 202}},
+		{"a retryable status beats a higher final one", []string{"huge", "gone"}, 404, []int{413, 404}},
+	} {
+		var events []string
+		for _, id := range tt.ids {
+			events = append(events, report(id, 1))
+		}
+		r := post(t, url, batchType, "["+strings.Join(events, ",")+"]")
+		var body BatchAnswer
+		r.Decode(t, &body)
+		if r.Status != tt.status || (r.Header.Get("Retry-After") != "") != retryable(tt.status) || body.Error == "" {
+			t.Errorf("%s: batch = %d (Retry-After %q) %s; want %d", tt.name, r.Status, r.Header.Get("Retry-After"), r.Body, tt.status)
+		}
+		if len(body.Results) != len(tt.ids) {
+			t.Fatalf("%s: %d results; want one per event, %d", tt.name, len(body.Results), len(tt.ids))
+		}
+		for i, res := range body.Results {
+			if res.ID != tt.ids[i] || res.Status != tt.statuses[i] || (res.Error == "") != (res.Status == 202) {
+				t.Errorf("%s: result %d = %+v; want id %q, status %d, and an error unless 202", tt.name, i, res, tt.ids[i], tt.statuses[i])
+			}
+		}
 	}
-	if got := []int{body.Results[0].Status, body.Results[1].Status, body.Results[2].Status}; !slices.Equal(got, []int{202, 400, 429}) {
-		t.Errorf("mixed batch results %v; want 202, 400, 429", got)
-	}
-	if !strings.Contains(body.Results[1].Error, "longitude") {
-		t.Errorf("the refused event's error %q does not name longitude", body.Results[1].Error)
+	r := post(t, url, batchType, "["+report("fine", 1)+","+strings.Replace(report("far", 1), "-106.57", "-206.57", 1)+"]")
+	var body BatchAnswer
+	if r.Decode(t, &body); len(body.Results) != 2 || !strings.Contains(body.Results[1].Error, "longitude") {
+		t.Errorf("batch with a bad longitude = %d %s; want the refused event's error to name longitude", r.Status, r.Body)
 	}
 
 	for _, tt := range []struct {
@@ -150,6 +174,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	for _, r := range routes {
 		served = append(served, r.pattern)
 	}
+	served = append(served, "POST /events")
 	slices.Sort(served)
 	if documented := doc.operations(); !slices.Equal(documented, served) {
 		t.Errorf("documented operations %v; the door serves %v", documented, served)
@@ -164,4 +189,32 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	if r := servertest.Request(t, "GET", url+"/api/persons", nil); r.Status != 503 {
 		t.Errorf("GET /api/persons with persons down = %d; want 503", r.Status)
 	}
+}
+
+// BenchmarkEventsBatch measures the door forwarding batches of 100 events
+// from 8 devices at once to a broker that accepts each at once.
+func BenchmarkEventsBatch(b *testing.B) {
+	url := startDoor(b, &broker{}) + "/events"
+	var events []string
+	for i := range 100 {
+		events = append(events, report(fmt.Sprintf("r%d", i), 1))
+	}
+	body := "[" + strings.Join(events, ",") + "]"
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 8
+	client := &http.Client{Transport: transport}
+	b.SetParallelism(max(1, 8/runtime.GOMAXPROCS(0)))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Post(url, batchType, strings.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				b.Fatalf("batch = %d; want 202", resp.StatusCode)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
 }
