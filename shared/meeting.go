@@ -5,8 +5,9 @@ import "time"
 // A Meeting is two people coming near each other: a report of Person
 // (Location) within DetectDistance metres and DetectWindow in time of a
 // report of Other (Near, the closest), Distance metres apart, when the two
-// were not already near each other in the window before Location. People
-// who stay together make one meeting, not one per report.
+// were not already that near at Person's previous report (if it is less
+// than DetectWindow older). People who stay together make one meeting, not
+// one per report.
 type Meeting struct {
 	Person   Person   `json:"person"`
 	Location Location `json:"location"`

@@ -11,8 +11,9 @@ import (
 // in one statement for all of them: for each location, every other person
 // with a report within udaconnect.DetectDistance metres and
 // udaconnect.DetectWindow of it (the closest such report), unless the two
-// were already that near in the window before it. Ordered by location, then
-// other person; an id that is not a location finds nothing.
+// were already that near at the person's previous report, in the window
+// before it. Ordered by location, then other person; an id that is not a
+// location finds nothing.
 func (db *DB) FindMeetings(ctx context.Context, ids []int64) ([]udaconnect.Meeting, error) {
 	rows, _ := db.pool.Query(ctx, meetingsSQL, ids, udaconnect.DetectDistance, udaconnect.DetectWindow)
 	var m udaconnect.Meeting
@@ -37,11 +38,11 @@ func (db *DB) FindMeetings(ctx context.Context, ids []int64) ([]udaconnect.Meeti
 // meetingsSQL: new are the recorded locations; near, for each, the closest
 // report of every other person within the distance ($2) and window ($3),
 // through the GiST index on (coordinate, creation_time); together, the
-// people near one of the same person's reports of the window before it (the
-// same search around each of those). A pair in near and not in together is
-// a meeting that starts. The box test is written out (&& _ST_Expand, what
-// ST_DWithin does inside) so that the geodesic distance is computed once
-// per report.
+// people near the same person's previous report, when it is in the window
+// before (the same search around it). A pair in near and not in together is
+// a meeting that starts. In near the box test is written out (&&
+// _ST_Expand, what ST_DWithin does inside) so that the geodesic distance is
+// computed once per report, to filter on and to answer.
 const meetingsSQL = `
 		WITH new AS MATERIALIZED (
 			SELECT id, person_id, coordinate, creation_time FROM location WHERE id = ANY($1)
@@ -58,14 +59,17 @@ const meetingsSQL = `
 		), together AS (
 			SELECT DISTINCT n.id AS new_id, l.person_id
 			FROM new n
-			JOIN location e
-			  ON e.person_id = n.person_id
-			 AND e.creation_time >= n.creation_time - $3::interval AND e.creation_time < n.creation_time
+			CROSS JOIN LATERAL (
+				SELECT coordinate, creation_time FROM location
+				WHERE person_id = n.person_id
+				  AND creation_time >= n.creation_time - $3::interval AND creation_time < n.creation_time
+				ORDER BY creation_time DESC, id DESC LIMIT 1
+			) e
 			JOIN location l
 			  ON l.coordinate && _ST_Expand(e.coordinate, $2)
 			 AND l.creation_time BETWEEN e.creation_time - $3::interval AND e.creation_time + $3::interval
 			 AND l.person_id <> n.person_id
-			WHERE ST_Distance(l.coordinate, e.coordinate) <= $2
+			WHERE ST_DWithin(l.coordinate, e.coordinate, $2)
 		)
 		SELECT n.id, n.person_id, ST_Y(n.coordinate::geometry), ST_X(n.coordinate::geometry), n.creation_time,
 			p.first_name, p.last_name, p.company_name,

@@ -17,10 +17,12 @@ func TestFindMeetings(t *testing.T) {
 	ann := mustCreatePerson(t, db, "Ann", "Stays")
 	bob := mustCreatePerson(t, db, "Bob", "Joins")
 	cat := mustCreatePerson(t, db, "Cat", "Edge")
+	dan := mustCreatePerson(t, db, "Dan", "Waits")
+	eve := mustCreatePerson(t, db, "Eve", "Wanders")
 	day := time.Date(2020, 7, 7, 0, 0, 0, 0, time.UTC)
 	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
 
-	names := []string{"ann-1", "ann-2", "ann-3", "ann-back", "bob-1", "bob-2", "bob-back", "cat-1", "cat-2"}
+	names := []string{"ann-1", "ann-2", "ann-3", "ann-back", "bob-1", "bob-2", "bob-back", "cat-1", "cat-2", "dan-1", "dan-2", "eve-1", "eve-away", "eve-3"}
 	locs := mustStore(t, db,
 		report("ann-1", ann.ID, lat0, lon0, at(10, 0)),
 		report("ann-2", ann.ID, lat0, lon0, at(10, 5)),
@@ -31,6 +33,11 @@ func TestFindMeetings(t *testing.T) {
 		report("bob-back", bob.ID, north(2), lon0, at(10, 40)),
 		report("cat-1", cat.ID, north(-5.1), lon0, at(10, 0)),  // 5.1 m from Ann: out
 		report("cat-2", cat.ID, north(-4.9), lon0, at(10, 20)), // 4.9 m from Ann, 10 minutes after ann-3
+		report("dan-1", dan.ID, north(500), lon0, at(9, 0)),    // elsewhere, before the others
+		report("dan-2", dan.ID, north(500), lon0, at(9, 10)),
+		report("eve-1", eve.ID, north(500), lon0, at(9, 0)),
+		report("eve-away", eve.ID, north(600), lon0, at(9, 5)),
+		report("eve-3", eve.ID, north(500), lon0, at(9, 10)),
 	)
 	id, name := map[string]int64{}, map[int64]string{}
 	for i, n := range names {
@@ -48,6 +55,7 @@ func TestFindMeetings(t *testing.T) {
 		{[]string{"bob-1"}, []string{"bob-1→ann-1"}},                                  // the other way round
 		{[]string{"bob-2"}, nil},                                                      // already near Ann; 6.9 m from Cat
 		{[]string{"cat-1", "cat-2"}, []string{"cat-2→ann-2"}},                         // cat-1 is 5.1 m from Ann; cat-2 4.9 m from ann-2 and ann-3 (the first counts), 6.9 m from Bob
+		{[]string{"eve-3"}, []string{"eve-3→dan-1"}},                                  // away at her previous report: the meeting starts again (dan-1 and dan-2 both at 0 m, the first counts)
 		{[]string{"bob-back", "ann-1"}, []string{"ann-1→bob-1", "bob-back→ann-back"}}, // ordered by location
 	} {
 		t.Run(fmt.Sprint(tt.of), func(t *testing.T) {
