@@ -124,7 +124,7 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		return
 	}
-	if retryable(status) {
+	if ev.Retryable(status) {
 		w.Header().Set("Retry-After", server.RetryAfter)
 	}
 	msg := fmt.Sprintf("%d of the %d events were not accepted: send again only those whose status is retryable", refused, len(results))
@@ -136,20 +136,10 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // resending the whole batch on its status alone loses nothing (the events
 // already accepted are stored once), then the higher.
 func worse(a, b int) bool {
-	if retryable(a) != retryable(b) {
-		return retryable(a)
+	if ev.Retryable(a) != ev.Retryable(b) {
+		return ev.Retryable(a)
 	}
 	return a > b
-}
-
-// retryable reports whether an event answered with status is worth sending
-// again, by Knative's delivery rules: 404, 408, 409, 429 and 5xx.
-func retryable(status int) bool {
-	switch status {
-	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
-		return true
-	}
-	return status >= 500
 }
 
 // check refuses an event the system cannot take: an unknown type, or data

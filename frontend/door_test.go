@@ -131,7 +131,7 @@ func TestEventsBatch(t *testing.T) {
 		r := post(t, url, batchType, "["+strings.Join(events, ",")+"]")
 		var body BatchAnswer
 		r.Decode(t, &body)
-		if r.Status != tt.status || (r.Header.Get("Retry-After") != "") != retryable(tt.status) || body.Error == "" {
+		if r.Status != tt.status || (r.Header.Get("Retry-After") != "") != ev.Retryable(tt.status) || body.Error == "" {
 			t.Errorf("%s: batch = %d (Retry-After %q) %s; want %d", tt.name, r.Status, r.Header.Get("Retry-After"), r.Body, tt.status)
 		}
 		if len(body.Results) != len(tt.ids) {

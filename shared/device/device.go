@@ -59,7 +59,7 @@ func (c *Client) Send(ctx context.Context, reports []udaconnect.Report) Result {
 			switch {
 			case s == http.StatusAccepted:
 				res.Accepted++
-			case retryable(s) && attempt < MaxAttempts:
+			case ev.Retryable(s) && attempt < MaxAttempts:
 				again = append(again, reports[i])
 			default:
 				res.Refused[s]++
@@ -118,17 +118,6 @@ func (c *Client) post(ctx context.Context, reports []udaconnect.Report) (status 
 		wait = time.Duration(seconds) * time.Second
 	}
 	return resp.StatusCode, statuses, wait
-}
-
-// retryable reports whether an event answered with status is worth sending
-// again, by Knative's delivery rules, which the door and the broker follow:
-// 404, 408, 409, 429 and 5xx are retried; other statuses are final.
-func retryable(status int) bool {
-	switch status {
-	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
-		return true
-	}
-	return status >= 500
 }
 
 // Encode returns the body and content type of a request carrying reports:

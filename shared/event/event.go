@@ -3,6 +3,7 @@
 package event
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
@@ -19,6 +20,17 @@ const (
 	ConnectionsFound     = "io.udaconnect.connections.found"
 	ConnectionDetected   = "io.udaconnect.connection.detected"
 )
+
+// Retryable reports whether an event answered with status is sent again, by
+// Knative's delivery rules, which the door, the Broker and devices follow:
+// 404, 408, 409, 429 and 5xx are retried; other statuses are final.
+func Retryable(status int) bool {
+	switch status {
+	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
+		return true
+	}
+	return status >= 500
+}
 
 // Source is the source attribute of the events UdaConnect itself emits.
 const Source = "/udaconnect"

@@ -61,3 +61,12 @@ func asError(err error, e **udaconnect.Error) bool {
 	*e, ok = err.(*udaconnect.Error)
 	return ok
 }
+
+func TestRetryable(t *testing.T) {
+	for status, want := range map[int]bool{200: false, 202: false, 400: false, 401: false, 403: false, 404: true, 408: true, 409: true,
+		413: false, 415: false, 422: false, 429: true, 500: true, 502: true, 503: true, 504: true} {
+		if got := event.Retryable(status); got != want {
+			t.Errorf("Retryable(%d) = %v; want %v", status, got, want)
+		}
+	}
+}
