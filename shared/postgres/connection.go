@@ -1,14 +1,21 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 )
 
-// FindConnections returns the connections of q, oldest first; see
-// ForEachConnection.
+// FindConnections returns the connections of q, oldest first: every report
+// of another person within q.Distance metres (geodesic) of one of
+// q.PersonID's reports, both in [q.Start, q.End), and at most q.Window apart
+// in time when it is set. Each report appears once, with its closest
+// distance. With q.LocationID set, only that report of q.PersonID's counts.
+// An unknown person is an ENOTFOUND error.
 func (db *DB) FindConnections(ctx context.Context, q udaconnect.ConnectionQuery) ([]udaconnect.Connection, error) {
 	conns := []udaconnect.Connection{}
 	err := db.ForEachConnection(ctx, q, func(c udaconnect.Connection) error {
@@ -21,15 +28,56 @@ func (db *DB) FindConnections(ctx context.Context, q udaconnect.ConnectionQuery)
 	return conns, nil
 }
 
-// ForEachConnection answers q in one set-based statement and calls fn with
-// each connection as its row arrives: every report of another person within
-// q.Distance metres (geodesic) of one of q.PersonID's reports, both in
-// [q.Start, q.End), and at most q.Window apart in time when it is set. Each
-// report appears once, with its closest distance, oldest first. With
-// q.LocationID set, only that report of q.PersonID's counts. An unknown
-// person is an ENOTFOUND error; an error of fn stops the query and is
-// returned as it is.
+// ForEachConnection calls fn with each connection of q in turn, oldest
+// first; see FindConnections. An error of fn stops it and is returned as it
+// is.
+//
+// It takes two statements: the reports near q.PersonID's, then the names of
+// the people who sent them, a few hundred where the reports are thousands.
+// The reports are held in between, without names: about 50 bytes each.
 func (db *DB) ForEachConnection(ctx context.Context, q udaconnect.ConnectionQuery, fn func(udaconnect.Connection) error) error {
+	near, err := db.findReportsNear(ctx, q)
+	if err != nil {
+		return err
+	}
+	if len(near) == 0 {
+		// Nothing found: tell an unknown person from a lonely one.
+		_, err := db.FindPerson(ctx, q.PersonID)
+		return err
+	}
+	persons, err := db.findPersonsOf(ctx, near)
+	if err != nil {
+		return err
+	}
+	for _, r := range near {
+		c := udaconnect.Connection{
+			Person: persons[r.personID],
+			Location: udaconnect.Location{
+				ID: r.id, PersonID: r.personID, Latitude: r.lat, Longitude: r.lon,
+				CreationTime: time.UnixMicro(r.creationTime).UTC(),
+			},
+			Distance: r.distance,
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nearReport is a report of another person found near the queried person's:
+// a connection without the person's names. It holds no pointers, so that
+// thousands of them cost the garbage collector nothing.
+type nearReport struct {
+	id, personID int64
+	lat, lon     float64
+	creationTime int64 // microseconds since 1970, PostgreSQL's precision
+	distance     float64
+}
+
+// findReportsNear returns the reports near q.PersonID's, oldest first, each
+// once with its closest distance.
+func (db *DB) findReportsNear(ctx context.Context, q udaconnect.ConnectionQuery) ([]nearReport, error) {
 	// One round trip: the settings of the query, for its transaction only,
 	// then the query.
 	b := &pgx.Batch{}
@@ -41,44 +89,61 @@ func (db *DB) ForEachConnection(ctx context.Context, q udaconnect.ConnectionQuer
 	defer br.Close()
 	for range 2 {
 		if _, err := br.Exec(); err != nil {
-			return wrap("find connections", err)
+			return nil, wrap("find connections", err)
 		}
 	}
 	rows, _ := br.Query()
-	var c udaconnect.Connection
-	l, p := &c.Location, &c.Person
-	var n int
-	var fnErr error
-	_, err := pgx.ForEachRow(rows, []any{&l.ID, &l.PersonID, &l.Latitude, &l.Longitude, &l.CreationTime,
-		&p.FirstName, &p.LastName, &p.CompanyName, &c.Distance}, func() error {
-		l.CreationTime, p.ID = l.CreationTime.UTC(), l.PersonID
-		n++
-		fnErr = fn(c)
-		return fnErr
+	var near []nearReport
+	var r nearReport
+	var t time.Time
+	_, err := pgx.ForEachRow(rows, []any{&r.id, &r.personID, &r.lat, &r.lon, &t, &r.distance}, func() error {
+		r.creationTime = t.UnixMicro()
+		near = append(near, r)
+		return nil
 	})
-	switch {
-	case fnErr != nil:
-		return fnErr
-	case err != nil:
-		return wrap("find connections", err)
+	if err != nil {
+		return nil, wrap("find connections", err)
 	}
 	if err := br.Close(); err != nil {
-		return wrap("find connections", err)
+		return nil, wrap("find connections", err)
 	}
-	if n == 0 {
-		// Nothing found: tell an unknown person from a lonely one.
-		if _, err := db.FindPerson(ctx, q.PersonID); err != nil {
-			return err
-		}
+	// Oldest first, and of a report found near several visits the closest
+	// first, to keep.
+	slices.SortFunc(near, func(a, b nearReport) int {
+		return cmp.Or(cmp.Compare(a.creationTime, b.creationTime), cmp.Compare(a.id, b.id), cmp.Compare(a.distance, b.distance))
+	})
+	return slices.CompactFunc(near, func(a, b nearReport) bool { return a.id == b.id }), nil
+}
+
+// findPersonsOf returns the people who sent the reports.
+func (db *DB) findPersonsOf(ctx context.Context, near []nearReport) (map[int64]udaconnect.Person, error) {
+	persons := map[int64]udaconnect.Person{}
+	for _, r := range near {
+		persons[r.personID] = udaconnect.Person{}
 	}
-	return nil
+	ids := make([]int64, 0, len(persons))
+	for id := range persons {
+		ids = append(ids, id)
+	}
+	rows, _ := db.pool.Query(ctx, `
+		SELECT id, first_name, last_name, company_name FROM person WHERE id = ANY($1)`, ids)
+	var p udaconnect.Person
+	_, err := pgx.ForEachRow(rows, []any{&p.ID, &p.FirstName, &p.LastName, &p.CompanyName}, func() error {
+		persons[p.ID] = p
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("find connections", err)
+	}
+	return persons, nil
 }
 
 // connectionsSettings are the settings of the connection query's
 // transaction. Its cost estimate is high enough for the planner to compile
 // it with LLVM, which takes longer than running it, and to plan parallel
 // workers, which on a database of two cores only take them from other
-// queries; its sort of up to a few hundred thousand rows fits in memory.
+// queries; what it holds of up to a few hundred thousand rows fits in
+// memory.
 const connectionsSettings = `SELECT set_config('jit', 'off', true),
 	set_config('max_parallel_workers_per_gather', '0', true),
 	set_config('work_mem', '64MB', true)`
@@ -101,8 +166,11 @@ const connectionsSettings = `SELECT set_config('jit', 'off', true),
 //     ST_DWithin does inside) so that the distance is computed once per
 //     report, to filter on and to answer.
 //
-// A report near two visits appears twice in near; one sort both keeps its
-// closest and puts the answer in order.
+// Its rows come unordered, as they are found, so that they are read while
+// the next visits are searched. A report near two visits comes twice;
+// findReportsNear sorts them, keeping the closest: in Go, where the rows
+// carry no coordinate to move around, rather than in a sort that would hold
+// them all back until the last visit is searched.
 const connectionsSQL = `
 		WITH mine AS MATERIALIZED (
 			SELECT id, coordinate, creation_time FROM location
@@ -124,12 +192,9 @@ const connectionsSQL = `
 			 AND l.creation_time BETWEEN v.first AND v.last
 			 AND l.person_id <> $1
 		)
-		SELECT DISTINCT ON (n.creation_time, n.id)
-			n.id, n.person_id, ST_Y(n.coordinate::geometry), ST_X(n.coordinate::geometry), n.creation_time,
-			p.first_name, p.last_name, p.company_name, n.distance
-		FROM near n JOIN person p ON p.id = n.person_id
-		WHERE n.distance <= $4
-		ORDER BY n.creation_time, n.id, n.distance`
+		SELECT id, person_id, ST_Y(coordinate::geometry), ST_X(coordinate::geometry), creation_time, distance
+		FROM near
+		WHERE distance <= $4`
 
 // metresPerDegree is a degree of latitude at its shortest, at the equator.
 const metresPerDegree = 110_574.0

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -90,20 +91,27 @@ func TestFindConnections(t *testing.T) {
 		})
 	}
 
-	t.Run("closest distance", func(t *testing.T) {
-		q := udaconnect.ConnectionQuery{PersonID: ann.ID, Start: day, End: day.AddDate(0, 0, 1), Distance: 5}
-		conns, err := db.FindConnections(ctx, q)
-		if err != nil || len(conns) == 0 {
-			t.Fatalf("FindConnections = %v, %v", conns, err)
-		}
-		// bob-1 is 4.9 m from ann-1 and 3.9 m from ann-2: it appears once, at 3.9 m.
-		if c := conns[0]; c.Location.ID != id["bob-1"] || math.Abs(c.Distance-3.9) > 0.01 {
-			t.Errorf("first connection = location %d at %g m; want bob-1 at 3.9 m", c.Location.ID, c.Distance)
-		}
-		if c := conns[0]; math.Abs(c.Location.Latitude-north(4.9)) > 1e-12 || c.Location.Longitude != lon0 {
-			t.Errorf("bob-1 at (%g, %g); want (%g, %g)", c.Location.Latitude, c.Location.Longitude, north(4.9), lon0)
-		}
-	})
+	// bob-1 is 4.9 m from ann-1 and 3.9 m from ann-2: it appears once, at
+	// 3.9 m, whether it is found near both at once (plain) or near each on
+	// its own (window).
+	for _, window := range []time.Duration{0, 15 * time.Minute} {
+		t.Run(fmt.Sprintf("closest distance, window %v", window), func(t *testing.T) {
+			q := udaconnect.ConnectionQuery{PersonID: ann.ID, Start: day, End: day.AddDate(0, 0, 1), Distance: 5, Window: window}
+			conns, err := db.FindConnections(ctx, q)
+			if err != nil || len(conns) == 0 {
+				t.Fatalf("FindConnections = %v, %v", conns, err)
+			}
+			if c := conns[0]; c.Location.ID != id["bob-1"] || math.Abs(c.Distance-3.9) > 0.01 {
+				t.Errorf("first connection = location %d at %g m; want bob-1 at 3.9 m", c.Location.ID, c.Distance)
+			}
+			if c := conns[0]; math.Abs(c.Location.Latitude-north(4.9)) > 1e-12 || c.Location.Longitude != lon0 {
+				t.Errorf("bob-1 at (%g, %g); want (%g, %g)", c.Location.Latitude, c.Location.Longitude, north(4.9), lon0)
+			}
+			if c := conns[0]; c.Person != bob || !c.Location.CreationTime.Equal(at(10, 10)) || c.Location.CreationTime.Location() != time.UTC {
+				t.Errorf("bob-1 = %+v; want from %+v at %v UTC", c, bob, at(10, 10))
+			}
+		})
+	}
 
 	t.Run("only one report", func(t *testing.T) {
 		conns, err := db.FindConnections(ctx, udaconnect.NearQuery(locs[3])) // bob-1
