@@ -83,7 +83,8 @@ func (db *DB) findReportsNear(ctx context.Context, q udaconnect.ConnectionQuery)
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN READ ONLY`)
 	b.Queue(connectionsSettings)
-	b.Queue(connectionsSQL, connectionArgs(q)...)
+	sql, args := connectionsQuery(q)
+	b.Queue(sql, args...)
 	b.Queue(`COMMIT`)
 	br := db.pool.SendBatch(ctx, b)
 	defer br.Close()
@@ -148,29 +149,31 @@ const connectionsSettings = `SELECT set_config('jit', 'off', true),
 	set_config('max_parallel_workers_per_gather', '0', true),
 	set_config('work_mem', '64MB', true)`
 
-// connectionsSQL finds connections in three steps:
+// connectionsSQL finds the connections of a query without a window in three
+// steps:
 //
 //  1. mine: the queried person's reports, through (person_id, creation_time);
-//  2. visit: those reports grouped to search around. With a window each
-//     report is searched around on its own, from the window before it to the
-//     window after it. Without one, reports chained at most the distance
-//     apart (ST_ClusterDBSCAN, in degrees of latitude) are searched around
-//     together, through one multipoint: a person reports many times from the
-//     same place, and searching around each report would find the same
-//     neighbours over and over (a conference attendee's 96 reports of a day
-//     make about 15 visits);
+//  2. visit: those reports grouped to search around: reports chained at most
+//     the distance apart (ST_ClusterDBSCAN, in degrees of latitude) are
+//     searched around together, through one multipoint. A person reports
+//     many times from the same place, and searching around each report would
+//     find the same neighbours over and over (a conference attendee's 96
+//     reports of a day make about 15 visits);
 //  3. near: the reports of others in each visit's box widened by the
-//     distance and in its time range, through the GiST index on
-//     (coordinate, creation_time), then the geodesic distance to the visit's
-//     nearest report. The box test is written out (&& _ST_Expand, what
-//     ST_DWithin does inside) so that the distance is computed once per
-//     report, to filter on and to answer.
+//     distance and in the range, through the GiST index on (coordinate,
+//     creation_time), then the geodesic distance to the visit's nearest
+//     report. The box test is written out (&& _ST_Expand, what ST_DWithin
+//     does inside) so that the distance is computed once per report, to
+//     filter on and to answer.
 //
 // Its rows come unordered, as they are found, so that they are read while
 // the next visits are searched. A report near two visits comes twice;
 // findReportsNear sorts them, keeping the closest: in Go, where the rows
 // carry no coordinate to move around, rather than in a sort that would hold
 // them all back until the last visit is searched.
+//
+// Its parameters are those of windowSQL; $5, the window, is the length of
+// the range, which any two of its reports are within.
 const connectionsSQL = `
 		WITH mine AS MATERIALIZED (
 			SELECT id, coordinate, creation_time FROM location
@@ -179,10 +182,9 @@ const connectionsSQL = `
 		), visit AS MATERIALIZED (
 			SELECT ST_Collect(coordinate::geometry)::geography AS area,
 				min(creation_time) - $5::interval AS first, max(creation_time) + $5::interval AS last
-			FROM (SELECT id, coordinate, creation_time,
-					CASE WHEN $7 THEN id ELSE ST_ClusterDBSCAN(coordinate::geometry, $8, 1) OVER () END AS visit
+			FROM (SELECT coordinate, creation_time, ST_ClusterDBSCAN(coordinate::geometry, $7, 1) OVER () AS place
 				FROM mine) m
-			GROUP BY visit
+			GROUP BY place
 		), near AS MATERIALIZED (
 			SELECT l.id, l.person_id, l.coordinate, l.creation_time, ST_Distance(l.coordinate, v.area) AS distance
 			FROM visit v
@@ -196,15 +198,61 @@ const connectionsSQL = `
 		FROM near
 		WHERE distance <= $4`
 
+// windowSQL finds the connections of a query with a window ($5), like
+// connectionsSQL but for its visits: a visit is a stay, the reports made
+// one after the other at one place (chained as in connectionsSQL). It is
+// searched around once, from the window before its first report to the
+// window after its last, rather than around each report on its own, which
+// would find a neighbour once for each report within the window of it:
+// three times, with reports 5 minutes apart and a window of 15. Then each
+// report found is measured to each of the stay's reports within the window
+// of it, one by one.
+//
+// The search of each stay is kept from being merged with the pairing of
+// its reports (OFFSET 0): the planner would otherwise search around each
+// report again.
+const windowSQL = `
+		WITH mine AS MATERIALIZED (
+			SELECT id, coordinate, creation_time FROM location
+			WHERE person_id = $1 AND creation_time >= $2 AND creation_time < $3
+			  AND ($6 = 0 OR id = $6)
+		), stay AS MATERIALIZED (
+			SELECT ST_Collect(coordinate::geometry)::geography AS area,
+				min(creation_time) - $5::interval AS first, max(creation_time) + $5::interval AS last,
+				array_agg(coordinate) AS points, array_agg(creation_time) AS times
+			FROM (SELECT coordinate, creation_time, place,
+					row_number() OVER (ORDER BY creation_time, id)
+					- row_number() OVER (PARTITION BY place ORDER BY creation_time, id) AS stay
+				FROM (SELECT id, coordinate, creation_time, ST_ClusterDBSCAN(coordinate::geometry, $7, 1) OVER () AS place
+					FROM mine) m) s
+			GROUP BY place, stay
+		), found AS (
+			SELECT l.id, l.person_id, l.coordinate, l.creation_time, s.points, s.times
+			FROM stay s
+			JOIN location l
+			  ON l.coordinate && _ST_Expand(s.area, $4)
+			 AND l.creation_time >= $2 AND l.creation_time < $3
+			 AND l.creation_time BETWEEN s.first AND s.last
+			 AND l.person_id <> $1
+			OFFSET 0
+		), near AS MATERIALIZED (
+			SELECT f.id, f.person_id, f.coordinate, f.creation_time, ST_Distance(f.coordinate, p.point) AS distance
+			FROM found f
+			CROSS JOIN LATERAL unnest(f.points, f.times) AS p(point, creation_time)
+			WHERE f.creation_time BETWEEN p.creation_time - $5::interval AND p.creation_time + $5::interval
+		)
+		SELECT id, person_id, ST_Y(coordinate::geometry), ST_X(coordinate::geometry), creation_time, distance
+		FROM near
+		WHERE distance <= $4`
+
 // metresPerDegree is a degree of latitude at its shortest, at the equator.
 const metresPerDegree = 110_574.0
 
-func connectionArgs(q udaconnect.ConnectionQuery) []any {
-	window := q.Window
-	if window == 0 {
-		// Any two reports of the range are at most its length apart.
-		window = q.End.Sub(q.Start)
-	}
+// connectionsQuery returns the statement that answers q and its arguments.
+func connectionsQuery(q udaconnect.ConnectionQuery) (string, []any) {
 	chain := q.Distance / metresPerDegree // degrees
-	return []any{q.PersonID, q.Start, q.End, q.Distance, window, q.LocationID, q.Window != 0, chain}
+	if q.Window == 0 {
+		return connectionsSQL, []any{q.PersonID, q.Start, q.End, q.Distance, q.End.Sub(q.Start), q.LocationID, chain}
+	}
+	return windowSQL, []any{q.PersonID, q.Start, q.End, q.Distance, q.Window, q.LocationID, chain}
 }

@@ -142,3 +142,50 @@ func TestFindConnections(t *testing.T) {
 		}
 	})
 }
+
+// With a window, a report is measured only to the queried person's reports
+// within the window of it, even when they were made from one place one
+// after the other and searched around together.
+func TestFindConnectionsWindowPerReport(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	ann := mustCreatePerson(t, db, "Ann", "Stays")
+	joe := mustCreatePerson(t, db, "Joe", "Passes")
+	day := time.Date(2020, 7, 7, 0, 0, 0, 0, time.UTC)
+	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	locs := mustStore(t, db,
+		report("ann-1", ann.ID, lat0, lon0, at(10, 0)),
+		report("ann-2", ann.ID, north(2), lon0, at(10, 30)),     // 2 m from ann-1: the same stay
+		report("joe-mid", joe.ID, north(-1), lon0, at(10, 15)),  // 1 m from ann-1, 3 m from ann-2, 15 minutes from both
+		report("joe-late", joe.ID, north(-1), lon0, at(10, 36)), // 6 minutes after ann-2, 36 after ann-1
+	)
+	mid, late := locs[2].ID, locs[3].ID
+	type found struct {
+		id       int64
+		distance float64
+	}
+	for _, tt := range []struct {
+		window time.Duration
+		want   []found
+	}{
+		{0, []found{{mid, 1}, {late, 1}}},
+		{15 * time.Minute, []found{{mid, 1}, {late, 3}}},
+		{6 * time.Minute, []found{{late, 3}}},
+		{5 * time.Minute, nil},
+	} {
+		t.Run(fmt.Sprintf("window %v", tt.window), func(t *testing.T) {
+			q := udaconnect.ConnectionQuery{PersonID: ann.ID, Start: day, End: day.AddDate(0, 0, 1), Distance: 5, Window: tt.window}
+			conns, err := db.FindConnections(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []found
+			for _, c := range conns {
+				got = append(got, found{c.Location.ID, math.Round(c.Distance*100) / 100})
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("FindConnections = %v; want %v (joe-mid %d, joe-late %d)", got, tt.want, mid, late)
+			}
+		})
+	}
+}

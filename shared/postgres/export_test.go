@@ -19,7 +19,8 @@ func (db *DB) ExplainConnections(ctx context.Context, q udaconnect.ConnectionQue
 	if _, err := tx.Exec(ctx, connectionsSettings); err != nil {
 		return "", err
 	}
-	rows, _ := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "+connectionsSQL, connectionArgs(q)...)
+	sql, args := connectionsQuery(q)
+	rows, _ := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "+sql, args...)
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return strings.Join(lines, "\n"), err
 }
