@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"net/http"
 
@@ -41,14 +42,18 @@ const StreamBuffer = 32 << 10
 func writeArray[T any](w http.ResponseWriter, each func(yield func(T) error) error) (sent bool, err error) {
 	lw := &lazyWriter{w: w}
 	bw := bufio.NewWriterSize(lw, StreamBuffer)
+	// One buffer and encoder for every item, rather than json.Marshal's
+	// copy of each; the encoder ends each item with a newline, left out.
+	var item bytes.Buffer
+	enc := json.NewEncoder(&item)
 	sep := "["
-	err = each(func(item T) error {
-		b, err := json.Marshal(item)
-		if err != nil {
+	err = each(func(v T) error {
+		item.Reset()
+		if err := enc.Encode(v); err != nil {
 			return err
 		}
 		bw.WriteString(sep)
-		_, err = bw.Write(b)
+		_, err := bw.Write(item.Bytes()[:item.Len()-1])
 		sep = ","
 		return err
 	})
