@@ -111,7 +111,13 @@ func (db *DB) findReportsNear(ctx context.Context, q udaconnect.ConnectionQuery)
 	// Oldest first, and of a report found near several visits the closest
 	// first, to keep.
 	slices.SortFunc(near, func(a, b nearReport) int {
-		return cmp.Or(cmp.Compare(a.creationTime, b.creationTime), cmp.Compare(a.id, b.id), cmp.Compare(a.distance, b.distance))
+		switch {
+		case a.creationTime != b.creationTime:
+			return cmp.Compare(a.creationTime, b.creationTime)
+		case a.id != b.id:
+			return cmp.Compare(a.id, b.id)
+		}
+		return cmp.Compare(a.distance, b.distance)
 	})
 	return slices.CompactFunc(near, func(a, b nearReport) bool { return a.id == b.id }), nil
 }
