@@ -26,28 +26,13 @@ type Connection struct {
 
 // ConnectionQuery asks for the connections of PersonID: every report of
 // another person within Distance metres of one of PersonID's reports, both in
-// [Start, End), and when Window is set at most Window apart in time. With
-// LocationID set, only that report of PersonID's counts.
+// [Start, End), and when Window is set at most Window apart in time.
 type ConnectionQuery struct {
-	PersonID   int64
-	LocationID int64
-	Start      time.Time
-	End        time.Time
-	Distance   float64
-	Window     time.Duration
-}
-
-// NearQuery asks for the reports of other people near l as it arrives:
-// within DetectDistance metres and DetectWindow in time.
-func NearQuery(l Location) ConnectionQuery {
-	return ConnectionQuery{
-		PersonID:   l.PersonID,
-		LocationID: l.ID,
-		Start:      l.CreationTime.Add(-DetectWindow),
-		End:        l.CreationTime.Add(DetectWindow + time.Microsecond),
-		Distance:   DetectDistance,
-		Window:     DetectWindow,
-	}
+	PersonID int64
+	Start    time.Time
+	End      time.Time
+	Distance float64
+	Window   time.Duration
 }
 
 // ConnectionParams are the parameters of a connection query as text, as they

@@ -154,8 +154,8 @@ func (f *Function) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/persons/{id}/connection", f.connectionRoute)
 }
 
-// connectionRoute answers the connections of a person, written out as the
-// rows arrive from the database rather than collected first. An error before
+// connectionRoute answers the connections of a person, encoded one by one
+// into the response rather than into a whole answer first. An error before
 // anything was sent is answered with its status; one after that cannot
 // change the status, so the response is cut short (see server.StreamJSON).
 func (f *Function) connectionRoute(w http.ResponseWriter, r *http.Request) {

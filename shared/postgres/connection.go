@@ -14,8 +14,7 @@ import (
 // of another person within q.Distance metres (geodesic) of one of
 // q.PersonID's reports, both in [q.Start, q.End), and at most q.Window apart
 // in time when it is set. Each report appears once, with its closest
-// distance. With q.LocationID set, only that report of q.PersonID's counts.
-// An unknown person is an ENOTFOUND error.
+// distance. An unknown person is an ENOTFOUND error.
 func (db *DB) FindConnections(ctx context.Context, q udaconnect.ConnectionQuery) ([]udaconnect.Connection, error) {
 	conns := []udaconnect.Connection{}
 	err := db.ForEachConnection(ctx, q, func(c udaconnect.Connection) error {
@@ -184,11 +183,10 @@ const connectionsSQL = `
 		WITH mine AS MATERIALIZED (
 			SELECT id, coordinate, creation_time FROM location
 			WHERE person_id = $1 AND creation_time >= $2 AND creation_time < $3
-			  AND ($6 = 0 OR id = $6)
 		), visit AS MATERIALIZED (
 			SELECT ST_Collect(coordinate::geometry)::geography AS area,
 				min(creation_time) - $5::interval AS first, max(creation_time) + $5::interval AS last
-			FROM (SELECT coordinate, creation_time, ST_ClusterDBSCAN(coordinate::geometry, $7, 1) OVER () AS place
+			FROM (SELECT coordinate, creation_time, ST_ClusterDBSCAN(coordinate::geometry, $6, 1) OVER () AS place
 				FROM mine) m
 			GROUP BY place
 		), near AS MATERIALIZED (
@@ -221,7 +219,6 @@ const windowSQL = `
 		WITH mine AS MATERIALIZED (
 			SELECT id, coordinate, creation_time FROM location
 			WHERE person_id = $1 AND creation_time >= $2 AND creation_time < $3
-			  AND ($6 = 0 OR id = $6)
 		), stay AS MATERIALIZED (
 			SELECT ST_Collect(coordinate::geometry)::geography AS area,
 				min(creation_time) - $5::interval AS first, max(creation_time) + $5::interval AS last,
@@ -229,7 +226,7 @@ const windowSQL = `
 			FROM (SELECT coordinate, creation_time, place,
 					row_number() OVER (ORDER BY creation_time, id)
 					- row_number() OVER (PARTITION BY place ORDER BY creation_time, id) AS stay
-				FROM (SELECT id, coordinate, creation_time, ST_ClusterDBSCAN(coordinate::geometry, $7, 1) OVER () AS place
+				FROM (SELECT id, coordinate, creation_time, ST_ClusterDBSCAN(coordinate::geometry, $6, 1) OVER () AS place
 					FROM mine) m) s
 			GROUP BY place, stay
 		), found AS (
@@ -258,7 +255,7 @@ const metresPerDegree = 110_574.0
 func connectionsQuery(q udaconnect.ConnectionQuery) (string, []any) {
 	chain := q.Distance / metresPerDegree // degrees
 	if q.Window == 0 {
-		return connectionsSQL, []any{q.PersonID, q.Start, q.End, q.Distance, q.End.Sub(q.Start), q.LocationID, chain}
+		return connectionsSQL, []any{q.PersonID, q.Start, q.End, q.Distance, q.End.Sub(q.Start), chain}
 	}
-	return windowSQL, []any{q.PersonID, q.Start, q.End, q.Distance, q.Window, q.LocationID, chain}
+	return windowSQL, []any{q.PersonID, q.Start, q.End, q.Distance, q.Window, chain}
 }

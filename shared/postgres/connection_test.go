@@ -113,20 +113,6 @@ func TestFindConnections(t *testing.T) {
 		})
 	}
 
-	t.Run("only one report", func(t *testing.T) {
-		conns, err := db.FindConnections(ctx, udaconnect.NearQuery(locs[3])) // bob-1
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []int64
-		for _, c := range conns {
-			got = append(got, c.Location.ID)
-		}
-		if want := []int64{id["ann-1"], id["ann-2"]}; !slices.Equal(got, want) {
-			t.Errorf("near bob-1 = %v; want ann-1 and ann-2 %v", got, want)
-		}
-	})
-
 	t.Run("no reports", func(t *testing.T) {
 		q := udaconnect.ConnectionQuery{PersonID: eve.ID, Start: day, End: day.AddDate(0, 0, 1), Distance: 5}
 		conns, err := db.FindConnections(ctx, q)
