@@ -65,7 +65,10 @@ func run(ctx context.Context, o options) (*summary, error) {
 	if c.Start, err = time.Parse(time.DateOnly, o.start); err != nil {
 		return nil, fmt.Errorf("-start: %w", err)
 	}
-	client := &device.Client{URL: o.url}
+	// One kept-alive connection per request under way.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = o.concurrency
+	client := &device.Client{URL: o.url, HTTP: &http.Client{Transport: transport}}
 	ids, err := client.Attendees(ctx, c.Persons())
 	if err != nil {
 		return nil, err
