@@ -38,7 +38,7 @@ type Function struct {
 	db     *postgres.DB
 	log    *zap.Logger
 	sink   cloudevents.Client // where connection.detected goes: K_SINK
-	detect *batch.Committer[udaconnect.Location, int]
+	detect *batch.Committer[udaconnect.Location, struct{}]
 }
 
 // New returns the function on db, emitting to cfg.Sink.
@@ -47,7 +47,7 @@ func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error)
 		return nil, fmt.Errorf("K_SINK is not set")
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = 64 // events go out in bursts, to one host
+	transport.MaxIdleConnsPerHost = detectConfig.Writers * sends // a connection per event on its way
 	sink, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink), cehttp.WithClient(http.Client{Transport: transport}))
 	if err != nil {
 		return nil, fmt.Errorf("K_SINK: %w", err)
@@ -106,7 +106,7 @@ func (f *Function) find(ctx context.Context, p udaconnect.ConnectionParams) ([]u
 // locations start and answers each location once its own events are
 // accepted. An event's id derives from the location and the other person,
 // so a redelivered location yields the same events again, not new ones.
-func (f *Function) detectBatch(ctx context.Context, locs []udaconnect.Location) ([]int, []error, error) {
+func (f *Function) detectBatch(ctx context.Context, locs []udaconnect.Location) ([]struct{}, []error, error) {
 	ids := make([]int64, len(locs))
 	for i, l := range locs {
 		ids[i] = l.ID
@@ -137,16 +137,12 @@ func (f *Function) detectBatch(ctx context.Context, locs []udaconnect.Location) 
 		})
 	}
 	wg.Wait()
-	found := make(map[int64]int, len(meetings))
-	for _, m := range meetings {
-		found[m.Location.ID]++
-	}
-	counts, errs := make([]int, len(locs)), make([]error, len(locs))
+	errs := make([]error, len(locs))
 	for i, l := range locs {
-		counts[i], errs[i] = found[l.ID], failed[l.ID]
+		errs[i] = failed[l.ID]
 	}
 	f.log.Debug("meetings detected", zap.Int("locations", len(locs)), zap.Int("meetings", len(meetings)))
-	return counts, errs, nil
+	return make([]struct{}, len(locs)), errs, nil
 }
 
 // Routes adds the connection route to mux.
