@@ -18,6 +18,14 @@ const lat0, lon0, metresPerDegree = 35.0, -106.0, 110_940.0
 
 func north(m float64) float64 { return lat0 + m/metresPerDegree }
 
+// fixtureDay is the day of the fixtures; clock(h, m) is h:m on it (h past 23
+// on the days after, below 0 on the days before).
+var fixtureDay = time.Date(2020, 7, 7, 0, 0, 0, 0, time.UTC)
+
+func clock(h, m int) time.Time {
+	return fixtureDay.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+}
+
 func TestFindConnections(t *testing.T) {
 	db := pgtest.MustOpenDB(t)
 	ctx := context.Background()
@@ -26,20 +34,18 @@ func TestFindConnections(t *testing.T) {
 	cat := mustCreatePerson(t, db, "Cat", "Later")
 	dan := mustCreatePerson(t, db, "Dan", "Far")
 	eve := mustCreatePerson(t, db, "Eve", "Alone")
-	day := time.Date(2020, 7, 7, 0, 0, 0, 0, time.UTC)
-	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
 
 	locs := mustStore(t, db,
-		report("ann-1", ann.ID, lat0, lon0, at(10, 0)),
-		report("ann-2", ann.ID, north(1), lon0, at(10, 5)),
-		report("ann-next-day", ann.ID, lat0, lon0, at(34, 0)),
-		report("bob-1", bob.ID, north(4.9), lon0, at(10, 10)),   // near ann-1 (4.9 m) and ann-2 (3.9 m), 5–10 min apart
-		report("bob-next-day", bob.ID, lat0, lon0, at(34, 1)),   // near ann-next-day only
-		report("cat-1", cat.ID, lat0, lon0, at(11, 0)),          // same place an hour later
-		report("cat-late", cat.ID, lat0, lon0, at(23, 59)),      // last minute of the day
-		report("dan-1", dan.ID, north(-5.1), lon0, at(10, 0)),   // 5.1 m from ann-1: out at 5 m
-		report("dan-other-day", dan.ID, lat0, lon0, at(-1, 0)),  // the day before
-		report("ann-far", ann.ID, north(1000), lon0, at(12, 0)), // nobody there
+		report("ann-1", ann.ID, lat0, lon0, clock(10, 0)),
+		report("ann-2", ann.ID, north(1), lon0, clock(10, 5)),
+		report("ann-next-day", ann.ID, lat0, lon0, clock(34, 0)),
+		report("bob-1", bob.ID, north(4.9), lon0, clock(10, 10)),   // near ann-1 (4.9 m) and ann-2 (3.9 m), 5–10 min apart
+		report("bob-next-day", bob.ID, lat0, lon0, clock(34, 1)),   // near ann-next-day only
+		report("cat-1", cat.ID, lat0, lon0, clock(11, 0)),          // same place an hour later
+		report("cat-late", cat.ID, lat0, lon0, clock(23, 59)),      // last minute of the day
+		report("dan-1", dan.ID, north(-5.1), lon0, clock(10, 0)),   // 5.1 m from ann-1: out at 5 m
+		report("dan-other-day", dan.ID, lat0, lon0, clock(-1, 0)),  // the day before
+		report("ann-far", ann.ID, north(1000), lon0, clock(12, 0)), // nobody there
 	)
 	id := map[string]int64{}
 	for i, name := range []string{"ann-1", "ann-2", "ann-next-day", "bob-1", "bob-next-day", "cat-1", "cat-late", "dan-1", "dan-other-day", "ann-far"} {
@@ -96,7 +102,7 @@ func TestFindConnections(t *testing.T) {
 	// its own (window).
 	for _, window := range []time.Duration{0, 15 * time.Minute} {
 		t.Run(fmt.Sprintf("closest distance, window %v", window), func(t *testing.T) {
-			q := udaconnect.ConnectionQuery{PersonID: ann.ID, Start: day, End: day.AddDate(0, 0, 1), Distance: 5, Window: window}
+			q := udaconnect.ConnectionQuery{PersonID: ann.ID, Start: fixtureDay, End: fixtureDay.AddDate(0, 0, 1), Distance: 5, Window: window}
 			conns, err := db.FindConnections(ctx, q)
 			if err != nil || len(conns) == 0 {
 				t.Fatalf("FindConnections = %v, %v", conns, err)
@@ -107,14 +113,14 @@ func TestFindConnections(t *testing.T) {
 			if c := conns[0]; math.Abs(c.Location.Latitude-north(4.9)) > 1e-12 || c.Location.Longitude != lon0 {
 				t.Errorf("bob-1 at (%g, %g); want (%g, %g)", c.Location.Latitude, c.Location.Longitude, north(4.9), lon0)
 			}
-			if c := conns[0]; c.Person != bob || !c.Location.CreationTime.Equal(at(10, 10)) || c.Location.CreationTime.Location() != time.UTC {
-				t.Errorf("bob-1 = %+v; want from %+v at %v UTC", c, bob, at(10, 10))
+			if c := conns[0]; c.Person != bob || !c.Location.CreationTime.Equal(clock(10, 10)) || c.Location.CreationTime.Location() != time.UTC {
+				t.Errorf("bob-1 = %+v; want from %+v at %v UTC", c, bob, clock(10, 10))
 			}
 		})
 	}
 
 	t.Run("no reports", func(t *testing.T) {
-		q := udaconnect.ConnectionQuery{PersonID: eve.ID, Start: day, End: day.AddDate(0, 0, 1), Distance: 5}
+		q := udaconnect.ConnectionQuery{PersonID: eve.ID, Start: fixtureDay, End: fixtureDay.AddDate(0, 0, 1), Distance: 5}
 		conns, err := db.FindConnections(ctx, q)
 		if err != nil || conns == nil || len(conns) != 0 {
 			t.Errorf("FindConnections of a person with no reports = %#v, %v; want an empty list", conns, err)
@@ -122,7 +128,7 @@ func TestFindConnections(t *testing.T) {
 	})
 
 	t.Run("unknown person", func(t *testing.T) {
-		q := udaconnect.ConnectionQuery{PersonID: 4040, Start: day, End: day.AddDate(0, 0, 1), Distance: 5}
+		q := udaconnect.ConnectionQuery{PersonID: 4040, Start: fixtureDay, End: fixtureDay.AddDate(0, 0, 1), Distance: 5}
 		if _, err := db.FindConnections(ctx, q); udaconnect.ErrorCode(err) != udaconnect.ENOTFOUND {
 			t.Errorf("FindConnections of an unknown person: %v; want not found", err)
 		}
@@ -137,13 +143,11 @@ func TestFindConnectionsWindowPerReport(t *testing.T) {
 	ctx := context.Background()
 	ann := mustCreatePerson(t, db, "Ann", "Stays")
 	joe := mustCreatePerson(t, db, "Joe", "Passes")
-	day := time.Date(2020, 7, 7, 0, 0, 0, 0, time.UTC)
-	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
 	locs := mustStore(t, db,
-		report("ann-1", ann.ID, lat0, lon0, at(10, 0)),
-		report("ann-2", ann.ID, north(2), lon0, at(10, 30)),     // 2 m from ann-1: the same stay
-		report("joe-mid", joe.ID, north(-1), lon0, at(10, 15)),  // 1 m from ann-1, 3 m from ann-2, 15 minutes from both
-		report("joe-late", joe.ID, north(-1), lon0, at(10, 36)), // 6 minutes after ann-2, 36 after ann-1
+		report("ann-1", ann.ID, lat0, lon0, clock(10, 0)),
+		report("ann-2", ann.ID, north(2), lon0, clock(10, 30)),     // 2 m from ann-1: the same stay
+		report("joe-mid", joe.ID, north(-1), lon0, clock(10, 15)),  // 1 m from ann-1, 3 m from ann-2, 15 minutes from both
+		report("joe-late", joe.ID, north(-1), lon0, clock(10, 36)), // 6 minutes after ann-2, 36 after ann-1
 	)
 	mid, late := locs[2].ID, locs[3].ID
 	type found struct {
@@ -160,7 +164,7 @@ func TestFindConnectionsWindowPerReport(t *testing.T) {
 		{5 * time.Minute, nil},
 	} {
 		t.Run(fmt.Sprintf("window %v", tt.window), func(t *testing.T) {
-			q := udaconnect.ConnectionQuery{PersonID: ann.ID, Start: day, End: day.AddDate(0, 0, 1), Distance: 5, Window: tt.window}
+			q := udaconnect.ConnectionQuery{PersonID: ann.ID, Start: fixtureDay, End: fixtureDay.AddDate(0, 0, 1), Distance: 5, Window: tt.window}
 			conns, err := db.FindConnections(ctx, q)
 			if err != nil {
 				t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
 )
@@ -19,25 +18,23 @@ func TestFindMeetings(t *testing.T) {
 	cat := mustCreatePerson(t, db, "Cat", "Edge")
 	dan := mustCreatePerson(t, db, "Dan", "Waits")
 	eve := mustCreatePerson(t, db, "Eve", "Wanders")
-	day := time.Date(2020, 7, 7, 0, 0, 0, 0, time.UTC)
-	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
 
 	names := []string{"ann-1", "ann-2", "ann-3", "ann-back", "bob-1", "bob-2", "bob-back", "cat-1", "cat-2", "dan-1", "dan-2", "eve-1", "eve-away", "eve-3"}
 	locs := mustStore(t, db,
-		report("ann-1", ann.ID, lat0, lon0, at(10, 0)),
-		report("ann-2", ann.ID, lat0, lon0, at(10, 5)),
-		report("ann-3", ann.ID, lat0, lon0, at(10, 10)),
-		report("ann-back", ann.ID, lat0, lon0, at(10, 40)), // 30 minutes after ann-3
-		report("bob-1", bob.ID, north(2), lon0, at(10, 5)),
-		report("bob-2", bob.ID, north(2), lon0, at(10, 10)),
-		report("bob-back", bob.ID, north(2), lon0, at(10, 40)),
-		report("cat-1", cat.ID, north(-5.1), lon0, at(10, 0)),  // 5.1 m from Ann: out
-		report("cat-2", cat.ID, north(-4.9), lon0, at(10, 20)), // 4.9 m from Ann, 10 minutes after ann-3
-		report("dan-1", dan.ID, north(500), lon0, at(9, 0)),    // elsewhere, before the others
-		report("dan-2", dan.ID, north(500), lon0, at(9, 10)),
-		report("eve-1", eve.ID, north(500), lon0, at(9, 0)),
-		report("eve-away", eve.ID, north(600), lon0, at(9, 5)),
-		report("eve-3", eve.ID, north(500), lon0, at(9, 10)),
+		report("ann-1", ann.ID, lat0, lon0, clock(10, 0)),
+		report("ann-2", ann.ID, lat0, lon0, clock(10, 5)),
+		report("ann-3", ann.ID, lat0, lon0, clock(10, 10)),
+		report("ann-back", ann.ID, lat0, lon0, clock(10, 40)), // 30 minutes after ann-3
+		report("bob-1", bob.ID, north(2), lon0, clock(10, 5)),
+		report("bob-2", bob.ID, north(2), lon0, clock(10, 10)),
+		report("bob-back", bob.ID, north(2), lon0, clock(10, 40)),
+		report("cat-1", cat.ID, north(-5.1), lon0, clock(10, 0)),  // 5.1 m from Ann: out
+		report("cat-2", cat.ID, north(-4.9), lon0, clock(10, 20)), // 4.9 m from Ann, 10 minutes after ann-3
+		report("dan-1", dan.ID, north(500), lon0, clock(9, 0)),    // elsewhere, before the others
+		report("dan-2", dan.ID, north(500), lon0, clock(9, 10)),
+		report("eve-1", eve.ID, north(500), lon0, clock(9, 0)),
+		report("eve-away", eve.ID, north(600), lon0, clock(9, 5)),
+		report("eve-3", eve.ID, north(500), lon0, clock(9, 10)),
 	)
 	id, name := map[string]int64{}, map[int64]string{}
 	for i, n := range names {
@@ -86,7 +83,7 @@ func TestFindMeetings(t *testing.T) {
 			t.Fatalf("FindMeetings(cat-2) = %v, %v; want one meeting", meetings, err)
 		}
 		m := meetings[0]
-		if math.Abs(m.Distance-4.9) > 0.01 || math.Abs(m.Location.Latitude-north(-4.9)) > 1e-12 || m.Location.Longitude != lon0 || !m.Near.CreationTime.Equal(at(10, 5)) {
+		if math.Abs(m.Distance-4.9) > 0.01 || math.Abs(m.Location.Latitude-north(-4.9)) > 1e-12 || m.Location.Longitude != lon0 || !m.Near.CreationTime.Equal(clock(10, 5)) {
 			t.Errorf("meeting of cat-2 = %+v; want at (%g, %g), 4.9 m from ann-2 at 10:05", m, north(-4.9), lon0)
 		}
 	})
