@@ -1,8 +1,6 @@
 package deploy
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/udaconnect/udaconnect/deploy/knative"
 	"github.com/udaconnect/udaconnect/deploy/manifest"
-	"github.com/udaconnect/udaconnect/deploy/skaffold"
 )
 
 // consumers are the event types of the catalogue (DESIGN.md §3) that the
@@ -230,14 +227,7 @@ var pinned = regexp.MustCompile(`(@sha256:[0-9a-f]{64}$)|(:[^/:@]*[0-9][^/:@]*$)
 // skaffold.yaml has an artifact for) or a third-party image pinned by tag,
 // and every skaffold artifact is deployed.
 func TestImages(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "skaffold.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := skaffold.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := readSkaffold(t)
 	artifacts := map[string]bool{}
 	for _, a := range cfg.Build.Artifacts {
 		artifacts[a.Image] = true

@@ -12,8 +12,6 @@ import (
 
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
-
-	"github.com/udaconnect/udaconnect/deploy/skaffold"
 )
 
 func readRepoFile(t *testing.T, rel string) string {
@@ -141,14 +139,7 @@ func TestProvisioning(t *testing.T) {
 	if !strings.Contains(readRepoFile(t, "deploy/vm/registry.yaml"), "0.0.0.0:5001") {
 		t.Error("the registry does not listen on port 5001")
 	}
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "skaffold.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := skaffold.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := readSkaffold(t)
 	if !strings.Contains(cfg.Build.InsecureRegistries[0], registry) {
 		t.Errorf("skaffold's insecure registry %v is not the VM's %s", cfg.Build.InsecureRegistries, registry)
 	}
