@@ -14,6 +14,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/udaconnect/udaconnect/frontend/auth"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/server"
@@ -67,10 +68,11 @@ type BatchAnswer struct {
 // of its events (see worse) and a BatchAnswer, so that a client resends only
 // the events whose status is retryable.
 func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/cloudevents-batch+json") {
 		e, err := server.ReadEvent(w, r)
 		if err == nil {
-			err = check(*e)
+			err = admit(p, e)
 		}
 		if err != nil {
 			server.WriteError(w, err)
@@ -90,8 +92,9 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	results := make([]Result, len(events))
-	for i, e := range events {
-		if err := check(e); err != nil {
+	for i := range events {
+		e := &events[i]
+		if err := admit(p, e); err != nil {
 			results[i] = Result{ID: e.ID(), Status: server.ErrorStatus(err), Error: udaconnect.ErrorMessage(err)}
 		}
 	}
@@ -142,27 +145,52 @@ func worse(a, b int) bool {
 	return a > b
 }
 
-// check refuses an event the system cannot take: an unknown type, or data
-// that its function would refuse.
-func check(e event.Event) error {
+// admit refuses an event the system cannot take (an unknown type, or data
+// that its function would refuse) or that p may not send, then makes it p's
+// own: its source is scoped to p, so that no other sender can claim its
+// source and id, and Knative's own extensions are dropped.
+func admit(p auth.Principal, e *event.Event) error {
 	switch e.Type() {
 	case ev.LocationReported:
 		var data ev.LocationReportedData
-		if err := server.DecodeData(e, &data); err != nil {
+		if err := server.DecodeData(*e, &data); err != nil {
 			return err
 		}
-		_, err := data.Report(e.Source(), e.ID(), e.Time())
-		return err
+		report, err := data.Report(e.Source(), e.ID(), e.Time())
+		if err != nil {
+			return err
+		}
+		if !p.May(report.PersonID) {
+			return errForbidden
+		}
 	case ev.PersonCreate:
 		var data ev.PersonCreateData
-		if err := server.DecodeData(e, &data); err != nil {
+		if err := server.DecodeData(*e, &data); err != nil {
 			return err
 		}
-		p := udaconnect.Person{FirstName: data.FirstName, LastName: data.LastName, CompanyName: data.CompanyName}
-		return p.Validate()
+		person := udaconnect.Person{FirstName: data.FirstName, LastName: data.LastName, CompanyName: data.CompanyName}
+		if err := person.Validate(); err != nil {
+			return err
+		}
+		if p.Role != auth.Organizer {
+			return errOrganizer
+		}
 	default:
 		return udaconnect.Invalid("type", "events of type %q are not taken here; send %s or %s", e.Type(), ev.LocationReported, ev.PersonCreate)
 	}
+	e.SetSource(SenderSource(p, e.Source()))
+	for name := range e.Extensions() {
+		if strings.HasPrefix(name, "knative") {
+			e.SetExtension(name, nil)
+		}
+	}
+	return nil
+}
+
+// SenderSource is the source under which the door forwards an event that p
+// sent from source.
+func SenderSource(p auth.Principal, source string) string {
+	return "/senders/" + p.Subject() + "/" + strings.TrimPrefix(source, "/")
 }
 
 func readBatch(w http.ResponseWriter, r *http.Request) ([]event.Event, error) {

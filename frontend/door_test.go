@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/server/servertest"
@@ -22,6 +23,7 @@ type broker struct {
 	mu       sync.Mutex
 	status   map[string]int
 	accepted []string
+	events   []event.Event
 }
 
 func (b *broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +39,7 @@ func (b *broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b.accepted = append(b.accepted, e.ID())
+	b.events = append(b.events, *e)
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -44,7 +47,8 @@ func startDoor(t testing.TB, b *broker) string {
 	t.Helper()
 	sink := httptest.NewServer(b)
 	t.Cleanup(sink.Close)
-	env := map[string]string{"PERSONS_URL": "http://127.0.0.1:1", "LOCATIONS_URL": "http://127.0.0.1:1", "CONNECTIONS_URL": "http://127.0.0.1:1"}
+	env := map[string]string{"PERSONS_URL": "http://127.0.0.1:1", "LOCATIONS_URL": "http://127.0.0.1:1", "CONNECTIONS_URL": "http://127.0.0.1:1",
+		"AUTH_KEY": testAuthKey, "ORGANIZER_TOKEN": testOrganizerToken}
 	h, err := newHandler(sink.URL, func(k string) string { return env[k] }, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -59,11 +63,14 @@ func report(id string, personID int) string {
 		"data":{"person_id":%d,"latitude":35.05,"longitude":-106.57,"creation_time":"2020-07-07T10:00:00Z"}}`, id, ev.LocationReported, personID)
 }
 
+// asOrganizer sends as the organizer.
+var asOrganizer = servertest.Client{Token: testOrganizerToken}
+
 func post(t *testing.T, url, contentType, body string) servertest.Response {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
-	return servertest.Do(t, req)
+	return asOrganizer.Do(t, req)
 }
 
 const batchType = "application/cloudevents-batch+json"
@@ -73,7 +80,7 @@ func TestEventsSingle(t *testing.T) {
 	url := startDoor(t, b) + "/events"
 	for _, mode := range servertest.Modes {
 		e := servertest.NewEvent(t, ev.LocationReported, "ok-"+mode, map[string]any{"person_id": 1, "latitude": 35.05, "longitude": -106.57})
-		if r := servertest.Send(t, url, mode, e); r.Status != http.StatusAccepted {
+		if r := asOrganizer.Send(t, url, mode, e); r.Status != http.StatusAccepted {
 			t.Errorf("%s event = %d %s; want 202", mode, r.Status, r.Body)
 		}
 	}
@@ -174,7 +181,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	for _, r := range routes {
 		served = append(served, r.pattern)
 	}
-	served = append(served, "POST /events")
+	served = append(served, "POST /events", "POST /api/session", "GET /api/session", "DELETE /api/session")
 	slices.Sort(served)
 	if documented := doc.operations(); !slices.Equal(documented, served) {
 		t.Errorf("documented operations %v; the door serves %v", documented, served)
@@ -186,7 +193,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			t.Errorf("GET %s = %d, without %q", path, r.Status, want)
 		}
 	}
-	if r := servertest.Request(t, "GET", url+"/api/persons", nil); r.Status != 503 {
+	if r := asOrganizer.Request(t, "GET", url+"/api/persons", nil); r.Status != 503 {
 		t.Errorf("GET /api/persons with persons down = %d; want 503", r.Status)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udaconnect/udaconnect/frontend/auth"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/postgres"
@@ -28,9 +29,17 @@ import (
 // three functions, the local broker and the door, on a database of its own.
 type stack struct {
 	door, broker string
+	org          servertest.Client // the organizer
+	tokens       *auth.Tokens      // the door's
 	flaky        *flaky
 	outage       *outage // between locations and the database
 }
+
+// The door's credentials in the tests.
+const (
+	testAuthKey        = "test-key-that-signs-attendee-tokens-0123456789"
+	testOrganizerToken = "test-organizer-token-0123456789abcdef"
+)
 
 // flaky stands in front of locations and answers 503 to the first two
 // deliveries of each event whose id starts with "flaky".
@@ -144,18 +153,32 @@ func startStack(t *testing.T) *stack {
 	if err := db.Seed(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	roleURL := map[string]string{} // each function connects as its own role
+	for _, role := range postgres.Roles {
+		password := "password-of-" + role
+		if err := db.SetPassword(context.Background(), role, password); err != nil {
+			t.Fatal(err)
+		}
+		if roleURL[role], err = postgres.RoleURL(dbURL, role, password); err != nil {
+			t.Fatal(err)
+		}
+	}
 	db.Close()
+	tokens, err := auth.NewTokens(testAuthKey, testOrganizerToken, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	bin := build(t)
 	ports := map[string]string{}
 	for _, name := range []string{"persons", "locations", "connections", "broker", "door", "flaky"} {
 		ports[name] = freePort(t)
 	}
 	local := func(name string) string { return "http://127.0.0.1:" + ports[name] }
-	s := &stack{door: local("door"), broker: local("broker")}
+	s := &stack{door: local("door"), broker: local("broker"), org: servertest.Client{Token: testOrganizerToken}, tokens: tokens}
 	sink := s.broker + "/udaconnect/default"
 	run := func(name string, args []string, env ...string) {
 		cmd := exec.Command(filepath.Join(bin, name), args...)
-		cmd.Env = append(os.Environ(), append([]string{"DATABASE_URL=" + dbURL, "LOG_LEVEL=warn"}, env...)...)
+		cmd.Env = append(os.Environ(), append([]string{"HOST=127.0.0.1", "LOG_LEVEL=warn"}, env...)...)
 		out, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 		if err != nil {
 			t.Fatal(err)
@@ -173,8 +196,8 @@ func startStack(t *testing.T) *stack {
 			}
 		})
 	}
-	run("persons", nil, "PORT="+ports["persons"])
-	u, _ := url.Parse(dbURL)
+	run("persons", nil, "PORT="+ports["persons"], "DATABASE_URL="+roleURL[postgres.RolePersons])
+	u, _ := url.Parse(roleURL[postgres.RoleLocations])
 	s.outage = &outage{target: u.Host}
 	ol, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -184,12 +207,13 @@ func startStack(t *testing.T) *stack {
 	go s.outage.serve(ol)
 	u.Host = ol.Addr().String()
 	run("locations", nil, "PORT="+ports["locations"], "DATABASE_URL="+u.String())
-	run("connections", nil, "PORT="+ports["connections"], "K_SINK="+sink)
+	run("connections", nil, "PORT="+ports["connections"], "K_SINK="+sink, "DATABASE_URL="+roleURL[postgres.RoleConnections])
 	run("localbroker", []string{"-listen", "127.0.0.1:" + ports["broker"],
 		"-manifests", "../eventing/broker.yaml,../eventing/triggers.yaml",
 		"-service", "persons=" + local("persons"), "-service", "locations=" + local("flaky"),
 		"-service", "connections=" + local("connections")})
 	run("frontend", nil, "PORT="+ports["door"], "K_SINK="+sink, "PERSONS_URL="+local("persons"),
+		"AUTH_KEY="+testAuthKey, "ORGANIZER_TOKEN="+testOrganizerToken,
 		"LOCATIONS_URL="+local("locations"), "CONNECTIONS_URL="+local("connections"))
 
 	target, _ := url.Parse(local("locations"))
@@ -230,8 +254,16 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func (s *stack) locations(t *testing.T, personID int) []udaconnect.Location {
 	t.Helper()
 	var locs []udaconnect.Location
-	servertest.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d/locations?start_date=2021-05-05", s.door, personID), nil).Decode(t, &locs)
+	s.org.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d/locations?start_date=2021-05-05", s.door, personID), nil).Decode(t, &locs)
 	return locs
+}
+
+// post posts body as the organizer.
+func (s *stack) post(t *testing.T, url, contentType, body string) servertest.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	return s.org.Do(t, req)
 }
 
 func TestEndToEnd(t *testing.T) {
@@ -249,7 +281,7 @@ func TestEndToEnd(t *testing.T) {
 	for i, mode := range servertest.Modes {
 		e := servertest.NewEvent(t, ev.LocationReported, "frank-"+mode, data(6, i))
 		for range 2 {
-			if r := servertest.Send(t, events, mode, e); r.Status != http.StatusAccepted {
+			if r := s.org.Send(t, events, mode, e); r.Status != http.StatusAccepted {
 				t.Fatalf("%s report = %d %s; want 202", mode, r.Status, r.Body)
 			}
 		}
@@ -261,14 +293,14 @@ func TestEndToEnd(t *testing.T) {
 	}
 	body := "[" + strings.Join(batch, ",") + "," + batch[0] + "]" // one twice in the batch
 	for range 2 {
-		if r := post(t, events, batchType, body); r.Status != http.StatusAccepted {
+		if r := s.post(t, events, batchType, body); r.Status != http.StatusAccepted {
 			t.Fatalf("batch = %d %s; want 202", r.Status, r.Body)
 		}
 	}
 	eventually(t, "Frank's 5 reports stored", func() bool { return len(s.locations(t, 6)) >= 5 })
 
 	// Paul (8) reports through a locations function that answers 503 twice.
-	if r := servertest.Send(t, events, "binary", servertest.NewEvent(t, ev.LocationReported, "flaky-paul", data(8, 1))); r.Status != http.StatusAccepted {
+	if r := s.org.Send(t, events, "binary", servertest.NewEvent(t, ev.LocationReported, "flaky-paul", data(8, 1))); r.Status != http.StatusAccepted {
 		t.Fatalf("report = %d %s", r.Status, r.Body)
 	}
 	eventually(t, "Paul's report stored after two 503s", func() bool { return len(s.locations(t, 8)) == 1 })
@@ -283,7 +315,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("Frank has %d reports on 2021-05-05; want 5, each stored once", len(locs))
 	}
 	var conns []udaconnect.Connection
-	servertest.Request(t, "GET", s.door+"/api/persons/8/connection?start_date=2021-05-05&end_date=2021-05-05&distance=5&window=15m", nil).Decode(t, &conns)
+	s.org.Request(t, "GET", s.door+"/api/persons/8/connection?start_date=2021-05-05&end_date=2021-05-05&distance=5&window=15m", nil).Decode(t, &conns)
 	if len(conns) != 5 { // Frank's reports at 10:00, 10:01, 10:10, 10:11 and 10:12: within 15 minutes of 10:01
 		t.Errorf("Paul's connections = %d; want Frank's 5 reports within 15 minutes", len(conns))
 	}
@@ -294,12 +326,12 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// A malformed report is refused at the door.
-	if r := post(t, events, "application/cloudevents+json", `{"specversion":"1.0","id":"x"}`); r.Status != http.StatusBadRequest {
+	if r := s.post(t, events, "application/cloudevents+json", `{"specversion":"1.0","id":"x"}`); r.Status != http.StatusBadRequest {
 		t.Errorf("malformed report = %d %s; want 400", r.Status, r.Body)
 	}
 
 	// A report of an unknown person ends in the dead-letter sink.
-	if r := servertest.Send(t, events, "structured", servertest.NewEvent(t, ev.LocationReported, "nobody-1", data(4040, 5))); r.Status != http.StatusAccepted {
+	if r := s.org.Send(t, events, "structured", servertest.NewEvent(t, ev.LocationReported, "nobody-1", data(4040, 5))); r.Status != http.StatusAccepted {
 		t.Fatalf("report of an unknown person = %d %s; want 202 at the door", r.Status, r.Body)
 	}
 	eventually(t, "the unknown person's report dead-lettered", func() bool {
@@ -318,7 +350,7 @@ func TestEndToEnd(t *testing.T) {
 	s.outage.set(true)
 	for i := range 3 {
 		e := servertest.NewEvent(t, ev.LocationReported, fmt.Sprintf("outage-%d", i), data(9, 20+i))
-		if r := servertest.Send(t, events, "binary", e); r.Status != http.StatusAccepted {
+		if r := s.org.Send(t, events, "binary", e); r.Status != http.StatusAccepted {
 			t.Fatalf("report during the outage = %d %s; want 202 at the door", r.Status, r.Body)
 		}
 	}
@@ -335,12 +367,12 @@ func TestEndToEnd(t *testing.T) {
 
 	// A person registered through the broker.
 	e := servertest.NewEvent(t, ev.PersonCreate, "new-person", ev.PersonCreateData{FirstName: "Radia", LastName: "Perlman", CompanyName: "DEC"})
-	if r := servertest.Send(t, events, "binary", e); r.Status != http.StatusAccepted {
+	if r := s.org.Send(t, events, "binary", e); r.Status != http.StatusAccepted {
 		t.Fatalf("person.create = %d %s", r.Status, r.Body)
 	}
 	eventually(t, "Radia registered", func() bool {
 		var persons []udaconnect.Person
-		servertest.Request(t, "GET", s.door+"/api/persons", nil).Decode(t, &persons)
+		s.org.Request(t, "GET", s.door+"/api/persons", nil).Decode(t, &persons)
 		return len(persons) == 6
 	})
 }

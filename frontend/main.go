@@ -12,22 +12,32 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
+
+	"github.com/udaconnect/udaconnect/frontend/auth"
 
 	"github.com/udaconnect/udaconnect/shared/server"
 	"go.uber.org/zap"
 )
 
 // routes maps each API route to the function that serves it, by the
-// environment variable holding its address.
-var routes = []struct{ pattern, upstream string }{
-	{"GET /api/persons", "PERSONS_URL"},
-	{"POST /api/persons", "PERSONS_URL"},
-	{"GET /api/persons/{id}", "PERSONS_URL"},
-	{"POST /api/locations", "LOCATIONS_URL"},
-	{"GET /api/locations/{id}", "LOCATIONS_URL"},
-	{"GET /api/persons/{id}/locations", "LOCATIONS_URL"},
-	{"GET /api/persons/{id}/connection", "CONNECTIONS_URL"},
+// environment variable holding its address, with the rule that decides who
+// may call it and, for some, a rule on the function's answer.
+var routes = []struct {
+	pattern, upstream string
+	rule              rule
+	answer            responseRule
+}{
+	{"GET /api/persons", "PERSONS_URL", organizer, nil},
+	{"POST /api/persons", "PERSONS_URL", organizer, withToken},
+	{"GET /api/persons/{id}", "PERSONS_URL", self, nil},
+	{"POST /api/persons/{id}/token", "PERSONS_URL", organizer, newToken},
+	{"POST /api/locations", "LOCATIONS_URL", ownReport, nil},
+	{"GET /api/locations/{id}", "LOCATIONS_URL", anyone, ownLocation},
+	{"GET /api/persons/{id}/locations", "LOCATIONS_URL", self, nil},
+	{"GET /api/persons/{id}/connection", "CONNECTIONS_URL", self, nil},
 }
 
 func main() {
@@ -53,42 +63,98 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := &server.Server{Addr: ":" + cfg.Port, Handler: handler, Log: log}
+	s := &server.Server{Addr: cfg.Addr(), Handler: handler, Log: log}
 	if err := s.Listen(); err != nil {
 		return err
 	}
 	return s.Serve(ctx)
 }
 
-// newHandler wires the door: the web app, the API proxies, the events entry
-// and the API documents.
+// newHandler wires the door: the web app, the API proxies, the events entry,
+// the session of the web app and the API documents, each behind its access
+// rule.
 func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.Handler, error) {
-	mux := http.NewServeMux()
-	proxies := map[string]http.Handler{}
-	for _, r := range routes {
-		if proxies[r.upstream] == nil {
-			u, err := url.Parse(getenv(r.upstream))
-			if err != nil || u.Scheme == "" || u.Host == "" {
-				return nil, fmt.Errorf("%s must be an absolute URL, not %q", r.upstream, getenv(r.upstream))
-			}
-			proxies[r.upstream] = proxy(u, log)
-		}
-		mux.Handle(r.pattern, proxies[r.upstream])
+	a, err := newAccess(getenv, log)
+	if err != nil {
+		return nil, err
 	}
-	mux.Handle("POST /events", NewDoor(sink, log))
+	api := http.NewServeMux() // what needs a credential
+	for _, r := range routes {
+		u, err := url.Parse(getenv(r.upstream))
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("%s must be an absolute URL, not %q", r.upstream, getenv(r.upstream))
+		}
+		api.Handle(r.pattern, guard(r.rule, proxy(u, a.modify(r.answer), log)))
+	}
+	api.Handle("POST /events", NewDoor(sink, log))
+	api.HandleFunc("GET /api/session", session)
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", a.authenticate(api))
+	mux.Handle("/events", a.authenticate(api))
+	mux.HandleFunc("POST /api/session", a.signIn)
+	mux.HandleFunc("DELETE /api/session", signOut)
 	mux.HandleFunc("GET /api/openapi.yaml", serveOpenAPI)
 	mux.HandleFunc("GET /api/docs", serveDocs)
-	mux.Handle("GET /", webApp())
-	return mux, nil
+	mux.Handle("/", webApp())
+	return securityHeaders(getenvOr(getenv, "TILE_ORIGIN", "https://tile.openstreetmap.org"), mux), nil
 }
 
-// proxy forwards to a function; a function that cannot be reached is a 503.
-func proxy(u *url.URL, log *zap.Logger) http.Handler {
+// newAccess reads the door's credentials and limits from the environment:
+// AUTH_KEY signs attendees' tokens, ORGANIZER_TOKEN is the organizer's,
+// ATTENDEE_TOKEN_TTL the lifetime of an attendee's token, ORGANIZER_RATE
+// and ATTENDEE_RATE each credential's requests per second and burst.
+func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
+	for _, name := range []string{"AUTH_KEY", "ORGANIZER_TOKEN"} {
+		if getenv(name) == "" {
+			return nil, fmt.Errorf("%s is not set", name)
+		}
+	}
+	ttl, err := tokenTTL(getenv("ATTENDEE_TOKEN_TTL"))
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := auth.NewTokens(getenv("AUTH_KEY"), getenv("ORGANIZER_TOKEN"), ttl)
+	if err != nil {
+		return nil, err
+	}
+	organizerRate, err := rateOf("ORGANIZER_RATE", getenv("ORGANIZER_RATE"), auth.Rate{PerSecond: 10_000, Burst: 20_000})
+	if err != nil {
+		return nil, err
+	}
+	attendeeRate, err := rateOf("ATTENDEE_RATE", getenv("ATTENDEE_RATE"), auth.Rate{PerSecond: 5, Burst: 60})
+	if err != nil {
+		return nil, err
+	}
+	persons := strings.TrimSuffix(getenv("PERSONS_URL"), "/")
+	client := &http.Client{Timeout: 5 * time.Second}
+	return &access{
+		tokens: tokens,
+		gens:   auth.NewGenerations(fetchGenerations(client, persons)),
+		limits: auth.NewLimits(organizerRate, attendeeRate),
+		log:    log,
+	}, nil
+}
+
+func getenvOr(getenv func(string) string, name, fallback string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
+// proxy forwards to a function, with modify applied to its answers; a
+// function that cannot be reached is a 503. The door's credentials stay at
+// the door.
+func proxy(u *url.URL, modify func(*http.Response) error, log *zap.Logger) http.Handler {
 	p := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(u)
 			r.SetXForwarded()
+			r.Out.Header.Del("Authorization")
+			r.Out.Header.Del("Cookie")
 		},
+		ModifyResponse: modify,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			log.Error("proxy", zap.String("path", r.URL.Path), zap.String("upstream", u.Host), zap.Error(err))
 			w.Header().Set("Retry-After", server.RetryAfter)

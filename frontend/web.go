@@ -28,6 +28,10 @@ The API is at <a href="/api/docs">/api/docs</a>.</p>`)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
 		switch {
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			w.Header().Set("Allow", "GET, HEAD")
+			server.WriteJSON(w, http.StatusMethodNotAllowed, server.ErrorBody{Error: "the web app is read with GET"})
+			return
 		case strings.HasPrefix(name, "api/"):
 			server.WriteJSON(w, http.StatusNotFound, server.ErrorBody{Error: "no such route: see /api/docs"})
 			return

@@ -11,13 +11,16 @@ import (
 
 // Error codes: the kinds of failure, independent of transport.
 const (
-	EINVALID     = "invalid"     // the input is malformed or out of range
-	ENOTFOUND    = "not_found"   // the addressed thing does not exist
-	EUNKNOWN     = "unknown"     // the input refers to something that does not exist
-	ETOOLARGE    = "too_large"   // the input exceeds a size limit
-	EOVERLOADED  = "overloaded"  // a bounded queue is full; try again later
-	EUNAVAILABLE = "unavailable" // a dependency is down; try again later
-	EINTERNAL    = "internal"    // anything else
+	EINVALID      = "invalid"      // the input is malformed or out of range
+	ENOTFOUND     = "not_found"    // the addressed thing does not exist
+	EUNKNOWN      = "unknown"      // the input refers to something that does not exist
+	ETOOLARGE     = "too_large"    // the input exceeds a size limit
+	EUNAUTHORIZED = "unauthorized" // the sender has no valid credential
+	EFORBIDDEN    = "forbidden"    // the sender may not do this
+	EUNSUPPORTED  = "unsupported"  // the content type is not taken
+	EOVERLOADED   = "overloaded"   // a bounded queue is full; try again later
+	EUNAVAILABLE  = "unavailable"  // a dependency is down; try again later
+	EINTERNAL     = "internal"     // anything else
 )
 
 // Error is a failure meant to be shown to a person: Message says what is

@@ -29,12 +29,33 @@ if [ -z "${DATABASE_URL:-}" ]; then
   DATABASE_URL=$(db/postgres.sh start "$RUN_DIR/pg" "$PG_PORT")
   own_db=1
 fi
-export DATABASE_URL
+
+# The credentials, made on the first start and kept with the data: the key
+# that signs attendees' tokens, the organizer's token, and a password for
+# each function's database role (docs/design.md, "Access").
+secret() { # file: prints it, made first if new
+  if [ ! -s "$1" ]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$1")
+  fi
+  cat "$1"
+}
+mkdir -p "$RUN_DIR/secrets"
+chmod 700 "$RUN_DIR/secrets"
+AUTH_KEY=$(secret "$RUN_DIR/secrets/auth-key")
+ORGANIZER_TOKEN=$(secret "$RUN_DIR/organizer-token")
+PERSONS_DB_PASSWORD=$(secret "$RUN_DIR/secrets/persons-db-password")
+LOCATIONS_DB_PASSWORD=$(secret "$RUN_DIR/secrets/locations-db-password")
+CONNECTIONS_DB_PASSWORD=$(secret "$RUN_DIR/secrets/connections-db-password")
+role_url() { # role password: DATABASE_URL with that user
+  local rest=${DATABASE_URL#*://}
+  echo "${DATABASE_URL%%://*}://$1:$2@${rest#*@}"
+}
 
 echo "building"
 go build -o "$RUN_DIR/bin/" ./functions/persons ./functions/locations ./functions/connections \
   ./frontend ./eventing/cmd/localbroker ./shared/cmd/migrate
-"$RUN_DIR/bin/migrate" -seed
+DATABASE_URL=$DATABASE_URL PERSONS_DB_PASSWORD=$PERSONS_DB_PASSWORD LOCATIONS_DB_PASSWORD=$LOCATIONS_DB_PASSWORD \
+  CONNECTIONS_DB_PASSWORD=$CONNECTIONS_DB_PASSWORD "$RUN_DIR/bin/migrate" -seed
 
 pids=()
 # shellcheck disable=SC2317 # stop and interrupted run from the traps
@@ -60,14 +81,17 @@ start() { # name port [env...]
   env PORT="$port" "$@" "$RUN_DIR/bin/$name" >"$RUN_DIR/logs/$name.log" 2>&1 &
   pids+=($!)
 }
-start persons "$PERSONS_PORT"
-start locations "$LOCATIONS_PORT"
-start connections "$CONNECTIONS_PORT" K_SINK="$broker"
+# Every process listens on the loopback only; the door is the one entry.
+export HOST=127.0.0.1
+start persons "$PERSONS_PORT" DATABASE_URL="$(role_url udaconnect_persons "$PERSONS_DB_PASSWORD")"
+start locations "$LOCATIONS_PORT" DATABASE_URL="$(role_url udaconnect_locations "$LOCATIONS_DB_PASSWORD")"
+start connections "$CONNECTIONS_PORT" K_SINK="$broker" \
+  DATABASE_URL="$(role_url udaconnect_connections "$CONNECTIONS_DB_PASSWORD")"
 "$RUN_DIR/bin/localbroker" -listen "127.0.0.1:$BROKER_PORT" -manifests eventing/broker.yaml,eventing/triggers.yaml \
   -service "persons=http://127.0.0.1:$PERSONS_PORT" -service "locations=http://127.0.0.1:$LOCATIONS_PORT" \
   -service "connections=http://127.0.0.1:$CONNECTIONS_PORT" >"$RUN_DIR/logs/localbroker.log" 2>&1 &
 pids+=($!)
-start frontend "$DOOR_PORT" K_SINK="$broker" PERSONS_URL="http://127.0.0.1:$PERSONS_PORT" \
+start frontend "$DOOR_PORT" K_SINK="$broker" AUTH_KEY="$AUTH_KEY" ORGANIZER_TOKEN="$ORGANIZER_TOKEN" PERSONS_URL="http://127.0.0.1:$PERSONS_PORT" \
   LOCATIONS_URL="http://127.0.0.1:$LOCATIONS_PORT" CONNECTIONS_URL="http://127.0.0.1:$CONNECTIONS_PORT"
 
 for url in "http://127.0.0.1:$PERSONS_PORT/readyz" "http://127.0.0.1:$LOCATIONS_PORT/readyz" \
@@ -89,6 +113,9 @@ UdaConnect is running:
   connections       http://127.0.0.1:$CONNECTIONS_PORT
   database          $DATABASE_URL
   logs              $RUN_DIR/logs/
+The organizer's token is in $RUN_DIR/organizer-token:
+  $ORGANIZER_TOKEN
+Sign in as the organizer: http://localhost:$DOOR_PORT/#token=$ORGANIZER_TOKEN
 Ctrl-C stops it all; the data stays for the next run.
 MSG
 wait -n "${pids[@]}" || true

@@ -56,4 +56,31 @@ func (f *Function) Routes(mux *http.ServeMux) {
 	}, f.log))
 	mux.Handle("POST /api/persons", server.PostEvent(f.Handle, source, ev.PersonCreate, f.log))
 	mux.Handle("GET /api/persons/{id}", server.GetByID(f.db.FindPerson, f.log))
+	mux.HandleFunc("POST /api/persons/{id}/token", f.newTokenGeneration)
+	mux.Handle("GET /token-generations", server.Get(func(r *http.Request) (map[int64]int64, error) {
+		return f.db.TokenGenerations(r.Context())
+	}, f.log))
+}
+
+// TokenGeneration is the answer to a new token: the door signs the token of
+// that generation, which revokes those of earlier ones.
+type TokenGeneration struct {
+	PersonID   int64 `json:"person_id"`
+	Generation int64 `json:"generation"`
+}
+
+func (f *Function) newTokenGeneration(w http.ResponseWriter, r *http.Request) {
+	id, err := server.PathID(r, "id")
+	if err == nil {
+		var gen int64
+		if gen, err = f.db.NextTokenGeneration(r.Context(), id); err == nil {
+			f.log.Info("token reissued", zap.Int64("person_id", id), zap.Int64("generation", gen))
+			server.WriteJSON(w, http.StatusCreated, TokenGeneration{PersonID: id, Generation: gen})
+			return
+		}
+	}
+	if server.ErrorStatus(err) >= 500 {
+		f.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
+	}
+	server.WriteError(w, err)
 }

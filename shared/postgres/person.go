@@ -64,3 +64,35 @@ func (db *DB) FindPersons(ctx context.Context) ([]udaconnect.Person, error) {
 	}
 	return persons, nil
 }
+
+// NextTokenGeneration raises the token generation of the person with the
+// given ID, revoking their earlier tokens, and returns the new one.
+func (db *DB) NextTokenGeneration(ctx context.Context, id int64) (int64, error) {
+	var gen int64
+	err := db.pool.QueryRow(ctx, `
+		UPDATE person SET token_generation = token_generation + 1 WHERE id = $1
+		RETURNING token_generation`, id).Scan(&gen)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, udaconnect.Errorf(udaconnect.ENOTFOUND, "person %d not found", id)
+	}
+	if err != nil {
+		return 0, wrap("next token generation", err)
+	}
+	return gen, nil
+}
+
+// TokenGenerations returns the token generation of every person whose tokens
+// were reissued, by person ID.
+func (db *DB) TokenGenerations(ctx context.Context) (map[int64]int64, error) {
+	rows, _ := db.pool.Query(ctx, `SELECT id, token_generation FROM person WHERE token_generation > 1`)
+	gens := map[int64]int64{}
+	var id, gen int64
+	_, err := pgx.ForEachRow(rows, []any{&id, &gen}, func() error {
+		gens[id] = gen
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("token generations", err)
+	}
+	return gens, nil
+}

@@ -5,6 +5,7 @@ package server
 
 import (
 	"fmt"
+	"net"
 	"os"
 
 	"go.uber.org/zap"
@@ -13,15 +14,20 @@ import (
 
 // Config is read once from the environment at start.
 type Config struct {
+	Host        string // HOST, the address to listen on; default all
 	Port        string // PORT, default 8080
 	DatabaseURL string // DATABASE_URL, required by the functions
 	Sink        string // K_SINK, where emitted events go (optional)
 	LogLevel    string // LOG_LEVEL: debug, info, warn or error; default info
 }
 
+// Addr is the address to listen on.
+func (c Config) Addr() string { return net.JoinHostPort(c.Host, c.Port) }
+
 // LoadConfig reads the environment; required names a variable that must be set.
 func LoadConfig(required ...string) (Config, error) {
 	c := Config{
+		Host:        os.Getenv("HOST"),
 		Port:        getenv("PORT", "8080"),
 		DatabaseURL: os.Getenv("DATABASE_URL"),
 		Sink:        os.Getenv("K_SINK"),

@@ -12,13 +12,16 @@ import (
 // delivery rules: 4xx other than 404/408/409/429 are final, 429 and 5xx are
 // retried.
 var statuses = map[string]int{
-	udaconnect.EINVALID:     http.StatusBadRequest,
-	udaconnect.ENOTFOUND:    http.StatusNotFound,
-	udaconnect.EUNKNOWN:     http.StatusUnprocessableEntity,
-	udaconnect.ETOOLARGE:    http.StatusRequestEntityTooLarge,
-	udaconnect.EOVERLOADED:  http.StatusTooManyRequests,
-	udaconnect.EUNAVAILABLE: http.StatusServiceUnavailable,
-	udaconnect.EINTERNAL:    http.StatusInternalServerError,
+	udaconnect.EINVALID:      http.StatusBadRequest,
+	udaconnect.ENOTFOUND:     http.StatusNotFound,
+	udaconnect.EUNKNOWN:      http.StatusUnprocessableEntity,
+	udaconnect.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	udaconnect.EOVERLOADED:   http.StatusTooManyRequests,
+	udaconnect.EUNAUTHORIZED: http.StatusUnauthorized,
+	udaconnect.EFORBIDDEN:    http.StatusForbidden,
+	udaconnect.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	udaconnect.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	udaconnect.EINTERNAL:     http.StatusInternalServerError,
 }
 
 // RetryAfter is the pause, in seconds, asked of clients on 429 and 503.

@@ -138,7 +138,7 @@ func run[F Function](ctx context.Context, build func(Config, *postgres.DB, *zap.
 	if c, ok := any(f).(interface{ Close() }); ok {
 		defer c.Close()
 	}
-	s := &Server{Addr: ":" + cfg.Port, Handler: Mux(f, log), Ready: db.Ping, Log: log}
+	s := &Server{Addr: cfg.Addr(), Handler: Mux(f, log), Ready: db.Ping, Log: log}
 	if err := s.Listen(); err != nil {
 		return err
 	}

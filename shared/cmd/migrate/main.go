@@ -1,6 +1,9 @@
 // Command migrate applies UdaConnect's database migrations to DATABASE_URL
 // and, with -seed, loads the demo data. It is safe to run twice; in the
-// cluster the migration Job runs it, and nothing else migrates.
+// cluster the migration Job runs it, and nothing else migrates. It gives each
+// function's database role the password in PERSONS_DB_PASSWORD,
+// LOCATIONS_DB_PASSWORD and CONNECTIONS_DB_PASSWORD; a role without one
+// cannot log in.
 package main
 
 import (
@@ -25,6 +28,13 @@ func main() {
 	}
 }
 
+// passwordEnv names, for each function's role, the variable of its password.
+var passwordEnv = map[string]string{
+	postgres.RolePersons:     "PERSONS_DB_PASSWORD",
+	postgres.RoleLocations:   "LOCATIONS_DB_PASSWORD",
+	postgres.RoleConnections: "CONNECTIONS_DB_PASSWORD",
+}
+
 func run(ctx context.Context, seed bool) error {
 	db, err := postgres.OpenFromEnv(ctx)
 	if err != nil {
@@ -36,6 +46,13 @@ func run(ctx context.Context, seed bool) error {
 		return err
 	}
 	fmt.Printf("migrations applied: %d %v\n", len(applied), applied)
+	for role, env := range passwordEnv {
+		if password := os.Getenv(env); password != "" {
+			if err := db.SetPassword(ctx, role, password); err != nil {
+				return err
+			}
+		}
+	}
 	if seed {
 		if err := db.Seed(ctx); err != nil {
 			return err

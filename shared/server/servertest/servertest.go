@@ -58,8 +58,33 @@ type Response struct {
 	Event  *event.Event // the reply, if any
 }
 
-// Send posts e to url in the given mode.
+// A Client sends requests with a credential: Authorization: Bearer Token,
+// when there is one.
+type Client struct {
+	Token string
+}
+
+// Send posts e to url in the given mode, with no credential.
 func Send(tb testing.TB, url, mode string, e event.Event) Response {
+	tb.Helper()
+	return Client{}.Send(tb, url, mode, e)
+}
+
+// Do sends req, with no credential, and reads the answer.
+func Do(tb testing.TB, req *http.Request) Response {
+	tb.Helper()
+	return Client{}.Do(tb, req)
+}
+
+// Request sends a plain HTTP request, with no credential, with an optional
+// JSON body.
+func Request(tb testing.TB, method, url string, body any) Response {
+	tb.Helper()
+	return Client{}.Request(tb, method, url, body)
+}
+
+// Send posts e to url in the given mode.
+func (c Client) Send(tb testing.TB, url, mode string, e event.Event) Response {
 	tb.Helper()
 	ctx := context.Background()
 	if mode == "structured" {
@@ -72,12 +97,15 @@ func Send(tb testing.TB, url, mode string, e event.Event) Response {
 	if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
 		tb.Fatal(err)
 	}
-	return Do(tb, req)
+	return c.Do(tb, req)
 }
 
 // Do sends req and reads the answer, and the reply event in it if any.
-func Do(tb testing.TB, req *http.Request) Response {
+func (c Client) Do(tb testing.TB, req *http.Request) Response {
 	tb.Helper()
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
@@ -99,7 +127,7 @@ func Do(tb testing.TB, req *http.Request) Response {
 }
 
 // Request sends a plain HTTP request with an optional JSON body.
-func Request(tb testing.TB, method, url string, body any) Response {
+func (c Client) Request(tb testing.TB, method, url string, body any) Response {
 	tb.Helper()
 	var r io.Reader
 	if body != nil {
@@ -117,7 +145,7 @@ func Request(tb testing.TB, method, url string, body any) Response {
 		tb.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	return Do(tb, req)
+	return c.Do(tb, req)
 }
 
 // Decode decodes the JSON body of r into v.

@@ -1,0 +1,378 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/server"
+	"go.uber.org/zap"
+
+	"github.com/udaconnect/udaconnect/frontend/auth"
+)
+
+// The door decides who may do what (docs/design.md, "Access"): every request
+// to /api/... and /events has an owner, the organizer or one attendee, whose
+// credential is a bearer token or the session cookie the web app got for it.
+
+// SessionCookie holds the web app's credential.
+const SessionCookie = "udaconnect_session"
+
+// MaxIdempotencyKey bounds an Idempotency-Key header, in bytes.
+const MaxIdempotencyKey = 200
+
+// access authenticates requests and applies the rules of each route.
+type access struct {
+	tokens *auth.Tokens
+	gens   *auth.Generations
+	limits *auth.Limits
+	log    *zap.Logger
+}
+
+type principalKey struct{}
+
+// principalOf returns the principal that authenticate put in ctx.
+func principalOf(ctx context.Context) auth.Principal {
+	p, _ := ctx.Value(principalKey{}).(auth.Principal)
+	return p
+}
+
+var (
+	errNoCredential = udaconnect.Errorf(udaconnect.EUNAUTHORIZED, "sign in: send Authorization: Bearer <token>")
+	errForbidden    = udaconnect.Errorf(udaconnect.EFORBIDDEN, "you may only act on your own person")
+	errOrganizer    = udaconnect.Errorf(udaconnect.EFORBIDDEN, "only the organizer may do this")
+	errRateLimited  = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many requests from this credential, slow down")
+	errContentType  = udaconnect.Errorf(udaconnect.EUNSUPPORTED, "send JSON: Content-Type application/json, or a CloudEvents content type")
+)
+
+// principal verifies the request's credential: a bearer token, else the
+// session cookie.
+func (a *access) principal(r *http.Request) (auth.Principal, string, error) {
+	token, ok := bearer(r)
+	if !ok {
+		c, err := r.Cookie(SessionCookie)
+		if err != nil || c.Value == "" {
+			return auth.Principal{}, "", errNoCredential
+		}
+		token = c.Value
+	}
+	p, err := a.tokens.Verify(token)
+	if err == nil {
+		err = a.gens.Check(r.Context(), p)
+	}
+	switch {
+	case errors.Is(err, auth.ErrToken):
+		return p, "", udaconnect.Errorf(udaconnect.EUNAUTHORIZED, "%s", auth.ErrToken.Error())
+	case err != nil:
+		a.log.Error("check token", zap.Error(err))
+		return p, "", udaconnect.Errorf(udaconnect.EUNAVAILABLE, "credentials cannot be checked now, try again later")
+	}
+	return p, token, nil
+}
+
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// authenticate lets through the requests of a known principal within its
+// rate, with a JSON or CloudEvents body when they write: 401 without a valid
+// credential, 429 over the rate, 415 for a write of another content type
+// (so that no cross-site form can post).
+func (a *access) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _, err := a.principal(r)
+		if err == nil && !a.limits.Allow(p) {
+			err = errRateLimited
+		}
+		if err == nil && r.Method == http.MethodPost && !jsonBody(r) {
+			err = errContentType
+		}
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	if server.ErrorStatus(err) == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="udaconnect"`)
+	}
+	server.WriteError(w, err)
+}
+
+// jsonBody reports whether r's body is JSON or CloudEvents.
+func jsonBody(r *http.Request) bool {
+	t, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && (t == "application/json" || t == "application/cloudevents+json" || t == "application/cloudevents-batch+json")
+}
+
+// A rule decides whether the principal p may have r served.
+type rule func(p auth.Principal, r *http.Request) error
+
+// anyone lets every principal through.
+func anyone(auth.Principal, *http.Request) error { return nil }
+
+// organizer lets only the organizer through.
+func organizer(p auth.Principal, _ *http.Request) error {
+	if p.Role != auth.Organizer {
+		return errOrganizer
+	}
+	return nil
+}
+
+// self lets through the organizer and the person of the path's {id}.
+func self(p auth.Principal, r *http.Request) error {
+	id, err := server.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if !p.May(id) {
+		return errForbidden
+	}
+	return nil
+}
+
+// ownReport lets an attendee post a location for themself only. A body
+// without a readable person_id goes on, for the function to refuse.
+func ownReport(p auth.Principal, r *http.Request) error {
+	if p.Role == auth.Organizer {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, server.MaxRequestSize+1))
+	if err != nil {
+		return udaconnect.Errorf(udaconnect.EINVALID, "the request body cannot be read")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var report struct {
+		PersonID *int64 `json:"person_id"`
+	}
+	if json.Unmarshal(body, &report) == nil && report.PersonID != nil && !p.May(*report.PersonID) {
+		return errForbidden
+	}
+	return nil
+}
+
+// guard serves r with next when rule lets its principal through. The
+// principal's Idempotency-Key is made its own, so that no other credential
+// can send the same key.
+func guard(rule rule, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principalOf(r.Context())
+		if err := rule(p, r); err != nil {
+			writeError(w, err)
+			return
+		}
+		if key := r.Header.Get("Idempotency-Key"); key != "" {
+			if len(key) > MaxIdempotencyKey {
+				writeError(w, udaconnect.Invalid("Idempotency-Key", "Idempotency-Key must be at most %d bytes", MaxIdempotencyKey))
+				return
+			}
+			r.Header.Set("Idempotency-Key", p.Subject()+":"+key)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// A response rule checks or completes a function's answer to r before the
+// door sends it on; it may replace the body.
+type responseRule func(a *access, p auth.Principal, resp *http.Response, body []byte) (int, any, error)
+
+// ownLocation lets an attendee see only their own locations.
+func ownLocation(_ *access, p auth.Principal, resp *http.Response, body []byte) (int, any, error) {
+	var loc udaconnect.Location
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &loc) != nil || p.May(loc.PersonID) {
+		return 0, nil, nil
+	}
+	return 0, nil, errForbidden
+}
+
+// PersonWithToken is a person just registered, with their first token.
+type PersonWithToken struct {
+	udaconnect.Person
+	Token string `json:"token"`
+}
+
+// withToken adds the new person's sign-in token to their registration.
+func withToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (int, any, error) {
+	var person udaconnect.Person
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &person) != nil {
+		return 0, nil, nil
+	}
+	token, err := a.tokens.Issue(person.ID, a.gens.Current(person.ID))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, PersonWithToken{Person: person, Token: token}, nil
+}
+
+// Reissue is the answer to a new token for a person.
+type Reissue struct {
+	PersonID int64  `json:"person_id"`
+	Token    string `json:"token"`
+}
+
+// newToken turns the person's new token generation into their token; the
+// earlier ones are revoked here at once, and at the other doors within
+// auth.MaxAge.
+func newToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (int, any, error) {
+	var gen struct {
+		PersonID   int64 `json:"person_id"`
+		Generation int64 `json:"generation"`
+	}
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &gen) != nil {
+		return 0, nil, nil
+	}
+	a.gens.Set(gen.PersonID, gen.Generation)
+	token, err := a.tokens.Issue(gen.PersonID, gen.Generation)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, Reissue{PersonID: gen.PersonID, Token: token}, nil
+}
+
+// modify applies rule to a function's answer; an error becomes the answer.
+func (a *access) modify(rule responseRule) func(*http.Response) error {
+	if rule == nil {
+		return nil
+	}
+	return func(resp *http.Response) error {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("read answer: %w", err)
+		}
+		status, v, err := rule(a, principalOf(resp.Request.Context()), resp, body)
+		if err != nil {
+			status, v = server.ErrorStatus(err), server.ErrorBody{Error: udaconnect.ErrorMessage(err)}
+		}
+		if v != nil {
+			if body, err = json.Marshal(v); err != nil {
+				return fmt.Errorf("encode answer: %w", err)
+			}
+			resp.StatusCode = status
+			resp.Header.Set("Content-Type", "application/json")
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+}
+
+// signIn exchanges a bearer token for the session cookie of the web app.
+func (a *access) signIn(w http.ResponseWriter, r *http.Request) {
+	if _, ok := bearer(r); !ok {
+		writeError(w, errNoCredential)
+		return
+	}
+	p, token, err := a.principal(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
+	})
+	server.WriteJSON(w, http.StatusOK, p)
+}
+
+// session answers who is signed in.
+func session(w http.ResponseWriter, r *http.Request) {
+	server.WriteJSON(w, http.StatusOK, principalOf(r.Context()))
+}
+
+// signOut ends the web app's session.
+func signOut(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
+	})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// fetchGenerations asks the persons function for the token generations.
+func fetchGenerations(client *http.Client, personsURL string) auth.FetchFunc {
+	return func(ctx context.Context) (map[int64]int64, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, personsURL+"/token-generations", nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("persons answered %s", resp.Status)
+		}
+		var gens map[int64]int64
+		if err := json.NewDecoder(resp.Body).Decode(&gens); err != nil {
+			return nil, fmt.Errorf("decode: %w", err)
+		}
+		return gens, nil
+	}
+}
+
+// securityHeaders are sent with every answer of the door: the web app runs
+// only its own scripts, loads images from itself and the tile server, and
+// cannot be framed.
+func securityHeaders(tileOrigin string, next http.Handler) http.Handler {
+	csp := "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: " + tileOrigin +
+		"; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tokenTTL reads ATTENDEE_TOKEN_TTL, a Go duration.
+func tokenTTL(v string) (time.Duration, error) {
+	if v == "" {
+		return 7 * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("ATTENDEE_TOKEN_TTL must be a positive duration such as 72h, not %q", v)
+	}
+	return d, nil
+}
+
+// rate reads a rate limit "PER_SECOND[/BURST]" such as 5/50.
+func rateOf(name, v string, fallback auth.Rate) (auth.Rate, error) {
+	if v == "" {
+		return fallback, nil
+	}
+	perSecond, burst, _ := strings.Cut(v, "/")
+	r := auth.Rate{}
+	var err error
+	if r.PerSecond, err = strconv.ParseFloat(perSecond, 64); err != nil || r.PerSecond <= 0 {
+		return r, fmt.Errorf("%s must be PER_SECOND[/BURST] such as 5/50, not %q", name, v)
+	}
+	r.Burst = int(r.PerSecond)
+	if burst != "" {
+		if r.Burst, err = strconv.Atoi(burst); err != nil || r.Burst <= 0 {
+			return r, fmt.Errorf("%s must be PER_SECOND[/BURST] such as 5/50, not %q", name, v)
+		}
+	}
+	r.Burst = max(r.Burst, 1)
+	return r, nil
+}

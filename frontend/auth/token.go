@@ -1,0 +1,125 @@
+// Package auth decides who sends a request to the door: the organizer,
+// through an opaque token of the deployment, or one attendee, through a
+// token the door signed for them (docs/design.md, "Access").
+package auth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Role is what a principal may do.
+type Role string
+
+// The roles.
+const (
+	Organizer Role = "organizer" // everything
+	Attendee  Role = "attendee"  // their own person only
+)
+
+// Principal is who sent a request.
+type Principal struct {
+	Role       Role  `json:"role"`
+	PersonID   int64 `json:"person_id,omitempty"` // an attendee's person
+	Generation int64 `json:"-"`                   // of an attendee's token
+}
+
+// Subject names the principal in keys that belong to it: "organizer" or
+// "person-12".
+func (p Principal) Subject() string {
+	if p.Role == Organizer {
+		return string(Organizer)
+	}
+	return "person-" + strconv.FormatInt(p.PersonID, 10)
+}
+
+// May reports whether p may act on the person with the given id.
+func (p Principal) May(personID int64) bool {
+	return p.Role == Organizer || p.PersonID == personID
+}
+
+// ErrToken is the error of a credential that is not valid: unknown, forged,
+// expired or revoked. Its message is meant for the sender.
+var ErrToken = errors.New("the token is not valid: sign in again with a current link")
+
+// MinKeySize is the least number of bytes of the key that signs tokens.
+const MinKeySize = 32
+
+const (
+	issuer   = "udaconnect"
+	audience = "udaconnect-door"
+)
+
+// Tokens issues and verifies credentials.
+type Tokens struct {
+	key       []byte
+	organizer [sha256.Size]byte // of the organizer's token
+	ttl       time.Duration     // of an attendee's token
+
+	Now func() time.Time // the clock: time.Now
+}
+
+// NewTokens returns tokens signed with key, the organizer's token, and the
+// lifetime of an attendee's token.
+func NewTokens(key, organizer string, ttl time.Duration) (*Tokens, error) {
+	switch {
+	case len(key) < MinKeySize:
+		return nil, fmt.Errorf("AUTH_KEY must be at least %d bytes", MinKeySize)
+	case len(organizer) < 32:
+		return nil, fmt.Errorf("ORGANIZER_TOKEN must be at least 32 characters")
+	case ttl <= 0:
+		return nil, fmt.Errorf("ATTENDEE_TOKEN_TTL must be positive")
+	}
+	return &Tokens{key: []byte(key), organizer: sha256.Sum256([]byte(organizer)), ttl: ttl, Now: time.Now}, nil
+}
+
+type claims struct {
+	Generation int64 `json:"gen"`
+	jwt.RegisteredClaims
+}
+
+// Issue returns a token for the attendee personID, of the given generation:
+// issuing generation n revokes every token of an earlier one.
+func (t *Tokens) Issue(personID, generation int64) (string, error) {
+	now := t.Now()
+	c := claims{Generation: generation, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer:    issuer,
+		Audience:  jwt.ClaimStrings{audience},
+		Subject:   Principal{Role: Attendee, PersonID: personID}.Subject(),
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+	}}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.key)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return s, nil
+}
+
+// Verify returns the principal of token, or ErrToken. It checks the
+// signature and the expiry, not revocation (see Generations).
+func (t *Tokens) Verify(token string) (Principal, error) {
+	sum := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(sum[:], t.organizer[:]) == 1 {
+		return Principal{Role: Organizer}, nil
+	}
+	var c claims
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.key, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience), jwt.WithExpirationRequired(), jwt.WithTimeFunc(t.Now))
+	if err != nil {
+		return Principal{}, ErrToken
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(c.Subject, "person-"), 10, 64)
+	if err != nil || id <= 0 || c.Generation <= 0 || !strings.HasPrefix(c.Subject, "person-") {
+		return Principal{}, ErrToken
+	}
+	return Principal{Role: Attendee, PersonID: id, Generation: c.Generation}, nil
+}
