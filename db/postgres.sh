@@ -54,11 +54,12 @@ start() {
   fi
   if [ ! -f "$dir/PG_VERSION" ]; then
     as_owner "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-    # The owner is trusted on this machine; the functions' roles sign in
-    # with their passwords, as in the cluster.
-    printf '%s\n' 'local all all trust' 'host all postgres 127.0.0.1/32 trust' \
-      'host all all 127.0.0.1/32 scram-sha-256' | as_owner tee "$dir/pg_hba.conf" >/dev/null
   fi
+  # The owner is trusted on this machine; the functions' roles sign in with
+  # their passwords, as in the cluster.
+  printf '%s\n' 'local all all trust' 'host all postgres 127.0.0.1/32 trust' \
+    'host all all 127.0.0.1/32 scram-sha-256' | as_owner tee "$dir/pg_hba.conf" >/dev/null
+  as_owner "$PG_BIN/pg_ctl" -D "$dir" reload >/dev/null 2>&1 || true
   if ! as_owner "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     if ! as_owner "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start \
       -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=${PG_FSYNC:-on}" >/dev/null; then

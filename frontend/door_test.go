@@ -9,9 +9,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/udaconnect/udaconnect/frontend/auth"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/server/servertest"
 	"go.uber.org/zap/zaptest"
@@ -43,12 +45,16 @@ func (b *broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func startDoor(t testing.TB, b *broker) string {
+func startDoor(t testing.TB, b *broker, settings ...string) string {
 	t.Helper()
 	sink := httptest.NewServer(b)
 	t.Cleanup(sink.Close)
 	env := map[string]string{"PERSONS_URL": "http://127.0.0.1:1", "LOCATIONS_URL": "http://127.0.0.1:1", "CONNECTIONS_URL": "http://127.0.0.1:1",
 		"AUTH_KEY": testAuthKey, "ORGANIZER_TOKEN": testOrganizerToken}
+	for _, kv := range settings {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
 	h, err := newHandler(sink.URL, func(k string) string { return env[k] }, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +174,58 @@ func TestEventsBatch(t *testing.T) {
 		if r := post(t, url, batchType, tt.body); r.Status != tt.status {
 			t.Errorf("%s batch = %d %s; want %d", tt.name, r.Status, r.Body, tt.status)
 		}
+	}
+}
+
+// An attendee's events are their own: the door refuses a report for someone
+// else and a registration, forwards the others under the attendee's own
+// source without Knative's extensions, and limits the attendee's rate.
+func TestEventsOfAnAttendee(t *testing.T) {
+	persons := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{}`) // GET /token-generations: no token reissued
+	}))
+	t.Cleanup(persons.Close)
+	b := &broker{}
+	url := startDoor(t, b, "PERSONS_URL="+persons.URL, "ATTENDEE_RATE=0.001/4") + "/events"
+	tokens, err := auth.NewTokens(testAuthKey, testOrganizerToken, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _ := tokens.Issue(1, 1)
+	attendee := servertest.Client{Token: token}
+	send := func(id string, data any) servertest.Response {
+		e := servertest.NewEvent(t, ev.LocationReported, id, data)
+		e.SetSource("/devices/phone")
+		e.SetExtension("knativebrokerttl", "255")
+		e.SetExtension("knativeerrorcode", "500")
+		return attendee.Send(t, url, "structured", e)
+	}
+	own := map[string]any{"person_id": 1, "latitude": 35.05, "longitude": -106.57}
+	if r := send("own", own); r.Status != http.StatusAccepted {
+		t.Errorf("own report = %d %s; want 202", r.Status, r.Body)
+	}
+	if r := send("other", map[string]any{"person_id": 2, "latitude": 35.05, "longitude": -106.57}); r.Status != http.StatusForbidden {
+		t.Errorf("report for someone else = %d %s; want 403", r.Status, r.Body)
+	}
+	create := servertest.NewEvent(t, ev.PersonCreate, "create", ev.PersonCreateData{FirstName: "A", LastName: "B", CompanyName: "C"})
+	if r := attendee.Send(t, url, "binary", create); r.Status != http.StatusForbidden {
+		t.Errorf("person.create by an attendee = %d %s; want 403", r.Status, r.Body)
+	}
+	if len(b.events) != 1 {
+		t.Fatalf("the broker got %d events; want the attendee's own report only", len(b.events))
+	}
+	if e := b.events[0]; e.Source() != "/senders/person-1/devices/phone" || len(e.Extensions()) != 0 {
+		t.Errorf("forwarded source %q, extensions %v; want /senders/person-1/devices/phone and none", e.Source(), e.Extensions())
+	}
+	r := send("fourth", own) // the attendee's burst is 4 requests
+	if r.Status != http.StatusAccepted {
+		t.Errorf("4th request = %d %s; want 202 within the burst", r.Status, r.Body)
+	}
+	if r := send("fifth", own); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Errorf("5th request = %d (Retry-After %q); want 429 with Retry-After", r.Status, r.Header.Get("Retry-After"))
+	}
+	if r := asOrganizer.Send(t, url, "binary", servertest.NewEvent(t, ev.LocationReported, "org", own)); r.Status != http.StatusAccepted {
+		t.Errorf("the organizer after the attendee's limit = %d; want 202: each credential has its own", r.Status)
 	}
 }
 

@@ -153,17 +153,11 @@ func startStack(t *testing.T) *stack {
 	if err := db.Seed(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	db.Close()
 	roleURL := map[string]string{} // each function connects as its own role
 	for _, role := range postgres.Roles {
-		password := "password-of-" + role
-		if err := db.SetPassword(context.Background(), role, password); err != nil {
-			t.Fatal(err)
-		}
-		if roleURL[role], err = postgres.RoleURL(dbURL, role, password); err != nil {
-			t.Fatal(err)
-		}
+		roleURL[role] = pgtest.RoleURL(t, dbURL, role)
 	}
-	db.Close()
 	tokens, err := auth.NewTokens(testAuthKey, testOrganizerToken, time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -165,3 +165,30 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("GET /api/persons = %d people; want 2 (Pam and one Otto)", len(persons))
 	}
 }
+
+// A new token for a person raises their token generation, which the door
+// reads to revoke the earlier ones.
+func TestTokenGenerations(t *testing.T) {
+	url := start(t)
+	var p udaconnect.Person
+	servertest.Request(t, "POST", url+"/api/persons", pam).Decode(t, &p)
+	var gens map[string]int64
+	if servertest.Request(t, "GET", url+"/token-generations", nil).Decode(t, &gens); len(gens) != 0 {
+		t.Errorf("generations before any reissue = %v; want none", gens)
+	}
+	for want := int64(2); want <= 3; want++ {
+		var got TokenGeneration
+		r := servertest.Request(t, "POST", fmt.Sprintf("%s/api/persons/%d/token", url, p.ID), nil)
+		if r.Decode(t, &got); r.Status != http.StatusCreated || got != (TokenGeneration{PersonID: p.ID, Generation: want}) {
+			t.Errorf("new token = %d %s; want 201 with generation %d", r.Status, r.Body, want)
+		}
+	}
+	if servertest.Request(t, "GET", url+"/token-generations", nil).Decode(t, &gens); gens[fmt.Sprint(p.ID)] != 3 || len(gens) != 1 {
+		t.Errorf("generations = %v; want {%d: 3}", gens, p.ID)
+	}
+	for path, want := range map[string]int{"/api/persons/4040/token": 404, "/api/persons/x/token": 400} {
+		if r := servertest.Request(t, "POST", url+path, nil); r.Status != want {
+			t.Errorf("POST %s = %d %s; want %d", path, r.Status, r.Body, want)
+		}
+	}
+}

@@ -130,3 +130,24 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// RoleURL returns the URL of the database at url as the function's role,
+// which it lets log in. Roles belong to the server, which every test shares:
+// each role has one password in every test.
+func RoleURL(tb testing.TB, url, role string) string {
+	tb.Helper()
+	owner, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer owner.Close()
+	password := "test-password-of-" + role
+	if err := owner.SetPassword(context.Background(), role, password); err != nil {
+		tb.Fatal(err)
+	}
+	u, err := postgres.RoleURL(url, role, password)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
+}

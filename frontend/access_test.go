@@ -1,0 +1,224 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/udaconnect/udaconnect/frontend/auth"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/server/servertest"
+)
+
+// The credentials of the access matrix, in its columns' order: a request
+// without one, with a token signed by another key, expired, revoked, an
+// attendee A on A's own data, A on B's data, and the organizer (on B's).
+var columns = []string{"none", "forged", "expired", "revoked", "own", "other", "organizer"}
+
+// A cell's target person is A's, except for the other and organizer columns.
+func target(column string, a, b int64) int64 {
+	if column == "other" || column == "organizer" {
+		return b
+	}
+	return a
+}
+
+func TestAccess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole system")
+	}
+	s := startStack(t)
+	register := func(first string) PersonWithToken {
+		t.Helper()
+		var p PersonWithToken
+		r := s.org.Request(t, "POST", s.door+"/api/persons", ev.PersonCreateData{FirstName: first, LastName: "Tester", CompanyName: "Access"})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("register %s = %d %s; want 201", first, r.Status, r.Body)
+		}
+		if r.Decode(t, &p); p.ID <= 0 || p.Token == "" {
+			t.Fatalf("register %s = %s; want an id and a token", first, r.Body)
+		}
+		return p
+	}
+	report := func(personID int64, m int) map[string]any {
+		return map[string]any{"person_id": personID, "latitude": 35.0585136, "longitude": -106.5719566,
+			"creation_time": fmt.Sprintf("2021-05-05T10:%02d:00Z", m)}
+	}
+	locate := func(personID int64) int64 {
+		t.Helper()
+		var loc udaconnect.Location
+		r := s.org.Request(t, "POST", s.door+"/api/locations", report(personID, 0))
+		if r.Status != http.StatusCreated {
+			t.Fatalf("report for %d = %d %s; want 201", personID, r.Status, r.Body)
+		}
+		r.Decode(t, &loc)
+		return loc.ID
+	}
+
+	t.Run("matrix", func(t *testing.T) {
+		a, b := register("Ada"), register("Bob")
+		locs := map[int64]int64{a.ID: locate(a.ID), b.ID: locate(b.ID)}
+		var reissued Reissue
+		if r := s.org.Request(t, "POST", fmt.Sprintf("%s/api/persons/%d/token", s.door, a.ID), nil); r.Status != http.StatusCreated {
+			t.Fatalf("new token for A = %d %s; want 201", r.Status, r.Body)
+		} else if r.Decode(t, &reissued); reissued.PersonID != a.ID || reissued.Token == "" || reissued.Token == a.Token {
+			t.Fatalf("new token for A = %s; want another token of A", r.Body)
+		}
+		other, err := auth.NewTokens("another-key-that-is-long-enough-0123456789", testOrganizerToken, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forged, _ := other.Issue(a.ID, 2)
+		past, _ := auth.NewTokens(testAuthKey, testOrganizerToken, time.Hour)
+		past.Now = func() time.Time { return time.Now().Add(-2 * time.Hour) }
+		expired, _ := past.Issue(a.ID, 2)
+		tokens := map[string]string{"forged": forged, "expired": expired, "revoked": a.Token,
+			"own": reissued.Token, "other": reissued.Token, "organizer": testOrganizerToken}
+
+		const u, f, o = http.StatusUnauthorized, http.StatusForbidden, http.StatusOK
+		event := func(typ string, data any) func(column string, id int64) (string, string) {
+			return func(column string, id int64) (string, string) {
+				if typ == ev.LocationReported {
+					data = report(id, 1)
+				}
+				b, _ := json.Marshal(servertest.NewEvent(t, typ, "matrix-"+column, data))
+				return "application/cloudevents+json", string(b)
+			}
+		}
+		body := func(v func(id int64) any) func(string, int64) (string, string) {
+			return func(_ string, id int64) (string, string) {
+				b, _ := json.Marshal(v(id))
+				return "application/json", string(b)
+			}
+		}
+		for _, tt := range []struct {
+			method, path string
+			body         func(column string, id int64) (contentType, body string)
+			want         [7]int // by column
+		}{
+			{"GET", "/api/persons", nil, [7]int{u, u, u, u, f, f, o}},
+			{"POST", "/api/persons", body(func(int64) any { return ev.PersonCreateData{FirstName: "New", LastName: "Person", CompanyName: "X"} }), [7]int{u, u, u, u, f, f, 201}},
+			{"GET", "/api/persons/{id}", nil, [7]int{u, u, u, u, o, f, o}},
+			{"POST", "/api/persons/{id}/token", body(func(int64) any { return struct{}{} }), [7]int{u, u, u, u, f, f, 201}},
+			{"POST", "/api/locations", body(func(id int64) any { return report(id, 2) }), [7]int{u, u, u, u, 201, f, 201}},
+			{"GET", "/api/locations/{location}", nil, [7]int{u, u, u, u, o, f, o}},
+			{"GET", "/api/persons/{id}/locations", nil, [7]int{u, u, u, u, o, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05", nil, [7]int{u, u, u, u, o, f, o}},
+			{"GET", "/api/session", nil, [7]int{u, u, u, u, o, o, o}},
+			{"POST", "/events", event(ev.LocationReported, nil), [7]int{u, u, u, u, 202, f, 202}},
+			{"POST", "/events", event(ev.PersonCreate, ev.PersonCreateData{FirstName: "Via", LastName: "Event", CompanyName: "X"}), [7]int{u, u, u, u, f, f, 202}},
+			{"POST", "/events", func(column string, id int64) (string, string) {
+				b, _ := json.Marshal([]any{servertest.NewEvent(t, ev.LocationReported, "matrix-batch-"+column, report(id, 3))})
+				return batchType, string(b)
+			}, [7]int{u, u, u, u, 202, f, 202}},
+			{"GET", "/api/elsewhere", nil, [7]int{u, u, u, u, 404, 404, 404}},
+			{"GET", "/events", nil, [7]int{u, u, u, u, 405, 405, 405}},
+			{"GET", "/", nil, [7]int{o, o, o, o, o, o, o}},
+			{"GET", "/healthz", nil, [7]int{o, o, o, o, o, o, o}},
+			{"GET", "/readyz", nil, [7]int{o, o, o, o, o, o, o}},
+			{"GET", "/api/openapi.yaml", nil, [7]int{o, o, o, o, o, o, o}},
+			{"GET", "/api/docs", nil, [7]int{o, o, o, o, o, o, o}},
+		} {
+			for i, column := range columns {
+				id := target(column, a.ID, b.ID)
+				path := strings.ReplaceAll(tt.path, "{id}", fmt.Sprint(id))
+				path = strings.ReplaceAll(path, "{location}", fmt.Sprint(locs[id]))
+				req, _ := http.NewRequest(tt.method, s.door+path, nil)
+				if tt.body != nil {
+					contentType, body := tt.body(column, id)
+					req, _ = http.NewRequest(tt.method, s.door+path, strings.NewReader(body))
+					req.Header.Set("Content-Type", contentType)
+				}
+				r := servertest.Client{Token: tokens[column]}.Do(t, req)
+				if r.Status != tt.want[i] {
+					t.Errorf("%s %s as %s = %d %s; want %d", tt.method, tt.path, column, r.Status, r.Body, tt.want[i])
+				}
+				if r.Status == u && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+					t.Errorf("%s %s as %s = 401 without WWW-Authenticate: Bearer", tt.method, tt.path, column)
+				}
+			}
+		}
+	})
+
+	t.Run("session cookie", func(t *testing.T) {
+		a, b := register("Cy"), register("Di")
+		req, _ := http.NewRequest("POST", s.door+"/api/session", strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "application/json")
+		r := servertest.Client{Token: a.Token}.Do(t, req)
+		var p auth.Principal
+		if r.Decode(t, &p); r.Status != http.StatusOK || p.Role != auth.Attendee || p.PersonID != a.ID {
+			t.Fatalf("sign in = %d %s; want 200 as attendee %d", r.Status, r.Body, a.ID)
+		}
+		cookie := r.Header.Get("Set-Cookie")
+		for _, want := range []string{SessionCookie + "=", "HttpOnly", "SameSite=Strict", "Path=/"} {
+			if !strings.Contains(cookie, want) {
+				t.Errorf("Set-Cookie %q; want %s", cookie, want)
+			}
+		}
+		withCookie := func(method, path, contentType string) int {
+			req, _ := http.NewRequest(method, s.door+path, strings.NewReader("{}"))
+			req.Header.Set("Cookie", strings.Split(cookie, ";")[0])
+			req.Header.Set("Content-Type", contentType)
+			return servertest.Do(t, req).Status
+		}
+		for _, tt := range []struct {
+			method, path, contentType string
+			want                      int
+		}{
+			{"GET", fmt.Sprintf("/api/persons/%d", a.ID), "", 200},
+			{"GET", fmt.Sprintf("/api/persons/%d", b.ID), "", 403},
+			{"POST", "/api/locations", "text/plain", 415}, // as a cross-site form would
+			{"POST", "/api/locations", "application/x-www-form-urlencoded", 415},
+		} {
+			if got := withCookie(tt.method, tt.path, tt.contentType); got != tt.want {
+				t.Errorf("%s %s (%s) with the session cookie = %d; want %d", tt.method, tt.path, tt.contentType, got, tt.want)
+			}
+		}
+		out := servertest.Request(t, "DELETE", s.door+"/api/session", nil)
+		if out.Status != http.StatusNoContent || !strings.Contains(out.Header.Get("Set-Cookie"), "Max-Age=0") {
+			t.Errorf("sign out = %d, Set-Cookie %q; want 204 clearing the cookie", out.Status, out.Header.Get("Set-Cookie"))
+		}
+	})
+
+	t.Run("forged key", func(t *testing.T) {
+		a, b := register("Eve"), register("Fay")
+		asA, asB := servertest.Client{Token: a.Token}, servertest.Client{Token: b.Token}
+		// A sends, first, the source and id that B's badge is about to send.
+		for _, sender := range []struct {
+			client servertest.Client
+			id     int64
+		}{{asA, a.ID}, {asB, b.ID}} {
+			e := servertest.NewEvent(t, ev.LocationReported, "badge-7-0001", report(sender.id, 4))
+			e.SetSource("/devices/badge-7")
+			if r := sender.client.Send(t, s.door+"/events", "binary", e); r.Status != http.StatusAccepted {
+				t.Fatalf("report of %d = %d %s; want 202", sender.id, r.Status, r.Body)
+			}
+		}
+		// And the same Idempotency-Key on the REST route.
+		for _, sender := range []struct {
+			client servertest.Client
+			id     int64
+		}{{asA, a.ID}, {asB, b.ID}} {
+			req, _ := http.NewRequest("POST", s.door+"/api/locations", strings.NewReader(fmt.Sprintf(
+				`{"person_id": %d, "latitude": 35.05, "longitude": -106.57, "creation_time": "2021-05-05T11:00:00Z"}`, sender.id)))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", "key-1")
+			r := sender.client.Do(t, req)
+			var loc udaconnect.Location
+			if r.Decode(t, &loc); r.Status != http.StatusCreated || loc.PersonID != sender.id {
+				t.Errorf("POST /api/locations with a key another sender used = %d %s; want 201 with person %d", r.Status, r.Body, sender.id)
+			}
+		}
+		for _, p := range []PersonWithToken{a, b} {
+			eventually(t, fmt.Sprintf("%s's two reports stored", p.FirstName), func() bool {
+				var locs []udaconnect.Location
+				servertest.Client{Token: p.Token}.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d/locations?start_date=2021-05-05", s.door, p.ID), nil).Decode(t, &locs)
+				return len(locs) == 2
+			})
+		}
+	})
+}

@@ -1,0 +1,85 @@
+package auth
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const (
+	key       = "a-key-of-at-least-thirty-two-bytes-0123"
+	organizer = "the-organizer-token-0123456789abcdef"
+)
+
+func mustTokens(t *testing.T, key string) *Tokens {
+	t.Helper()
+	tokens, err := NewTokens(key, organizer, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens
+}
+
+func TestVerify(t *testing.T) {
+	tokens := mustTokens(t, key)
+	attendee, err := tokens.Issue(12, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := mustTokens(t, strings.Repeat("k", 40)).Issue(12, 3)
+	past := mustTokens(t, key)
+	past.Now = func() time.Time { return time.Now().Add(-61 * time.Minute) }
+	expired, _ := past.Issue(12, 3)
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "person-12", "gen": 3,
+		"iss": issuer, "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	organizerSigned, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "organizer", "gen": 1,
+		"iss": issuer, "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(key))
+
+	for _, tt := range []struct {
+		name, token string
+		want        Principal
+		ok          bool
+	}{
+		{"organizer", organizer, Principal{Role: Organizer}, true},
+		{"attendee", attendee, Principal{Role: Attendee, PersonID: 12, Generation: 3}, true},
+		{"organizer's token with one more character", organizer + "x", Principal{}, false},
+		{"signed with another key", other, Principal{}, false},
+		{"expired", expired, Principal{}, false},
+		{"unsigned (alg none)", none, Principal{}, false},
+		{"a signed subject that is no person", organizerSigned, Principal{}, false},
+		{"tampered", attendee[:len(attendee)-2] + "xx", Principal{}, false},
+		{"empty", "", Principal{}, false},
+	} {
+		got, err := tokens.Verify(tt.token)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("Verify(%s) = %+v, %v; want %+v, ok %v", tt.name, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestNewTokensRefusesWeakSettings(t *testing.T) {
+	for _, tt := range []struct {
+		name, key, organizer string
+		ttl                  time.Duration
+	}{
+		{"short key", "short", organizer, time.Hour},
+		{"short organizer token", key, "short", time.Hour},
+		{"no lifetime", key, organizer, 0},
+	} {
+		if _, err := NewTokens(tt.key, tt.organizer, tt.ttl); err == nil {
+			t.Errorf("NewTokens(%s) = nil error; want a refusal", tt.name)
+		}
+	}
+}
+
+func TestPrincipal(t *testing.T) {
+	a := Principal{Role: Attendee, PersonID: 7}
+	if !a.May(7) || a.May(8) || !(Principal{Role: Organizer}).May(8) {
+		t.Errorf("May: an attendee may act on their own person only, the organizer on everyone")
+	}
+	if a.Subject() != "person-7" || (Principal{Role: Organizer}).Subject() != "organizer" {
+		t.Errorf("Subject = %q, %q; want person-7, organizer", a.Subject(), Principal{Role: Organizer}.Subject())
+	}
+}

@@ -1,0 +1,75 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/udaconnect/udaconnect/shared/postgres"
+	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
+)
+
+// Each function's role signs in with its password and may do what its
+// function does, and nothing else.
+func TestRoles(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	owner, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	pam := mustCreatePerson(t, owner, "Pam", "Trexler")
+	mustStore(t, owner, report("r1", pam.ID, 35.05, -106.57, time.Date(2021, 5, 5, 10, 0, 0, 0, time.UTC)))
+
+	const allowed, refused = true, false
+	for _, tt := range []struct {
+		role, statement string
+		allowed         bool
+	}{
+		{postgres.RolePersons, `INSERT INTO person (first_name, last_name, company_name, event_source, event_id) VALUES ('a', 'b', 'c', 's', 'p1')`, allowed},
+		{postgres.RolePersons, `UPDATE person SET token_generation = token_generation + 1`, allowed},
+		{postgres.RolePersons, `SELECT count(*) FROM location`, refused},
+		{postgres.RolePersons, `DELETE FROM person`, refused},
+		{postgres.RoleLocations, `INSERT INTO location (person_id, coordinate, creation_time, event_source, event_id) SELECT id, 'POINT(-106.57 35.05)', now(), 's', 'l1' FROM person LIMIT 1`, allowed},
+		{postgres.RoleLocations, `SELECT count(*) FROM person`, allowed},
+		{postgres.RoleLocations, `UPDATE person SET first_name = 'x'`, refused},
+		{postgres.RoleLocations, `DELETE FROM location`, refused},
+		{postgres.RoleLocations, `INSERT INTO person (first_name, last_name, company_name, event_source, event_id) VALUES ('a', 'b', 'c', 's', 'l2')`, refused},
+		{postgres.RoleConnections, `SELECT count(*) FROM person JOIN location ON location.person_id = person.id`, allowed},
+		{postgres.RoleConnections, `INSERT INTO location (person_id, coordinate, creation_time, event_source, event_id) SELECT id, 'POINT(0 0)', now(), 's', 'c1' FROM person LIMIT 1`, refused},
+		{postgres.RoleConnections, `UPDATE person SET first_name = 'x'`, refused},
+		{postgres.RoleConnections, `DELETE FROM location`, refused},
+		{postgres.RoleConnections, `SELECT count(*) FROM schema_migration`, refused},
+		{postgres.RolePersons, `CREATE TABLE mine (id int)`, refused},
+		{postgres.RoleLocations, `DROP TABLE location`, refused},
+		{postgres.RoleConnections, `ALTER TABLE person ADD COLUMN x int`, refused},
+	} {
+		conn, err := pgx.Connect(ctx, pgtest.RoleURL(t, url, tt.role))
+		if err != nil {
+			t.Fatalf("%s cannot sign in: %v", tt.role, err)
+		}
+		_, err = conn.Exec(ctx, tt.statement)
+		conn.Close(ctx)
+		var pgErr *pgconn.PgError
+		denied := errors.As(err, &pgErr) && pgErr.Code == "42501" // insufficient_privilege
+		switch {
+		case tt.allowed && err != nil:
+			t.Errorf("%s: %s = %v; want allowed", tt.role, tt.statement, err)
+		case !tt.allowed && !denied:
+			t.Errorf("%s: %s = %v; want permission denied (42501)", tt.role, tt.statement, err)
+		}
+	}
+
+	wrong, err := postgres.RoleURL(url, postgres.RolePersons, "not-the-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conn, err := pgx.Connect(ctx, wrong); err == nil {
+		conn.Close(ctx)
+		t.Errorf("%s signed in with a wrong password", postgres.RolePersons)
+	}
+}
