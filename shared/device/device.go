@@ -26,8 +26,9 @@ const MaxAttempts = 10
 
 // Client talks to UdaConnect's door.
 type Client struct {
-	URL  string       // the door, such as http://localhost:8080
-	HTTP *http.Client // nil: http.DefaultClient
+	URL   string       // the door, such as http://localhost:8080
+	Token string       // the sender's credential: the organizer's token, or an attendee's
+	HTTP  *http.Client // nil: http.DefaultClient
 }
 
 // Result is the outcome of sending reports: each ends accepted, or refused
@@ -89,7 +90,7 @@ func (c *Client) post(ctx context.Context, reports []udaconnect.Report) (status 
 	body, contentType := Encode(reports)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+"/events", bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
-	resp, err := c.client().Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		for i := range statuses {
 			statuses[i] = -1
@@ -169,11 +170,15 @@ func (c *Client) Attendees(ctx context.Context, persons []udaconnect.Person) ([]
 
 func eventID(r udaconnect.Report) string { return r.Source + "/" + r.EventID }
 
-func (c *Client) client() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
+// do sends req with the client's credential.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
-	return http.DefaultClient
+	if c.HTTP != nil {
+		return c.HTTP.Do(req)
+	}
+	return http.DefaultClient.Do(req)
 }
 
 func (c *Client) getJSON(ctx context.Context, path string, v any) error {
@@ -182,7 +187,7 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 }
 
 func (c *Client) doJSON(req *http.Request, v any) error {
-	resp, err := c.client().Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		return err
 	}

@@ -156,6 +156,7 @@ func timeQueries(ctx context.Context, persons []int64, day, window string) (Late
 	progress := every(2*time.Second, func(done, n int) { say("    %d/%d requests", done, n) })
 	for i, person := range slices.Concat(warm, persons) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, connectionURL(person, day, window), nil)
+		req.Header.Set("Authorization", "Bearer "+benchOrganizerToken)
 		t := time.Now()
 		resp, err := api.Do(req)
 		if err != nil {
@@ -184,6 +185,7 @@ func timeQueries(ctx context.Context, persons []int64, day, window string) (Late
 // connections on day, within 5 m, sorted.
 func connectionIDs(ctx context.Context, person int64, day string) ([]int64, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, connectionURL(person, day, ""), nil)
+	req.Header.Set("Authorization", "Bearer "+benchOrganizerToken)
 	resp, err := api.Do(req)
 	if err != nil {
 		return nil, err

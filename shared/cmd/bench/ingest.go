@@ -90,7 +90,7 @@ func measureIngest(ctx context.Context, o *options, loaded *peaks) ([]IngestResu
 	defer sys.stop()
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = max(o.size.singleSenders, o.size.batchSenders)
-	client := &device.Client{URL: doorURL, HTTP: &http.Client{Transport: transport, Timeout: time.Minute}}
+	client := &device.Client{URL: doorURL, Token: benchOrganizerToken, HTTP: &http.Client{Transport: transport, Timeout: time.Minute}}
 	var results []IngestResult
 	for i, m := range []struct {
 		kind, mode   string

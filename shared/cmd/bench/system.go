@@ -37,6 +37,12 @@ var (
 	brokerURL = addr(28090)
 )
 
+// The door's credentials in the bench: the bench sends as the organizer.
+const (
+	benchAuthKey        = "the-bench-key-that-signs-attendee-tokens"
+	benchOrganizerToken = "the-bench-organizer-token-0123456789"
+)
+
 // build builds every binary into dir as ko builds images: static, without
 // paths or symbols (-trimpath -ldflags="-s -w", CGO_ENABLED=0).
 func build(ctx context.Context, dir string) error {
@@ -70,6 +76,9 @@ func (b program) start(dir, logs, databaseURL string) (*proc, error) {
 	env := append(os.Environ(), fmt.Sprintf("PORT=%d", b.port), "DATABASE_URL="+databaseURL, "LOG_LEVEL=warn",
 		"K_SINK="+broker, "PERSONS_URL="+addr(28091), "LOCATIONS_URL="+addr(28092), "CONNECTIONS_URL="+addr(28093))
 	var args []string
+	if b.name == "frontend" {
+		env = append(env, "AUTH_KEY="+benchAuthKey, "ORGANIZER_TOKEN="+benchOrganizerToken)
+	}
 	if b.name == "localbroker" {
 		args = []string{"-listen", fmt.Sprintf("127.0.0.1:%d", b.port), "-manifests", "eventing/broker.yaml,eventing/triggers.yaml",
 			"-service", "persons=" + addr(28091), "-service", "locations=" + addr(28092), "-service", "connections=" + addr(28093)}

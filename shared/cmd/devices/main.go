@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +33,7 @@ type options struct {
 	batch       int
 	concurrency int
 	start       string
+	tokenFile   string
 }
 
 func main() {
@@ -43,6 +45,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 1, "reports per request; above 1 they go as a CloudEvents batch")
 	flag.IntVar(&o.concurrency, "concurrency", 8, "requests under way at once")
 	flag.StringVar(&o.start, "start", time.Now().UTC().Format(time.DateOnly), "the conference's day, YYYY-MM-DD")
+	flag.StringVar(&o.tokenFile, "token-file", ".run/organizer-token", "the file holding the organizer's token, which `make run` writes")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -68,7 +71,11 @@ func run(ctx context.Context, o options) (*summary, error) {
 	// One kept-alive connection per request under way.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = o.concurrency
-	client := &device.Client{URL: o.url, HTTP: &http.Client{Transport: transport}}
+	token, err := os.ReadFile(o.tokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("-token-file: %w", err)
+	}
+	client := &device.Client{URL: o.url, Token: strings.TrimSpace(string(token)), HTTP: &http.Client{Transport: transport}}
 	ids, err := client.Attendees(ctx, c.Persons())
 	if err != nil {
 		return nil, err
