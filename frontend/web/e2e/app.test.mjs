@@ -287,6 +287,11 @@ test('an attendee signs in with their link, sees only their own connections, and
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
   assert.equal(await page.getByRole('heading', { name: `Whom Grace ${last} met` }).count(), 0);
   await page.screenshot({ path: join(output, 'signed-out.png'), fullPage: true });
+
+  // The link opened in a tab that shows the app already signs in too.
+  await page.goto(`${baseURL}/#token=${person.token}`);
+  await page.getByRole('heading', { name: `Whom Grace ${last} met` }).waitFor();
+  assert.equal(new URL(page.url()).hash, '');
   await context.close();
 });
 
