@@ -1,67 +1,88 @@
 // End to end: the web app in Debian's Chromium against a running stack
-// (`make run`) at BASE_URL. Writes screenshots to test-output/.
+// (`make run`) at BASE_URL, signed in with the organizer's token. Writes
+// screenshots to test-output/.
 //
-//   BASE_URL=http://127.0.0.1:8080 npm run e2e
+//   BASE_URL=http://127.0.0.1:8080 ORGANIZER_TOKEN=$(cat .run/organizer-token) npm run e2e
 //
 // Only BASE_URL is reached: every other request (map tiles) is refused, as
 // it would be on a machine without a network, and the map must still show
 // its points.
 import assert from 'node:assert/strict';
-import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const baseURL = (process.env.BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+const organizerToken = process.env.ORGANIZER_TOKEN ?? '';
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const output = new URL('../test-output/', import.meta.url).pathname;
 const timeout = 15_000;
 
-let profile;
-let context;
+// A name that runs script wherever it is read as HTML.
+const markup = '<img src=x onerror=alert(1)>';
+
+let browser;
+let organizer;
 const pageErrors = [];
+const dialogs = [];
+
+// api calls the API as the organizer and returns the answer's JSON.
+async function api(method, path, body) {
+  const res = await fetch(`${baseURL}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${organizerToken}`, 'Content-Type': 'application/json' },
+    body: body && JSON.stringify(body),
+  });
+  const answer = await res.json().catch(() => null);
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+// newContext is a browser of its own (cookies included) that reaches only
+// BASE_URL and records page errors, violations of the page's
+// Content-Security-Policy and dialogs.
+async function newContext() {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  context.setDefaultTimeout(timeout);
+  const origin = new URL(baseURL).origin;
+  await context.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort()));
+  context.on('weberror', (e) => pageErrors.push(e.error().message));
+  context.on('console', (m) => m.type() === 'error' && /Content Security Policy/i.test(m.text()) && pageErrors.push(m.text()));
+  context.on('dialog', (d) => {
+    dialogs.push(d.message());
+    d.dismiss().catch(() => {});
+  });
+  return context;
+}
 
 before(async () => {
-  const res = await fetch(`${baseURL}/api/persons`).catch((err) => err);
+  if (!organizerToken) throw new Error('ORGANIZER_TOKEN is not set: ORGANIZER_TOKEN=$(cat .run/organizer-token)');
+  const res = await fetch(`${baseURL}/api/persons`, { headers: { Authorization: `Bearer ${organizerToken}` } }).catch((err) => err);
   if (!(res instanceof Response) || !res.ok) {
-    throw new Error(`no UdaConnect answers at ${baseURL}/api/persons (${res instanceof Response ? res.status : res.message}); start it with make run or set BASE_URL`);
+    throw new Error(`no UdaConnect answers at ${baseURL}/api/persons with the organizer's token (${res instanceof Response ? res.status : res.message}); start it with make run, set BASE_URL and ORGANIZER_TOKEN`);
   }
   await access(executablePath).catch(() => {
     throw new Error(`no browser at ${executablePath}: install Debian's with apt-get install -y chromium, or set CHROMIUM`);
   });
   await mkdir(output, { recursive: true });
-  profile = await mkdtemp(join(tmpdir(), 'udaconnect-e2e-'));
-  context = await chromium.launchPersistentContext(profile, {
+  browser = await chromium.launch({
     executablePath,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1440, height: 1000 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  context.setDefaultTimeout(timeout);
-  const origin = new URL(baseURL).origin;
-  await context.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort()));
-  context.on('weberror', (e) => pageErrors.push(e.error().message));
+  organizer = await newContext();
 });
 
 after(async () => {
-  await context?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
+  await browser?.close();
 });
 
+// openApp opens the organizer's sign-in link.
 async function openApp(viewport) {
-  const page = await context.newPage();
+  const page = await organizer.newPage();
   if (viewport) await page.setViewportSize(viewport);
-  await page.goto(baseURL);
+  await page.goto(`${baseURL}/#token=${organizerToken}`);
   return page;
 }
 
@@ -183,12 +204,98 @@ test('registering a person', async () => {
   await page.getByText(`Registered Ada ${last}.`).waitFor();
   await page.getByRole('list').first().getByRole('button', { name: new RegExp(`Ada ${last}`) }).waitFor();
 
+  // Her sign-in link and its QR code, shown once, sign her in elsewhere.
+  const link = await page.getByRole('textbox', { name: 'Sign-in link' }).inputValue();
+  assert.match(link, new RegExp(`^${baseURL}/#token=.+`));
+  await page.getByRole('img', { name: `QR code of the sign-in link for Ada ${last}` }).waitFor();
+  await page.screenshot({ path: join(output, 'registered.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Done' }).click();
+  assert.equal(await page.getByRole('textbox', { name: 'Sign-in link' }).count(), 0);
+  const phone = await newContext();
+  const hers = await phone.newPage();
+  await hers.goto(link);
+  await hers.getByRole('heading', { name: `Whom Ada ${last} met` }).waitFor();
+  await phone.close();
+
   // It was stored, not only shown.
   await page.reload();
   await page.getByRole('button', { name: new RegExp(`Ada ${last}`) }).waitFor();
   await page.close();
 });
 
-test('no errors in the page', () => {
+test('a hostile name is shown as text in the list, on the card and in the map tooltip', async () => {
+  const last = `Hostile ${Date.now()}`;
+  const name = `${markup} ${last}`;
+  const person = await api('POST', '/api/persons', { first_name: markup, last_name: last, company_name: 'Hostile Inc' });
+  // About 3 m north of Pam Trexler's reports in San Mateo on 2020-07-07 (db/seed/demo.sql).
+  await api('POST', '/api/locations', { person_id: person.id, latitude: 37.55366, longitude: -122.290883, creation_time: '2020-07-07T10:37:06Z' });
+
+  const page = await organizer.newPage();
+  const res = await page.goto(`${baseURL}/#token=${organizerToken}`);
+  const csp = res.headers()['content-security-policy'] ?? '';
+  const scriptSrc = csp.split(';').map((d) => d.trim().split(/\s+/)).find((d) => d[0] === 'script-src');
+  assert.ok(scriptSrc?.includes("'self'"), `Content-Security-Policy: ${csp}`);
+  assert.ok(!scriptSrc.includes("'unsafe-inline'") && !scriptSrc.includes("'unsafe-eval'"), `Content-Security-Policy: ${csp}`);
+
+  const inList = page.getByRole('list').first().getByRole('button', { name: new RegExp(last) });
+  assert.equal(await inList.locator('.name').textContent(), name);
+
+  await page.getByRole('button', { name: /Pam Trexler/ }).click();
+  const card = page.getByRole('list', { name: 'People Pam Trexler met' }).getByRole('button', { name: new RegExp(last) });
+  assert.equal(await card.locator('.name').textContent(), name);
+
+  // Selected, the meeting is the one point in the selection's colour, drawn
+  // on top; the pin stands above it, so hover its lower half.
+  await card.click();
+  const map = page.getByRole('region', { name: "Map of Pam Trexler's reports and meetings" });
+  const point = map.locator('.leaflet-overlay-pane path[stroke="#c4132a"]');
+  const box = await point.boundingBox();
+  await point.hover({ position: { x: box.width / 2, y: box.height * 0.8 } });
+  const tooltip = map.locator('.leaflet-tooltip');
+  await tooltip.waitFor();
+  const said = await tooltip.textContent();
+  assert.ok(said.startsWith(`${name}, 7 Jul 2020, 10:37 UTC, `), `the tooltip says ${said}`);
+  assert.equal(await tooltip.locator('img').count(), 0);
+  assert.equal(await page.locator('img[src="x"]').count(), 0);
+  await page.screenshot({ path: join(output, 'hostile-name.png'), fullPage: true });
+  assert.deepEqual(dialogs, []);
+  await page.close();
+});
+
+test('an attendee signs in with their link, sees only their own connections, and signs out', async () => {
+  const last = `Attendee ${Date.now()}`;
+  const person = await api('POST', '/api/persons', { first_name: 'Grace', last_name: last, company_name: 'Harvard' });
+  assert.ok(person.token, 'the registration answers the sign-in token');
+  // At Pam Trexler's spot in San Mateo, when she was there (db/seed/demo.sql).
+  await api('POST', '/api/locations', { person_id: person.id, latitude: 37.55363, longitude: -122.290883, creation_time: '2020-07-07T10:37:06Z' });
+
+  const context = await newContext();
+  const page = await context.newPage();
+  await page.goto(`${baseURL}/#token=${person.token}`);
+  await page.getByRole('heading', { name: `Whom Grace ${last} met` }).waitFor();
+  assert.equal(new URL(page.url()).hash, '');
+  assert.ok(!page.url().includes(person.token), `the address still holds the token: ${page.url()}`);
+  await page.getByRole('list', { name: `People Grace ${last} met` }).getByRole('button', { name: /Pam Trexler/ }).waitFor();
+  assert.equal(await page.getByRole('heading', { name: 'People' }).count(), 0);
+  assert.equal(await page.getByRole('heading', { name: 'Register a person' }).count(), 0);
+  await page.screenshot({ path: join(output, 'attendee.png'), fullPage: true });
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByText('Open the sign-in link you were given').waitFor();
+  assert.equal(await page.evaluate(() => fetch('/api/session').then((r) => r.status)), 401);
+  await page.reload();
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  assert.equal(await page.getByRole('heading', { name: `Whom Grace ${last} met` }).count(), 0);
+  await page.screenshot({ path: join(output, 'signed-out.png'), fullPage: true });
+
+  // The link opened in a tab that shows the app already signs in too.
+  await page.goto(`${baseURL}/#token=${person.token}`);
+  await page.getByRole('heading', { name: `Whom Grace ${last} met` }).waitFor();
+  assert.equal(new URL(page.url()).hash, '');
+  await context.close();
+});
+
+test('no errors in the page, no dialog', () => {
   assert.deepEqual(pageErrors, []);
+  assert.deepEqual(dialogs, []);
 });

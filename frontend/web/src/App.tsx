@@ -1,68 +1,76 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { listPersons, type Person } from './api';
-import { Connections } from './Connections';
-import { fullName } from './format';
-import { errorMessage, isAbort, type Load } from './load';
-import { People } from './People';
-import { PersonForm } from './PersonForm';
+import { useEffect, useState } from 'react';
+import { ApiError, getSession, onSignedOut, signIn, signOut, type Session } from './api';
+import { Attendee } from './Attendee';
+import { errorMessage } from './load';
+import { Organizer } from './Organizer';
+import { SignIn, signInProblem } from './SignIn';
 
-function byName(a: Person, b: Person): number {
-  return fullName(a).localeCompare(fullName(b)) || a.id - b.id;
-}
+type Auth = { state: 'checking' } | { state: 'out'; problem?: string } | { state: 'in'; session: Session };
 
-export function App() {
-  const [people, setPeople] = useState<Load<Person[]>>({ state: 'loading' });
-  const [attempt, setAttempt] = useState(0);
-  const [query, setQuery] = useState('');
-  const [selectedID, setSelectedID] = useState<number | null>(null);
-  const connections = useRef<HTMLDivElement>(null);
+// App signs in with the token of the sign-in link it was opened with, if
+// any, or finds the session its cookie holds; then shows the signed-in
+// person's view. Any call refused for want of a session leads back to the
+// sign-in page.
+export function App({ signInToken = '' }: { signInToken?: string }) {
+  const [auth, setAuth] = useState<Auth>({ state: 'checking' });
+  const [signOutProblem, setSignOutProblem] = useState('');
+
+  useEffect(() => {
+    onSignedOut(() => setAuth({ state: 'out', problem: 'Your session has ended. Sign in again.' }));
+    return () => onSignedOut(() => {});
+  }, []);
 
   useEffect(() => {
     const abort = new AbortController();
-    setPeople({ state: 'loading' });
-    listPersons(abort.signal).then(
-      (data) => setPeople({ state: 'ready', data: [...data].sort(byName) }),
-      (err) => isAbort(err) || setPeople({ state: 'error', message: errorMessage(err) }),
+    (signInToken ? signIn(signInToken, abort.signal) : getSession(abort.signal)).then(
+      (session) => setAuth({ state: 'in', session }),
+      (err) => {
+        if (abort.signal.aborted) return;
+        const signedOut = !signInToken && err instanceof ApiError && err.status === 401;
+        setAuth({ state: 'out', problem: signedOut ? undefined : signInProblem(err) });
+      },
     );
     return () => abort.abort();
-  }, [attempt]);
+  }, [signInToken]);
 
-  const select = useCallback((id: number) => {
-    setSelectedID(id);
-    // On a narrow screen the connections are below the list: bring them up.
-    if (window.matchMedia?.('(max-width: 59.99em)').matches) connections.current?.scrollIntoView({ block: 'start' });
-  }, []);
-
-  // A new person is shown in the whole list, whatever the search was.
-  const created = useCallback((p: Person) => {
-    setQuery('');
-    setPeople((s) => (s.state === 'ready' ? { state: 'ready', data: [...s.data, p].sort(byName) } : s));
-  }, []);
-
-  const selected = people.state === 'ready' ? people.data.find((p) => p.id === selectedID) : undefined;
+  async function leave() {
+    setSignOutProblem('');
+    try {
+      await signOut();
+      setAuth({ state: 'out' });
+    } catch (err) {
+      setSignOutProblem(`Could not sign out. ${errorMessage(err)}`);
+    }
+  }
 
   return (
     <>
-      <a className="skip" href="#connections">
-        Skip to connections
-      </a>
       <header className="top">
-        <h1>UdaConnect</h1>
-        <p>Whom you met at the conference: where, when and how close.</p>
+        <div>
+          <h1>UdaConnect</h1>
+          <p>Whom you met at the conference: where, when and how close.</p>
+        </div>
+        {auth.state === 'in' && (
+          <div className="account">
+            <span>Signed in as {auth.session.role}</span>
+            <button type="button" className="secondary" onClick={leave}>
+              Sign out
+            </button>
+            {signOutProblem && (
+              <p className="problem" role="alert">
+                {signOutProblem}
+              </p>
+            )}
+          </div>
+        )}
       </header>
-      <main className="layout">
-        <div className="panel side">
-          <People people={people} query={query} onQuery={setQuery} selectedID={selectedID} onSelect={select} onRetry={() => setAttempt((n) => n + 1)} />
-          <PersonForm onCreated={created} />
-        </div>
-        <div className="panel main" id="connections" ref={connections} tabIndex={-1}>
-          {selected ? (
-            <Connections key={selected.id} person={selected} />
-          ) : (
-            <p className="state empty">Select a person to see whom they met, where and when.</p>
-          )}
-        </div>
-      </main>
+      {auth.state === 'checking' && (
+        <p className="state loading" role="status">
+          Signing in…
+        </p>
+      )}
+      {auth.state === 'out' && <SignIn problem={auth.problem} onSignedIn={(session) => setAuth({ state: 'in', session })} />}
+      {auth.state === 'in' && (auth.session.role === 'organizer' ? <Organizer /> : <Attendee personID={auth.session.person_id} />)}
     </>
   );
 }

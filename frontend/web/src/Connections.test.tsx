@@ -3,7 +3,7 @@ import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { App } from './App';
 import type { Connection, Location } from './api';
-import { json, never, serve, type Call } from './test/api';
+import { json, never, serve, type Call, signedIn } from './test/api';
 import { frank, met, pamConnections, pamReports, people, report } from './test/fixtures';
 
 interface Server {
@@ -14,6 +14,7 @@ interface Server {
 // open renders the app against a server holding the fixtures and selects Pam.
 async function open({ reports, connections }: Server = {}) {
   const calls = serve({
+    ...signedIn(),
     'GET /api/persons': () => json(200, people),
     'GET /api/persons/1/locations': reports ?? (() => json(200, pamReports)),
     'GET /api/persons/1/connection': connections ?? (() => json(200, pamConnections)),

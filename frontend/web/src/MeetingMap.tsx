@@ -72,7 +72,7 @@ export function MeetingMap({ ownerName, own, groups, selectedID, onSelect }: Pro
       const at: L.LatLngTuple = [l.latitude, l.longitude];
       all.push(at);
       L.circleMarker(at, { radius: 4, color: colors.own, weight: 1, fillOpacity: 0.7 })
-        .bindTooltip(`${ownerName}, ${formatTime(l.creation_time)}`)
+        .bindTooltip(text(`${ownerName}, ${formatTime(l.creation_time)}`))
         .addTo(group);
     }
     for (const g of groups) {
@@ -87,7 +87,7 @@ export function MeetingMap({ ownerName, own, groups, selectedID, onSelect }: Pro
           weight: isSelected ? 3 : 2,
           fillOpacity: 0.5,
         })
-          .bindTooltip(label)
+          .bindTooltip(text(label))
           .on('click', () => select.current(g.person.id))
           .addTo(group);
         if (isSelected) {
@@ -119,6 +119,14 @@ export function MeetingMap({ ownerName, own, groups, selectedID, onSelect }: Pro
       </figcaption>
     </figure>
   );
+}
+
+// text is a tooltip's content as plain text: Leaflet would read a string as
+// HTML, and names come from the data.
+export function text(s: string): HTMLElement {
+  const span = document.createElement('span');
+  span.textContent = s;
+  return span;
 }
 
 // outline pads bounds so that a single point or a tight cluster still gets a

@@ -1,7 +1,7 @@
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { App } from './App';
-import { json, never, serve } from './test/api';
+import { json, never, serve, signedIn } from './test/api';
 import { people } from './test/fixtures';
 
 function names(): string[] {
@@ -11,7 +11,7 @@ function names(): string[] {
 
 describe('people', () => {
   it('lists everyone by name with a count', async () => {
-    serve({ 'GET /api/persons': () => json(200, people) });
+    serve({ ...signedIn(), 'GET /api/persons': () => json(200, people) });
     render(<App />);
     expect(await screen.findByText('5 people')).toBeInTheDocument();
     expect(names()).toEqual(['Frank Shader', 'Otto Spring', 'Pam Trexler', 'Paul Badman', 'Taco Fargo']);
@@ -19,7 +19,7 @@ describe('people', () => {
   });
 
   it('searches by name or company, ignoring case and accents', async () => {
-    serve({ 'GET /api/persons': () => json(200, [...people, { id: 12, first_name: 'José', last_name: 'Núñez', company_name: 'Acme' }]) });
+    serve({ ...signedIn(), 'GET /api/persons': () => json(200, [...people, { id: 12, first_name: 'José', last_name: 'Núñez', company_name: 'Acme' }]) });
     const user = userEvent.setup();
     render(<App />);
     const search = await screen.findByLabelText('Search by name or company');
@@ -46,13 +46,13 @@ describe('people', () => {
   });
 
   it('shows that it is loading', async () => {
-    serve({ 'GET /api/persons': never });
+    serve({ ...signedIn(), 'GET /api/persons': never });
     render(<App />);
     expect(await screen.findByText('Loading people…')).toHaveAttribute('role', 'status');
   });
 
   it('says when no one is registered', async () => {
-    serve({ 'GET /api/persons': () => json(200, []) });
+    serve({ ...signedIn(), 'GET /api/persons': () => json(200, []) });
     render(<App />);
     expect(await screen.findByText('0 people')).toBeInTheDocument();
     expect(screen.getByText(/No one is registered yet/)).toBeInTheDocument();
@@ -60,7 +60,7 @@ describe('people', () => {
 
   it('shows an error and tries again', async () => {
     let fail = true;
-    serve({ 'GET /api/persons': () => (fail ? json(503, { error: 'persons is unavailable' }) : json(200, people)) });
+    serve({ ...signedIn(), 'GET /api/persons': () => (fail ? json(503, { error: 'persons is unavailable' }) : json(200, people)) });
     const user = userEvent.setup();
     render(<App />);
     const alert = await screen.findByRole('alert');
@@ -73,7 +73,12 @@ describe('people', () => {
   });
 
   it('says when the server cannot be reached', async () => {
-    vi.stubGlobal('fetch', vi.fn().mockRejectedValue(new TypeError('Failed to fetch')));
+    serve({
+      ...signedIn(),
+      'GET /api/persons': () => {
+        throw new TypeError('Failed to fetch');
+      },
+    });
     render(<App />);
     expect(await screen.findByRole('alert')).toHaveTextContent('The server could not be reached');
   });

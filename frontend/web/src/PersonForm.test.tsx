@@ -1,7 +1,7 @@
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { App } from './App';
-import { json, serve } from './test/api';
+import { json, serve, signedIn } from './test/api';
 import { people } from './test/fixtures';
 
 async function renderApp() {
@@ -17,7 +17,7 @@ function field(label: string) {
 
 describe('registering a person', () => {
   it('validates inline and sends nothing while a field is wrong', async () => {
-    const calls = serve({ 'GET /api/persons': () => json(200, people) });
+    const calls = serve({ ...signedIn(), 'GET /api/persons': () => json(200, people) });
     const user = await renderApp();
 
     await user.click(screen.getByRole('button', { name: 'Register' }));
@@ -40,7 +40,7 @@ describe('registering a person', () => {
   });
 
   it('shows a problem once the field is left, not before', async () => {
-    serve({ 'GET /api/persons': () => json(200, people) });
+    serve({ ...signedIn(), 'GET /api/persons': () => json(200, people) });
     const user = await renderApp();
     await user.click(field('First name'));
     expect(screen.queryByText('First name is required.')).not.toBeInTheDocument();
@@ -51,8 +51,9 @@ describe('registering a person', () => {
 
   it('registers a person, who appears in the list without a reload', async () => {
     const calls = serve({
+      ...signedIn(),
       'GET /api/persons': () => json(200, people),
-      'POST /api/persons': (_, body) => json(201, { id: 42, ...(body as object) }),
+      'POST /api/persons': (_, body) => json(201, { id: 42, ...(body as object), token: 'ada-token' }),
     });
     const user = await renderApp();
 
@@ -71,11 +72,49 @@ describe('registering a person', () => {
     expect(within(screen.getByRole('list')).getByRole('button', { name: /Ada Lovelace/ })).toBeInTheDocument();
     expect(field('First name')).toHaveValue('');
     expect(screen.queryByText(/is required/)).not.toBeInTheDocument();
-    expect(calls.filter((c) => c.method === 'GET')).toHaveLength(1);
+    expect(calls.filter((c) => c.method === 'GET' && c.url.pathname === '/api/persons')).toHaveLength(1);
+  });
+
+  it('shows the new attendee’s sign-in link and its QR code, once', async () => {
+    let n = 0;
+    serve({
+      ...signedIn(),
+      'GET /api/persons': () => json(200, people),
+      'POST /api/persons': (_, body) => json(201, { id: 42 + n, ...(body as object), token: `token-${++n}` }),
+    });
+    const user = await renderApp();
+    const register = async (first: string) => {
+      await user.type(field('First name'), first);
+      await user.type(field('Last name'), 'Lovelace');
+      await user.type(field('Company'), 'Analytical Engines');
+      await user.click(screen.getByRole('button', { name: 'Register' }));
+    };
+
+    await register('Ada');
+    const link = await screen.findByLabelText('Sign-in link');
+    expect(link).toHaveValue(`${location.origin}/#token=token-1`);
+    const qr = await screen.findByRole('img', { name: 'QR code of the sign-in link for Ada Lovelace' });
+    expect(qr.getAttribute('src')).toMatch(/^data:image\/svg\+xml;charset=utf-8,%3Csvg/);
+
+    // user-event stands in for the clipboard.
+    await user.click(screen.getByRole('button', { name: 'Copy link' }));
+    expect(await screen.findByText('Copied.')).toBeInTheDocument();
+    expect(await navigator.clipboard.readText()).toBe(`${location.origin}/#token=token-1`);
+
+    // Another registration replaces it; Done removes it for good.
+    await register('Byron');
+    expect(await screen.findByDisplayValue(`${location.origin}/#token=token-2`)).toBeInTheDocument();
+    expect(screen.queryByDisplayValue(/token-1/)).not.toBeInTheDocument();
+    expect(screen.getAllByRole('img', { name: /^QR code/ })).toHaveLength(1);
+    await user.click(screen.getByRole('button', { name: 'Done' }));
+    expect(screen.queryByLabelText('Sign-in link')).not.toBeInTheDocument();
+    expect(screen.queryByRole('img', { name: /^QR code/ })).not.toBeInTheDocument();
+    expect(screen.queryByText(/token-/)).not.toBeInTheDocument();
   });
 
   it('shows the server’s refusal under the field it names', async () => {
     serve({
+      ...signedIn(),
       'GET /api/persons': () => json(200, people),
       'POST /api/persons': () => json(400, { error: 'company_name is longer than 200 characters' }),
     });
@@ -92,6 +131,7 @@ describe('registering a person', () => {
 
   it('shows any other server error', async () => {
     serve({
+      ...signedIn(),
       'GET /api/persons': () => json(200, people),
       'POST /api/persons': () => json(503, { error: 'the database is unavailable, try again later' }),
     });

@@ -2,6 +2,8 @@ import { useRef, useState, type FormEvent } from 'react';
 import { ApiError, createPerson, type NewPerson, type Person } from './api';
 import { fullName } from './format';
 import { errorMessage } from './load';
+import { signInLink } from './signin';
+import { SignInLink } from './SignInLink';
 
 // MaxNameLength bounds each name, as the server does.
 export const MaxNameLength = 200;
@@ -32,6 +34,7 @@ export function PersonForm({ onCreated }: { onCreated: (p: Person) => void }) {
   const [serverError, setServerError] = useState<{ field?: Field; message: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState('');
+  const [issued, setIssued] = useState<{ name: string; link: string } | null>(null);
   const form = useRef<HTMLFormElement>(null);
 
   const problems = validatePerson(values);
@@ -42,6 +45,7 @@ export function PersonForm({ onCreated }: { onCreated: (p: Person) => void }) {
     setSubmitted(true);
     setServerError(null);
     setDone('');
+    setIssued(null);
     const invalid = fields.find((f) => problems[f.name]);
     if (invalid) {
       form.current?.querySelector<HTMLInputElement>(`[name="${invalid.name}"]`)?.focus();
@@ -49,7 +53,7 @@ export function PersonForm({ onCreated }: { onCreated: (p: Person) => void }) {
     }
     setBusy(true);
     try {
-      const person = await createPerson({
+      const { token, ...person } = await createPerson({
         first_name: values.first_name.trim(),
         last_name: values.last_name.trim(),
         company_name: values.company_name.trim(),
@@ -58,6 +62,7 @@ export function PersonForm({ onCreated }: { onCreated: (p: Person) => void }) {
       setTouched({});
       setSubmitted(false);
       setDone(`Registered ${fullName(person)}.`);
+      setIssued({ name: fullName(person), link: signInLink(token) });
       onCreated(person);
     } catch (err) {
       const message = errorMessage(err);
@@ -69,46 +74,49 @@ export function PersonForm({ onCreated }: { onCreated: (p: Person) => void }) {
   }
 
   return (
-    <form ref={form} className="register" onSubmit={submit} noValidate aria-labelledby="register-heading">
-      <h2 id="register-heading">Register a person</h2>
-      {fields.map((f) => {
-        const problem = shown(f.name);
-        return (
-          <div className="field" key={f.name}>
-            <label htmlFor={`register-${f.name}`}>{f.label}</label>
-            <input
-              id={`register-${f.name}`}
-              name={f.name}
-              value={values[f.name]}
-              autoComplete={f.autoComplete}
-              required
-              aria-invalid={problem ? true : undefined}
-              aria-describedby={problem ? `register-${f.name}-problem` : undefined}
-              onChange={(e) => {
-                setValues({ ...values, [f.name]: e.target.value });
-                if (serverError?.field === f.name) setServerError(null);
-              }}
-              onBlur={() => setTouched({ ...touched, [f.name]: true })}
-            />
-            {problem && (
-              <p className="problem" id={`register-${f.name}-problem`}>
-                {problem}
-              </p>
-            )}
-          </div>
-        );
-      })}
-      {serverError && !serverError.field && (
-        <p className="state error" role="alert">
-          The person could not be registered. {serverError.message}
+    <>
+      <form ref={form} className="register" onSubmit={submit} noValidate aria-labelledby="register-heading">
+        <h2 id="register-heading">Register a person</h2>
+        {fields.map((f) => {
+          const problem = shown(f.name);
+          return (
+            <div className="field" key={f.name}>
+              <label htmlFor={`register-${f.name}`}>{f.label}</label>
+              <input
+                id={`register-${f.name}`}
+                name={f.name}
+                value={values[f.name]}
+                autoComplete={f.autoComplete}
+                required
+                aria-invalid={problem ? true : undefined}
+                aria-describedby={problem ? `register-${f.name}-problem` : undefined}
+                onChange={(e) => {
+                  setValues({ ...values, [f.name]: e.target.value });
+                  if (serverError?.field === f.name) setServerError(null);
+                }}
+                onBlur={() => setTouched({ ...touched, [f.name]: true })}
+              />
+              {problem && (
+                <p className="problem" id={`register-${f.name}-problem`}>
+                  {problem}
+                </p>
+              )}
+            </div>
+          );
+        })}
+        {serverError && !serverError.field && (
+          <p className="state error" role="alert">
+            The person could not be registered. {serverError.message}
+          </p>
+        )}
+        <button type="submit" disabled={busy}>
+          {busy ? 'Registering…' : 'Register'}
+        </button>
+        <p className="done" role="status">
+          {done}
         </p>
-      )}
-      <button type="submit" disabled={busy}>
-        {busy ? 'Registering…' : 'Register'}
-      </button>
-      <p className="done" role="status">
-        {done}
-      </p>
-    </form>
+      </form>
+      {issued && <SignInLink {...issued} onDismiss={() => setIssued(null)} />}
+    </>
   );
 }

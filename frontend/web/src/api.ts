@@ -1,4 +1,8 @@
 // The HTTP API of UdaConnect (same origin, under /api), as the door serves it.
+// Every call carries the session cookie that signIn obtained.
+
+// Session is who is signed in: an organizer, or an attendee who is one person.
+export type Session = { role: 'organizer' } | { role: 'attendee'; person_id: number };
 
 export interface Person {
   id: number;
@@ -8,6 +12,9 @@ export interface Person {
 }
 
 export type NewPerson = Omit<Person, 'id'>;
+
+// A Registered person comes with their sign-in token, given only this once.
+export type Registered = Person & { token: string };
 
 export interface Location {
   id: number;
@@ -44,20 +51,33 @@ export class ApiError extends Error {
   }
 }
 
+// signedOut is told when a call is refused for want of a valid session.
+let signedOut = () => {};
+
+export function onSignedOut(listener: () => void) {
+  signedOut = listener;
+}
+
+const json = { 'Content-Type': 'application/json' };
+
 async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...init.headers } });
+    res = await fetch(path, { ...init, credentials: 'same-origin', headers: { Accept: 'application/json', ...init.headers } });
   } catch (err) {
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
     throw new ApiError(0, 'The server could not be reached. Check the connection and try again.');
   }
+  // A 401 from /api/session answers whether one is signed in; anywhere else
+  // it means the session has ended.
+  if (res.status === 401 && !path.startsWith('/api/session')) signedOut();
   if (!res.ok) {
     const body = await res.json().catch(() => null);
     const message = typeof body?.error === 'string' && body.error ? body.error : `The server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}.`;
     const field = typeof body?.field === 'string' ? body.field : undefined;
     throw new ApiError(res.status, message, field);
   }
+  if (res.status === 204) return undefined as T;
   try {
     return (await res.json()) as T;
   } catch {
@@ -65,16 +85,29 @@ async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   }
 }
 
+// signIn exchanges a sign-in token for a session cookie.
+export function signIn(token: string, signal?: AbortSignal): Promise<Session> {
+  return request('/api/session', { method: 'POST', headers: { ...json, Authorization: `Bearer ${token}` }, body: '{}', signal });
+}
+
+export function getSession(signal?: AbortSignal): Promise<Session> {
+  return request('/api/session', { signal });
+}
+
+export function signOut(): Promise<void> {
+  return request('/api/session', { method: 'DELETE', headers: json });
+}
+
 export function listPersons(signal?: AbortSignal): Promise<Person[]> {
   return request('/api/persons', { signal });
 }
 
-export function createPerson(person: NewPerson): Promise<Person> {
-  return request('/api/persons', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(person),
-  });
+export function getPerson(id: number, signal?: AbortSignal): Promise<Person> {
+  return request(`/api/persons/${id}`, { signal });
+}
+
+export function createPerson(person: NewPerson): Promise<Registered> {
+  return request('/api/persons', { method: 'POST', headers: json, body: JSON.stringify(person) });
 }
 
 export function listLocations(personID: number, signal?: AbortSignal): Promise<Location[]> {

@@ -1,10 +1,12 @@
 // A stand-in for the server at the network boundary: fetch is replaced by a
 // router of canned answers, and every request is recorded.
 import { vi } from 'vitest';
+import type { Session } from '../api';
 
 export interface Call {
   method: string;
   url: URL;
+  headers: Headers;
   body: unknown;
 }
 
@@ -19,6 +21,11 @@ export function never(): Promise<Response> {
   return new Promise(() => {});
 }
 
+// signedIn answers GET /api/session as signed in with the given session.
+export function signedIn(session: Session = { role: 'organizer' }): Record<string, Handler> {
+  return { 'GET /api/session': () => json(200, session) };
+}
+
 // serve routes "METHOD /path" to handlers; other requests get a 404.
 export function serve(routes: Record<string, Handler>): Call[] {
   const calls: Call[] = [];
@@ -28,7 +35,7 @@ export function serve(routes: Record<string, Handler>): Call[] {
       const url = new URL(String(input), 'http://localhost');
       const method = init.method ?? 'GET';
       const body = typeof init.body === 'string' ? JSON.parse(init.body) : undefined;
-      calls.push({ method, url, body });
+      calls.push({ method, url, headers: new Headers(init.headers), body });
       const handler = routes[`${method} ${url.pathname}`];
       return handler ? handler(url, body) : json(404, { error: `no route ${method} ${url.pathname}` });
     }),

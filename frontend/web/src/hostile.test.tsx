@@ -1,0 +1,50 @@
+import { fireEvent, render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { App } from './App';
+import type { Person } from './api';
+import { json, serve, signedIn } from './test/api';
+import { met, pamConnections, pamReports, people, report } from './test/fixtures';
+
+// A name that would run script if it were ever read as HTML.
+const markup = '<img src=x onerror=alert(1)>';
+const hostile: Person = { id: 13, first_name: markup, last_name: 'Hostile', company_name: '<b>Evil</b> Inc' };
+const hostileName = `${markup} Hostile`;
+
+function noMarkup() {
+  expect(document.querySelector('img[src="x"], b')).toBeNull();
+}
+
+describe('names from the data', () => {
+  it('are shown as text in the list, on the connection card and in the map tooltip', async () => {
+    serve({
+      ...signedIn(),
+      'GET /api/persons': () => json(200, [...people, hostile]),
+      'GET /api/persons/1/locations': () => json(200, pamReports),
+      'GET /api/persons/1/connection': () => json(200, [...pamConnections, met(hostile, report(90, 13, '2020-07-07T10:37:06Z', 37.5539, -122.290883), 3)]),
+    });
+    const user = userEvent.setup();
+    render(<App />);
+
+    const list = await screen.findByRole('list');
+    const inList = within(list).getByRole('button', { name: /Hostile/ });
+    expect(inList.querySelector('.name')!.textContent).toBe(hostileName);
+    expect(inList.querySelector('.company')!.textContent).toBe('<b>Evil</b> Inc');
+    noMarkup();
+
+    await user.click(within(list).getByRole('button', { name: /Pam Trexler/ }));
+    const metList = await screen.findByRole('list', { name: 'People Pam Trexler met' });
+    const card = within(metList).getByRole('button', { name: /Hostile/ });
+    expect(card.querySelector('.name')!.textContent).toBe(hostileName);
+    noMarkup();
+
+    // Selected, the meeting is drawn in the selection's colour; hovering it
+    // opens its tooltip.
+    await user.click(card);
+    const point = document.querySelector('.leaflet-overlay-pane path[stroke="#c4132a"]')!;
+    fireEvent.mouseOver(point);
+    const tooltip = document.querySelector('.leaflet-tooltip')!;
+    expect(tooltip.textContent).toBe(`${hostileName}, 7 Jul 2020, 10:37 UTC, 3.0 m away`);
+    expect(tooltip.querySelectorAll('*').length).toBe(1); // the one span holding the text
+    noMarkup();
+  });
+});
