@@ -45,7 +45,7 @@ test-browser: frontend/web/node_modules/.package-lock.json
 	  deploy/local/run.sh > .test/run.log 2>&1 & pid=$$!; \
 	for i in $$(seq 600); do curl -fsS -o /dev/null http://127.0.0.1:$(E2E_PORT)/readyz 2>/dev/null && break; \
 	  kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
-	(cd frontend/web && BASE_URL=http://127.0.0.1:$(E2E_PORT) npm run e2e); status=$$?; \
+	(cd frontend/web && BASE_URL=http://127.0.0.1:$(E2E_PORT) ORGANIZER_TOKEN=$$(cat ../../.test/run/organizer-token) npm run e2e); status=$$?; \
 	kill -TERM $$pid; wait $$pid; \
 	[ $$status = 0 ] || { echo "the system's output: .test/run.log and .test/run/logs/"; tail -20 .test/run.log; }; \
 	exit $$status
