@@ -261,7 +261,7 @@ func TestImages(t *testing.T) {
 }
 
 // The database: one PostGIS StatefulSet with a volume claim and a headless
-// Service of its serviceName, on a pinned postgis/postgis tag; exactly one
+// Service of its serviceName, on a pinned CloudNativePG PostGIS tag; exactly one
 // Job runs the migrator (with -seed where the seed component is used).
 func TestDatabase(t *testing.T) {
 	wantSeed := map[string]bool{"deploy/base": false, "deploy/overlays/dev": true, "deploy/overlays/prod": false}
@@ -276,8 +276,8 @@ func TestDatabase(t *testing.T) {
 			if len(ss.Spec.VolumeClaimTemplates) == 0 {
 				t.Error("PostGIS has no PersistentVolumeClaim template")
 			}
-			if img := ss.Spec.Template.Spec.Containers[0].Image; !regexp.MustCompile(`^(docker\.io/)?postgis/postgis:\d+-\d+\.\d+`).MatchString(img) {
-				t.Errorf("PostGIS image %q; want a pinned postgis/postgis tag such as 15-3.4", img)
+			if img := ss.Spec.Template.Spec.Containers[0].Image; !regexp.MustCompile(`^ghcr\.io/cloudnative-pg/postgis:\d+\.\d+-\d+\.\d+\.\d+-\d{12}-`).MatchString(img) {
+				t.Errorf("PostGIS image %q; want a CloudNativePG PostGIS tag of one build, such as 17.10-3.6.4-202608031108-standard-trixie", img)
 			}
 			svc := index(objs).services[ss.Spec.ServiceName]
 			if svc == nil || svc.Spec.ClusterIP != corev1.ClusterIPNone {
