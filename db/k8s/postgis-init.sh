@@ -16,15 +16,17 @@ if [ ! -s "${PGDATA}/PG_VERSION" ]; then
   scratch="${PGDATA}.init"
   rm -rf "${scratch}"
   pwfile="$(mktemp)"
+  sock="$(mktemp -d)"
   printf '%s' "${POSTGRES_PASSWORD}" >"${pwfile}"
   initdb -D "${scratch}" --username="${POSTGRES_USER}" --pwfile="${pwfile}" \
     --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8
   rm -f "${pwfile}"
   echo "host all all all scram-sha-256" >>"${scratch}/pg_hba.conf"
-  pg_ctl -D "${scratch}" -o "-c listen_addresses='' -c unix_socket_directories=/tmp" -w start
+  pg_ctl -D "${scratch}" -o "-c listen_addresses='' -c unix_socket_directories=${sock}" -w start
   echo 'CREATE DATABASE :"db"' |
-    psql -v ON_ERROR_STOP=1 -h /tmp -U "${POSTGRES_USER}" -d postgres -v db="${POSTGRES_DB}"
+    psql -v ON_ERROR_STOP=1 -h "${sock}" -U "${POSTGRES_USER}" -d postgres -v db="${POSTGRES_DB}"
   pg_ctl -D "${scratch}" -m fast -w stop
+  rmdir "${sock}"
   mv "${scratch}" "${PGDATA}"
 fi
 
