@@ -74,7 +74,8 @@ func TestPostgisKeepsItsVolume(t *testing.T) {
 
 // A first start on a small VM creates the cluster before the server listens
 // on TCP; the startup probe must give it minutes, not seconds, before the
-// liveness probe may restart the container halfway.
+// liveness probe may restart the container halfway, and skaffold must wait
+// longer still.
 func TestPostgisStartupProbe(t *testing.T) {
 	for _, dir := range overlays {
 		t.Run(dir, func(t *testing.T) {
@@ -84,8 +85,12 @@ func TestPostgisStartupProbe(t *testing.T) {
 				t.Fatal("no startupProbe: the liveness probe can kill the first initialisation")
 			}
 			period := max(s.PeriodSeconds, 10) // the API's default is 10
-			if budget := s.InitialDelaySeconds + period*max(s.FailureThreshold, 3); budget < 600 {
+			budget := s.InitialDelaySeconds + period*max(s.FailureThreshold, 3)
+			if budget < 600 {
 				t.Errorf("the startup probe allows %d s; want at least 600", budget)
+			}
+			if d := readSkaffold(t).Deploy.StatusCheckDeadlineSeconds; d <= int(budget) {
+				t.Errorf("skaffold's status check gives up after %d s, before PostGIS's startup probe (%d s)", d, budget)
 			}
 			if ctr.LivenessProbe == nil {
 				t.Error("no livenessProbe")
