@@ -40,7 +40,7 @@ func TestBuiltManifestsValidate(t *testing.T) {
 				if err := o.Validate(); err != nil {
 					t.Error(err)
 				}
-				if o.GVK.Kind != "Namespace" && o.Namespace != Namespace {
+				if o.Namespace != Namespace {
 					t.Errorf("%s: namespace %q; want %q", o.ID(), o.Namespace, Namespace)
 				}
 			}
