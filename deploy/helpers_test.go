@@ -62,7 +62,7 @@ func sourceManifests(t testing.TB) []string {
 		"eventing/broker.yaml", "eventing/triggers.yaml",
 		"eventing/cluster/*.yaml", "eventing/kafka/*.yaml",
 		"deploy/base/*.yaml", "deploy/overlays/*/*.yaml",
-		"deploy/vm/registry.yaml",
+		"deploy/vm/registry.yaml", "deploy/vm/namespace.yaml",
 	} {
 		matches, err := filepath.Glob(filepath.Join(root, pattern))
 		if err != nil {
@@ -82,14 +82,15 @@ func sourceManifests(t testing.TB) []string {
 }
 
 var (
-	secretOnce sync.Once
-	secretEnv  []byte
-	secretErr  error
+	secretOnce  sync.Once
+	secretFiles map[string][]byte
+	secretErr   error
 )
 
-// testSecret runs deploy/secrets.sh into a scratch folder once and returns
-// the env file it wrote, so builds never read a developer's real secrets.
-func testSecret(t testing.TB) []byte {
+// testSecrets runs deploy/secrets.sh into a scratch folder once and returns
+// the files it wrote by name, so builds never read a developer's real
+// secrets.
+func testSecrets(t testing.TB) map[string][]byte {
 	t.Helper()
 	secretOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "udaconnect-secrets-")
@@ -103,16 +104,30 @@ func testSecret(t testing.TB) []byte {
 			secretErr = errors.New("deploy/secrets.sh: " + err.Error() + ": " + string(out))
 			return
 		}
-		secretEnv, secretErr = os.ReadFile(filepath.Join(dir, "postgres.env"))
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			secretErr = err
+			return
+		}
+		secretFiles = map[string][]byte{}
+		for _, e := range entries {
+			data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				secretErr = err
+				return
+			}
+			secretFiles[e.Name()] = data
+		}
 	})
 	if secretErr != nil {
 		t.Fatal(secretErr)
 	}
-	return secretEnv
+	return secretFiles
 }
 
-// memRepo copies the repository's YAML files into an in-memory file system
-// rooted at /repo, with a throwaway deploy/.secrets/postgres.env.
+// memRepo copies the repository's YAML files and shell scripts (which
+// ConfigMaps may carry) into an in-memory file system rooted at /repo, with
+// throwaway deploy/.secrets/ files.
 func memRepo(t testing.TB) filesys.FileSystem {
 	t.Helper()
 	root := repoRoot(t)
@@ -128,7 +143,7 @@ func memRepo(t testing.TB) filesys.FileSystem {
 			}
 			return nil
 		}
-		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
+		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" && ext != ".sh" {
 			return nil
 		}
 		data, err := os.ReadFile(path)
@@ -140,8 +155,10 @@ func memRepo(t testing.TB) filesys.FileSystem {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mem.WriteFile("/repo/deploy/.secrets/postgres.env", testSecret(t)); err != nil {
-		t.Fatal(err)
+	for name, data := range testSecrets(t) {
+		if err := mem.WriteFile(filepath.Join("/repo/deploy/.secrets", name), data); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return mem
 }
@@ -185,43 +202,56 @@ func builtObjects(t testing.TB, dir string) []*manifest.Object {
 }
 
 var (
-	schemaOnce sync.Once
-	schema     *openapi.Schema
-	schemaErr  error
+	schemaMu sync.Mutex
+	schemas  = map[string]*openapi.Schema{}
 )
 
-// servingSchema returns the openAPIV3Schema of serving.knative.dev/v1
-// Service from the knative.dev/serving module, fetched with go mod download
-// (from the module cache, or the Go module proxy on a fresh machine).
+// crdSchema returns the openAPIV3Schema that the CRD at path in a Go module
+// gives group/version/kind, with the module fetched by go mod download (from
+// the module cache, or the Go module proxy on a fresh machine).
+func crdSchema(t testing.TB, module, version, path, group, apiVersion, kind string) *openapi.Schema {
+	t.Helper()
+	schemaMu.Lock()
+	defer schemaMu.Unlock()
+	key := module + "@" + version + "/" + path
+	if s, ok := schemas[key]; ok {
+		return s
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("go", "mod", "download", "-json", module+"@"+version)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	var mod struct{ Dir, Error string }
+	if jerr := json.Unmarshal(out, &mod); jerr != nil || mod.Error != "" || err != nil {
+		t.Fatal(errors.Join(errors.New("go mod download "+module+"@"+version), err, jerr, errors.New(mod.Error)))
+	}
+	data, err := os.ReadFile(filepath.Join(mod.Dir, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := openapi.FromCRD(data, group, apiVersion, kind)
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	schemas[key] = s
+	return s
+}
+
+// servingSchema returns the schema of serving.knative.dev/v1 Service from
+// the knative.dev/serving module of the release the cluster runs.
 func servingSchema(t testing.TB) *openapi.Schema {
 	t.Helper()
-	schemaOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "udaconnect-gomod-")
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		cmd := exec.Command("go", "mod", "download", "-json", KnativeServingModule+"@"+KnativeServingVersion)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-		out, err := cmd.Output()
-		var mod struct{ Dir, Error string }
-		if jerr := json.Unmarshal(out, &mod); jerr != nil || mod.Error != "" || err != nil {
-			schemaErr = errors.Join(errors.New("go mod download "+KnativeServingModule+"@"+KnativeServingVersion), err, jerr, errors.New(mod.Error))
-			return
-		}
-		data, err := os.ReadFile(filepath.Join(mod.Dir, "config", "core", "300-resources", "service.yaml"))
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		schema, schemaErr = openapi.FromCRD(data, "serving.knative.dev", "v1", "Service")
-	})
-	if schemaErr != nil {
-		t.Fatal(schemaErr)
-	}
-	return schema
+	return crdSchema(t, KnativeServingModule, KnativeServingVersion,
+		"config/core/300-resources/service.yaml", "serving.knative.dev", "v1", "Service")
+}
+
+// eventPolicySchema returns the schema of eventing.knative.dev/v1alpha1
+// EventPolicy from the knative.dev/eventing module.
+func eventPolicySchema(t testing.TB) *openapi.Schema {
+	t.Helper()
+	return crdSchema(t, KnativeEventingModule, KnativeEventingVersion,
+		"config/core/resources/eventpolicy.yaml", "eventing.knative.dev", "v1alpha1", "EventPolicy")
 }
 
 // ofKind returns the objects of one group and kind.

@@ -40,7 +40,7 @@ func TestBuiltManifestsValidate(t *testing.T) {
 				if err := o.Validate(); err != nil {
 					t.Error(err)
 				}
-				if o.GVK.Kind != "Namespace" && o.Namespace != Namespace {
+				if o.Namespace != Namespace {
 					t.Errorf("%s: namespace %q; want %q", o.ID(), o.Namespace, Namespace)
 				}
 			}
@@ -121,8 +121,8 @@ func TestServingCRDCatchesMistakes(t *testing.T) {
 
 // The functions and the door scale to zero with a target concurrency and a
 // max scale, time out, probe /healthz and /readyz, have requests and limits,
-// take their environment from the ConfigMap (and the functions the database
-// URL from the Secret), and only the door is public.
+// take their environment from the ConfigMap (and each function its database
+// URL from the Secret of its own role), and only the door is public.
 func TestKnativeServiceSettings(t *testing.T) {
 	want := map[string]struct {
 		public bool
@@ -187,14 +187,18 @@ func TestKnativeServiceSettings(t *testing.T) {
 			if !fromConfigMap {
 				t.Error("no envFrom the ConfigMap udaconnect-config")
 			}
-			fromSecret := false
+			fromSecret := ""
 			for _, e := range c.Env {
-				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name == "udaconnect-db" {
-					fromSecret = true
+				if e.Name == "DATABASE_URL" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+					fromSecret = e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
 				}
 			}
-			if fromSecret != w.secret {
-				t.Errorf("env from the Secret udaconnect-db = %v; want %v", fromSecret, w.secret)
+			want := ""
+			if w.secret {
+				want = "udaconnect-db-" + name + "/database-url"
+			}
+			if fromSecret != want {
+				t.Errorf("DATABASE_URL from Secret key %q; want %q (the function's own role)", fromSecret, want)
 			}
 		})
 	}

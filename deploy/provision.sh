@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Provisions the UdaConnect development VM (run by the Vagrantfile as root):
 # K3s without Traefik, a local image registry K3s trusts, Knative Serving with
-# Kourier and the sslip.io default domain, Knative Eventing with the in-memory
-# channel and the multi-tenant channel-based broker. It writes the kubeconfig
-# for the host and the database secret into deploy/.secrets/ (gitignored).
-# Every version is pinned here; running it again converges to the same state.
+# Kourier and the sslip.io default domain, cert-manager, Knative Eventing with
+# the in-memory channel and the multi-tenant channel-based broker, sender
+# identity (OIDC), EventPolicies denying by default and strict transport
+# encryption, and the udaconnect namespace. It writes the kubeconfig for the
+# host and the secrets into deploy/.secrets/ (gitignored). Every version is
+# pinned here; running it again converges to the same state.
 set -euo pipefail
 
 # Pinned versions. KNATIVE_VERSION is the release whose Serving CRD schema the
@@ -13,6 +15,9 @@ set -euo pipefail
 K3S_VERSION="v1.36.3+k3s1"
 KNATIVE_VERSION="1.24.0"
 KOURIER_VERSION="1.24.0"
+# The cert-manager release Knative Eventing's own end-to-end tests install
+# (knative/eventing third_party/cert-manager); transport encryption needs it.
+CERT_MANAGER_VERSION="v1.16.3"
 
 VM_IP="${VM_IP:-192.168.56.10}"
 REPO="${REPO:-/vagrant}"
@@ -21,6 +26,7 @@ REGISTRY="localhost:5001"
 SERVING_URL="https://github.com/knative/serving/releases/download/knative-v${KNATIVE_VERSION}"
 KOURIER_URL="https://github.com/knative-extensions/net-kourier/releases/download/knative-v${KOURIER_VERSION}"
 EVENTING_URL="https://github.com/knative/eventing/releases/download/knative-v${KNATIVE_VERSION}"
+CERT_MANAGER_URL="https://github.com/cert-manager/cert-manager/releases/download/${CERT_MANAGER_VERSION}/cert-manager.yaml"
 K3S_INSTALL_URL="https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION//+/%2B}/install.sh"
 
 export KUBECONFIG=/etc/rancher/k3s/k3s.yaml
@@ -29,8 +35,8 @@ log() {
   printf '\n==> %s\n' "$*"
 }
 
-# retry N CMD...: runs CMD up to N times, 10 s apart (CRDs take a moment to be
-# served, release downloads can hiccup).
+# retry N CMD...: runs CMD up to N times, RETRY_DELAY (10) seconds apart
+# (CRDs take a moment to be served, release downloads can hiccup).
 retry() {
   local tries="$1"
   shift
@@ -40,9 +46,27 @@ retry() {
       return 0
     fi
     echo "attempt ${i}/${tries} failed: $*" >&2
-    sleep 10
+    sleep "${RETRY_DELAY:-10}"
   done
   return 1
+}
+
+# node_ready succeeds once a node has registered and every registered node is
+# Ready. An empty node list is not ready: K3s's API answers before its node
+# registers, and `kubectl wait --all` fails on nothing to wait for.
+node_ready() {
+  local nodes
+  nodes="$(kubectl get nodes -o name)" || return 1
+  if [[ -z "${nodes}" ]]; then
+    echo "no node has registered yet" >&2
+    return 1
+  fi
+  kubectl wait --for=condition=Ready node --all --timeout=10s
+}
+
+# wait_for_node waits up to ten minutes for a registered, Ready node.
+wait_for_node() {
+  retry 60 node_ready
 }
 
 # The interface that holds VM_IP: K3s must advertise the private network, not
@@ -82,8 +106,7 @@ EOF
     curl -sfL "${K3S_INSTALL_URL}" | INSTALL_K3S_VERSION="${K3S_VERSION}" sh -s - server
   fi
 
-  retry 30 kubectl get nodes >/dev/null
-  kubectl wait --for=condition=Ready node --all --timeout=300s
+  wait_for_node
 }
 
 install_registry() {
@@ -123,6 +146,30 @@ install_eventing() {
   retry 5 kubectl apply -f "${EVENTING_URL}/in-memory-channel.yaml"
   retry 5 kubectl apply -f "${EVENTING_URL}/mt-channel-broker.yaml"
   kubectl wait --for=condition=Available deployment --all -n knative-eventing --timeout=600s
+
+  log "Turning on sender identity, EventPolicies (deny by default) and transport encryption"
+  retry 5 kubectl apply -f "${EVENTING_URL}/eventing-tls-networking.yaml"
+  # authentication-oidc: every Broker and Trigger gets an OIDC identity and
+  # checks the tokens it receives; default-authorization-mode deny-all: a
+  # resource without an EventPolicy takes events from no one; strict transport
+  # encryption: the tokens travel over TLS only.
+  kubectl -n knative-eventing patch configmap/config-features --type merge \
+    --patch '{"data":{"authentication-oidc":"enabled","default-authorization-mode":"deny-all","transport-encryption":"strict"}}'
+  kubectl wait --for=condition=Available deployment --all -n knative-eventing --timeout=600s
+}
+
+install_cert_manager() {
+  log "Installing cert-manager ${CERT_MANAGER_VERSION}"
+  retry 5 kubectl apply -f "${CERT_MANAGER_URL}"
+  kubectl wait --for=condition=Available deployment --all -n cert-manager --timeout=600s
+}
+
+# The namespace is made here, not by skaffold: what skaffold applies it
+# deletes again on Ctrl-C, and a deleted namespace takes the database's volume
+# claim with it.
+create_namespace() {
+  log "Creating the udaconnect namespace"
+  kubectl apply -f "${REPO}/deploy/vm/namespace.yaml"
 }
 
 export_kubeconfig() {
@@ -138,7 +185,9 @@ main() {
   install_k3s
   install_registry
   install_serving
+  install_cert_manager
   install_eventing
+  create_namespace
   export_kubeconfig
   bash "${REPO}/deploy/secrets.sh"
 
@@ -155,4 +204,7 @@ The door: http://localhost:8080 (skaffold's port-forward)
 EOF
 }
 
-main "$@"
+# Sourced (by the checks in deploy/), it only defines its functions.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi

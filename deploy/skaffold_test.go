@@ -1,9 +1,11 @@
 package deploy
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -178,5 +180,151 @@ func TestSkaffoldManifestsAndProfiles(t *testing.T) {
 	checkKustomize("profile prod", prod.Manifests.Kustomize, "deploy/overlays/prod")
 	if prod.Build == nil || !slices.Contains(prod.Build.Platforms, "linux/amd64") || !slices.Contains(prod.Build.Platforms, "linux/arm64") {
 		t.Error("the prod profile does not build for linux/amd64 and linux/arm64")
+	}
+}
+
+// globMatch reports whether a slash-separated path matches a skaffold
+// dependency pattern: path.Match per segment, with ** for any number of
+// segments.
+func globMatch(pattern, name string) bool {
+	return matchSegments(strings.Split(pattern, "/"), strings.Split(name, "/"))
+}
+
+func matchSegments(pattern, name []string) bool {
+	if len(pattern) == 0 {
+		return len(name) == 0
+	}
+	if pattern[0] == "**" {
+		for i := 0; i <= len(name); i++ {
+			if matchSegments(pattern[1:], name[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(name) == 0 {
+		return false
+	}
+	ok, err := path.Match(pattern[0], name[0])
+	return err == nil && ok && matchSegments(pattern[1:], name[1:])
+}
+
+func TestGlobMatch(t *testing.T) {
+	for _, c := range []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"shared/**", "shared/server/serve.go", true},
+		{"shared/**", "sharedx/a.go", false},
+		{"**/*_test.go", "a/b/c_test.go", true},
+		{"**/*_test.go", "c_test.go", true},
+		{"**/*.yaml", "frontend/openapi.yaml", true},
+		{"db/k8s/**", "db/migrations/0001.sql", false},
+		{"go.work", "go.work.sum", false},
+	} {
+		if got := globMatch(c.pattern, c.name); got != c.want {
+			t.Errorf("globMatch(%q, %q) = %v; want %v", c.pattern, c.name, got, c.want)
+		}
+	}
+}
+
+// buildInputs lists, relative to the repository, every file the Go build of
+// a package reads from the repository: the Go files of every package of this
+// repository it depends on, the files their //go:embed directives name (as
+// go list resolves them), each module's go.mod and go.sum, and go.work with
+// go.work.sum.
+func buildInputs(t *testing.T, pkg string) []string {
+	t.Helper()
+	root := repoRoot(t)
+	cmd := exec.Command("go", "list", "-deps", "-json", pkg)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	files := []string{"go.work", "go.work.sum"}
+	d := json.NewDecoder(bytes.NewReader(out))
+	for d.More() {
+		var p struct {
+			Dir        string
+			GoFiles    []string
+			CgoFiles   []string
+			EmbedFiles []string
+			Module     *struct{ Path, Dir, GoMod string }
+		}
+		if err := d.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Module == nil || !strings.HasPrefix(p.Module.Path+"/", modulePrefix) {
+			continue
+		}
+		add := func(abs string) {
+			rel, err := filepath.Rel(root, abs)
+			if err != nil || strings.HasPrefix(rel, "..") {
+				t.Fatalf("%s is outside the repository", abs)
+			}
+			files = append(files, filepath.ToSlash(rel))
+		}
+		for _, f := range slices.Concat(p.GoFiles, p.CgoFiles, p.EmbedFiles) {
+			add(filepath.Join(p.Dir, f))
+		}
+		add(p.Module.GoMod)
+		if _, err := os.Stat(filepath.Join(p.Module.Dir, "go.sum")); err == nil {
+			add(filepath.Join(p.Module.Dir, "go.sum"))
+		}
+	}
+	slices.Sort(files)
+	return slices.Compact(files)
+}
+
+// Every file a binary is built from or embeds is a dependency of its
+// artifact, so that changing it rebuilds the image under skaffold dev. The
+// web app the door embeds (frontend/web/dist) is built by the artifact's
+// hook, so its sources are the dependencies instead.
+func TestSkaffoldDependencies(t *testing.T) {
+	root := repoRoot(t)
+	var webSources []string
+	for _, pattern := range []string{"frontend/web/src/*", "frontend/web/src/*/*", "frontend/web/index.html", "frontend/web/package.json", "frontend/web/package-lock.json", "frontend/web/vite.config.ts"} {
+		matches, _ := filepath.Glob(filepath.Join(root, pattern))
+		for _, m := range matches {
+			if info, err := os.Stat(m); err == nil && !info.IsDir() {
+				rel, _ := filepath.Rel(root, m)
+				webSources = append(webSources, filepath.ToSlash(rel))
+			}
+		}
+	}
+	if len(webSources) < 3 {
+		t.Fatalf("found only %v of the web app's sources", webSources)
+	}
+	for _, a := range readSkaffold(t).Build.Artifacts {
+		t.Run(a.Image, func(t *testing.T) {
+			deps := a.Ko.Dependencies
+			if deps == nil {
+				t.Fatal("no dependencies")
+			}
+			covered := func(f string) bool {
+				in := slices.ContainsFunc(deps.Paths, func(p string) bool { return globMatch(p, f) })
+				out := slices.ContainsFunc(deps.Ignore, func(p string) bool { return globMatch(p, f) })
+				return in && !out
+			}
+			embedsWeb := false
+			for _, f := range buildInputs(t, strings.TrimPrefix(a.Image, "ko://")) {
+				if strings.HasPrefix(f, "frontend/web/dist/") {
+					embedsWeb = true
+					continue
+				}
+				if !covered(f) {
+					t.Errorf("%s is not a dependency: a change to it would not rebuild the image", f)
+				}
+			}
+			if !embedsWeb {
+				return
+			}
+			for _, f := range webSources {
+				if !covered(f) {
+					t.Errorf("%s, a source of the embedded web app, is not a dependency", f)
+				}
+			}
+		})
 	}
 }

@@ -261,7 +261,7 @@ func TestImages(t *testing.T) {
 }
 
 // The database: one PostGIS StatefulSet with a volume claim and a headless
-// Service of its serviceName, on a pinned postgis/postgis tag; exactly one
+// Service of its serviceName, on a pinned CloudNativePG PostGIS tag; exactly one
 // Job runs the migrator (with -seed where the seed component is used).
 func TestDatabase(t *testing.T) {
 	wantSeed := map[string]bool{"deploy/base": false, "deploy/overlays/dev": true, "deploy/overlays/prod": false}
@@ -276,8 +276,8 @@ func TestDatabase(t *testing.T) {
 			if len(ss.Spec.VolumeClaimTemplates) == 0 {
 				t.Error("PostGIS has no PersistentVolumeClaim template")
 			}
-			if img := ss.Spec.Template.Spec.Containers[0].Image; !regexp.MustCompile(`^(docker\.io/)?postgis/postgis:\d+-\d+\.\d+`).MatchString(img) {
-				t.Errorf("PostGIS image %q; want a pinned postgis/postgis tag such as 15-3.4", img)
+			if img := ss.Spec.Template.Spec.Containers[0].Image; !regexp.MustCompile(`^ghcr\.io/cloudnative-pg/postgis:\d+\.\d+-\d+\.\d+\.\d+-\d{12}-`).MatchString(img) {
+				t.Errorf("PostGIS image %q; want a CloudNativePG PostGIS tag of one build, such as 17.10-3.6.4-202608031108-standard-trixie", img)
 			}
 			svc := index(objs).services[ss.Spec.ServiceName]
 			if svc == nil || svc.Spec.ClusterIP != corev1.ClusterIPNone {
@@ -346,5 +346,69 @@ func TestBrokerClass(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// multiArch are the third-party image repositories known to publish
+// linux/amd64 and linux/arm64, each with the upstream source that says so.
+// The Vagrant VM runs on either (Apple silicon providers included) and
+// `skaffold run -p prod` builds for both.
+var multiArch = map[string]string{
+	"ghcr.io/cloudnative-pg/postgis":    "cloudnative-pg/postgis-containers docker-bake.hcl: platforms linux/amd64, linux/arm64",
+	"docker.io/library/alpine":          "Docker official image: amd64, arm64 and more",
+	"docker.io/library/registry":        "Docker official image: amd64, arm64 and more",
+	"docker.io/mendhak/http-https-echo": "mendhak/docker-http-https-echo publish.yml: linux/amd64, arm/v6, arm/v7, arm64/v8",
+}
+
+// amd64Only are image repositories known to publish linux/amd64 alone.
+var amd64Only = map[string]string{
+	"docker.io/postgis/postgis": `postgis/docker-postgis README: "Supported architecture: amd64"`,
+}
+
+// repository drops an image reference's tag or digest.
+func repository(image string) string {
+	if i := strings.Index(image, "@"); i >= 0 {
+		image = image[:i]
+	}
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		image = image[:i]
+	}
+	return image
+}
+
+// Every third-party image (of the builds, the VM's registry and ko's base)
+// is from a repository known to be multi-arch, and none is amd64 only. This
+// checks names against the lists above; that a tag's manifest list really
+// holds both platforms only a registry can tell.
+func TestImagesMultiArch(t *testing.T) {
+	images := map[string]string{} // image -> where
+	for _, dir := range overlays {
+		for id, pod := range index(builtObjects(t, dir)).pods {
+			for _, ctr := range slices.Concat(pod.InitContainers, pod.Containers) {
+				images[ctr.Image] = dir + ": " + id
+			}
+		}
+	}
+	for id, pod := range index(mustParse(t, "deploy/vm/registry.yaml")).pods {
+		for _, ctr := range pod.Containers {
+			images[ctr.Image] = "deploy/vm/registry.yaml: " + id
+		}
+	}
+	for _, a := range readSkaffold(t).Build.Artifacts {
+		images[a.Ko.FromImage] = "skaffold.yaml: base of " + a.Image
+	}
+	for image, where := range images {
+		if strings.HasPrefix(image, "ko://") {
+			continue
+		}
+		repo := repository(image)
+		if !strings.Contains(strings.SplitN(repo, "/", 2)[0], ".") {
+			t.Errorf("%s: image %s does not name its registry", where, image)
+		}
+		if why, ok := amd64Only[repo]; ok {
+			t.Errorf("%s: image %s is amd64 only (%s)", where, image, why)
+		} else if _, ok := multiArch[repo]; !ok {
+			t.Errorf("%s: image %s is not known to be multi-arch; check upstream and add it to multiArch", where, image)
+		}
 	}
 }

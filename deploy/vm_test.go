@@ -70,7 +70,9 @@ func scriptVar(t *testing.T, script, name string) string {
 // The provisioning pins K3s and Knative, installs the release whose Serving
 // CRD schema the other checks use, disables Traefik, makes Kourier the
 // ingress with the sslip.io domain, installs the in-memory channel and the
-// MT channel-based broker, and trusts the registry skaffold pushes to.
+// MT channel-based broker, turns on sender identity with EventPolicies
+// denying by default over strict transport encryption (with cert-manager),
+// and trusts the registry skaffold pushes to.
 func TestProvisioning(t *testing.T) {
 	p := readRepoFile(t, "deploy/provision.sh")
 
@@ -94,6 +96,9 @@ func TestProvisioning(t *testing.T) {
 	if v := scriptVar(t, p, "KOURIER_VERSION"); !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(v) {
 		t.Errorf("KOURIER_VERSION %q is not pinned", v)
 	}
+	if v := scriptVar(t, p, "CERT_MANAGER_VERSION"); !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(v) {
+		t.Errorf("CERT_MANAGER_VERSION %q is not pinned", v)
+	}
 	if strings.Contains(p, "latest") {
 		t.Error("provision.sh mentions latest; every download must be pinned")
 	}
@@ -114,6 +119,10 @@ func TestProvisioning(t *testing.T) {
 		"registries-skipping-tag-resolving",
 		"deploy/.secrets/kubeconfig",
 		"deploy/secrets.sh",
+		"eventing-tls-networking.yaml",
+		`"authentication-oidc":"enabled"`,
+		`"default-authorization-mode":"deny-all"`,
+		`"transport-encryption":"strict"`,
 	} {
 		if !strings.Contains(p, want) {
 			t.Errorf("provision.sh does not mention %q", want)
@@ -170,46 +179,42 @@ func TestShellcheck(t *testing.T) {
 	}
 }
 
-// deploy/secrets.sh writes every key the manifests read, with a random
-// password that differs between runs, and keeps an existing file.
-func TestSecretsScript(t *testing.T) {
-	run := func(dir string) string {
-		t.Helper()
-		if out, err := exec.Command("bash", filepath.Join(repoRoot(t), "deploy", "secrets.sh"), dir).CombinedOutput(); err != nil {
-			t.Fatalf("secrets.sh: %v\n%s", err, out)
-		}
-		data, err := os.ReadFile(filepath.Join(dir, "postgres.env"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(data)
+// fakeKubectl is a kubectl for provision.sh's node wait: `get nodes`
+// succeeds with no node for the first calls, as K3s's API does before its node
+// registers, and `wait --all` fails when there is nothing to wait for, as
+// kubectl does.
+const fakeKubectl = `#!/bin/sh
+calls=$(cat "$STATE" 2>/dev/null || echo 0)
+case "$*" in
+  "get nodes"*)
+    calls=$((calls + 1)); echo "$calls" >"$STATE"
+    if [ "$calls" -gt 2 ]; then echo node/vm; else echo "No resources found" >&2; fi ;;
+  "wait --for=condition=Ready node --all"*)
+    if [ "$calls" -le 2 ]; then echo "error: no matching resources found" >&2; exit 1; fi
+    echo "node/vm condition met" ;;
+  *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
+esac
+`
+
+// Provisioning waits for a registered, Ready node: an empty node list is not
+// ready, and the wait does not fail before the node has registered.
+func TestProvisionWaitsForNode(t *testing.T) {
+	script := filepath.Join(repoRoot(t), "deploy", "provision.sh")
+	if !strings.Contains(readRepoFile(t, "deploy/provision.sh"), `if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then`) {
+		t.Fatal("provision.sh runs main when sourced; it must only define its functions then")
 	}
-	a, b := t.TempDir(), t.TempDir()
-	first := run(a)
-	if again := run(a); again != first {
-		t.Error("a second run changed an existing file")
-	}
-	if other := run(b); other == first {
-		t.Error("two fresh runs wrote the same password")
-	}
-	info, err := os.Stat(filepath.Join(a, "postgres.env"))
-	if err != nil {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "kubectl"), []byte(fakeKubectl), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if info.Mode().Perm()&0o077 != 0 {
-		t.Errorf("postgres.env mode %v; want it private to its owner", info.Mode().Perm())
+	cmd := exec.Command("bash", "-c", `source "$1" && wait_for_node`, "provision", script)
+	cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"STATE="+filepath.Join(dir, "calls"), "RETRY_DELAY=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("wait_for_node: %v\n%s", err, out)
 	}
-	env := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(first), "\n") {
-		k, v, _ := strings.Cut(line, "=")
-		env[k] = v
-	}
-	for _, k := range []string{"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "DATABASE_URL"} {
-		if env[k] == "" {
-			t.Errorf("%s is missing", k)
-		}
-	}
-	if !strings.Contains(env["DATABASE_URL"], env["POSTGRES_PASSWORD"]) || !strings.Contains(env["DATABASE_URL"], "postgis.udaconnect.svc.cluster.local") {
-		t.Errorf("DATABASE_URL %q does not use the password and the PostGIS Service", env["DATABASE_URL"])
+	if !strings.Contains(string(out), "node/vm condition met") {
+		t.Errorf("wait_for_node returned before the node was Ready:\n%s", out)
 	}
 }

@@ -115,3 +115,56 @@ const (
 	ClassKafkaNamespaced  = "KafkaNamespaced"
 	ClassRabbitMQ         = "RabbitMQBroker"
 )
+
+// EventPolicy is an eventing.knative.dev/v1alpha1 EventPolicy: who may send
+// events to the resources it applies to.
+type EventPolicy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              EventPolicySpec `json:"spec,omitempty"`
+}
+
+// EventPolicySpec lists the targets (empty: every one in the namespace), the
+// senders allowed to reach them, and filters every event must pass.
+type EventPolicySpec struct {
+	To      []EventPolicyTo   `json:"to,omitempty"`
+	From    []EventPolicyFrom `json:"from,omitempty"`
+	Filters []EventFilter     `json:"filters,omitempty"`
+}
+
+// EventPolicyTo names one target by reference or a group by selector.
+type EventPolicyTo struct {
+	Ref      *EventPolicyToReference `json:"ref,omitempty"`
+	Selector *EventPolicySelector    `json:"selector,omitempty"`
+}
+
+// EventPolicyToReference is a target in the policy's namespace.
+type EventPolicyToReference struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+}
+
+// EventPolicySelector selects targets of a kind by their labels.
+type EventPolicySelector struct {
+	APIVersion       string                            `json:"apiVersion,omitempty"`
+	Kind             string                            `json:"kind,omitempty"`
+	MatchLabels      map[string]string                 `json:"matchLabels,omitempty"`
+	MatchExpressions []metav1.LabelSelectorRequirement `json:"matchExpressions,omitempty"`
+}
+
+// EventPolicyFrom is one allowed sender: a resource with an OIDC identity
+// (a source, a SinkBinding, a Trigger...) or an identity's subject.
+type EventPolicyFrom struct {
+	Ref *EventPolicyFromReference `json:"ref,omitempty"`
+	Sub *string                   `json:"sub,omitempty"`
+}
+
+// EventPolicyFromReference is a sender; the namespace defaults to the
+// policy's.
+type EventPolicyFromReference struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Namespace  string `json:"namespace,omitempty"`
+}

@@ -2,7 +2,8 @@
 // types a manifest decodes into strictly, and their validation: the fields
 // and rules of Knative's documented API (serving.knative.dev/v1 Service,
 // eventing.knative.dev/v1 Broker and Trigger, sources.knative.dev/v1
-// SinkBinding) that its admission webhooks enforce.
+// SinkBinding, eventing.knative.dev/v1alpha1 EventPolicy) that its admission
+// webhooks enforce.
 package knative
 
 import (

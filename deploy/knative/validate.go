@@ -189,6 +189,55 @@ func (s *SinkBinding) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Validate checks an EventPolicy against the rules of Knative Eventing's
+// webhook: each sender is a reference or a subject, never both, a subject's
+// only wildcard is a trailing '*', each target is a reference or a selector,
+// and references name their apiVersion, kind and name.
+func (p *EventPolicy) Validate() error {
+	var errs []error
+	if p.Name == "" {
+		errs = append(errs, errors.New("metadata.name: required"))
+	}
+	for i, f := range p.Spec.From {
+		field := fmt.Sprintf("spec.from[%d]", i)
+		hasSub := f.Sub != nil && *f.Sub != ""
+		if (f.Ref != nil) == hasSub {
+			errs = append(errs, fmt.Errorf("%s: set exactly one of ref and sub", field))
+		}
+		if f.Ref != nil {
+			errs = append(errs, requireRef(field+".ref", f.Ref.APIVersion, f.Ref.Kind, f.Ref.Name))
+		}
+		if hasSub {
+			if i := strings.IndexRune(*f.Sub, '*'); i >= 0 && i < len(*f.Sub)-1 {
+				errs = append(errs, fmt.Errorf("%s.sub: %q: '*' is only allowed as suffix", field, *f.Sub))
+			}
+		}
+	}
+	for i, t := range p.Spec.To {
+		field := fmt.Sprintf("spec.to[%d]", i)
+		if (t.Ref != nil) == (t.Selector != nil) {
+			errs = append(errs, fmt.Errorf("%s: set exactly one of ref and selector", field))
+		}
+		if t.Ref != nil {
+			errs = append(errs, requireRef(field+".ref", t.Ref.APIVersion, t.Ref.Kind, t.Ref.Name))
+		}
+	}
+	for i := range p.Spec.Filters {
+		errs = append(errs, p.Spec.Filters[i].validate(fmt.Sprintf("spec.filters[%d]", i)))
+	}
+	return errors.Join(errs...)
+}
+
+func requireRef(field, apiVersion, kind, name string) error {
+	var errs []error
+	for key, v := range map[string]string{"apiVersion": apiVersion, "kind": kind, "name": name} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s.%s: required", field, key))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // attributeName is a CloudEvents context attribute name: lowercase letters
 // and digits.
 var attributeName = regexp.MustCompile(`^[a-z0-9]+$`)

@@ -141,6 +141,39 @@ func TestSinkBindingValidate(t *testing.T) {
 	checkErr(t, sb.Validate(), "subject.kind: required")
 }
 
+func TestEventPolicyValidate(t *testing.T) {
+	valid := func() *EventPolicy {
+		return &EventPolicy{ObjectMeta: metav1.ObjectMeta{Name: "broker-senders"}, Spec: EventPolicySpec{
+			To:   []EventPolicyTo{{Ref: &EventPolicyToReference{APIVersion: "eventing.knative.dev/v1", Kind: "Broker", Name: "default"}}},
+			From: []EventPolicyFrom{{Ref: &EventPolicyFromReference{APIVersion: "eventing.knative.dev/v1", Kind: "Trigger", Name: "person-create"}}},
+		}}
+	}
+	tests := []struct {
+		name   string
+		change func(*EventPolicy)
+		want   string
+	}{
+		{"valid", func(*EventPolicy) {}, ""},
+		{"subject with a trailing wildcard", func(p *EventPolicy) {
+			p.Spec.From = []EventPolicyFrom{{Sub: ptr("system:serviceaccount:udaconnect:*")}}
+		}, ""},
+		{"ref and sub", func(p *EventPolicy) { p.Spec.From[0].Sub = ptr("system:serviceaccount:udaconnect:door") }, "exactly one of ref and sub"},
+		{"neither ref nor sub", func(p *EventPolicy) { p.Spec.From[0].Ref = nil }, "exactly one of ref and sub"},
+		{"wildcard inside", func(p *EventPolicy) { p.Spec.From = []EventPolicyFrom{{Sub: ptr("system:*:door")}} }, "only allowed as suffix"},
+		{"sender without apiVersion", func(p *EventPolicy) { p.Spec.From[0].Ref.APIVersion = "" }, "from[0].ref.apiVersion: required"},
+		{"target without name", func(p *EventPolicy) { p.Spec.To[0].Ref.Name = "" }, "to[0].ref.name: required"},
+		{"target ref and selector", func(p *EventPolicy) { p.Spec.To[0].Selector = &EventPolicySelector{Kind: "Broker"} }, "exactly one of ref and selector"},
+		{"filter", func(p *EventPolicy) { p.Spec.Filters = []EventFilter{{}} }, "exactly one dialect"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := valid()
+			tt.change(p)
+			checkErr(t, p.Validate(), tt.want)
+		})
+	}
+}
+
 func TestIsDuration(t *testing.T) {
 	for in, want := range map[string]bool{
 		"PT0.2S": true, "PT1M": true, "P1DT2H": true, "PT10S": true,

@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	sigsjson "sigs.k8s.io/json"
@@ -49,21 +50,26 @@ type Validator interface {
 
 // kinds maps every kind UdaConnect's manifests use to its Go type.
 var kinds = map[schema.GroupVersionKind]func() any{
-	{Version: "v1", Kind: "Namespace"}:                                 func() any { return new(corev1.Namespace) },
-	{Version: "v1", Kind: "ConfigMap"}:                                 func() any { return new(corev1.ConfigMap) },
-	{Version: "v1", Kind: "Secret"}:                                    func() any { return new(corev1.Secret) },
-	{Version: "v1", Kind: "Service"}:                                   func() any { return new(corev1.Service) },
-	{Group: "apps", Version: "v1", Kind: "Deployment"}:                 func() any { return new(appsv1.Deployment) },
-	{Group: "apps", Version: "v1", Kind: "StatefulSet"}:                func() any { return new(appsv1.StatefulSet) },
-	{Group: "batch", Version: "v1", Kind: "Job"}:                       func() any { return new(batchv1.Job) },
-	{Group: "serving.knative.dev", Version: "v1", Kind: "Service"}:     func() any { return new(knative.Service) },
-	{Group: "eventing.knative.dev", Version: "v1", Kind: "Broker"}:     func() any { return new(knative.Broker) },
-	{Group: "eventing.knative.dev", Version: "v1", Kind: "Trigger"}:    func() any { return new(knative.Trigger) },
-	{Group: "sources.knative.dev", Version: "v1", Kind: "SinkBinding"}: func() any { return new(knative.SinkBinding) },
+	{Version: "v1", Kind: "Namespace"}:                                        func() any { return new(corev1.Namespace) },
+	{Version: "v1", Kind: "ConfigMap"}:                                        func() any { return new(corev1.ConfigMap) },
+	{Version: "v1", Kind: "Secret"}:                                           func() any { return new(corev1.Secret) },
+	{Version: "v1", Kind: "Service"}:                                          func() any { return new(corev1.Service) },
+	{Group: "apps", Version: "v1", Kind: "Deployment"}:                        func() any { return new(appsv1.Deployment) },
+	{Group: "apps", Version: "v1", Kind: "StatefulSet"}:                       func() any { return new(appsv1.StatefulSet) },
+	{Group: "batch", Version: "v1", Kind: "Job"}:                              func() any { return new(batchv1.Job) },
+	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}:        func() any { return new(networkingv1.NetworkPolicy) },
+	{Group: "serving.knative.dev", Version: "v1", Kind: "Service"}:            func() any { return new(knative.Service) },
+	{Group: "eventing.knative.dev", Version: "v1", Kind: "Broker"}:            func() any { return new(knative.Broker) },
+	{Group: "eventing.knative.dev", Version: "v1", Kind: "Trigger"}:           func() any { return new(knative.Trigger) },
+	{Group: "sources.knative.dev", Version: "v1", Kind: "SinkBinding"}:        func() any { return new(knative.SinkBinding) },
+	{Group: "eventing.knative.dev", Version: "v1alpha1", Kind: "EventPolicy"}: func() any { return new(knative.EventPolicy) },
 }
 
 // KnativeService is the group, version and kind of a Knative Service.
 var KnativeService = schema.GroupVersionKind{Group: "serving.knative.dev", Version: "v1", Kind: "Service"}
+
+// EventPolicy is the group, version and kind of a Knative EventPolicy.
+var EventPolicy = schema.GroupVersionKind{Group: "eventing.knative.dev", Version: "v1alpha1", Kind: "EventPolicy"}
 
 // separator is a YAML document separator line.
 var separator = regexp.MustCompile(`^---(\s.*)?$`)
