@@ -2,13 +2,18 @@ package broker
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
 
@@ -47,30 +52,46 @@ func (s Services) Resolve(d Destination) (string, error) {
 type Config struct {
 	Services  Services
 	BaseURL   string       // where the broker is served, for knativeerrordest of replies
-	QueueSize int          // events waiting for a worker; default 1024
+	Store     *Store       // where events wait for delivery; required
+	QueueSize int          // events waiting for delivery before the ingress answers 429; default 1024
+	MaxBytes  int64        // bytes of events waiting, likewise; default 1 GiB
 	Workers   int          // events delivered at once; default 16
 	Client    *http.Client // default: 30s timeout
-	Clock     Clock        // default: real time
 	Logger    *zap.Logger  // default: none
 }
 
-// Broker is one Knative Broker running in memory: a bounded queue, and
-// workers that deliver each event to the Triggers whose filters pass.
+// maxDeadLetterDelay caps the wait between attempts to hand a dead letter
+// to its sink, which go on until the sink takes it.
+const maxDeadLetterDelay = 30 * time.Second
+
+// ackWait is how long a delivery may go silent before JetStream hands the
+// event out again; a delivery in progress says so every ackWait/3.
+const ackWait = 15 * time.Second
+
+// Broker is one Knative Broker whose events wait in JetStream: the ingress
+// stores each event in the broker's stream before it answers 202; each
+// Trigger has a durable consumer that delivers the events its filter passes
+// and acknowledges them once the subscriber took them; a retry is a
+// negative acknowledgement with the backoff delay, so no worker waits; an
+// event that finally fails goes to the dead-letter stream, whose consumers
+// hand it to the Trigger's dead-letter sink until it takes it.
 type Broker struct {
 	Namespace, Name string
 
 	triggers []trigger
 	sender   Sender
 	ingress  string
-	workers  int
+	subject  string // of the broker's streams; events are at .ingress and .reply, dead letters at .dead.<trigger>
+	js       jetstream.JetStream
+	workers  chan struct{}
 	log      *zap.Logger
 
-	queue   chan event.Event
-	mu      sync.Mutex
-	closed  bool
-	pending sync.WaitGroup // queued or in-flight events
-	running sync.WaitGroup // workers
-	cancel  context.CancelFunc
+	closed    atomic.Bool
+	consumers []consumer
+	consumes  []jetstream.ConsumeContext
+	running   sync.WaitGroup // deliveries in flight
+	ctx       context.Context
+	cancel    context.CancelFunc
 }
 
 type trigger struct {
@@ -80,11 +101,15 @@ type trigger struct {
 	policy Policy
 }
 
-// New builds the Broker bm with the Triggers of m that name it. A Trigger
-// without delivery takes the Broker's.
-func New(m *Manifests, bm BrokerManifest, cfg Config) (*Broker, error) {
+// New builds the Broker bm with the Triggers of m that name it, and makes
+// or updates its streams and a consumer for each Trigger in cfg.Store. A
+// Trigger without delivery takes the Broker's.
+func New(ctx context.Context, m *Manifests, bm BrokerManifest, cfg Config) (*Broker, error) {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 1024
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 1 << 30
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 16
@@ -96,20 +121,17 @@ func New(m *Manifests, bm BrokerManifest, cfg Config) (*Broker, error) {
 		transport.MaxIdleConnsPerHost = cfg.Workers
 		cfg.Client = &http.Client{Timeout: 30 * time.Second, Transport: transport}
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = realClock{}
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
 	b := &Broker{
 		Namespace: bm.Metadata.Namespace,
 		Name:      bm.Metadata.Name,
-		sender:    Sender{Client: cfg.Client, Clock: cfg.Clock},
+		sender:    Sender{Client: cfg.Client},
 		ingress:   cfg.BaseURL + "/" + bm.Metadata.Namespace + "/" + bm.Metadata.Name,
-		workers:   cfg.Workers,
+		subject:   bm.Metadata.Namespace + "." + bm.Metadata.Name,
+		workers:   make(chan struct{}, cfg.Workers),
 		log:       cfg.Logger.With(zap.String("broker", bm.Metadata.Namespace+"/"+bm.Metadata.Name)),
-		queue:     make(chan event.Event, cfg.QueueSize),
 	}
 	for _, tm := range m.Triggers {
 		if tm.Spec.Broker != b.Name || tm.Metadata.Namespace != b.Namespace {
@@ -121,8 +143,72 @@ func New(m *Manifests, bm BrokerManifest, cfg Config) (*Broker, error) {
 		}
 		b.triggers = append(b.triggers, t)
 	}
+	if cfg.Store == nil {
+		return nil, errors.New("no store")
+	}
+	b.js = cfg.Store.js
+	if err := b.makeStreams(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := b.makeConsumers(ctx); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
+
+// The broker's two streams. Events stay in the first until every Trigger's
+// consumer acknowledged them (interest retention). The last places are kept
+// for replies, one for each worker: the ingress may fill only its own
+// subject, so a delivery can always publish its reply. Dead letters stay in
+// the second until their sink took them.
+func (b *Broker) makeStreams(ctx context.Context, cfg Config) error {
+	reserve := min(cfg.Workers, cfg.QueueSize/2)
+	events := jetstream.StreamConfig{
+		Name:                 b.streamName(),
+		Subjects:             []string{b.subject + ".ingress", b.subject + ".reply"},
+		Retention:            jetstream.InterestPolicy,
+		Storage:              jetstream.FileStorage,
+		Discard:              jetstream.DiscardNew,
+		DiscardNewPerSubject: true,
+		MaxMsgs:              int64(cfg.QueueSize),
+		MaxMsgsPerSubject:    int64(cfg.QueueSize - reserve),
+		MaxBytes:             cfg.MaxBytes,
+		MaxMsgSize:           2 * maxBodyBytes,
+	}
+	dead := jetstream.StreamConfig{
+		Name:       b.streamName() + "_dead",
+		Subjects:   []string{b.subject + ".dead.>"},
+		Retention:  jetstream.WorkQueuePolicy,
+		Storage:    jetstream.FileStorage,
+		Discard:    jetstream.DiscardNew,
+		MaxBytes:   cfg.MaxBytes,
+		MaxMsgSize: 2 * maxBodyBytes,
+	}
+	for _, sc := range []jetstream.StreamConfig{events, dead} {
+		s, err := b.js.CreateOrUpdateStream(ctx, sc)
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", sc.Name, err)
+		}
+		// A Trigger removed from the manifests would hold its events forever.
+		var names []string
+		for _, t := range b.triggers {
+			names = append(names, t.name, deadConsumer(t))
+		}
+		for name := range s.ConsumerNames(ctx).Name() {
+			if !slices.Contains(names, name) {
+				if err := s.DeleteConsumer(ctx, name); err != nil {
+					return fmt.Errorf("stream %s: delete consumer %s: %w", sc.Name, name, err)
+				}
+				b.log.Info("consumer of a removed trigger deleted", zap.String("consumer", name))
+			}
+		}
+	}
+	return nil
+}
+
+func (b *Broker) streamName() string { return b.Namespace + "_" + b.Name }
+
+func deadConsumer(t trigger) string { return "dead-" + t.name }
 
 func newTrigger(tm TriggerManifest, brokerDelivery *Delivery, services Services) (trigger, error) {
 	t := trigger{name: tm.Metadata.Name}
@@ -147,38 +233,81 @@ func newTrigger(tm TriggerManifest, brokerDelivery *Delivery, services Services)
 	return t, nil
 }
 
-// Start runs the workers until Close.
-func (b *Broker) Start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	b.cancel = cancel
-	for range b.workers {
-		b.running.Go(func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case e := <-b.queue:
-					b.dispatch(ctx, e)
-					b.pending.Done()
-				}
-			}
-		})
-	}
+// consumer is a durable JetStream consumer and what handles its events.
+type consumer struct {
+	c      jetstream.Consumer
+	handle func(jetstream.Msg)
 }
 
-// Close refuses new events, lets queued and in-flight deliveries finish
-// until ctx ends, then aborts what is left.
+// makeConsumers makes or updates each Trigger's consumer and, if it has a
+// sink, its dead-letter consumer. They exist from now on, so the events
+// stored before Start wait for them.
+func (b *Broker) makeConsumers(ctx context.Context) error {
+	for _, t := range b.triggers {
+		if err := b.makeConsumer(ctx, b.streamName(), jetstream.ConsumerConfig{Durable: t.name},
+			func(msg jetstream.Msg) { b.deliver(t, msg) }); err != nil {
+			return err
+		}
+		if t.policy.DeadLetterSink == "" {
+			continue
+		}
+		if err := b.makeConsumer(ctx, b.streamName()+"_dead", jetstream.ConsumerConfig{Durable: deadConsumer(t),
+			FilterSubject: b.subject + ".dead." + t.name}, func(msg jetstream.Msg) { b.deliverDeadLetter(t, msg) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Broker) makeConsumer(ctx context.Context, stream string, cc jetstream.ConsumerConfig, handle func(jetstream.Msg)) error {
+	cc.AckPolicy = jetstream.AckExplicitPolicy
+	cc.AckWait = ackWait
+	cc.MaxDeliver = -1
+	// Events waiting for a retry count as pending: let as many wait as the
+	// stream holds, while the workers bound the deliveries at once.
+	cc.MaxAckPending = -1
+	c, err := b.js.CreateOrUpdateConsumer(ctx, stream, cc)
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", cc.Durable, err)
+	}
+	b.consumers = append(b.consumers, consumer{c: c, handle: handle})
+	return nil
+}
+
+// Start delivers until Close: each consumer hands its events to the workers.
+func (b *Broker) Start(ctx context.Context) error {
+	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for _, c := range b.consumers {
+		cctx, err := c.c.Consume(func(msg jetstream.Msg) {
+			b.workers <- struct{}{}
+			b.running.Go(func() {
+				defer func() { <-b.workers }()
+				c.handle(msg)
+			})
+		}, jetstream.PullMaxMessages(cap(b.workers)))
+		if err != nil {
+			return fmt.Errorf("consume: %w", err)
+		}
+		b.consumes = append(b.consumes, cctx)
+	}
+	return nil
+}
+
+// Close refuses new events, stops taking events from the streams, lets the
+// deliveries in flight finish until ctx ends, then aborts them. What is not
+// delivered stays in the streams for the next Start.
 func (b *Broker) Close(ctx context.Context) error {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-	drained := make(chan struct{})
-	go func() { b.pending.Wait(); close(drained) }()
+	b.closed.Store(true)
+	for _, c := range b.consumes {
+		c.Stop()
+	}
+	done := make(chan struct{})
+	go func() { b.running.Wait(); close(done) }()
 	var err error
 	select {
-	case <-drained:
+	case <-done:
 	case <-ctx.Done():
-		err = fmt.Errorf("drain: %w, %d events left in the queue", ctx.Err(), len(b.queue))
+		err = fmt.Errorf("drain: %w: deliveries in flight aborted, delivered again on the next start", ctx.Err())
 	}
 	if b.cancel != nil {
 		b.cancel()
@@ -187,55 +316,148 @@ func (b *Broker) Close(ctx context.Context) error {
 	return err
 }
 
-// dispatch delivers e to every Trigger that wants it, concurrently.
-func (b *Broker) dispatch(ctx context.Context, e event.Event) {
-	var wg sync.WaitGroup
-	for _, t := range b.triggers {
-		if t.filter(e) {
-			wg.Go(func() { b.deliver(ctx, t, e.Clone()) })
-		}
+// deliver sends the event of msg to t's subscriber without the broker's
+// TTL, publishes a reply back into the broker with the event's TTL, and
+// acknowledges msg. When either step fails it schedules a retry, or
+// dead-letters the event once the failure is final or the retries are
+// spent, as Knative's broker filter does.
+func (b *Broker) deliver(t trigger, msg jetstream.Msg) {
+	e, ok := b.stored(msg)
+	if !ok {
+		return
 	}
-	wg.Wait()
-}
-
-// deliver sends e to t's subscriber without the broker's TTL, publishes a
-// reply back into the broker with e's TTL, and dead-letters e when either
-// step finally fails, as Knative's broker filter does.
-func (b *Broker) deliver(ctx context.Context, t trigger, e event.Event) {
+	if !t.filter(e) {
+		b.ack(msg)
+		return
+	}
+	defer inProgress(msg)()
 	ttl := e.Extensions()[TTLExtension]
 	e.SetExtension(TTLExtension, nil)
-	log := b.log.With(eventFields(e, zap.String("trigger", t.name))...)
+	attempt := attempts(msg)
+	log := b.log.With(eventFields(e, zap.String("trigger", t.name), zap.Int("attempt", attempt))...)
 
-	r, attempts := b.sender.Retry(ctx, t.policy, func(ctx context.Context) Result {
-		return b.sender.Send(ctx, t.url, e, t.policy.Timeout)
-	})
+	r := b.sender.Send(b.ctx, t.url, e, t.policy.Timeout)
 	dest := t.url
 	if r.OK() && r.Reply != nil {
 		reply := *r.Reply
 		reply.SetExtension(TTLExtension, ttl)
 		log = log.With(zap.String("reply_id", reply.ID()), zap.String("reply_type", reply.Type()))
-		r, _ = b.sender.Retry(ctx, t.policy, func(context.Context) Result {
-			if err := b.publish(reply, true); err != nil {
-				return Result{Status: statusOf(err), Body: jsonError(err), Err: err}
-			}
-			return Result{Status: http.StatusAccepted}
-		})
-		dest = b.ingress
+		if err := b.publish(b.ctx, reply, true); err != nil {
+			r = Result{Status: statusOf(err), Body: jsonError(err), Err: err}
+			dest = b.ingress
+		}
 	}
-	log = log.With(zap.Int("status", r.Status), zap.Int("attempts", attempts))
-	if r.OK() {
+	if b.ctx.Err() != nil {
+		return // shutting down: delivered again on the next start
+	}
+	log = log.With(zap.Int("status", r.Status))
+	switch {
+	case r.OK():
 		log.Info("event delivered")
-		return
+		b.ack(msg)
+	case Retryable(r.Status) && attempt <= t.policy.Retry:
+		delay := t.policy.RetryDelay(attempt, r)
+		log.Info("delivery failed, retrying", zap.String("destination", dest), zap.Duration("delay", delay), zap.Error(r.Err))
+		b.nak(msg, delay)
+	default:
+		log.Warn("delivery failed", zap.String("destination", dest), zap.Error(r.Err))
+		b.deadLetter(t, msg, withError(e, dest, r), log)
 	}
-	log.Warn("delivery failed", zap.String("destination", dest), zap.Error(r.Err))
+}
+
+// deadLetter moves a finally failed event to the dead-letter stream, from
+// where its Trigger's sink gets it; with no sink it is lost, and logged so.
+func (b *Broker) deadLetter(t trigger, msg jetstream.Msg, e event.Event, log *zap.Logger) {
 	if t.policy.DeadLetterSink == "" {
 		log.Error("event lost: no dead-letter sink")
+		b.ack(msg)
 		return
 	}
-	dl, _ := b.sender.Retry(ctx, t.policy, func(ctx context.Context) Result {
-		return b.sender.Send(ctx, t.policy.DeadLetterSink, withError(e, dest, r), t.policy.Timeout)
-	})
-	if !dl.OK() {
-		log.Error("event lost: dead-letter sink failed", zap.Int("dead_letter_status", dl.Status), zap.Error(dl.Err))
+	data, err := json.Marshal(e)
+	if err == nil {
+		_, err = b.js.Publish(b.ctx, b.subject+".dead."+t.name, data)
 	}
+	if err != nil {
+		log.Error("dead letter not stored, retrying", zap.Error(err))
+		b.nak(msg, maxDeadLetterDelay)
+		return
+	}
+	b.ack(msg)
+}
+
+// deliverDeadLetter hands a dead letter to t's sink, retrying with t's
+// backoff (capped at maxDeadLetterDelay) until the sink takes it.
+func (b *Broker) deliverDeadLetter(t trigger, msg jetstream.Msg) {
+	e, ok := b.stored(msg)
+	if !ok {
+		return
+	}
+	defer inProgress(msg)()
+	attempt := attempts(msg)
+	log := b.log.With(eventFields(e, zap.String("trigger", t.name), zap.Int("attempt", attempt),
+		zap.Any("status", e.Extensions()[ErrorCodeExtension]), zap.Any("destination", e.Extensions()[ErrorDestExtension]))...)
+	r := b.sender.Send(b.ctx, t.policy.DeadLetterSink, e, t.policy.Timeout)
+	if b.ctx.Err() != nil {
+		return
+	}
+	if !r.OK() {
+		delay := min(t.policy.RetryDelay(attempt, r), maxDeadLetterDelay)
+		log.Error("dead-letter sink failed, retrying", zap.Int("dead_letter_status", r.Status), zap.Duration("delay", delay), zap.Error(r.Err))
+		b.nak(msg, delay)
+		return
+	}
+	log.Warn("event dead-lettered")
+	b.ack(msg)
+}
+
+// stored decodes the event of msg; one that cannot be decoded was never
+// stored by this broker and is dropped.
+func (b *Broker) stored(msg jetstream.Msg) (event.Event, bool) {
+	var e event.Event
+	if err := json.Unmarshal(msg.Data(), &e); err != nil {
+		b.log.Error("event lost: unreadable in the stream", zap.String("subject", msg.Subject()), zap.Error(err))
+		b.ack(msg)
+		return e, false
+	}
+	return e, true
+}
+
+func (b *Broker) ack(msg jetstream.Msg) {
+	if err := msg.Ack(); err != nil {
+		b.log.Warn("ack failed: the event will be delivered again", zap.Error(err))
+	}
+}
+
+func (b *Broker) nak(msg jetstream.Msg, delay time.Duration) {
+	if err := msg.NakWithDelay(delay); err != nil {
+		b.log.Warn("nak failed: the event will be delivered again after the ack wait", zap.Error(err))
+	}
+}
+
+// attempts is the number of this delivery of msg, from 1.
+func attempts(msg jetstream.Msg) int {
+	md, err := msg.Metadata()
+	if err != nil {
+		return 1
+	}
+	return int(md.NumDelivered)
+}
+
+// inProgress tells JetStream, while a delivery runs, that msg is still
+// being worked on; the returned func stops it.
+func inProgress(msg jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(ackWait / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(done) }
 }

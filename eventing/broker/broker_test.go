@@ -15,7 +15,6 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
-	"go.uber.org/zap"
 )
 
 const brokerYAML = `apiVersion: eventing.knative.dev/v1
@@ -40,14 +39,13 @@ spec: {broker: default, filters: [{exact: {type: %s}}], subscriber: {ref: {kind:
 
 type testBroker struct {
 	*Broker
-	srv   *httptest.Server
-	store *Store
-	clock *recordingClock
+	srv  *httptest.Server
+	dead *subscriber // the dead-letter sink
 }
 
-// newTestBroker serves brokerYAML and the triggers, with the built-in
-// dead-letter store and a recording clock; it is not started.
-func newTestBroker(t *testing.T, cfg Config, services Services, triggers ...string) *testBroker {
+// newTestBroker serves brokerYAML and the triggers, with a dead-letter sink
+// that takes every event and a store of its own; it is not started.
+func newTestBroker(t testing.TB, cfg Config, services Services, triggers ...string) *testBroker {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close)
@@ -59,27 +57,51 @@ func newTestBroker(t *testing.T, cfg Config, services Services, triggers ...stri
 	if services == nil {
 		services = Services{}
 	}
-	services["dead-letters"] = url + "/dead-letters"
-	tb := &testBroker{srv: srv, store: NewStore(10, zap.NewNop()), clock: &recordingClock{}}
-	cfg.Services, cfg.BaseURL, cfg.Clock = services, url, tb.clock
-	var err error
-	if tb.Broker, err = New(m, m.Brokers[0], cfg); err != nil {
+	tb := &testBroker{srv: srv, dead: &subscriber{}}
+	services["dead-letters"] = tb.dead.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusAccepted) })
+	store, err := OpenStore(t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = Handler(tb.store, tb.Broker)
+	t.Cleanup(store.Close)
+	cfg.Services, cfg.BaseURL, cfg.Store = services, url, store
+	if tb.Broker, err = New(context.Background(), m, m.Brokers[0], cfg); err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = Handler(tb.Broker)
 	srv.Start()
 	return tb
 }
 
 func (tb *testBroker) start(t *testing.T) {
-	tb.Start()
+	if err := tb.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { tb.Close(context.Background()) })
 }
 
-// drain returns once every queued event, reply and dead letter is handled.
+// drain returns once every stored event, reply and dead letter is handled,
+// and closes the broker.
 func (tb *testBroker) drain(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	for _, name := range []string{tb.streamName(), tb.streamName() + "_dead"} {
+		for {
+			s, err := tb.js.Stream(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := s.Info(ctx)
+			if err != nil {
+				t.Fatalf("stream %s: %v", name, err)
+			}
+			if info.State.Msgs == 0 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	if err := tb.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +113,7 @@ type subscriber struct {
 	events []event.Event
 }
 
-func (s *subscriber) serve(t *testing.T, handle func(w http.ResponseWriter, n int)) string {
+func (s *subscriber) serve(t testing.TB, handle func(w http.ResponseWriter, n int)) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e, err := binding.ToEvent(r.Context(), cehttp.NewMessageFromHttpRequest(r))
 		if err != nil {
@@ -177,7 +199,7 @@ func TestTTLExhaustion(t *testing.T) {
 			}
 			post(t, tb.srv.URL+"/udaconnect/default", headers, `{}`)
 			tb.drain(t)
-			dead := tb.store.Events()
+			dead := tb.dead.got()
 			if n := len(loop.got()); n != tt.wantCalls || len(dead) != 1 {
 				t.Fatalf("%d deliveries, %d dead letters; want %d and 1", n, len(dead), tt.wantCalls)
 			}
@@ -194,11 +216,10 @@ func TestDeadLetter(t *testing.T) {
 		statuses  []int // answers in turn; the last one repeats
 		wantCalls int
 		wantCode  string
-		wantWaits []time.Duration
 	}{
-		{"final", []int{422}, 1, "422", nil},
-		{"retries spent", []int{503}, 3, "503", []time.Duration{400 * time.Millisecond, 800 * time.Millisecond}},
-		{"recovers", []int{503, 503, 202}, 3, "", []time.Duration{400 * time.Millisecond, 800 * time.Millisecond}},
+		{"final", []int{422}, 1, "422"},
+		{"retries spent", []int{503}, 3, "503"},
+		{"recovers", []int{503, 503, 202}, 3, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,9 +233,9 @@ func TestDeadLetter(t *testing.T) {
 			tb.start(t)
 			post(t, tb.srv.URL+"/udaconnect/default", binaryHeaders, `{"person_id":999}`)
 			tb.drain(t)
-			dead := tb.store.Events()
-			if n := len(locations.got()); n != tt.wantCalls || !slices.Equal(tb.clock.Waits(), tt.wantWaits) {
-				t.Errorf("%d calls, waits %v; want %d, %v", n, tb.clock.Waits(), tt.wantCalls, tt.wantWaits)
+			dead := tb.dead.got()
+			if n := len(locations.got()); n != tt.wantCalls {
+				t.Errorf("%d calls; want %d", n, tt.wantCalls)
 			}
 			if tt.wantCode == "" {
 				if len(dead) != 0 {
@@ -234,30 +255,70 @@ func TestDeadLetter(t *testing.T) {
 	}
 }
 
-func TestReplyIntoFullQueue(t *testing.T) {
+// A reply finds room in a stream the ingress filled, and is delivered.
+func TestReplyIntoFullStream(t *testing.T) {
 	got, release := make(chan struct{}), make(chan struct{})
-	var persons, locations subscriber
+	var persons, audit subscriber
 	reply := replyWith("io.udaconnect.person.created", false)
 	services := Services{"persons": persons.serve(t, func(w http.ResponseWriter, n int) {
 		close(got)
 		<-release
 		reply(w, n)
-	}), "locations": locations.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusAccepted) })}
-	tb := newTestBroker(t, Config{QueueSize: 1, Workers: 1}, services,
+	}), "audit": audit.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusAccepted) })}
+	tb := newTestBroker(t, Config{QueueSize: 2, Workers: 1}, services,
 		triggerYAML("person-create", "io.udaconnect.person.create", "persons"),
-		triggerYAML("location-reported", "io.udaconnect.location.reported", "locations"),
-		triggerYAML("person-created", "io.udaconnect.person.created", "locations"))
+		triggerYAML("person-created", "io.udaconnect.person.created", "audit"))
 	tb.start(t)
 	post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Ce-Type", "io.udaconnect.person.create"), `{}`)
 	<-got
-	post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Ce-Id", "2"), `{}`) // fills the queue
+	resp := post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Ce-Type", "io.udaconnect.person.create", "Ce-Id", "2"), `{}`)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("POST to the full ingress = %d; want 429", resp.StatusCode)
+	}
 	close(release)
 	tb.drain(t)
-	dead := tb.store.Events()
-	if len(dead) != 1 || dead[0].Extensions()[ErrorCodeExtension] != "429" || dead[0].Extensions()[ErrorDestExtension] != tb.ingress {
-		t.Fatalf("dead letters = %v; want the event, refused 429 by %s", dead, tb.ingress)
+	if replies, dead := audit.got(), tb.dead.got(); len(replies) != 1 || len(dead) != 0 {
+		t.Fatalf("replies %v, dead letters %v; want the reply delivered, no dead letter", replies, dead)
 	}
-	if want := []time.Duration{400 * time.Millisecond, 800 * time.Millisecond}; !slices.Equal(tb.clock.Waits(), want) {
-		t.Errorf("waits = %v; want %v", tb.clock.Waits(), want)
+}
+
+// Events stored before a crash are delivered after the restart, from the
+// same directory.
+func TestRestartDelivers(t *testing.T) {
+	dir := t.TempDir()
+	var locations subscriber
+	url := locations.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusAccepted) })
+	m := &Manifests{}
+	if err := m.add([]byte(brokerYAML + triggerYAML("location-reported", "io.udaconnect.location.reported", "locations"))); err != nil {
+		t.Fatal(err)
+	}
+	services := Services{"locations": url, "dead-letters": url}
+	open := func() (*Store, *Broker) {
+		store, err := OpenStore(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := New(context.Background(), m, m.Brokers[0], Config{Services: services, Store: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store, b
+	}
+	store, b := open()
+	for i := range 3 {
+		if err := b.publish(context.Background(), func() event.Event { e := testEvent(); e.SetID(fmt.Sprint(i)); return e }(), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store.Close() // never started: nothing delivered
+	store, b = open()
+	defer store.Close()
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tb := &testBroker{Broker: b}
+	tb.drain(t)
+	if got := locations.got(); len(got) != 3 {
+		t.Errorf("after the restart %d events delivered; want the 3 stored before", len(got))
 	}
 }

@@ -2,12 +2,8 @@ package broker
 
 import (
 	"encoding/base64"
-	"encoding/json"
-	"net/http"
-	"sync"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"go.uber.org/zap"
 )
 
 // Knative's extensions on a dead-lettered event.
@@ -30,52 +26,4 @@ func withError(e event.Event, dest string, r Result) event.Event {
 	e.SetExtension(ErrorDestExtension, dest)
 	e.SetExtension(ErrorDataExtension, data)
 	return e
-}
-
-// Store is the built-in dead-letter sink: POST takes a CloudEvent, GET
-// lists the events received, oldest first, as structured JSON.
-type Store struct {
-	mu     sync.Mutex
-	events []event.Event
-	limit  int
-	log    *zap.Logger
-}
-
-// NewStore returns a Store that keeps the last limit events.
-func NewStore(limit int, log *zap.Logger) *Store {
-	return &Store{limit: limit, log: log}
-}
-
-// Events returns the events received so far.
-func (s *Store) Events() []event.Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]event.Event{}, s.events...)
-}
-
-func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet:
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(s.Events())
-	case http.MethodPost:
-		e, status, err := readEvent(w, r)
-		if err != nil {
-			writeError(w, status, err)
-			return
-		}
-		s.mu.Lock()
-		s.events = append(s.events, *e)
-		if len(s.events) > s.limit {
-			s.events = s.events[len(s.events)-s.limit:]
-		}
-		s.mu.Unlock()
-		s.log.Warn("dead letter", eventFields(*e,
-			zap.Any("status", e.Extensions()[ErrorCodeExtension]),
-			zap.Any("destination", e.Extensions()[ErrorDestExtension]))...)
-		w.WriteHeader(http.StatusAccepted)
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		writeError(w, http.StatusMethodNotAllowed, errMethod)
-	}
 }

@@ -17,15 +17,6 @@ import (
 // maxRetryAfter caps how long a subscriber's Retry-After can hold a retry.
 const maxRetryAfter = time.Minute
 
-// Clock waits between retries; tests inject one that records the waits.
-type Clock interface {
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // Policy is a compiled Knative DeliverySpec.
 type Policy struct {
 	Retry          int
@@ -102,10 +93,9 @@ type Result struct {
 // OK reports a 2xx answer.
 func (r Result) OK() bool { return r.Status >= 200 && r.Status < 300 }
 
-// Sender posts events to subscribers with retries.
+// Sender posts events to subscribers.
 type Sender struct {
 	Client *http.Client
-	Clock  Clock
 }
 
 // Send posts e to url in binary mode and reads its answer; a 2xx body that
@@ -147,26 +137,15 @@ func (s *Sender) Send(ctx context.Context, url string, e event.Event, timeout ti
 	return r
 }
 
-// Retry calls attempt until it succeeds, fails with a final status, or p's
-// retries are spent, waiting p.Backoff between attempts. On 429 and 503 a
-// longer Retry-After (capped at a minute) is honoured, as Knative's
-// delivery-retryafter feature does.
-func (s *Sender) Retry(ctx context.Context, p Policy, attempt func(context.Context) Result) (r Result, attempts int) {
-	for attempts = 1; ; attempts++ {
-		r = attempt(ctx)
-		if r.OK() || !Retryable(r.Status) || attempts > p.Retry {
-			return r, attempts
-		}
-		wait := p.Backoff(attempts)
-		if r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable {
-			wait = max(wait, min(r.RetryAfter, maxRetryAfter))
-		}
-		select {
-		case <-ctx.Done():
-			return r, attempts
-		case <-s.Clock.After(wait):
-		}
+// RetryDelay is the wait before retrying a delivery whose attempt (from 1)
+// ended in r: p's backoff, or on 429 and 503 a longer Retry-After (capped
+// at a minute), as Knative's delivery-retryafter feature does.
+func (p Policy) RetryDelay(attempt int, r Result) time.Duration {
+	wait := p.Backoff(attempt)
+	if r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable {
+		wait = max(wait, min(r.RetryAfter, maxRetryAfter))
 	}
+	return wait
 }
 
 // retryAfter reads a Retry-After header given in seconds.

@@ -5,35 +5,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// recordingClock records every wait and ends it at once.
-type recordingClock struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
-
-func (c *recordingClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	ch := make(chan time.Time, 1)
-	ch <- time.Time{}
-	return ch
-}
-
-func (c *recordingClock) Waits() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.waits)
-}
-
 // answering serves status to every request and counts them.
-func answering(t *testing.T, status int, header ...string) (*httptest.Server, *atomic.Int32) {
+func answering(t testing.TB, status int, header ...string) (*httptest.Server, *atomic.Int32) {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -46,41 +24,36 @@ func answering(t *testing.T, status int, header ...string) (*httptest.Server, *a
 	return srv, &calls
 }
 
-func TestRetryStatuses(t *testing.T) {
+func TestSendStatuses(t *testing.T) {
 	tests := []struct {
 		status    int
-		wantCalls int32
+		retryable bool
 	}{
-		{404, 4}, {408, 4}, {409, 4}, {429, 4}, {500, 4}, {502, 4}, {503, 4}, {504, 4},
-		{200, 1}, {202, 1}, {302, 1}, {400, 1}, {401, 1}, {403, 1}, {410, 1}, {413, 1}, {422, 1},
+		{404, true}, {408, true}, {409, true}, {429, true}, {500, true}, {502, true}, {503, true}, {504, true},
+		{200, false}, {202, false}, {302, false}, {400, false}, {401, false}, {403, false}, {410, false}, {413, false}, {422, false},
 	}
 	for _, tt := range tests {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
 			srv, calls := answering(t, tt.status)
-			s := Sender{Client: srv.Client(), Clock: &recordingClock{}}
-			r, attempts := s.Retry(context.Background(), Policy{Retry: 3}, func(ctx context.Context) Result {
-				return s.Send(ctx, srv.URL, testEvent(), 0)
-			})
-			if calls.Load() != tt.wantCalls || int32(attempts) != tt.wantCalls || r.Status != tt.status {
-				t.Errorf("status %d: %d calls, %d attempts, result %d; want %d calls", tt.status, calls.Load(), attempts, r.Status, tt.wantCalls)
+			s := Sender{Client: srv.Client()}
+			r := s.Send(context.Background(), srv.URL, testEvent(), 0)
+			if calls.Load() != 1 || r.Status != tt.status || Retryable(r.Status) != tt.retryable {
+				t.Errorf("status %d: %d calls, result %d, retryable %v; want 1 call, retryable %v", tt.status, calls.Load(), r.Status, Retryable(r.Status), tt.retryable)
 			}
 		})
 	}
 }
 
-func TestRetryConnectionError(t *testing.T) {
+func TestSendConnectionError(t *testing.T) {
 	srv, _ := answering(t, 200)
 	srv.Close()
-	s := Sender{Client: http.DefaultClient, Clock: &recordingClock{}}
-	r, attempts := s.Retry(context.Background(), Policy{Retry: 2}, func(ctx context.Context) Result {
-		return s.Send(ctx, srv.URL, testEvent(), 0)
-	})
-	if attempts != 3 || r.Status != 500 || r.Err == nil {
-		t.Errorf("Retry to closed server = %d attempts, status %d, err %v; want 3, 500, an error", attempts, r.Status, r.Err)
+	s := Sender{Client: http.DefaultClient}
+	if r := s.Send(context.Background(), srv.URL, testEvent(), 0); r.Status != 500 || r.Err == nil || !Retryable(r.Status) {
+		t.Errorf("Send to closed server = status %d, err %v; want 500 (retryable) and an error", r.Status, r.Err)
 	}
 }
 
-func TestBackoff(t *testing.T) {
+func TestRetryDelay(t *testing.T) {
 	tests := []struct {
 		name     string
 		delivery Delivery
@@ -99,17 +72,18 @@ func TestBackoff(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, _ := answering(t, http.StatusServiceUnavailable, tt.header...)
-			retry := int32(3)
-			tt.delivery.Retry = &retry
 			p, err := NewPolicy(&tt.delivery, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			clock := &recordingClock{}
-			s := Sender{Client: srv.Client(), Clock: clock}
-			s.Retry(context.Background(), p, func(ctx context.Context) Result { return s.Send(ctx, srv.URL, testEvent(), 0) })
-			if got := clock.Waits(); !slices.Equal(got, tt.want) {
-				t.Errorf("waits = %v; want %v", got, tt.want)
+			s := Sender{Client: srv.Client()}
+			r := s.Send(context.Background(), srv.URL, testEvent(), 0)
+			var got []time.Duration
+			for attempt := 1; attempt <= 3; attempt++ {
+				got = append(got, p.RetryDelay(attempt, r))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("delays = %v; want %v", got, tt.want)
 			}
 		})
 	}

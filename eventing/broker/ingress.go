@@ -31,6 +31,7 @@ var (
 	errMethod    = errors.New("method not allowed")
 	errQueueFull = errors.New("broker queue is full: retry later")
 	errClosed    = errors.New("broker is shutting down")
+	errNotStored = errors.New("event not stored: retry later")
 	errTTL       = errors.New("knativebrokerttl exhausted: event dropped to break a reply loop")
 )
 
@@ -40,6 +41,7 @@ var statuses = map[error]int{
 	errTooLarge:  http.StatusRequestEntityTooLarge,
 	errQueueFull: http.StatusTooManyRequests,
 	errClosed:    http.StatusServiceUnavailable,
+	errNotStored: http.StatusServiceUnavailable,
 }
 
 func statusOf(err error) int {
@@ -51,9 +53,8 @@ func statusOf(err error) int {
 	return http.StatusBadRequest
 }
 
-// Handler serves each broker's ingress at /<namespace>/<name>, the
-// dead-letter store at /dead-letters and GET /healthz.
-func Handler(store *Store, brokers ...*Broker) http.Handler {
+// Handler serves each broker's ingress at /<namespace>/<name> and GET /healthz.
+func Handler(brokers ...*Broker) http.Handler {
 	byPath := map[string]*Broker{}
 	for _, b := range brokers {
 		byPath[b.Namespace+"/"+b.Name] = b
@@ -67,7 +68,6 @@ func Handler(store *Store, brokers ...*Broker) http.Handler {
 		}
 		b.ServeHTTP(w, r)
 	})
-	mux.Handle("/dead-letters", store)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no broker at %s", r.URL.Path))
@@ -75,7 +75,7 @@ func Handler(store *Store, brokers ...*Broker) http.Handler {
 	return mux
 }
 
-// ServeHTTP is the broker's ingress: one CloudEvent per POST, 202 once queued.
+// ServeHTTP is the broker's ingress: one CloudEvent per POST, 202 once stored.
 func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -88,9 +88,9 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, err)
 		return
 	}
-	if err := b.publish(*e, false); err != nil {
+	if err := b.publish(r.Context(), *e, false); err != nil {
 		status = statusOf(err)
-		if status == http.StatusTooManyRequests {
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
 		}
 		b.log.Info("event refused", eventFields(*e, zap.Int("status", status), zap.Error(err))...)
@@ -101,10 +101,11 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// publish queues e under Knative's TTL rules: an event without TTL gets
-// 255, one with a TTL is decremented, and one at 0 is refused. Replies are
-// still taken while a shutdown drains the queue.
-func (b *Broker) publish(e event.Event, reply bool) error {
+// publish stores e in the broker's stream under Knative's TTL rules: an
+// event without TTL gets 255, one with a TTL is decremented, and one at 0
+// is refused. Replies are still taken while a shutdown drains the
+// deliveries; they wait in the stream for the next start.
+func (b *Broker) publish(ctx context.Context, e event.Event, reply bool) error {
 	e = e.Clone() // a retried publish must not decrement the caller's TTL
 	ttl := int32(defaultTTL)
 	if v, ok := e.Extensions()[TTLExtension]; ok {
@@ -116,32 +117,30 @@ func (b *Broker) publish(e event.Event, reply bool) error {
 		return errTTL
 	}
 	e.SetExtension(TTLExtension, ttl)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed && !reply {
+	if b.closed.Load() && !reply {
 		return errClosed
 	}
 	if !b.wanted(e) {
 		// Accepted and dropped, as Knative's broker does with an event no
-		// Trigger wants: it must not take a place in the queue.
+		// Trigger wants: it must not take a place in the stream.
 		b.log.Debug("no trigger wants the event", eventFields(e)...)
 		return nil
 	}
-	// The last places of the queue are kept for replies, one for each
-	// worker: a worker holding an event can always publish its reply, and
-	// the broker cannot block itself with a queue full of events whose
-	// replies have nowhere to go.
-	if !reply && len(b.queue) >= cap(b.queue)-min(b.workers, cap(b.queue)/2) {
-		return errQueueFull
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
 	}
-	b.pending.Add(1)
-	select {
-	case b.queue <- e:
-		return nil
-	default:
-		b.pending.Done()
-		return errQueueFull
+	subject := b.subject + ".ingress"
+	if reply {
+		subject = b.subject + ".reply"
 	}
+	if _, err := b.js.Publish(ctx, subject, data); err != nil {
+		if isFull(err) {
+			return errQueueFull
+		}
+		return fmt.Errorf("%w: %w", errNotStored, err)
+	}
+	return nil
 }
 
 // readEvent reads one CloudEvent from a request and says which status

@@ -1,11 +1,15 @@
 package broker
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -116,8 +120,45 @@ func TestIngressKeepsRoomForReplies(t *testing.T) {
 	reply.SetSource("test")
 	reply.SetType("io.udaconnect.location.reported")
 	for i := range 2 {
-		if err := tb.publish(reply, true); err != nil {
+		if err := tb.publish(context.Background(), reply, true); err != nil {
 			t.Errorf("reply %d into the kept places: %v", i, err)
 		}
 	}
+}
+
+// BenchmarkIngress measures events stored and answered 202 per second, with
+// the deliveries running beside them.
+func BenchmarkIngress(b *testing.B) {
+	srv, _ := answering(b, http.StatusAccepted)
+	tb := newTestBroker(b, Config{QueueSize: 1 << 20, Workers: 64}, Services{"locations": srv.URL},
+		triggerYAML("location-reported", "io.udaconnect.location.reported", "locations"))
+	if os.Getenv("BENCH_DELIVER") != "" {
+		if err := tb.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		defer tb.Close(context.Background())
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodPost, tb.srv.URL+"/udaconnect/default", strings.NewReader(`{"person_id":1,"latitude":1,"longitude":2}`))
+			for k, v := range binaryHeaders {
+				req.Header.Set(k, v)
+			}
+			req.Header.Set("Ce-Id", fmt.Sprint(n.Add(1)))
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				b.Fatalf("POST = %d; want 202", resp.StatusCode)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

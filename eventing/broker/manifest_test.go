@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,12 @@ func TestRepoManifests(t *testing.T) {
 		if len(m.Brokers) != 1 || m.Brokers[0].Metadata != (Meta{Name: "default", Namespace: "udaconnect"}) {
 			t.Fatalf("Load(%v) brokers = %+v; want udaconnect/default", paths, m.Brokers)
 		}
-		b, err := New(m, m.Brokers[0], Config{Services: localServices})
+		store, err := OpenStore(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		b, err := New(context.Background(), m, m.Brokers[0], Config{Services: localServices, Store: store})
 		if err != nil {
 			t.Fatalf("New(udaconnect/default) = %v", err)
 		}
@@ -50,7 +56,7 @@ metadata: {name: frontend}
 	if err != nil || len(m.Brokers) != 1 || len(m.Triggers) != 1 {
 		t.Fatalf("add = %v, %d brokers, %d triggers; want 1 and 1", err, len(m.Brokers), len(m.Triggers))
 	}
-	if _, err := New(m, m.Brokers[0], Config{Services: localServices}); err == nil || !strings.Contains(err.Error(), "-service unmapped=URL") {
+	if _, err := New(context.Background(), m, m.Brokers[0], Config{Services: localServices}); err == nil || !strings.Contains(err.Error(), "-service unmapped=URL") {
 		t.Errorf("New with an unmapped Service = %v; want an error naming the flag", err)
 	}
 }

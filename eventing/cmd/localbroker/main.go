@@ -1,5 +1,5 @@
 // Command localbroker runs the Knative Broker and Triggers of eventing/
-// in memory, without a cluster.
+// without a cluster, keeping their events in JetStream files under -data.
 package main
 
 import (
@@ -29,13 +29,14 @@ func main() {
 }
 
 func run() error {
-	listen := flag.String("listen", "127.0.0.1:8090", "address to serve the ingress and /dead-letters on")
+	listen := flag.String("listen", "127.0.0.1:8090", "address to serve the ingress on")
+	data := flag.String("data", ".run/broker", "directory of the stored events")
 	manifests := flag.String("manifests", "eventing/broker.yaml,eventing/triggers.yaml", "comma-separated YAML files or directories")
-	queue := flag.Int("queue", 4096, "events each broker may hold before answering 429")
+	queue := flag.Int("queue", 100_000, "events each broker may hold before answering 429")
 	workers := flag.Int("workers", 128, "events each broker delivers at once")
 	drain := flag.Duration("drain", 10*time.Second, "how long shutdown waits for queued and in-flight deliveries")
 	services := broker.Services{}
-	flag.Var(services, "service", "Knative Service name=local URL, repeatable (dead-letters defaults to the built-in store)")
+	flag.Var(services, "service", "Knative Service name=local URL, repeatable")
 	flag.Parse()
 
 	level, err := zapcore.ParseLevel(os.Getenv("LOG_LEVEL"))
@@ -47,6 +48,7 @@ func run() error {
 	cfg.EncoderConfig.TimeKey = "time" // as every process of UdaConnect logs
 	cfg.EncoderConfig.EncodeTime = zapcore.RFC3339NanoTimeEncoder
 	cfg.DisableStacktrace = true
+	cfg.Sampling = nil // every "event lost" line must be written
 	log, err := cfg.Build()
 	if err != nil {
 		return err
@@ -65,26 +67,30 @@ func run() error {
 		return err
 	}
 	base := selfURL(ln.Addr().(*net.TCPAddr))
-	if _, ok := services["dead-letters"]; !ok {
-		services["dead-letters"] = base + "/dead-letters"
+	store, err := broker.OpenStore(*data)
+	if err != nil {
+		return err
 	}
+	defer store.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	var brokers []*broker.Broker
 	for _, bm := range m.Brokers {
-		b, err := broker.New(m, bm, broker.Config{Services: services, BaseURL: base, QueueSize: *queue, Workers: *workers, Logger: log})
+		b, err := broker.New(ctx, m, bm, broker.Config{Services: services, BaseURL: base, Store: store,
+			QueueSize: *queue, Workers: *workers, Logger: log})
+		if err == nil {
+			err = b.Start(ctx)
+		}
 		if err != nil {
 			return fmt.Errorf("broker %s/%s: %w", bm.Metadata.Namespace, bm.Metadata.Name, err)
 		}
-		b.Start()
 		brokers = append(brokers, b)
 		log.Info("broker ready", zap.String("ingress", base+"/"+b.Namespace+"/"+b.Name))
 	}
-	srv := &http.Server{Handler: broker.Handler(broker.NewStore(1000, log), brokers...), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: broker.Handler(brokers...), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("local broker listening", zap.String("address", base), zap.Any("services", map[string]string(services)))
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	select {
 	case err := <-served:
 		return err
@@ -93,8 +99,8 @@ func run() error {
 	log.Info("shutting down: draining deliveries", zap.Stringer("limit", *drain))
 	ctx, cancel := context.WithTimeout(context.Background(), *drain)
 	defer cancel()
-	// The server stays up while the brokers drain: dead letters may still
-	// arrive at the built-in store; the ingress already answers 503.
+	// The server stays up while the brokers drain; the ingress already
+	// answers 503. What is not delivered stays stored for the next start.
 	var errs []error
 	for _, b := range brokers {
 		errs = append(errs, b.Close(ctx))
