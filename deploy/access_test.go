@@ -27,7 +27,11 @@ import (
 )
 
 // functions are the Knative Services that hold a database role each.
-var functions = []string{"persons", "locations", "connections"}
+var functions = []string{"persons", "locations", "connections", "dead-letters"}
+
+// role is the database role of a function: udaconnect_ and its name
+// without dashes.
+func roleOf(fn string) string { return "udaconnect_" + strings.ReplaceAll(fn, "-", "") }
 
 // hashSuffix is the suffix kustomize gives a generated ConfigMap's or
 // Secret's name: a dash and ten characters of the safe alphabet
@@ -92,6 +96,7 @@ func TestSecretsAsBuilt(t *testing.T) {
 					"PERSONS_DB_PASSWORD":     "secret udaconnect-db-persons/password",
 					"LOCATIONS_DB_PASSWORD":   "secret udaconnect-db-locations/password",
 					"CONNECTIONS_DB_PASSWORD": "secret udaconnect-db-connections/password",
+					"DEADLETTERS_DB_PASSWORD": "secret udaconnect-db-dead-letters/password",
 				}
 				for name, want := range wants {
 					if got := envSource(ctr, name); got != want {
@@ -188,8 +193,8 @@ func TestSecretsScript(t *testing.T) {
 	passwords := map[string]bool{owner["POSTGRES_PASSWORD"]: true}
 	for _, fn := range functions {
 		role := read("db-" + fn + ".env")
-		if role["username"] != "udaconnect_"+fn {
-			t.Errorf("db-%s.env: username %q; want udaconnect_%s", fn, role["username"], fn)
+		if role["username"] != roleOf(fn) {
+			t.Errorf("db-%s.env: username %q; want %s", fn, role["username"], roleOf(fn))
 		}
 		if len(role["password"]) < 32 || passwords[role["password"]] {
 			t.Errorf("db-%s.env: the password is short or another role's", fn)

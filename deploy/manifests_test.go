@@ -75,7 +75,7 @@ func TestKnativeServicesMatchServingCRD(t *testing.T) {
 	for _, f := range []string{
 		"functions/persons/service.yaml", "functions/locations/service.yaml",
 		"functions/connections/service.yaml", "frontend/service.yaml",
-		"eventing/cluster/dead-letters.yaml",
+		"functions/deadletters/service.yaml",
 	} {
 		t.Run(f, func(t *testing.T) {
 			objs := mustParse(t, f)
@@ -131,11 +131,12 @@ func TestKnativeServiceSettings(t *testing.T) {
 		"persons":     {secret: true},
 		"locations":   {secret: true},
 		"connections": {secret: true},
+		"dead-letters": {secret: true},
 		"frontend":    {public: true},
 	}
 	for name, w := range want {
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join("functions", name)
+			dir := filepath.Join("functions", strings.ReplaceAll(name, "-", "")) // functions/deadletters holds dead-letters
 			if name == "frontend" {
 				dir = "frontend"
 			}

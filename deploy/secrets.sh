@@ -6,6 +6,7 @@
 #   db-persons.env      one file per function's database role: username,
 #   db-locations.env    password and database-url
 #   db-connections.env
+#   db-dead-letters.env
 #   auth.env            the door's auth-key (signs attendee tokens) and the
 #                       organizer-token
 # An existing file is kept, so passwords keep matching the data PostGIS
@@ -53,8 +54,8 @@ DATABASE_URL=postgres://${db}:${password}@${host}:5432/${db}?sslmode=disable"
 
 # The roles the migrations create (NOLOGIN until the migrator gives each its
 # password): one per function, with only the rights it needs.
-for fn in persons locations connections; do
-  role="udaconnect_${fn}"
+for fn in persons locations connections dead-letters; do
+  role="udaconnect_${fn//-/}"
   password="$(random)"
   write "db-${fn}.env" "username=${role}
 password=${password}

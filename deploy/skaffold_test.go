@@ -58,7 +58,7 @@ func workspaceModules(t *testing.T) []string {
 func TestSkaffoldArtifacts(t *testing.T) {
 	cfg := readSkaffold(t)
 	modules := workspaceModules(t)
-	want := []string{"functions/persons", "functions/locations", "functions/connections", "frontend", "shared/cmd/migrate"}
+	want := []string{"functions/persons", "functions/locations", "functions/connections", "functions/deadletters", "frontend", "shared/cmd/migrate"}
 	var got []string
 	for _, a := range cfg.Build.Artifacts {
 		if a.Ko == nil {

@@ -14,6 +14,7 @@ var mains = []struct{ module, pkg string }{
 	{"functions/persons", "."},
 	{"functions/locations", "."},
 	{"functions/connections", "."},
+	{"functions/deadletters", "."},
 	{"frontend", "."},
 	{"shared", "./cmd/migrate"},
 }

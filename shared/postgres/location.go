@@ -145,3 +145,47 @@ func nullTime(t time.Time) *time.Time {
 	}
 	return &t
 }
+
+// EachLocation calls yield with each report of a person, oldest first, as
+// the rows come from the database; an error of yield stops it.
+func (db *DB) EachLocation(ctx context.Context, personID int64, yield func(udaconnect.Location) error) error {
+	rows, _ := db.pool.Query(ctx, `
+		SELECT `+locationColumns+` FROM location WHERE person_id = $1 ORDER BY creation_time, id`, personID)
+	defer rows.Close()
+	for rows.Next() {
+		l, err := scanLocation(rows)
+		if err != nil {
+			return wrap("export locations", err)
+		}
+		if err := yield(l); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return wrap("export locations", err)
+	}
+	return nil
+}
+
+// RetentionBatch is how many reports one statement of DeleteReportsBefore
+// deletes: each is a short transaction of its own, so no lock is held long.
+const RetentionBatch = 5000
+
+// DeleteReportsBefore deletes the reports created before cutoff, oldest
+// first, RetentionBatch at a time, and returns how many it deleted.
+func (db *DB) DeleteReportsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	var deleted int64
+	for {
+		tag, err := db.pool.Exec(ctx, `
+			DELETE FROM location WHERE id IN (
+				SELECT id FROM location WHERE creation_time < $1
+				ORDER BY creation_time LIMIT $2)`, cutoff, RetentionBatch)
+		if err != nil {
+			return deleted, wrap("delete old reports", err)
+		}
+		deleted += tag.RowsAffected()
+		if tag.RowsAffected() < RetentionBatch {
+			return deleted, nil
+		}
+	}
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
@@ -81,10 +82,16 @@ func (db *DB) NextTokenGeneration(ctx context.Context, id int64) (int64, error) 
 	return gen, nil
 }
 
+// Deleted is the token generation of a deleted person: no token reaches it.
+const Deleted = math.MaxInt64
+
 // TokenGenerations returns the token generation of every person whose tokens
-// were reissued, by person ID.
+// were reissued, by person ID, and Deleted for every deleted person.
 func (db *DB) TokenGenerations(ctx context.Context) (map[int64]int64, error) {
-	rows, _ := db.pool.Query(ctx, `SELECT id, token_generation FROM person WHERE token_generation > 1`)
+	rows, _ := db.pool.Query(ctx, `
+		SELECT id, token_generation FROM person WHERE token_generation > 1
+		UNION ALL
+		SELECT id, $1 FROM deleted_person`, int64(Deleted))
 	gens := map[int64]int64{}
 	var id, gen int64
 	_, err := pgx.ForEachRow(rows, []any{&id, &gen}, func() error {
@@ -95,4 +102,29 @@ func (db *DB) TokenGenerations(ctx context.Context) (map[int64]int64, error) {
 		return nil, wrap("token generations", err)
 	}
 	return gens, nil
+}
+
+// DeletePerson deletes the person with the given ID with all their data
+// (their reports and meetings go with them) and keeps a tombstone of the
+// ID, which revokes their tokens; an unknown person is an ENOTFOUND error.
+func (db *DB) DeletePerson(ctx context.Context, id int64) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return wrap("delete person", err)
+	}
+	defer tx.Rollback(ctx)
+	tag, err := tx.Exec(ctx, `DELETE FROM person WHERE id = $1`, id)
+	if err != nil {
+		return wrap("delete person", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return udaconnect.Errorf(udaconnect.ENOTFOUND, "person %d not found", id)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO deleted_person (id) VALUES ($1) ON CONFLICT DO NOTHING`, id); err != nil {
+		return wrap("delete person", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return wrap("delete person", err)
+	}
+	return nil
 }

@@ -12,10 +12,11 @@ const (
 	RolePersons     = "udaconnect_persons"
 	RoleLocations   = "udaconnect_locations"
 	RoleConnections = "udaconnect_connections"
+	RoleDeadLetters = "udaconnect_deadletters"
 )
 
 // Roles are the functions' roles.
-var Roles = []string{RolePersons, RoleLocations, RoleConnections}
+var Roles = []string{RolePersons, RoleLocations, RoleConnections, RoleDeadLetters}
 
 // SetPassword lets role log in with password. Only the migrator, who owns
 // the database, may.

@@ -2,8 +2,8 @@
 // and, with -seed, loads the demo data. It is safe to run twice; in the
 // cluster the migration Job runs it, and nothing else migrates. It gives each
 // function's database role the password in PERSONS_DB_PASSWORD,
-// LOCATIONS_DB_PASSWORD and CONNECTIONS_DB_PASSWORD; a role without one
-// cannot log in.
+// LOCATIONS_DB_PASSWORD, CONNECTIONS_DB_PASSWORD and DEADLETTERS_DB_PASSWORD;
+// a role without one cannot log in.
 package main
 
 import (
@@ -33,6 +33,7 @@ var passwordEnv = map[string]string{
 	postgres.RolePersons:     "PERSONS_DB_PASSWORD",
 	postgres.RoleLocations:   "LOCATIONS_DB_PASSWORD",
 	postgres.RoleConnections: "CONNECTIONS_DB_PASSWORD",
+	postgres.RoleDeadLetters: "DEADLETTERS_DB_PASSWORD",
 }
 
 func run(ctx context.Context, seed bool) error {

@@ -1,0 +1,205 @@
+// Deadletters keeps what the Broker could not deliver: every Trigger's
+// dead-letter sink. Each dead letter is stored in PostgreSQL (its own role)
+// and served at /api/dead-letters, from where an organizer replays one or
+// all: the stored event is sent to the Broker ($K_SINK) again.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/postgres"
+	"github.com/udaconnect/udaconnect/shared/server"
+	"go.uber.org/zap"
+)
+
+// Knative's extensions on a dead letter: the last status, the destination
+// and its answer. A replay leaves them out, and the broker's TTL with them.
+var errorExtensions = []string{"knativeerrorcode", "knativeerrordest", "knativeerrordata", "knativebrokerttl"}
+
+// Pages of GET /api/dead-letters.
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+)
+
+// Function stores dead letters and replays them.
+type Function struct {
+	db   *postgres.DB
+	log  *zap.Logger
+	sink cloudevents.Client // the Broker: K_SINK
+}
+
+// New returns the function on db, replaying to cfg.Sink.
+func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error) {
+	if cfg.Sink == "" {
+		return nil, fmt.Errorf("K_SINK is not set")
+	}
+	sink, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink))
+	if err != nil {
+		return nil, fmt.Errorf("K_SINK: %w", err)
+	}
+	return &Function{db: db, log: log, sink: sink}, nil
+}
+
+// Handle stores a dead letter, once per event and destination. Any event
+// is one: the Broker sends here what it could not deliver, whatever it is.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return nil, udaconnect.Invalid("event", "the event cannot be encoded: %v", err)
+	}
+	d := udaconnect.DeadLetter{Source: e.Source(), EventID: e.ID(), Type: e.Type(), Event: raw}
+	ext := e.Extensions()
+	if code, err := types.ToInteger(ext["knativeerrorcode"]); err == nil {
+		status := int(code)
+		d.Status = &status
+	}
+	d.Destination, _ = types.ToString(ext["knativeerrordest"])
+	if d, err = f.db.StoreDeadLetter(ctx, d); err != nil {
+		return nil, err
+	}
+	// Warn: a dead letter is an event that did not reach its destination.
+	f.log.Warn("dead letter stored", zap.Int64("dead_letter_id", d.ID), zap.String("event_id", d.EventID),
+		zap.String("event_type", d.Type), zap.String("source", d.Source), zap.String("destination", d.Destination), zap.Intp("status", d.Status))
+	return nil, nil
+}
+
+// Routes adds the routes of dead letters to mux.
+func (f *Function) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/dead-letters", f.list)
+	mux.HandleFunc("POST /api/dead-letters/{id}/replay", f.replayOne)
+	mux.HandleFunc("POST /api/dead-letters/replay", f.replayAll)
+}
+
+// list answers a page of dead letters in ID order, from after (an ID) and
+// up to limit; the next page is in a Link header. waiting=true leaves out
+// the replayed ones.
+func (f *Function) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	after, err := queryInt(q, "after", 0, 0, 1<<62)
+	if err != nil {
+		server.WriteError(w, err)
+		return
+	}
+	limit, err := queryInt(q, "limit", defaultLimit, 1, maxLimit)
+	if err != nil {
+		server.WriteError(w, err)
+		return
+	}
+	waiting := q.Get("waiting") == "true"
+	letters, err := f.db.FindDeadLetters(r.Context(), after, int(limit), waiting)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	if len(letters) == int(limit) {
+		next := url.Values{"after": {fmt.Sprint(letters[len(letters)-1].ID)}, "limit": {fmt.Sprint(limit)}}
+		if waiting {
+			next.Set("waiting", "true")
+		}
+		w.Header().Set("Link", fmt.Sprintf(`</api/dead-letters?%s>; rel="next"`, next.Encode()))
+	}
+	if letters == nil {
+		letters = []udaconnect.DeadLetter{}
+	}
+	server.WriteJSON(w, http.StatusOK, letters)
+}
+
+// replayOne sends one dead letter to the Broker again and answers it,
+// marked replayed.
+func (f *Function) replayOne(w http.ResponseWriter, r *http.Request) {
+	id, err := server.PathID(r, "id")
+	if err != nil {
+		server.WriteError(w, err)
+		return
+	}
+	d, err := f.db.FindDeadLetter(r.Context(), id)
+	if err == nil {
+		d, err = f.replay(r.Context(), d)
+	}
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	server.WriteJSON(w, http.StatusOK, d)
+}
+
+// Replayed is the answer to replaying all dead letters.
+type Replayed struct {
+	Replayed int `json:"replayed"`
+}
+
+// replayAll sends every waiting dead letter to the Broker again, oldest
+// first, and stops at the first the Broker refuses.
+func (f *Function) replayAll(w http.ResponseWriter, r *http.Request) {
+	var n int
+	for after := int64(0); ; {
+		letters, err := f.db.FindDeadLetters(r.Context(), after, maxLimit, true)
+		if err != nil {
+			f.fail(w, r, err)
+			return
+		}
+		for _, d := range letters {
+			if _, err := f.replay(r.Context(), d); err != nil {
+				f.fail(w, r, fmt.Errorf("after %d replayed: %w", n, err))
+				return
+			}
+			n++
+		}
+		if len(letters) < maxLimit {
+			break
+		}
+		after = letters[len(letters)-1].ID
+	}
+	server.WriteJSON(w, http.StatusOK, Replayed{Replayed: n})
+}
+
+// replay sends d's event to the Broker without Knative's error extensions
+// and marks d replayed.
+func (f *Function) replay(ctx context.Context, d udaconnect.DeadLetter) (udaconnect.DeadLetter, error) {
+	var e event.Event
+	if err := json.Unmarshal(d.Event, &e); err != nil {
+		return d, fmt.Errorf("dead letter %d: stored event: %w", d.ID, err)
+	}
+	for _, name := range errorExtensions {
+		e.SetExtension(name, nil)
+	}
+	if res := f.sink.Send(ctx, e); !cloudevents.IsACK(res) {
+		return d, udaconnect.Errorf(udaconnect.EUNAVAILABLE, "the broker did not take dead letter %d, try again later: %v", d.ID, res)
+	}
+	if err := f.db.MarkReplayed(ctx, d.ID); err != nil {
+		return d, err
+	}
+	f.log.Info("dead letter replayed", zap.Int64("dead_letter_id", d.ID), zap.String("event_id", d.EventID), zap.String("source", d.Source))
+	return f.db.FindDeadLetter(ctx, d.ID)
+}
+
+func (f *Function) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if server.ErrorStatus(err) >= 500 {
+		f.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
+	}
+	server.WriteError(w, err)
+}
+
+// queryInt reads the query parameter name as an integer in [lo, hi], or
+// fallback when it is absent.
+func queryInt(q url.Values, name string, fallback, lo, hi int64) (int64, error) {
+	v := q.Get(name)
+	if v == "" {
+		return fallback, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, udaconnect.Invalid(name, "%s must be an integer from %d to %d, not %q", name, lo, hi, v)
+	}
+	return n, nil
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/postgres"
+	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
+	"github.com/udaconnect/udaconnect/shared/server"
+	"github.com/udaconnect/udaconnect/shared/server/servertest"
+	"go.uber.org/zap/zaptest"
+)
+
+// broker records the events replayed to it and answers status.
+type broker struct {
+	mu     sync.Mutex
+	status int
+	events []event.Event
+}
+
+func (b *broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e, err := binding.ToEvent(r.Context(), cehttp.NewMessageFromHttpRequest(r))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	b.events = append(b.events, *e)
+	w.WriteHeader(b.status)
+}
+
+func (b *broker) got() []event.Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]event.Event(nil), b.events...)
+}
+
+// start serves the function as its own database role, replaying to b.
+func start(t *testing.T, b *broker) string {
+	t.Helper()
+	sink := httptest.NewServer(b)
+	t.Cleanup(sink.Close)
+	db, err := postgres.Open(context.Background(), pgtest.RoleURL(t, pgtest.NewDatabase(t), postgres.RoleDeadLetters))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	f, err := New(server.Config{Sink: sink.URL}, db, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return servertest.Start(t, f).URL
+}
+
+func deadLetter(t *testing.T, id string) event.Event {
+	e := servertest.NewEvent(t, "io.udaconnect.location.reported", id, map[string]any{"person_id": 999})
+	e.SetExtension("knativeerrorcode", 422)
+	e.SetExtension("knativeerrordest", "http://locations")
+	e.SetExtension("knativeerrordata", "eyJlcnJvciI6InVua25vd24gcGVyc29uIn0=")
+	e.SetExtension("knativebrokerttl", 254)
+	return e
+}
+
+func TestDeadLetters(t *testing.T) {
+	b := &broker{status: http.StatusAccepted}
+	url := start(t, b)
+	for _, id := range []string{"a", "b", "c", "a"} { // a twice: stored once
+		if r := servertest.Send(t, url, "binary", deadLetter(t, id)); r.Status != http.StatusAccepted {
+			t.Fatalf("POST dead letter %s = %d %s; want 202", id, r.Status, r.Body)
+		}
+	}
+
+	var page []udaconnect.DeadLetter
+	r := servertest.Request(t, "GET", url+"/api/dead-letters?limit=2", nil)
+	r.Decode(t, &page)
+	if len(page) != 2 || page[0].EventID != "a" || page[1].EventID != "b" || page[0].Status == nil || *page[0].Status != 422 ||
+		page[0].Destination != "http://locations" || page[0].ReplayedAt != nil {
+		t.Fatalf("GET /api/dead-letters?limit=2 = %s; want a and b, 422 from http://locations, waiting", r.Body)
+	}
+	link := r.Header.Get("Link")
+	want := fmt.Sprintf(`</api/dead-letters?after=%d&limit=2>; rel="next"`, page[1].ID)
+	if link != want {
+		t.Fatalf("Link = %q; want %q", link, want)
+	}
+	servertest.Request(t, "GET", fmt.Sprintf("%s/api/dead-letters?after=%d&limit=2", url, page[1].ID), nil).Decode(t, &page)
+	if len(page) != 1 || page[0].EventID != "c" {
+		t.Fatalf("second page = %+v; want c", page)
+	}
+
+	var one udaconnect.DeadLetter
+	r = servertest.Request(t, "POST", fmt.Sprintf("%s/api/dead-letters/%d/replay", url, page[0].ID), nil)
+	if r.Decode(t, &one); r.Status != http.StatusOK || one.ReplayedAt == nil {
+		t.Fatalf("replay c = %d %s; want 200, marked replayed", r.Status, r.Body)
+	}
+	got := b.got()
+	var data struct{ PersonID int64 `json:"person_id"` }
+	if len(got) != 1 || got[0].ID() != "c" || got[0].DataAs(&data) != nil || data.PersonID != 999 {
+		t.Fatalf("broker got %v; want event c with its data", got)
+	}
+	for name := range got[0].Extensions() {
+		if strings.HasPrefix(name, "knative") {
+			t.Errorf("replayed event carries %s; want Knative's extensions left out", name)
+		}
+	}
+
+	var all Replayed
+	servertest.Request(t, "POST", url+"/api/dead-letters/replay", nil).Decode(t, &all)
+	if all.Replayed != 2 || len(b.got()) != 3 {
+		t.Errorf("replay all = %+v, broker got %d; want 2 more (a and b)", all, len(b.got()))
+	}
+	servertest.Request(t, "GET", url+"/api/dead-letters?waiting=true", nil).Decode(t, &page)
+	if len(page) != 0 {
+		t.Errorf("waiting after replaying all = %+v; want none", page)
+	}
+	// Failing again after its replay, a dead letter waits again.
+	servertest.Send(t, url, "binary", deadLetter(t, "a"))
+	servertest.Request(t, "GET", url+"/api/dead-letters?waiting=true", nil).Decode(t, &page)
+	if len(page) != 1 || page[0].EventID != "a" {
+		t.Errorf("waiting after a came back = %+v; want a", page)
+	}
+}
+
+func TestReplayRefused(t *testing.T) {
+	b := &broker{status: http.StatusServiceUnavailable}
+	url := start(t, b)
+	servertest.Send(t, url, "binary", deadLetter(t, "a"))
+	var page []udaconnect.DeadLetter
+	servertest.Request(t, "GET", url+"/api/dead-letters", nil).Decode(t, &page)
+	tests := []struct {
+		method, path string
+		want         int
+	}{
+		{"POST", fmt.Sprintf("/api/dead-letters/%d/replay", page[0].ID), http.StatusServiceUnavailable},
+		{"POST", "/api/dead-letters/replay", http.StatusServiceUnavailable},
+		{"POST", "/api/dead-letters/999999/replay", http.StatusNotFound},
+		{"POST", "/api/dead-letters/x/replay", http.StatusBadRequest},
+		{"GET", "/api/dead-letters?limit=0", http.StatusBadRequest},
+		{"GET", "/api/dead-letters?limit=1001", http.StatusBadRequest},
+		{"GET", "/api/dead-letters?after=-1", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		if r := servertest.Request(t, tt.method, url+tt.path, nil); r.Status != tt.want {
+			t.Errorf("%s %s = %d %s; want %d", tt.method, tt.path, r.Status, r.Body, tt.want)
+		}
+	}
+	servertest.Request(t, "GET", url+"/api/dead-letters?waiting=true", nil).Decode(t, &page)
+	if len(page) != 1 {
+		t.Errorf("waiting after refused replays = %+v; want the dead letter still waiting", page)
+	}
+}

@@ -1,0 +1,67 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+)
+
+const deadLetterColumns = `id, event_source, event_id, event_type, destination, status, event, received_at, replayed_at`
+
+// StoreDeadLetter stores d, once per event and destination: a dead letter
+// that comes again (delivered twice, or failing again after a replay) takes
+// its new event and waits again.
+func (db *DB) StoreDeadLetter(ctx context.Context, d udaconnect.DeadLetter) (udaconnect.DeadLetter, error) {
+	rows, _ := db.pool.Query(ctx, `
+		INSERT INTO dead_letter (event_source, event_id, event_type, destination, status, event)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (event_source, event_id, destination) DO UPDATE
+		SET event_type = EXCLUDED.event_type, status = EXCLUDED.status, event = EXCLUDED.event,
+		    received_at = now(), replayed_at = NULL
+		RETURNING `+deadLetterColumns,
+		d.Source, d.EventID, d.Type, d.Destination, d.Status, d.Event)
+	stored, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[udaconnect.DeadLetter])
+	if err != nil {
+		return d, wrap("store dead letter", err)
+	}
+	return stored, nil
+}
+
+// FindDeadLetters returns up to limit dead letters with an ID above after,
+// in ID order; waiting only leaves out those replayed.
+func (db *DB) FindDeadLetters(ctx context.Context, after int64, limit int, waiting bool) ([]udaconnect.DeadLetter, error) {
+	rows, _ := db.pool.Query(ctx, `
+		SELECT `+deadLetterColumns+` FROM dead_letter
+		WHERE id > $1 AND (NOT $3 OR replayed_at IS NULL)
+		ORDER BY id LIMIT $2`, after, limit, waiting)
+	letters, err := pgx.CollectRows(rows, pgx.RowToStructByPos[udaconnect.DeadLetter])
+	if err != nil {
+		return nil, wrap("find dead letters", err)
+	}
+	return letters, nil
+}
+
+// FindDeadLetter returns the dead letter with the given ID, or an ENOTFOUND
+// error.
+func (db *DB) FindDeadLetter(ctx context.Context, id int64) (udaconnect.DeadLetter, error) {
+	rows, _ := db.pool.Query(ctx, `SELECT `+deadLetterColumns+` FROM dead_letter WHERE id = $1`, id)
+	d, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[udaconnect.DeadLetter])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, udaconnect.Errorf(udaconnect.ENOTFOUND, "dead letter %d not found", id)
+	}
+	if err != nil {
+		return d, wrap("find dead letter", err)
+	}
+	return d, nil
+}
+
+// MarkReplayed records that the dead letter with the given ID was sent
+// again.
+func (db *DB) MarkReplayed(ctx context.Context, id int64) error {
+	if _, err := db.pool.Exec(ctx, `UPDATE dead_letter SET replayed_at = now() WHERE id = $1`, id); err != nil {
+		return wrap("mark dead letter replayed", err)
+	}
+	return nil
+}
