@@ -1,12 +1,17 @@
 // Locations records where people were: io.udaconnect.location.reported in,
 // stored once per event, io.udaconnect.location.recorded out, and the
-// /api/locations routes.
+// /api/locations routes. It also keeps reports only as long as RETENTION
+// says, and exports a person's data.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -28,14 +33,40 @@ var batchConfig = batch.Config{MaxSize: 1000, QueueSize: 10_000, Writers: 2, Tim
 
 // Function stores location reports.
 type Function struct {
-	db      *postgres.DB
-	log     *zap.Logger
-	reports *batch.Committer[udaconnect.Report, udaconnect.Location]
+	db        *postgres.DB
+	log       *zap.Logger
+	reports   *batch.Committer[udaconnect.Report, udaconnect.Location]
+	retention time.Duration // 0 keeps reports forever
 }
 
-// New returns the function on db; Close stops it.
+// New returns the function on db, keeping reports for $RETENTION (such as
+// 30d or 720h; unset keeps them forever); Close stops it.
 func New(_ server.Config, db *postgres.DB, log *zap.Logger) (*Function, error) {
-	return newFunction(db, log, batchConfig, db.StoreReports), nil
+	retention, err := parseRetention(os.Getenv("RETENTION"))
+	if err != nil {
+		return nil, err
+	}
+	f := newFunction(db, log, batchConfig, db.StoreReports)
+	f.retention = retention
+	return f, nil
+}
+
+// parseRetention reads a duration in days (30d) or as Go writes it (720h).
+func parseRetention(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	var d time.Duration
+	days, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+	if strings.HasSuffix(s, "d") && err == nil {
+		d = time.Duration(days) * 24 * time.Hour
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, fmt.Errorf("RETENTION: want a duration such as 30d or 720h, not %q", s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("RETENTION: want a positive duration, not %q", s)
+	}
+	return d, nil
 }
 
 // newFunction returns the function storing each batch of reports with store.
@@ -75,8 +106,11 @@ func (f *Function) Close() {
 // together with the reports that arrive at the same time, and replies with
 // location.recorded once its batch is committed.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	if e.Type() == ev.RetentionDue {
+		return nil, f.applyRetention(ctx, e)
+	}
 	if e.Type() != ev.LocationReported {
-		return nil, udaconnect.Invalid("type", "this function takes %s events, not %q", ev.LocationReported, e.Type())
+		return nil, udaconnect.Invalid("type", "this function takes %s and %s events, not %q", ev.LocationReported, ev.RetentionDue, e.Type())
 	}
 	var data ev.LocationReportedData
 	if err := server.DecodeData(e, &data); err != nil {
@@ -94,6 +128,22 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	return server.NewEvent(source, ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
 }
 
+// applyRetention deletes the reports older than the retention, in bounded
+// batches; without a retention it keeps them.
+func (f *Function) applyRetention(ctx context.Context, e event.Event) error {
+	if f.retention == 0 {
+		f.log.Info("retention due, but off: RETENTION is not set", zap.String("event_id", e.ID()))
+		return nil
+	}
+	cutoff := time.Now().Add(-f.retention)
+	deleted, err := f.db.DeleteReportsBefore(ctx, cutoff)
+	if err != nil {
+		return err
+	}
+	f.log.Info("old reports deleted", zap.String("event_id", e.ID()), zap.Time("before", cutoff), zap.Int64("deleted", deleted))
+	return nil
+}
+
 // Routes adds the REST routes of locations to mux.
 func (f *Function) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/locations", server.PostEvent(f.Handle, source, ev.LocationReported, f.log))
@@ -109,4 +159,32 @@ func (f *Function) Routes(mux *http.ServeMux) {
 		}
 		return f.db.FindLocations(r.Context(), id, start, end)
 	}, f.log))
+	mux.HandleFunc("GET /api/persons/{id}/export", f.export)
+}
+
+// export answers all of a person's data as one JSON document,
+// {"person": …, "locations": [… oldest first]}, the reports streamed as they
+// come from the database.
+func (f *Function) export(w http.ResponseWriter, r *http.Request) {
+	id, err := server.PathID(r, "id")
+	var p udaconnect.Person
+	if err == nil {
+		p, err = f.db.FindPerson(r.Context(), id)
+	}
+	if err != nil {
+		if server.ErrorStatus(err) >= 500 {
+			f.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
+		}
+		server.WriteError(w, err)
+		return
+	}
+	person, err := json.Marshal(p)
+	if err != nil {
+		server.WriteError(w, err)
+		return
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="udaconnect-person-%d.json"`, id))
+	server.StreamJSONIn(w, r, f.log, `{"person":`+string(person)+`,"locations":`, "}", func(yield func(udaconnect.Location) error) error {
+		return f.db.EachLocation(r.Context(), id, yield)
+	})
 }

@@ -56,6 +56,7 @@ func (f *Function) Routes(mux *http.ServeMux) {
 	}, f.log))
 	mux.Handle("POST /api/persons", server.PostEvent(f.Handle, source, ev.PersonCreate, f.log))
 	mux.Handle("GET /api/persons/{id}", server.GetByID(f.db.FindPerson, f.log))
+	mux.HandleFunc("DELETE /api/persons/{id}", f.deletePerson)
 	mux.HandleFunc("POST /api/persons/{id}/token", f.newTokenGeneration)
 	mux.Handle("GET /token-generations", server.Get(func(r *http.Request) (map[int64]int64, error) {
 		return f.db.TokenGenerations(r.Context())
@@ -76,6 +77,23 @@ func (f *Function) newTokenGeneration(w http.ResponseWriter, r *http.Request) {
 		if gen, err = f.db.NextTokenGeneration(r.Context(), id); err == nil {
 			f.log.Info("token reissued", zap.Int64("person_id", id), zap.Int64("generation", gen))
 			server.WriteJSON(w, http.StatusCreated, TokenGeneration{PersonID: id, Generation: gen})
+			return
+		}
+	}
+	if server.ErrorStatus(err) >= 500 {
+		f.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
+	}
+	server.WriteError(w, err)
+}
+
+// deletePerson deletes a person with all their data and revokes their
+// tokens: 204, or 404 for an unknown person.
+func (f *Function) deletePerson(w http.ResponseWriter, r *http.Request) {
+	id, err := server.PathID(r, "id")
+	if err == nil {
+		if err = f.db.DeletePerson(r.Context(), id); err == nil {
+			f.log.Info("person deleted", zap.Int64("person_id", id))
+			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
 	"github.com/udaconnect/udaconnect/shared/server"
 	"github.com/udaconnect/udaconnect/shared/server/servertest"
@@ -190,5 +191,27 @@ func TestTokenGenerations(t *testing.T) {
 		if r := servertest.Request(t, "POST", url+path, nil); r.Status != want {
 			t.Errorf("POST %s = %d %s; want %d", path, r.Status, r.Body, want)
 		}
+	}
+}
+
+func TestDeletePerson(t *testing.T) {
+	url := start(t)
+	var p udaconnect.Person
+	servertest.Request(t, "POST", url+"/api/persons", pam).Decode(t, &p)
+	if r := servertest.Request(t, "DELETE", fmt.Sprintf("%s/api/persons/%d", url, p.ID), nil); r.Status != http.StatusNoContent {
+		t.Fatalf("DELETE person = %d %s; want 204", r.Status, r.Body)
+	}
+	for method, want := range map[string]int{"GET": 404, "DELETE": 404} {
+		if r := servertest.Request(t, method, fmt.Sprintf("%s/api/persons/%d", url, p.ID), nil); r.Status != want {
+			t.Errorf("%s deleted person = %d; want %d", method, r.Status, want)
+		}
+	}
+	var gens map[int64]int64
+	servertest.Request(t, "GET", url+"/token-generations", nil).Decode(t, &gens)
+	if gens[p.ID] != postgres.Deleted {
+		t.Errorf("token generation of the deleted person = %d; want %d", gens[p.ID], int64(postgres.Deleted))
+	}
+	if r := servertest.Request(t, "DELETE", url+"/api/persons/x", nil); r.Status != http.StatusBadRequest {
+		t.Errorf("DELETE /api/persons/x = %d; want 400", r.Status)
 	}
 }

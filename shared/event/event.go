@@ -19,6 +19,9 @@ const (
 	ConnectionsRequested = "io.udaconnect.connections.requested"
 	ConnectionsFound     = "io.udaconnect.connections.found"
 	ConnectionDetected   = "io.udaconnect.connection.detected"
+	// RetentionDue is sent on a schedule (a PingSource) to locations, which
+	// then deletes the reports older than its RETENTION.
+	RetentionDue = "io.udaconnect.retention.due"
 )
 
 // Retryable reports whether an event answered with status is sent again, by

@@ -17,7 +17,7 @@ func TestAsyncAPIDocumentsCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, typ := range []string{event.PersonCreate, event.PersonCreated, event.LocationReported, event.LocationRecorded,
-		event.ConnectionsRequested, event.ConnectionsFound, event.ConnectionDetected} {
+		event.ConnectionsRequested, event.ConnectionsFound, event.ConnectionDetected, event.RetentionDue} {
 		if !strings.Contains(string(doc), "name: "+typ+"\n") {
 			t.Errorf("docs/asyncapi.yaml has no message %s", typ)
 		}

@@ -14,7 +14,14 @@ import (
 // error before anything was sent is answered with its status; after that
 // the status is sent and cannot change, so the response is cut short.
 func StreamJSON[T any](w http.ResponseWriter, r *http.Request, log *zap.Logger, each func(yield func(T) error) error) {
-	sent, err := writeArray(w, each)
+	StreamJSONIn(w, r, log, "", "", each)
+}
+
+// StreamJSONIn is StreamJSON for an array inside a document: head is what
+// comes before it, such as {"person":{…},"locations":, and tail what comes
+// after it, such as }.
+func StreamJSONIn[T any](w http.ResponseWriter, r *http.Request, log *zap.Logger, head, tail string, each func(yield func(T) error) error) {
+	sent, err := writeArray(w, head, tail, each)
 	switch {
 	case err == nil:
 	case !sent:
@@ -39,9 +46,10 @@ const StreamBuffer = 32 << 10
 // caller can still answer it. After that, sent is true and the array is left
 // unclosed: the caller must abort the response, so that the client sees it
 // cut short rather than a shorter list that looks complete.
-func writeArray[T any](w http.ResponseWriter, each func(yield func(T) error) error) (sent bool, err error) {
+func writeArray[T any](w http.ResponseWriter, head, tail string, each func(yield func(T) error) error) (sent bool, err error) {
 	lw := &lazyWriter{w: w}
 	bw := bufio.NewWriterSize(lw, StreamBuffer)
+	bw.WriteString(head)
 	// One buffer and encoder for every item, rather than json.Marshal's
 	// copy of each; the encoder ends each item with a newline, left out.
 	var item bytes.Buffer
@@ -63,7 +71,7 @@ func writeArray[T any](w http.ResponseWriter, each func(yield func(T) error) err
 	if sep == "[" {
 		bw.WriteString(sep)
 	}
-	bw.WriteString("]\n")
+	bw.WriteString("]" + tail + "\n")
 	return true, bw.Flush()
 }
 
