@@ -128,11 +128,11 @@ func TestKnativeServiceSettings(t *testing.T) {
 		public bool
 		secret bool
 	}{
-		"persons":     {secret: true},
-		"locations":   {secret: true},
-		"connections": {secret: true},
+		"persons":      {secret: true},
+		"locations":    {secret: true},
+		"connections":  {secret: true},
 		"dead-letters": {secret: true},
-		"frontend":    {public: true},
+		"frontend":     {public: true},
 	}
 	for name, w := range want {
 		t.Run(name, func(t *testing.T) {

@@ -103,7 +103,9 @@ func TestDeadLetters(t *testing.T) {
 		t.Fatalf("replay c = %d %s; want 200, marked replayed", r.Status, r.Body)
 	}
 	got := b.got()
-	var data struct{ PersonID int64 `json:"person_id"` }
+	var data struct {
+		PersonID int64 `json:"person_id"`
+	}
 	if len(got) != 1 || got[0].ID() != "c" || got[0].DataAs(&data) != nil || data.PersonID != 999 {
 		t.Fatalf("broker got %v; want event c with its data", got)
 	}
