@@ -64,6 +64,25 @@ type SinkBindingSpec struct {
 	Subject             Reference            `json:"subject"`
 }
 
+// PingSource is a sources.knative.dev/v1 PingSource: it sends an event of
+// type dev.knative.sources.ping to its sink on a cron schedule.
+type PingSource struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              PingSourceSpec `json:"spec,omitempty"`
+}
+
+// PingSourceSpec is when a PingSource sends, what and where.
+type PingSourceSpec struct {
+	Schedule            string               `json:"schedule,omitempty"`
+	Timezone            string               `json:"timezone,omitempty"`
+	ContentType         string               `json:"contentType,omitempty"`
+	Data                string               `json:"data,omitempty"`
+	DataBase64          string               `json:"dataBase64,omitempty"`
+	Sink                Destination          `json:"sink"`
+	CloudEventOverrides *CloudEventOverrides `json:"ceOverrides,omitempty"`
+}
+
 // CloudEventOverrides adds extensions to the events the subject sends.
 type CloudEventOverrides struct {
 	Extensions map[string]string `json:"extensions,omitempty"`

@@ -189,6 +189,24 @@ func (s *SinkBinding) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Validate checks a PingSource against Knative Eventing's webhook: a
+// standard cron schedule of five fields, at most one of data and
+// dataBase64, and a sink.
+func (p *PingSource) Validate() error {
+	var errs []error
+	if p.Name == "" {
+		errs = append(errs, errors.New("metadata.name: required"))
+	}
+	if n := len(strings.Fields(p.Spec.Schedule)); n != 5 {
+		errs = append(errs, fmt.Errorf("spec.schedule: %q has %d fields; want a cron schedule of 5", p.Spec.Schedule, n))
+	}
+	if p.Spec.Data != "" && p.Spec.DataBase64 != "" {
+		errs = append(errs, errors.New("spec: set at most one of data and dataBase64"))
+	}
+	errs = append(errs, p.Spec.Sink.validate("spec.sink"))
+	return errors.Join(errs...)
+}
+
 // Validate checks an EventPolicy against the rules of Knative Eventing's
 // webhook: each sender is a reference or a subject, never both, a subject's
 // only wildcard is a trailing '*', each target is a reference or a selector,

@@ -62,6 +62,7 @@ var kinds = map[schema.GroupVersionKind]func() any{
 	{Group: "eventing.knative.dev", Version: "v1", Kind: "Broker"}:            func() any { return new(knative.Broker) },
 	{Group: "eventing.knative.dev", Version: "v1", Kind: "Trigger"}:           func() any { return new(knative.Trigger) },
 	{Group: "sources.knative.dev", Version: "v1", Kind: "SinkBinding"}:        func() any { return new(knative.SinkBinding) },
+	{Group: "sources.knative.dev", Version: "v1", Kind: "PingSource"}:         func() any { return new(knative.PingSource) },
 	{Group: "eventing.knative.dev", Version: "v1alpha1", Kind: "EventPolicy"}: func() any { return new(knative.EventPolicy) },
 }
 

@@ -14,12 +14,17 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-const eventingAPI = "eventing.knative.dev/v1"
+const (
+	eventingAPI = "eventing.knative.dev/v1"
+	sourcesAPI  = "sources.knative.dev/v1"
+)
 
-// Manifests are the Brokers and Triggers read from Knative YAML files.
+// Manifests are the Brokers, Triggers and PingSources read from Knative
+// YAML files.
 type Manifests struct {
-	Brokers  []BrokerManifest
-	Triggers []TriggerManifest
+	Brokers     []BrokerManifest
+	Triggers    []TriggerManifest
+	PingSources []PingSourceManifest
 }
 
 // Meta is the part of a Kubernetes object's metadata the broker uses.
@@ -50,6 +55,21 @@ type TriggerManifest struct {
 	} `json:"spec"`
 }
 
+// PingSourceManifest is a Knative PingSource.
+type PingSourceManifest struct {
+	Metadata Meta `json:"metadata"`
+	Spec     struct {
+		Schedule    string      `json:"schedule"`
+		Timezone    string      `json:"timezone"`
+		ContentType string      `json:"contentType"`
+		Data        string      `json:"data"`
+		Sink        Destination `json:"sink"`
+		CEOverrides *struct {
+			Extensions map[string]string `json:"extensions"`
+		} `json:"ceOverrides"`
+	} `json:"spec"`
+}
+
 // Destination is a Knative duck Destination: a ref to an addressable or a URI.
 type Destination struct {
 	Ref *struct {
@@ -68,8 +88,9 @@ type Delivery struct {
 	DeadLetterSink *Destination `json:"deadLetterSink"`
 }
 
-// Load reads Broker and Trigger objects from multi-document YAML files; a
-// directory stands for its *.yaml and *.yml files. Other kinds are ignored.
+// Load reads Broker, Trigger and PingSource objects from multi-document YAML
+// files; a directory stands for its *.yaml and *.yml files. Other kinds are
+// ignored.
 func Load(paths ...string) (*Manifests, error) {
 	var files []string
 	for _, p := range paths {
@@ -110,18 +131,20 @@ func (m *Manifests) add(data []byte) error {
 		if err := yaml.Unmarshal([]byte(doc), &head); err != nil {
 			return fmt.Errorf("document %d: %w", i+1, err)
 		}
-		if head.APIVersion != eventingAPI {
-			continue
-		}
 		var meta *Meta
 		var err error
-		switch head.Kind {
-		case "Broker":
+		switch head.APIVersion + " " + head.Kind {
+		case sourcesAPI + " PingSource":
+			var p PingSourceManifest
+			err = yaml.Unmarshal([]byte(doc), &p)
+			m.PingSources = append(m.PingSources, p)
+			meta = &m.PingSources[len(m.PingSources)-1].Metadata
+		case eventingAPI + " Broker":
 			var b BrokerManifest
 			err = yaml.Unmarshal([]byte(doc), &b)
 			m.Brokers = append(m.Brokers, b)
 			meta = &m.Brokers[len(m.Brokers)-1].Metadata
-		case "Trigger":
+		case eventingAPI + " Trigger":
 			var t TriggerManifest
 			err = yaml.Unmarshal([]byte(doc), &t)
 			m.Triggers = append(m.Triggers, t)

@@ -8,11 +8,11 @@ import (
 )
 
 var localServices = Services{"persons": "http://127.0.0.1:8091", "locations": "http://127.0.0.1:8092",
-	"connections": "http://127.0.0.1:8093", "dead-letters": "http://127.0.0.1:8090/dead-letters"}
+	"connections": "http://127.0.0.1:8093", "dead-letters": "http://127.0.0.1:8094"}
 
 // TestRepoManifests loads the manifests the cluster applies.
 func TestRepoManifests(t *testing.T) {
-	for _, paths := range [][]string{{"../broker.yaml", "../triggers.yaml"}, {".."}} {
+	for _, paths := range [][]string{{"../broker.yaml", "../triggers.yaml", "../retention.yaml"}, {".."}} {
 		m, err := Load(paths...)
 		if err != nil {
 			t.Fatalf("Load(%v) = %v", paths, err)
@@ -29,7 +29,11 @@ func TestRepoManifests(t *testing.T) {
 		if err != nil {
 			t.Fatalf("New(udaconnect/default) = %v", err)
 		}
-		want := map[string]string{"person-create": "persons", "location-reported": "locations", "location-recorded": "connections"}
+		if pings, err := NewPings(m, []*Broker{b}); err != nil || len(pings) != 1 {
+			t.Errorf("NewPings = %d, %v; want the PingSource retention", len(pings), err)
+		}
+		want := map[string]string{"person-create": "persons", "location-reported": "locations", "location-recorded": "connections",
+			"retention-due": "locations"}
 		if len(b.triggers) != len(want) {
 			t.Errorf("%d triggers; want %d", len(b.triggers), len(want))
 		}

@@ -19,9 +19,10 @@ const (
 	ConnectionsRequested = "io.udaconnect.connections.requested"
 	ConnectionsFound     = "io.udaconnect.connections.found"
 	ConnectionDetected   = "io.udaconnect.connection.detected"
-	// RetentionDue is sent on a schedule (a PingSource) to locations, which
-	// then deletes the reports older than its RETENTION.
-	RetentionDue = "io.udaconnect.retention.due"
+	// RetentionDue is the type Knative's PingSource gives its events: the
+	// PingSource retention (eventing/retention.yaml) sends one to locations
+	// on its schedule, which then deletes the reports older than RETENTION.
+	RetentionDue = "dev.knative.sources.ping"
 )
 
 // Retryable reports whether an event answered with status is sent again, by

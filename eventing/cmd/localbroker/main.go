@@ -1,5 +1,6 @@
-// Command localbroker runs the Knative Broker and Triggers of eventing/
-// without a cluster, keeping their events in JetStream files under -data.
+// Command localbroker runs the Knative Brokers, Triggers and PingSources of
+// eventing/ without a cluster, keeping their events in JetStream files under
+// -data.
 package main
 
 import (
@@ -31,7 +32,7 @@ func main() {
 func run() error {
 	listen := flag.String("listen", "127.0.0.1:8090", "address to serve the ingress on")
 	data := flag.String("data", ".run/broker", "directory of the stored events")
-	manifests := flag.String("manifests", "eventing/broker.yaml,eventing/triggers.yaml", "comma-separated YAML files or directories")
+	manifests := flag.String("manifests", "eventing", "comma-separated YAML files or directories")
 	queue := flag.Int("queue", 100_000, "events each broker may hold before answering 429")
 	workers := flag.Int("workers", 128, "events each broker delivers at once")
 	drain := flag.Duration("drain", 10*time.Second, "how long shutdown waits for queued and in-flight deliveries")
@@ -86,6 +87,13 @@ func run() error {
 		}
 		brokers = append(brokers, b)
 		log.Info("broker ready", zap.String("ingress", base+"/"+b.Namespace+"/"+b.Name))
+	}
+	pings, err := broker.NewPings(m, brokers)
+	if err != nil {
+		return err
+	}
+	for _, p := range pings {
+		go p.Run(ctx, log)
 	}
 	srv := &http.Server{Handler: broker.Handler(brokers...), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
