@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -243,6 +244,16 @@ func newToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (in
 		return 0, nil, err
 	}
 	return http.StatusCreated, Reissue{PersonID: gen.PersonID, Token: token}, nil
+}
+
+// deleted revokes every token of a person the function deleted, here at
+// once and at the other doors within auth.MaxAge.
+func deleted(a *access, _ auth.Principal, resp *http.Response, _ []byte) (int, any, error) {
+	id, err := strconv.ParseInt(path.Base(resp.Request.URL.Path), 10, 64)
+	if resp.StatusCode == http.StatusNoContent && err == nil {
+		a.gens.Set(id, auth.Deleted)
+	}
+	return 0, nil, nil
 }
 
 // modify applies rule to a function's answer; an error becomes the answer.

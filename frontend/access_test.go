@@ -122,6 +122,13 @@ func TestAccess(t *testing.T) {
 			{"GET", "/readyz", nil, [7]int{o, o, o, o, o, o, o}},
 			{"GET", "/api/openapi.yaml", nil, [7]int{o, o, o, o, o, o, o}},
 			{"GET", "/api/docs", nil, [7]int{o, o, o, o, o, o, o}},
+			{"GET", "/api/persons/{id}/export", nil, [7]int{u, u, u, u, o, f, o}},
+			{"GET", "/api/dead-letters", nil, [7]int{u, u, u, u, f, f, o}},
+			{"POST", "/api/dead-letters/999999/replay", body(func(int64) any { return struct{}{} }), [7]int{u, u, u, u, f, f, 404}},
+			{"POST", "/api/dead-letters/replay", body(func(int64) any { return struct{}{} }), [7]int{u, u, u, u, f, f, o}},
+			// Last: A deletes themself, which revokes A's token at once (401
+			// in the next column), and the organizer deletes B.
+			{"DELETE", "/api/persons/{id}", nil, [7]int{u, u, u, u, 204, u, 204}},
 		} {
 			for i, column := range columns {
 				id := target(column, a.ID, b.ID)

@@ -50,7 +50,7 @@ func startDoor(t testing.TB, b *broker, settings ...string) string {
 	sink := httptest.NewServer(b)
 	t.Cleanup(sink.Close)
 	env := map[string]string{"PERSONS_URL": "http://127.0.0.1:1", "LOCATIONS_URL": "http://127.0.0.1:1", "CONNECTIONS_URL": "http://127.0.0.1:1",
-		"AUTH_KEY": testAuthKey, "ORGANIZER_TOKEN": testOrganizerToken}
+		"DEADLETTERS_URL": "http://127.0.0.1:1", "AUTH_KEY": testAuthKey, "ORGANIZER_TOKEN": testOrganizerToken}
 	for _, kv := range settings {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v

@@ -26,13 +26,40 @@ import (
 )
 
 // stack is the whole system as `make run` starts it: the real binaries of the
-// three functions, the local broker and the door, on a database of its own.
+// four functions, the local broker and the door, on a database of its own.
 type stack struct {
 	door, broker string
 	org          servertest.Client // the organizer
 	tokens       *auth.Tokens      // the door's
 	flaky        *flaky
-	outage       *outage // between locations and the database
+	outage       *outage          // between the functions and the database
+	procs        map[string]*proc // by binary name
+	dbURL        string           // the owner's
+}
+
+// proc is one process of the stack, which a test may stop and start again.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	args []string
+	env  []string
+	log  *os.File
+}
+
+func (p *proc) start(t *testing.T) {
+	t.Helper()
+	p.cmd = exec.Command(p.cmd.Path, p.args...)
+	p.cmd.Env = p.env
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stop sends sig and waits for the process to end.
+func (p *proc) stop(sig os.Signal) {
+	_ = p.cmd.Process.Signal(sig)
+	_ = p.cmd.Wait()
 }
 
 // The door's credentials in the tests.
@@ -120,7 +147,7 @@ func build(t *testing.T) string {
 			return
 		}
 		cmd := exec.Command("go", "build", "-o", binDir+"/", "./functions/persons", "./functions/locations",
-			"./functions/connections", "./frontend", "./eventing/cmd/localbroker")
+			"./functions/connections", "./functions/deadletters", "./frontend", "./eventing/cmd/localbroker")
 		cmd.Dir = ".."
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -164,34 +191,33 @@ func startStack(t *testing.T) *stack {
 	}
 	bin := build(t)
 	ports := map[string]string{}
-	for _, name := range []string{"persons", "locations", "connections", "broker", "door", "flaky"} {
+	for _, name := range []string{"persons", "locations", "connections", "deadletters", "broker", "door", "flaky"} {
 		ports[name] = freePort(t)
 	}
 	local := func(name string) string { return "http://127.0.0.1:" + ports[name] }
-	s := &stack{door: local("door"), broker: local("broker"), org: servertest.Client{Token: testOrganizerToken}, tokens: tokens}
+	s := &stack{door: local("door"), broker: local("broker"), org: servertest.Client{Token: testOrganizerToken}, tokens: tokens,
+		procs: map[string]*proc{}, dbURL: dbURL}
 	sink := s.broker + "/udaconnect/default"
+	logs := t.TempDir()
 	run := func(name string, args []string, env ...string) {
-		cmd := exec.Command(filepath.Join(bin, name), args...)
-		cmd.Env = append(os.Environ(), append([]string{"HOST=127.0.0.1", "LOG_LEVEL=warn"}, env...)...)
-		out, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+		out, err := os.Create(filepath.Join(logs, name+".log"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		p := &proc{name: name, cmd: &exec.Cmd{Path: filepath.Join(bin, name)}, args: args, log: out,
+			env: append(os.Environ(), append([]string{"HOST=127.0.0.1", "LOG_LEVEL=warn"}, env...)...)}
+		p.start(t)
+		s.procs[name] = p
 		t.Cleanup(func() {
-			_ = cmd.Process.Signal(os.Interrupt)
-			_ = cmd.Wait()
+			p.stop(os.Interrupt)
 			if t.Failed() {
 				b, _ := os.ReadFile(out.Name())
 				t.Logf("%s log:\n%s", name, b)
 			}
 		})
 	}
-	run("persons", nil, "PORT="+ports["persons"], "DATABASE_URL="+roleURL[postgres.RolePersons])
-	u, _ := url.Parse(roleURL[postgres.RoleLocations])
+	// Every function reaches the database through the outage proxy.
+	u, _ := url.Parse(dbURL)
 	s.outage = &outage{target: u.Host}
 	ol, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -199,16 +225,22 @@ func startStack(t *testing.T) *stack {
 	}
 	t.Cleanup(func() { ol.Close() })
 	go s.outage.serve(ol)
-	u.Host = ol.Addr().String()
-	run("locations", nil, "PORT="+ports["locations"], "DATABASE_URL="+u.String())
-	run("connections", nil, "PORT="+ports["connections"], "K_SINK="+sink, "DATABASE_URL="+roleURL[postgres.RoleConnections])
-	run("localbroker", []string{"-listen", "127.0.0.1:" + ports["broker"],
-		"-manifests", "../eventing/broker.yaml,../eventing/triggers.yaml",
+	through := func(role string) string {
+		u, _ := url.Parse(roleURL[role])
+		u.Host = ol.Addr().String()
+		return u.String()
+	}
+	run("persons", nil, "PORT="+ports["persons"], "DATABASE_URL="+through(postgres.RolePersons))
+	run("locations", nil, "PORT="+ports["locations"], "DATABASE_URL="+through(postgres.RoleLocations))
+	run("connections", nil, "PORT="+ports["connections"], "K_SINK="+sink, "DATABASE_URL="+through(postgres.RoleConnections))
+	run("deadletters", nil, "PORT="+ports["deadletters"], "K_SINK="+sink, "DATABASE_URL="+through(postgres.RoleDeadLetters))
+	run("localbroker", []string{"-listen", "127.0.0.1:" + ports["broker"], "-data", filepath.Join(t.TempDir(), "broker"),
+		"-manifests", "../eventing",
 		"-service", "persons=" + local("persons"), "-service", "locations=" + local("flaky"),
-		"-service", "connections=" + local("connections")})
+		"-service", "connections=" + local("connections"), "-service", "dead-letters=" + local("deadletters")})
 	run("frontend", nil, "PORT="+ports["door"], "K_SINK="+sink, "PERSONS_URL="+local("persons"),
 		"AUTH_KEY="+testAuthKey, "ORGANIZER_TOKEN="+testOrganizerToken,
-		"LOCATIONS_URL="+local("locations"), "CONNECTIONS_URL="+local("connections"))
+		"LOCATIONS_URL="+local("locations"), "CONNECTIONS_URL="+local("connections"), "DEADLETTERS_URL="+local("deadletters"))
 
 	target, _ := url.Parse(local("locations"))
 	s.flaky = &flaky{attempts: map[string]int{}, next: httputil.NewSingleHostReverseProxy(target)}
@@ -220,7 +252,8 @@ func startStack(t *testing.T) *stack {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 
-	for _, u := range []string{local("persons") + "/readyz", local("locations") + "/readyz", local("connections") + "/readyz", s.broker + "/healthz", s.door + "/readyz"} {
+	for _, u := range []string{local("persons") + "/readyz", local("locations") + "/readyz", local("connections") + "/readyz",
+		local("deadletters") + "/readyz", s.broker + "/healthz", s.door + "/readyz"} {
 		eventually(t, "ready: "+u, func() bool {
 			resp, err := http.Get(u)
 			if err != nil {
@@ -324,19 +357,31 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("malformed report = %d %s; want 400", r.Status, r.Body)
 	}
 
-	// A report of an unknown person ends in the dead-letter sink.
+	// A report of an unknown person ends in the dead-letter sink, which the
+	// organizer lists and replays: it fails again and waits again.
 	if r := s.org.Send(t, events, "structured", servertest.NewEvent(t, ev.LocationReported, "nobody-1", data(4040, 5))); r.Status != http.StatusAccepted {
 		t.Fatalf("report of an unknown person = %d %s; want 202 at the door", r.Status, r.Body)
 	}
-	eventually(t, "the unknown person's report dead-lettered", func() bool {
-		var dead []map[string]any
-		servertest.Request(t, "GET", s.broker+"/dead-letters", nil).Decode(t, &dead)
-		for _, d := range dead {
-			if d["id"] == "nobody-1" && d["knativeerrorcode"] == "422" {
-				return true
+	deadLetter := func() (d udaconnect.DeadLetter) {
+		var dead []udaconnect.DeadLetter
+		s.org.Request(t, "GET", s.door+"/api/dead-letters?waiting=true", nil).Decode(t, &dead)
+		for _, l := range dead {
+			if l.EventID == "nobody-1" && l.Status != nil && *l.Status == http.StatusUnprocessableEntity {
+				d = l
 			}
 		}
-		return false
+		return d
+	}
+	var first udaconnect.DeadLetter
+	eventually(t, "the unknown person's report dead-lettered", func() bool { first = deadLetter(); return first.ID != 0 })
+	var replayed udaconnect.DeadLetter
+	r := s.org.Request(t, "POST", fmt.Sprintf("%s/api/dead-letters/%d/replay", s.door, first.ID), nil)
+	if r.Decode(t, &replayed); r.Status != http.StatusOK || replayed.ReplayedAt == nil {
+		t.Fatalf("replay = %d %s; want 200, marked replayed", r.Status, r.Body)
+	}
+	eventually(t, "the replayed report dead-lettered again", func() bool {
+		again := deadLetter()
+		return again.ID == first.ID && again.ReceivedAt.After(first.ReceivedAt)
 	})
 
 	// The database goes away under locations: its reports are refused with

@@ -38,6 +38,11 @@ var routes = []struct {
 	{"GET /api/locations/{id}", "LOCATIONS_URL", anyone, ownLocation},
 	{"GET /api/persons/{id}/locations", "LOCATIONS_URL", self, nil},
 	{"GET /api/persons/{id}/connection", "CONNECTIONS_URL", self, nil},
+	{"DELETE /api/persons/{id}", "PERSONS_URL", self, deleted},
+	{"GET /api/persons/{id}/export", "LOCATIONS_URL", self, nil},
+	{"GET /api/dead-letters", "DEADLETTERS_URL", organizer, nil},
+	{"POST /api/dead-letters/replay", "DEADLETTERS_URL", organizer, nil},
+	{"POST /api/dead-letters/{id}/replay", "DEADLETTERS_URL", organizer, nil},
 }
 
 func main() {
@@ -50,7 +55,7 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	cfg, err := server.LoadConfig("K_SINK", "PERSONS_URL", "LOCATIONS_URL", "CONNECTIONS_URL")
+	cfg, err := server.LoadConfig("K_SINK", "PERSONS_URL", "LOCATIONS_URL", "CONNECTIONS_URL", "DEADLETTERS_URL")
 	if err != nil {
 		return err
 	}

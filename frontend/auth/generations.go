@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -20,6 +21,10 @@ const (
 	Fresh  = 20 * time.Second
 	MaxAge = 50 * time.Second
 )
+
+// Deleted is the generation of a deleted person, as the persons function
+// reports it: no token of theirs reaches it.
+const Deleted = math.MaxInt64
 
 // A FetchFunc returns the generation of every person whose generation is
 // above 1.
