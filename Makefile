@@ -41,7 +41,7 @@ test-browser: frontend/web/node_modules/.package-lock.json
 	@psql "$$TEST_DATABASE_URL" -qc 'DROP DATABASE IF EXISTS browser_e2e WITH (FORCE)' -c 'CREATE DATABASE browser_e2e'
 	@mkdir -p .test; \
 	RUN_DIR=.test/run DATABASE_URL=$${TEST_DATABASE_URL%/*}/browser_e2e?sslmode=disable LOG_LEVEL=warn \
-	  DOOR_PORT=$(E2E_PORT) BROKER_PORT=18090 PERSONS_PORT=18091 LOCATIONS_PORT=18092 CONNECTIONS_PORT=18093 \
+	  DOOR_PORT=$(E2E_PORT) BROKER_PORT=18090 PERSONS_PORT=18091 LOCATIONS_PORT=18092 CONNECTIONS_PORT=18093 DEADLETTERS_PORT=18094 \
 	  deploy/local/run.sh > .test/run.log 2>&1 & pid=$$!; \
 	for i in $$(seq 600); do curl -fsS -o /dev/null http://127.0.0.1:$(E2E_PORT)/readyz 2>/dev/null && break; \
 	  kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole of UdaConnect locally, without a cluster: PostGIS (a cluster
-# kept in .run/pg, or $DATABASE_URL), migrated and seeded; the three
-# functions; the local broker running eventing/*.yaml; and the door at
-# http://localhost:8080. Ctrl-C stops everything; the data stays.
+# kept in .run/pg, or $DATABASE_URL), migrated and seeded; the four
+# functions; the local broker running eventing/*.yaml, its events kept in
+# .run/broker; and the door at http://localhost:8080. Each process is
+# supervised as Kubernetes restarts a container: one that exits is started
+# again after a backoff (1 s, 2 s, 4 s... at most 30 s; back to 1 s once it
+# ran a minute), and the rest keeps running. Ctrl-C stops everything; the
+# data stays.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -14,9 +18,10 @@ BROKER_PORT=${BROKER_PORT:-8090}
 PERSONS_PORT=${PERSONS_PORT:-8091}
 LOCATIONS_PORT=${LOCATIONS_PORT:-8092}
 CONNECTIONS_PORT=${CONNECTIONS_PORT:-8093}
+DEADLETTERS_PORT=${DEADLETTERS_PORT:-8094}
 export LOG_LEVEL=${LOG_LEVEL:-info}
 
-for port in "$DOOR_PORT" "$BROKER_PORT" "$PERSONS_PORT" "$LOCATIONS_PORT" "$CONNECTIONS_PORT"; do
+for port in "$DOOR_PORT" "$BROKER_PORT" "$PERSONS_PORT" "$LOCATIONS_PORT" "$CONNECTIONS_PORT" "$DEADLETTERS_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is in use: is UdaConnect already running? Stop it first (Ctrl-C)." >&2
     exit 1
@@ -46,6 +51,7 @@ ORGANIZER_TOKEN=$(secret "$RUN_DIR/organizer-token")
 PERSONS_DB_PASSWORD=$(secret "$RUN_DIR/secrets/persons-db-password")
 LOCATIONS_DB_PASSWORD=$(secret "$RUN_DIR/secrets/locations-db-password")
 CONNECTIONS_DB_PASSWORD=$(secret "$RUN_DIR/secrets/connections-db-password")
+DEADLETTERS_DB_PASSWORD=$(secret "$RUN_DIR/secrets/deadletters-db-password")
 role_url() { # role password: DATABASE_URL with that user
   local rest=${DATABASE_URL#*://}
   echo "${DATABASE_URL%%://*}://$1:$2@${rest#*@}"
@@ -53,11 +59,12 @@ role_url() { # role password: DATABASE_URL with that user
 
 echo "building"
 go build -o "$RUN_DIR/bin/" ./functions/persons ./functions/locations ./functions/connections \
-  ./frontend ./eventing/cmd/localbroker ./shared/cmd/migrate
+  ./functions/deadletters ./frontend ./eventing/cmd/localbroker ./shared/cmd/migrate
 DATABASE_URL=$DATABASE_URL PERSONS_DB_PASSWORD=$PERSONS_DB_PASSWORD LOCATIONS_DB_PASSWORD=$LOCATIONS_DB_PASSWORD \
-  CONNECTIONS_DB_PASSWORD=$CONNECTIONS_DB_PASSWORD "$RUN_DIR/bin/migrate" -seed
+  CONNECTIONS_DB_PASSWORD=$CONNECTIONS_DB_PASSWORD DEADLETTERS_DB_PASSWORD=$DEADLETTERS_DB_PASSWORD \
+  "$RUN_DIR/bin/migrate" -seed
 
-pids=()
+pids=() # of the supervisors
 # shellcheck disable=SC2317 # stop and interrupted run from the traps
 stop() {
   trap - INT TERM EXIT
@@ -74,11 +81,37 @@ interrupted() {
 trap interrupted INT TERM
 trap stop EXIT
 
+# supervise name command...: runs the command, its output in the name's log,
+# and starts it again whenever it exits, after a backoff; a TERM stops it.
+# shellcheck disable=SC2317 # the trap's commands
+supervise() {
+  local name=$1 restarts=0 delay=1 child=0 started status
+  shift
+  trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0' TERM
+  trap '' INT # Ctrl-C reaches the main shell, which stops each supervisor in turn
+  while :; do
+    started=$SECONDS
+    "$@" >>"$RUN_DIR/logs/$name.log" 2>&1 &
+    child=$!
+    status=0
+    wait "$child" || status=$?
+    if ((SECONDS - started >= 60)); then delay=1; fi
+    echo "$name exited with status $status; restarting in ${delay}s" | tee -a "$RUN_DIR/logs/$name.log" >&2
+    sleep "$delay" &
+    child=$!
+    wait "$child" || true
+    restarts=$((restarts + 1))
+    echo "restarted $name ($restarts)" | tee -a "$RUN_DIR/logs/$name.log" >&2
+    delay=$((delay * 2 > 30 ? 30 : delay * 2))
+  done
+}
+
 broker=http://127.0.0.1:$BROKER_PORT/udaconnect/default
 start() { # name port [env...]
   local name=$1 port=$2
   shift 2
-  env PORT="$port" "$@" "$RUN_DIR/bin/$name" >"$RUN_DIR/logs/$name.log" 2>&1 &
+  : >"$RUN_DIR/logs/$name.log"
+  supervise "$name" env PORT="$port" "$@" "$RUN_DIR/bin/$name" &
   pids+=($!)
 }
 # Every process listens on the loopback only; the door is the one entry.
@@ -87,15 +120,20 @@ start persons "$PERSONS_PORT" DATABASE_URL="$(role_url udaconnect_persons "$PERS
 start locations "$LOCATIONS_PORT" DATABASE_URL="$(role_url udaconnect_locations "$LOCATIONS_DB_PASSWORD")"
 start connections "$CONNECTIONS_PORT" K_SINK="$broker" \
   DATABASE_URL="$(role_url udaconnect_connections "$CONNECTIONS_DB_PASSWORD")"
-"$RUN_DIR/bin/localbroker" -listen "127.0.0.1:$BROKER_PORT" -manifests eventing/broker.yaml,eventing/triggers.yaml \
+start deadletters "$DEADLETTERS_PORT" K_SINK="$broker" \
+  DATABASE_URL="$(role_url udaconnect_deadletters "$DEADLETTERS_DB_PASSWORD")"
+: >"$RUN_DIR/logs/localbroker.log"
+supervise localbroker "$RUN_DIR/bin/localbroker" -listen "127.0.0.1:$BROKER_PORT" -data "$RUN_DIR/broker" -manifests eventing \
   -service "persons=http://127.0.0.1:$PERSONS_PORT" -service "locations=http://127.0.0.1:$LOCATIONS_PORT" \
-  -service "connections=http://127.0.0.1:$CONNECTIONS_PORT" >"$RUN_DIR/logs/localbroker.log" 2>&1 &
+  -service "connections=http://127.0.0.1:$CONNECTIONS_PORT" -service "dead-letters=http://127.0.0.1:$DEADLETTERS_PORT" &
 pids+=($!)
 start frontend "$DOOR_PORT" K_SINK="$broker" AUTH_KEY="$AUTH_KEY" ORGANIZER_TOKEN="$ORGANIZER_TOKEN" PERSONS_URL="http://127.0.0.1:$PERSONS_PORT" \
-  LOCATIONS_URL="http://127.0.0.1:$LOCATIONS_PORT" CONNECTIONS_URL="http://127.0.0.1:$CONNECTIONS_PORT"
+  LOCATIONS_URL="http://127.0.0.1:$LOCATIONS_PORT" CONNECTIONS_URL="http://127.0.0.1:$CONNECTIONS_PORT" \
+  DEADLETTERS_URL="http://127.0.0.1:$DEADLETTERS_PORT"
 
 for url in "http://127.0.0.1:$PERSONS_PORT/readyz" "http://127.0.0.1:$LOCATIONS_PORT/readyz" \
-  "http://127.0.0.1:$CONNECTIONS_PORT/readyz" "http://127.0.0.1:$BROKER_PORT/healthz" "http://127.0.0.1:$DOOR_PORT/readyz"; do
+  "http://127.0.0.1:$CONNECTIONS_PORT/readyz" "http://127.0.0.1:$DEADLETTERS_PORT/readyz" \
+  "http://127.0.0.1:$BROKER_PORT/healthz" "http://127.0.0.1:$DOOR_PORT/readyz"; do
   for _ in $(seq 100); do
     curl -fsS -o /dev/null "$url" 2>/dev/null && continue 2
     sleep 0.1
@@ -107,17 +145,17 @@ done
 cat <<MSG
 UdaConnect is running:
   web app and API   http://localhost:$DOOR_PORT   (API docs: /api/docs, events: POST /events)
-  local broker      http://127.0.0.1:$BROKER_PORT/udaconnect/default   (dead letters: /dead-letters)
+  local broker      http://127.0.0.1:$BROKER_PORT/udaconnect/default   (events kept in $RUN_DIR/broker)
   persons           http://127.0.0.1:$PERSONS_PORT
   locations         http://127.0.0.1:$LOCATIONS_PORT
   connections       http://127.0.0.1:$CONNECTIONS_PORT
+  dead letters      http://127.0.0.1:$DEADLETTERS_PORT   (organizer: GET /api/dead-letters at the door)
   database          $DATABASE_URL
   logs              $RUN_DIR/logs/
 The organizer's token is in $RUN_DIR/organizer-token:
   $ORGANIZER_TOKEN
 Sign in as the organizer: http://localhost:$DOOR_PORT/#token=$ORGANIZER_TOKEN
+A process that exits is restarted ("restarted <name> (n)" here and in its log).
 Ctrl-C stops it all; the data stays for the next run.
 MSG
-wait -n "${pids[@]}" || true
-echo "a process stopped; see $RUN_DIR/logs/" >&2
-exit 1
+wait
