@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
@@ -55,7 +56,7 @@ type Config struct {
 	Store     *Store       // where events wait for delivery; required
 	QueueSize int          // events waiting for delivery before the ingress answers 429; default 1024
 	MaxBytes  int64        // bytes of events waiting, likewise; default 1 GiB
-	Workers   int          // events delivered at once; default 16
+	Workers   int          // events delivered at once to each Trigger; default 16
 	Client    *http.Client // default: 30s timeout
 	Logger    *zap.Logger  // default: none
 }
@@ -66,7 +67,7 @@ const maxDeadLetterDelay = 30 * time.Second
 
 // ackWait is how long a delivery may go silent before JetStream hands the
 // event out again; a delivery in progress says so every ackWait/3.
-const ackWait = 15 * time.Second
+const ackWait = 5 * time.Second
 
 // Broker is one Knative Broker whose events wait in JetStream: the ingress
 // stores each event in the broker's stream before it answers 202; each
@@ -83,15 +84,16 @@ type Broker struct {
 	ingress  string
 	subject  string // of the broker's streams; events are at .ingress and .reply, dead letters at .dead.<trigger>
 	js       jetstream.JetStream
-	workers  chan struct{}
+	workers  int
 	log      *zap.Logger
 
-	closed    atomic.Bool
-	consumers []consumer
-	consumes  []jetstream.ConsumeContext
-	running   sync.WaitGroup // deliveries in flight
-	ctx       context.Context
-	cancel    context.CancelFunc
+	closed      atomic.Bool
+	consumers   []consumer
+	pulling     sync.WaitGroup // a puller per consumer
+	stopPulling context.CancelFunc
+	running     sync.WaitGroup // deliveries in flight
+	ctx         context.Context
+	cancel      context.CancelFunc
 }
 
 type trigger struct {
@@ -130,7 +132,7 @@ func New(ctx context.Context, m *Manifests, bm BrokerManifest, cfg Config) (*Bro
 		sender:    Sender{Client: cfg.Client},
 		ingress:   cfg.BaseURL + "/" + bm.Metadata.Namespace + "/" + bm.Metadata.Name,
 		subject:   bm.Metadata.Namespace + "." + bm.Metadata.Name,
-		workers:   make(chan struct{}, cfg.Workers),
+		workers:   cfg.Workers,
 		log:       cfg.Logger.With(zap.String("broker", bm.Metadata.Namespace+"/"+bm.Metadata.Name)),
 	}
 	for _, tm := range m.Triggers {
@@ -274,23 +276,47 @@ func (b *Broker) makeConsumer(ctx context.Context, stream string, cc jetstream.C
 	return nil
 }
 
-// Start delivers until Close: each consumer hands its events to the workers.
+// Start delivers until Close: each consumer's puller hands its events to
+// its workers.
 func (b *Broker) Start(ctx context.Context) error {
 	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	var pullCtx context.Context
+	pullCtx, b.stopPulling = context.WithCancel(b.ctx)
 	for _, c := range b.consumers {
-		cctx, err := c.c.Consume(func(msg jetstream.Msg) {
-			b.workers <- struct{}{}
-			b.running.Go(func() {
-				defer func() { <-b.workers }()
-				c.handle(msg)
-			})
-		}, jetstream.PullMaxMessages(cap(b.workers)))
-		if err != nil {
-			return fmt.Errorf("consume: %w", err)
-		}
-		b.consumes = append(b.consumes, cctx)
+		b.pulling.Go(func() { b.pull(pullCtx, c) })
 	}
 	return nil
+}
+
+// pull takes c's events one at a time, each only once a worker is free to
+// deliver it: an event never waits taken but undelivered, where JetStream
+// would hand it out again after ackWait. Each Trigger has workers of its
+// own, so a slow subscriber holds back no other.
+func (b *Broker) pull(ctx context.Context, c consumer) {
+	workers := make(chan struct{}, b.workers)
+	for {
+		select {
+		case workers <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		msg, err := c.c.Next(jetstream.FetchContext(ctx))
+		if err != nil {
+			<-workers
+			if ctx.Err() != nil {
+				return
+			}
+			if !errors.Is(err, nats.ErrTimeout) {
+				b.log.Warn("pull failed", zap.String("consumer", c.c.CachedInfo().Name), zap.Error(err))
+				time.Sleep(100 * time.Millisecond)
+			}
+			continue
+		}
+		b.running.Go(func() {
+			defer func() { <-workers }()
+			c.handle(msg)
+		})
+	}
 }
 
 // Close refuses new events, stops taking events from the streams, lets the
@@ -298,9 +324,10 @@ func (b *Broker) Start(ctx context.Context) error {
 // delivered stays in the streams for the next Start.
 func (b *Broker) Close(ctx context.Context) error {
 	b.closed.Store(true)
-	for _, c := range b.consumes {
-		c.Stop()
+	if b.stopPulling != nil {
+		b.stopPulling()
 	}
+	b.pulling.Wait()
 	done := make(chan struct{})
 	go func() { b.running.Wait(); close(done) }()
 	var err error

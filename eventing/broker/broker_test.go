@@ -82,7 +82,7 @@ func (tb *testBroker) start(t *testing.T) {
 
 // drain returns once every stored event, reply and dead letter is handled,
 // and closes the broker.
-func (tb *testBroker) drain(t *testing.T) {
+func (tb *testBroker) drain(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -321,4 +321,25 @@ func TestRestartDelivers(t *testing.T) {
 	if got := locations.got(); len(got) != 3 {
 		t.Errorf("after the restart %d events delivered; want the 3 stored before", len(got))
 	}
+}
+
+// BenchmarkDeliver measures events delivered per second from a stream that
+// holds them all, to a subscriber that takes each at once.
+func BenchmarkDeliver(b *testing.B) {
+	srv, _ := answering(b, http.StatusAccepted)
+	tb := newTestBroker(b, Config{QueueSize: 1 << 20, Workers: 64}, Services{"locations": srv.URL},
+		triggerYAML("location-reported", "io.udaconnect.location.reported", "locations"))
+	for i := range b.N {
+		e := testEvent()
+		e.SetID(fmt.Sprint(i))
+		if err := tb.publish(context.Background(), e, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	if err := tb.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	tb.drain(b)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
