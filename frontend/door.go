@@ -41,9 +41,7 @@ type Door struct {
 }
 
 // NewDoor returns a door forwarding to sink.
-func NewDoor(sink string, log *zap.Logger) *Door {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = MaxForwarding
+func NewDoor(sink string, transport http.RoundTripper, log *zap.Logger) *Door {
 	return &Door{sink: sink, client: &http.Client{Transport: transport}, slots: make(chan struct{}, MaxForwarding), log: log}
 }
 

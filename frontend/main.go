@@ -86,7 +86,11 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 		}
 		api.Handle(r.pattern, guard(r.rule, proxy(u, a.modify(r.answer), log)))
 	}
-	api.Handle("POST /events", NewDoor(sink, log))
+	transport, err := server.SinkTransport(getenv("K_CA_CERTS"), server.OIDCTokenFile, MaxForwarding)
+	if err != nil {
+		return nil, err
+	}
+	api.Handle("POST /events", NewDoor(sink, transport, log))
 	api.HandleFunc("GET /api/session", session)
 
 	mux := http.NewServeMux()

@@ -46,8 +46,11 @@ func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error)
 	if cfg.Sink == "" {
 		return nil, fmt.Errorf("K_SINK is not set")
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = detectConfig.Writers * sends // a connection per event on its way
+	// A connection per event on its way.
+	transport, err := server.SinkTransport(cfg.CACerts, server.OIDCTokenFile, detectConfig.Writers*sends)
+	if err != nil {
+		return nil, err
+	}
 	sink, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink), cehttp.WithClient(http.Client{Transport: transport}))
 	if err != nil {
 		return nil, fmt.Errorf("K_SINK: %w", err)

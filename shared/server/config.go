@@ -18,6 +18,7 @@ type Config struct {
 	Port        string // PORT, default 8080
 	DatabaseURL string // DATABASE_URL, required by the functions
 	Sink        string // K_SINK, where emitted events go (optional)
+	CACerts     string // K_CA_CERTS, the CA certificates of an https sink (optional)
 	LogLevel    string // LOG_LEVEL: debug, info, warn or error; default info
 }
 
@@ -31,6 +32,7 @@ func LoadConfig(required ...string) (Config, error) {
 		Port:        getenv("PORT", "8080"),
 		DatabaseURL: os.Getenv("DATABASE_URL"),
 		Sink:        os.Getenv("K_SINK"),
+		CACerts:     os.Getenv("K_CA_CERTS"),
 		LogLevel:    getenv("LOG_LEVEL", "info"),
 	}
 	for _, name := range required {

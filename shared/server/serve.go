@@ -96,10 +96,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// Mux serves f: CloudEvents at POST / and its REST routes.
-func Mux(f Function, log *zap.Logger) *http.ServeMux {
+// Mux serves f: CloudEvents at POST / and its REST routes. With senders,
+// only the senders it admits may post events.
+func Mux(f Function, senders *Senders, log *zap.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("POST /{$}", Events(f.Handle, log))
+	var events http.Handler = Events(f.Handle, log)
+	if senders != nil {
+		events = senders.Require(events)
+	}
+	mux.Handle("POST /{$}", events)
 	f.Routes(mux)
 	return mux
 }
@@ -138,7 +143,11 @@ func run[F Function](ctx context.Context, build func(Config, *postgres.DB, *zap.
 	if c, ok := any(f).(interface{ Close() }); ok {
 		defer c.Close()
 	}
-	s := &Server{Addr: cfg.Addr(), Handler: Mux(f, log), Ready: db.Ping, Log: log}
+	senders, err := SendersFromEnv()
+	if err != nil {
+		return err
+	}
+	s := &Server{Addr: cfg.Addr(), Handler: Mux(f, senders, log), Ready: db.Ping, Log: log}
 	if err := s.Listen(); err != nil {
 		return err
 	}
