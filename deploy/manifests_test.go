@@ -120,7 +120,7 @@ func TestServingCRDCatchesMistakes(t *testing.T) {
 }
 
 // The functions and the door scale to zero with a target concurrency and a
-// max scale, time out, probe /healthz and /readyz, have requests and limits,
+// max scale, are scraped by Prometheus, time out, probe /healthz and /readyz, have requests and limits,
 // take their environment from the ConfigMap (and the functions the database
 // URL from the Secret), and only the door is public.
 func TestKnativeServiceSettings(t *testing.T) {
@@ -156,6 +156,14 @@ func TestKnativeServiceSettings(t *testing.T) {
 			}
 			if s.Spec.Template.Spec.TimeoutSeconds == nil {
 				t.Error("timeoutSeconds is missing")
+			}
+			// Scraped on the default METRICS_PORT of every process
+			// (telemetry.DefaultMetricsPort), not a port that Knative's
+			// queue-proxy holds in the same pod (8012, 8013, 8022, 9090, 9091).
+			for key, value := range map[string]string{"prometheus.io/scrape": "true", "prometheus.io/port": "9464", "prometheus.io/path": "/metrics"} {
+				if a[key] != value {
+					t.Errorf("annotation %s = %q; want %q", key, a[key], value)
+				}
 			}
 			if local := s.Labels[knative.LabelVisibility] == knative.VisibilityLocal; local == w.public {
 				t.Errorf("cluster-local = %v; want %v", local, !w.public)
