@@ -101,9 +101,10 @@ func TestServingCRDCatchesMistakes(t *testing.T) {
 }
 
 // The functions and the door scale to zero with a target concurrency and a
-// max scale, time out, probe /healthz and /readyz, have requests and limits,
-// take their environment from the ConfigMap (and each function its database
-// URL from the Secret of its own role), and only the door is public.
+// max scale, are scraped by Prometheus, time out, probe /healthz and /readyz,
+// have requests and limits, take their environment from the ConfigMap (and
+// each function its database URL from the Secret of its own role), and only
+// the door is public.
 func TestKnativeServiceSettings(t *testing.T) {
 	want := map[string]struct {
 		public bool
@@ -137,6 +138,14 @@ func TestKnativeServiceSettings(t *testing.T) {
 			}
 			if s.Spec.Template.Spec.TimeoutSeconds == nil {
 				t.Error("timeoutSeconds is missing")
+			}
+			// Scraped on the default METRICS_PORT of every process
+			// (telemetry.DefaultMetricsPort), not a port that Knative's
+			// queue-proxy holds in the same pod (8012, 8013, 8022, 9090, 9091).
+			for key, value := range map[string]string{"prometheus.io/scrape": "true", "prometheus.io/port": "9464", "prometheus.io/path": "/metrics"} {
+				if a[key] != value {
+					t.Errorf("annotation %s = %q; want %q", key, a[key], value)
+				}
 			}
 			if local := s.Labels[knative.LabelVisibility] == knative.VisibilityLocal; local == w.public {
 				t.Errorf("cluster-local = %v; want %v", local, !w.public)

@@ -1,6 +1,7 @@
 // The door: UdaConnect's one public entry. It serves the web app at /,
 // proxies /api/... to the functions by route, takes CloudEvents at /events
-// and forwards them to the broker ($K_SINK), and documents the API at
+// and forwards them to the broker ($K_SINK; without it the door serves but
+// is not ready and answers events 503), and documents the API at
 // /api/openapi.yaml and /api/docs.
 package main
 
@@ -19,6 +20,7 @@ import (
 	"github.com/udaconnect/udaconnect/frontend/auth"
 
 	"github.com/udaconnect/udaconnect/shared/server"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -50,20 +52,25 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	cfg, err := server.LoadConfig("K_SINK", "PERSONS_URL", "LOCATIONS_URL", "CONNECTIONS_URL")
+	cfg, err := server.LoadConfig("PERSONS_URL", "LOCATIONS_URL", "CONNECTIONS_URL")
 	if err != nil {
 		return err
 	}
-	log, err := server.NewLogger(cfg.LogLevel)
+	log, err := telemetry.NewLogger(cfg.LogLevel)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
+	stopObserving, err := server.Observe(ctx, "door", log)
+	if err != nil {
+		return err
+	}
+	defer stopObserving()
 	handler, err := newHandler(cfg.Sink, os.Getenv, log)
 	if err != nil {
 		return err
 	}
-	s := &server.Server{Addr: cfg.Addr(), Handler: handler, Log: log}
+	s := &server.Server{Addr: cfg.Addr(), Handler: handler, Ready: sinkReady(cfg.Sink), Log: log}
 	if err := s.Listen(); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/server"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -24,7 +25,7 @@ const source = ev.Source + "/locations"
 // stored together in the next, up to 1,000 at a time; up to 10,000 wait,
 // beyond which a report is refused with 429. Two batches are stored at once
 // so that one is built while the other commits.
-var batchConfig = batch.Config{MaxSize: 1000, QueueSize: 10_000, Writers: 2, Timeout: 10 * time.Second}
+var batchConfig = batch.Config{Name: "reports", MaxSize: 1000, QueueSize: 10_000, Writers: 2, Timeout: 10 * time.Second}
 
 // Function stores location reports.
 type Function struct {
@@ -90,7 +91,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err != nil {
 		return nil, err
 	}
-	f.log.Debug("location recorded", zap.String("event_id", e.ID()), zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID))
+	f.log.Debug("location recorded", telemetry.EventFields(e, zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID))...)
 	return server.NewEvent(source, ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
 }
 

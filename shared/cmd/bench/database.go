@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/udaconnect/udaconnect/shared/conference"
@@ -25,7 +24,7 @@ func createDatabase(ctx context.Context, adminURL, name string) (string, error) 
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
-	dbURL, err := withDatabase(adminURL, name)
+	dbURL, err := postgres.DatabaseURL(adminURL, name)
 	if err != nil {
 		return "", err
 	}
@@ -38,15 +37,6 @@ func createDatabase(ctx context.Context, adminURL, name string) (string, error) 
 		return "", err
 	}
 	return dbURL, nil
-}
-
-func withDatabase(base, name string) (string, error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", fmt.Errorf("database URL: %w", err)
-	}
-	u.Path = "/" + name
-	return u.String(), nil
 }
 
 // loadConference stores the conference c in the database at dbURL through
