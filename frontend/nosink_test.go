@@ -20,7 +20,8 @@ func TestWithoutSink(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
 	processes := []*process{
 		start(t, "frontend", nil, "PORT="+ports["frontend"], "PERSONS_URL=http://127.0.0.1:1",
-			"LOCATIONS_URL=http://127.0.0.1:1", "CONNECTIONS_URL=http://127.0.0.1:1"),
+			"LOCATIONS_URL=http://127.0.0.1:1", "CONNECTIONS_URL=http://127.0.0.1:1",
+			"AUTH_KEY="+testAuthKey, "ORGANIZER_TOKEN="+testOrganizerToken),
 		start(t, "connections", nil, "PORT="+ports["connections"], "DATABASE_URL="+dbURL),
 	}
 	sends := map[string]string{"frontend": "/events", "connections": "/"}
@@ -40,7 +41,7 @@ func TestWithoutSink(t *testing.T) {
 			t.Errorf("%s /readyz without K_SINK = %d %s; want 503", p.name, r.Status, r.Body)
 		}
 		e := servertest.NewEvent(t, events[p.name], "no-sink", data)
-		r := servertest.Send(t, base+sends[p.name], "binary", e)
+		r := asOrganizer.Send(t, base+sends[p.name], "binary", e)
 		if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
 			t.Errorf("%s event without K_SINK = %d (Retry-After %q) %s; want 503 with Retry-After", p.name, r.Status, r.Header.Get("Retry-After"), r.Body)
 		}
