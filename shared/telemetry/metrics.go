@@ -41,14 +41,15 @@ var (
 )
 
 // ServeMetrics serves GET /metrics on METRICS_PORT (default
-// DefaultMetricsPort) until ctx ends. It fails at once when the port cannot
+// DefaultMetricsPort), at the address HOST like the process's requests,
+// until ctx ends. It fails at once when the port cannot
 // be listened on.
 func ServeMetrics(ctx context.Context, log *zap.Logger) error {
 	port := os.Getenv("METRICS_PORT")
 	if port == "" {
 		port = DefaultMetricsPort
 	}
-	l, err := net.Listen("tcp", ":"+port)
+	l, err := net.Listen("tcp", net.JoinHostPort(os.Getenv("HOST"), port))
 	if err != nil {
 		return fmt.Errorf("METRICS_PORT: %w", err)
 	}
