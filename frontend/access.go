@@ -265,6 +265,7 @@ func (a *access) modify(rule responseRule) func(*http.Response) error {
 			if body, err = json.Marshal(v); err != nil {
 				return fmt.Errorf("encode answer: %w", err)
 			}
+			body = append(body, '\n')
 			resp.StatusCode = status
 			resp.Header.Set("Content-Type", "application/json")
 		}
