@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -164,6 +165,9 @@ func admit(p auth.Principal, e *event.Event) error {
 		if !p.May(report.PersonID) {
 			return errForbidden
 		}
+		// One person's reports in one Kafka partition, in order
+		// (docs/scaling.md, "The key that keeps one person's reports in order").
+		e.SetExtension("partitionkey", strconv.FormatInt(report.PersonID, 10))
 	case ev.PersonCreate:
 		var data ev.PersonCreateData
 		if err := server.DecodeData(*e, &data); err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -92,7 +93,12 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, err
 	}
 	f.log.Debug("location recorded", telemetry.EventFields(e, zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID))...)
-	return server.NewEvent(source, ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
+	reply, err := server.NewEvent(source, ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
+	if err != nil {
+		return nil, err
+	}
+	reply.SetExtension("partitionkey", strconv.FormatInt(loc.PersonID, 10)) // as the report's (docs/scaling.md)
+	return reply, nil
 }
 
 // Routes adds the REST routes of locations to mux.

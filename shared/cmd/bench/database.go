@@ -76,3 +76,19 @@ func serverInfo(ctx context.Context, dbURL string) (Server, error) {
 		current_setting('data_directory')`).Scan(&s.PostgreSQL, &s.PostGIS, &s.SharedBuffers, &s.Fsync, &s.SynchronousCommit, &s.dataDir)
 	return s, err
 }
+
+// storagePerReport is the size of the location table and its indexes over
+// the reports it holds.
+func storagePerReport(ctx context.Context, dbURL string) (float64, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return 0, fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	var perReport float64
+	err = conn.QueryRow(ctx, `SELECT pg_total_relation_size('location')::float8 / greatest(count(*), 1) FROM location`).Scan(&perReport)
+	if err != nil {
+		return 0, fmt.Errorf("storage per report: %w", err)
+	}
+	return perReport, nil
+}
