@@ -309,9 +309,9 @@ func signOut(w http.ResponseWriter, r *http.Request) {
 }
 
 // fetchGenerations asks the persons function for the token generations.
-func fetchGenerations(client *http.Client, personsURL string) auth.FetchFunc {
+func fetchGenerations(client *http.Client, persons *replicas) auth.FetchFunc {
 	return func(ctx context.Context) (map[int64]int64, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, personsURL+"/token-generations", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, persons.pick().JoinPath("token-generations").String(), nil)
 		if err != nil {
 			return nil, err
 		}

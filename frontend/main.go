@@ -10,10 +10,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -87,11 +85,11 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 	}
 	api := http.NewServeMux() // what needs a credential
 	for _, r := range routes {
-		u, err := url.Parse(getenv(r.upstream))
-		if err != nil || u.Scheme == "" || u.Host == "" {
-			return nil, fmt.Errorf("%s must be an absolute URL, not %q", r.upstream, getenv(r.upstream))
+		up, err := parseReplicas(r.upstream, getenv(r.upstream))
+		if err != nil {
+			return nil, err
 		}
-		api.Handle(r.pattern, guard(r.rule, proxy(u, a.modify(r.answer), log)))
+		api.Handle(r.pattern, guard(r.rule, proxy(up, a.modify(r.answer), log)))
 	}
 	transport, err := server.SinkTransport(getenv("K_CA_CERTS"), server.OIDCTokenFile, MaxForwarding)
 	if err != nil {
@@ -137,7 +135,10 @@ func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	if err != nil {
 		return nil, err
 	}
-	persons := strings.TrimSuffix(getenv("PERSONS_URL"), "/")
+	persons, err := parseReplicas("PERSONS_URL", getenv("PERSONS_URL"))
+	if err != nil {
+		return nil, err
+	}
 	client := &http.Client{Timeout: 5 * time.Second}
 	return &access{
 		tokens: tokens,
@@ -157,17 +158,17 @@ func getenvOr(getenv func(string) string, name, fallback string) string {
 // proxy forwards to a function, with modify applied to its answers; a
 // function that cannot be reached is a 503. The door's credentials stay at
 // the door.
-func proxy(u *url.URL, modify func(*http.Response) error, log *zap.Logger) http.Handler {
+func proxy(up *replicas, modify func(*http.Response) error, log *zap.Logger) http.Handler {
 	p := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(u)
+			r.SetURL(up.pick())
 			r.SetXForwarded()
 			r.Out.Header.Del("Authorization")
 			r.Out.Header.Del("Cookie")
 		},
 		ModifyResponse: modify,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			log.Error("proxy", zap.String("path", r.URL.Path), zap.String("upstream", u.Host), zap.Error(err))
+			log.Error("proxy", zap.String("path", r.URL.Path), zap.String("upstream", r.URL.Host), zap.Error(err))
 			w.Header().Set("Retry-After", server.RetryAfter)
 			server.WriteJSON(w, http.StatusServiceUnavailable, server.ErrorBody{Error: "the service is unavailable, try again later"})
 		},
