@@ -29,37 +29,12 @@ import (
 // four functions, the local broker and the door, on a database of its own.
 type stack struct {
 	door, broker string
-	org          servertest.Client // the organizer
-	tokens       *auth.Tokens      // the door's
+	org          servertest.Client   // the organizer
+	tokens       *auth.Tokens        // the door's
+	processes    map[string]*process // by binary name
 	flaky        *flaky
-	outage       *outage          // between the functions and the database
-	procs        map[string]*proc // by binary name
-	dbURL        string           // the owner's
-}
-
-// proc is one process of the stack, which a test may stop and start again.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	args []string
-	env  []string
-	log  *os.File
-}
-
-func (p *proc) start(t *testing.T) {
-	t.Helper()
-	p.cmd = exec.Command(p.cmd.Path, p.args...)
-	p.cmd.Env = p.env
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// stop sends sig and waits for the process to end.
-func (p *proc) stop(sig os.Signal) {
-	_ = p.cmd.Process.Signal(sig)
-	_ = p.cmd.Wait()
+	outage       *outage // between the functions and the database
+	dbURL        string  // the owner's
 }
 
 // The door's credentials in the tests.
@@ -170,6 +145,69 @@ func freePort(t *testing.T) string {
 	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }
 
+// process is one of the system's binaries running until the test ends; a
+// test may stop it and run it again.
+type process struct {
+	name, log, metrics string // metrics: the URL of its /metrics
+	args, env          []string
+	cmd                *exec.Cmd
+	exited             chan struct{}
+}
+
+// running reports whether the process is still up.
+func (p *process) running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// start runs the binary name with args and env, and a METRICS_PORT of its
+// own, until the test ends; its output goes to a log file shown when the
+// test fails.
+func start(t *testing.T, name string, args []string, env ...string) *process {
+	t.Helper()
+	p := &process{name: name, log: filepath.Join(t.TempDir(), name+".log"), args: args}
+	port := freePort(t)
+	p.metrics = "http://127.0.0.1:" + port + "/metrics"
+	p.env = append(os.Environ(), append([]string{"LOG_LEVEL=info", "METRICS_PORT=" + port}, env...)...)
+	p.run(t)
+	t.Cleanup(func() {
+		p.stop(os.Interrupt)
+		if t.Failed() {
+			b, _ := os.ReadFile(p.log)
+			t.Logf("%s log:\n%s", name, b)
+		}
+	})
+	return p
+}
+
+// run starts the process, its output appended to its log.
+func (p *process) run(t *testing.T) {
+	t.Helper()
+	out, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(build(t), p.name), p.args...)
+	cmd.Env = p.env
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); out.Close(); close(exited) }()
+	p.cmd, p.exited = cmd, exited
+}
+
+// stop sends sig to the process and waits for it to end.
+func (p *process) stop(sig os.Signal) {
+	_ = p.cmd.Process.Signal(sig)
+	<-p.exited
+}
+
 func startStack(t *testing.T) *stack {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
@@ -189,32 +227,16 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := build(t)
 	ports := map[string]string{}
 	for _, name := range []string{"persons", "locations", "connections", "deadletters", "broker", "door", "flaky"} {
 		ports[name] = freePort(t)
 	}
 	local := func(name string) string { return "http://127.0.0.1:" + ports[name] }
 	s := &stack{door: local("door"), broker: local("broker"), org: servertest.Client{Token: testOrganizerToken}, tokens: tokens,
-		procs: map[string]*proc{}, dbURL: dbURL}
+		processes: map[string]*process{}, dbURL: dbURL}
 	sink := s.broker + "/udaconnect/default"
-	logs := t.TempDir()
 	run := func(name string, args []string, env ...string) {
-		out, err := os.Create(filepath.Join(logs, name+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := &proc{name: name, cmd: &exec.Cmd{Path: filepath.Join(bin, name)}, args: args, log: out,
-			env: append(os.Environ(), append([]string{"HOST=127.0.0.1", "LOG_LEVEL=warn"}, env...)...)}
-		p.start(t)
-		s.procs[name] = p
-		t.Cleanup(func() {
-			p.stop(os.Interrupt)
-			if t.Failed() {
-				b, _ := os.ReadFile(out.Name())
-				t.Logf("%s log:\n%s", name, b)
-			}
-		})
+		s.processes[name] = start(t, name, args, append([]string{"HOST=127.0.0.1"}, env...)...)
 	}
 	// Every function reaches the database through the outage proxy.
 	u, _ := url.Parse(dbURL)
@@ -278,6 +300,23 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("never happened: %s", what)
 }
 
+// lines returns the JSON lines of p's log whose field key is value.
+func (p *process) lines(t *testing.T, key, value string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []map[string]any
+	for _, line := range strings.Split(string(b), "\n") {
+		var fields map[string]any
+		if json.Unmarshal([]byte(line), &fields) == nil && fields[key] == value {
+			found = append(found, fields)
+		}
+	}
+	return found
+}
+
 func (s *stack) locations(t *testing.T, personID int) []udaconnect.Location {
 	t.Helper()
 	var locs []udaconnect.Location
@@ -325,6 +364,43 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	eventually(t, "Frank's 5 reports stored", func() bool { return len(s.locations(t, 6)) >= 5 })
+
+	// One report can be followed by its trace id through the logs of every
+	// process it passes: the door starts its trace, the broker delivers it
+	// to locations, whose reply the broker delivers to connections.
+	if r := s.org.Send(t, events, "binary", servertest.NewEvent(t, ev.LocationReported, "traced", data(5, 30))); r.Status != http.StatusAccepted {
+		t.Fatalf("report = %d %s", r.Status, r.Body)
+	}
+	var traceID string
+	eventually(t, "the door logs the report with its trace id", func() bool {
+		for _, l := range s.processes["frontend"].lines(t, "event_id", "traced") {
+			traceID, _ = l["trace_id"].(string)
+		}
+		return len(traceID) == 32
+	})
+	for _, hop := range []struct{ process, eventType string }{
+		{"localbroker", ev.LocationReported}, {"locations", ev.LocationReported},
+		{"localbroker", ev.LocationRecorded}, {"connections", ev.LocationRecorded},
+	} {
+		eventually(t, fmt.Sprintf("%s logs %s with trace id %s", hop.process, hop.eventType, traceID), func() bool {
+			for _, l := range s.processes[hop.process].lines(t, "trace_id", traceID) {
+				if l["event_type"] == hop.eventType {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	// A device that sends its own trace keeps it.
+	e := servertest.NewEvent(t, ev.LocationReported, "device-traced", data(5, 31))
+	const deviceTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	e.SetExtension("traceparent", "00-"+deviceTrace+"-00f067aa0ba902b7-01")
+	if r := s.org.Send(t, events, "structured", e); r.Status != http.StatusAccepted {
+		t.Fatalf("report = %d %s", r.Status, r.Body)
+	}
+	eventually(t, "connections logs the device's trace id", func() bool {
+		return len(s.processes["connections"].lines(t, "trace_id", deviceTrace)) > 0
+	})
 
 	// Paul (8) reports through a locations function that answers 503 twice.
 	if r := s.org.Send(t, events, "binary", servertest.NewEvent(t, ev.LocationReported, "flaky-paul", data(8, 1))); r.Status != http.StatusAccepted {
@@ -405,7 +481,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// A person registered through the broker.
-	e := servertest.NewEvent(t, ev.PersonCreate, "new-person", ev.PersonCreateData{FirstName: "Radia", LastName: "Perlman", CompanyName: "DEC"})
+	e = servertest.NewEvent(t, ev.PersonCreate, "new-person", ev.PersonCreateData{FirstName: "Radia", LastName: "Perlman", CompanyName: "DEC"})
 	if r := s.org.Send(t, events, "binary", e); r.Status != http.StatusAccepted {
 		t.Fatalf("person.create = %d %s", r.Status, r.Body)
 	}
@@ -414,4 +490,23 @@ func TestEndToEnd(t *testing.T) {
 		s.org.Request(t, "GET", s.door+"/api/persons", nil).Decode(t, &persons)
 		return len(persons) == 6
 	})
+
+	// Every process serves its metrics on a port of its own, and the door's
+	// public port does not serve them.
+	for name, want := range map[string]string{
+		"frontend":    `udaconnect_events_total{outcome="ok",type="io.udaconnect.location.reported"}`,
+		"localbroker": `udaconnect_broker_deliveries_total{outcome="delivered",trigger="location-reported"}`,
+		"persons":     `udaconnect_db_pool_connections{state="idle"}`,
+		"locations":   `udaconnect_batch_size_count{batcher="reports"}`,
+		"connections": `udaconnect_batch_size_count{batcher="detection"}`,
+	} {
+		r := servertest.Request(t, "GET", s.processes[name].metrics, nil)
+		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), want) ||
+			!strings.Contains(string(r.Body), "udaconnect_http_request_duration_seconds_count") {
+			t.Errorf("%s's metrics = %d, without %s or the request durations", name, r.Status, want)
+		}
+	}
+	if r := servertest.Request(t, "GET", s.door+"/metrics", nil); strings.Contains(string(r.Body), "udaconnect_") {
+		t.Errorf("the door's public port serves its metrics")
+	}
 }

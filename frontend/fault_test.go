@@ -99,10 +99,10 @@ func TestFaults(t *testing.T) {
 	s := startStack(t)
 	restart := func(name string, sig os.Signal) func(t *testing.T) {
 		return func(t *testing.T) {
-			p := s.procs[name]
+			p := s.processes[name]
 			p.stop(sig)
 			time.Sleep(300 * time.Millisecond)
-			p.start(t)
+			p.run(t)
 		}
 	}
 	type fault struct {

@@ -2,8 +2,10 @@
 # Runs the whole of UdaConnect locally, without a cluster: PostGIS (a cluster
 # kept in .run/pg, or $DATABASE_URL), migrated and seeded; the four
 # functions; the local broker running eventing/*.yaml, its events kept in
-# .run/broker; and the door at http://localhost:8080. Each process is
-# supervised as Kubernetes restarts a container: one that exits is started
+# .run/broker; and the door at http://localhost:8080. Each process serves its
+# Prometheus metrics at /metrics on its own port plus 5 (METRICS_PORT: 8085
+# for the door, 8095 to 8099 for the broker and the functions). Each process
+# is supervised as Kubernetes restarts a container: one that exits is started
 # again after a backoff (1 s, 2 s, 4 s... at most 30 s; back to 1 s once it
 # ran a minute), and the rest keeps running. Ctrl-C stops everything; the
 # data stays.
@@ -21,7 +23,10 @@ CONNECTIONS_PORT=${CONNECTIONS_PORT:-8093}
 DEADLETTERS_PORT=${DEADLETTERS_PORT:-8094}
 export LOG_LEVEL=${LOG_LEVEL:-info}
 
-for port in "$DOOR_PORT" "$BROKER_PORT" "$PERSONS_PORT" "$LOCATIONS_PORT" "$CONNECTIONS_PORT" "$DEADLETTERS_PORT"; do
+metrics() { echo $(($1 + 5)); } # the METRICS_PORT of the process on port $1
+for port in "$DOOR_PORT" "$BROKER_PORT" "$PERSONS_PORT" "$LOCATIONS_PORT" "$CONNECTIONS_PORT" "$DEADLETTERS_PORT" \
+  "$(metrics "$DOOR_PORT")" "$(metrics "$BROKER_PORT")" "$(metrics "$PERSONS_PORT")" \
+  "$(metrics "$LOCATIONS_PORT")" "$(metrics "$CONNECTIONS_PORT")" "$(metrics "$DEADLETTERS_PORT")"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is in use: is UdaConnect already running? Stop it first (Ctrl-C)." >&2
     exit 1
@@ -111,7 +116,7 @@ start() { # name port [env...]
   local name=$1 port=$2
   shift 2
   : >"$RUN_DIR/logs/$name.log"
-  supervise "$name" env PORT="$port" "$@" "$RUN_DIR/bin/$name" &
+  supervise "$name" env PORT="$port" METRICS_PORT="$(metrics "$port")" "$@" "$RUN_DIR/bin/$name" &
   pids+=($!)
 }
 # Every process listens on the loopback only; the door is the one entry.
@@ -123,7 +128,8 @@ start connections "$CONNECTIONS_PORT" K_SINK="$broker" \
 start deadletters "$DEADLETTERS_PORT" K_SINK="$broker" \
   DATABASE_URL="$(role_url udaconnect_deadletters "$DEADLETTERS_DB_PASSWORD")"
 : >"$RUN_DIR/logs/localbroker.log"
-supervise localbroker "$RUN_DIR/bin/localbroker" -listen "127.0.0.1:$BROKER_PORT" -data "$RUN_DIR/broker" -manifests eventing \
+supervise localbroker env METRICS_PORT="$(metrics "$BROKER_PORT")" "$RUN_DIR/bin/localbroker" -listen "127.0.0.1:$BROKER_PORT" \
+  -data "$RUN_DIR/broker" -manifests eventing \
   -service "persons=http://127.0.0.1:$PERSONS_PORT" -service "locations=http://127.0.0.1:$LOCATIONS_PORT" \
   -service "connections=http://127.0.0.1:$CONNECTIONS_PORT" -service "dead-letters=http://127.0.0.1:$DEADLETTERS_PORT" &
 pids+=($!)
@@ -150,6 +156,9 @@ UdaConnect is running:
   locations         http://127.0.0.1:$LOCATIONS_PORT
   connections       http://127.0.0.1:$CONNECTIONS_PORT
   dead letters      http://127.0.0.1:$DEADLETTERS_PORT   (organizer: GET /api/dead-letters at the door)
+  metrics           http://127.0.0.1:PORT/metrics on PORT $(metrics "$DOOR_PORT") (door), $(metrics "$BROKER_PORT") (broker),
+                    $(metrics "$PERSONS_PORT") (persons), $(metrics "$LOCATIONS_PORT") (locations), $(metrics "$CONNECTIONS_PORT") (connections),
+                    $(metrics "$DEADLETTERS_PORT") (dead letters)
   database          $DATABASE_URL
   logs              $RUN_DIR/logs/
 The organizer's token is in $RUN_DIR/organizer-token:

@@ -15,6 +15,10 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -60,6 +64,30 @@ type Config struct {
 	Client    *http.Client // default: 30s timeout
 	Logger    *zap.Logger  // default: none
 }
+
+// The metrics of the brokers: the events their streams hold, and the
+// deliveries of each Trigger, once all their retries are done.
+var (
+	queueDepth = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "udaconnect_broker_queue_depth",
+		Help: "Events stored and not yet delivered to every Trigger, by broker.",
+	}, []string{"broker"})
+	deliveries = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "udaconnect_broker_deliveries_total",
+		Help: "Events handed to a Trigger's subscriber (and their replies to the broker), by trigger and outcome: delivered or failed after every retry.",
+	}, []string{"trigger", "outcome"})
+	retries = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "udaconnect_broker_retries_total",
+		Help: "Attempts to deliver an event after its first, by trigger.",
+	}, []string{"trigger"})
+	deadLetters = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "udaconnect_broker_dead_letters_total",
+		Help: "Failed deliveries handed to the dead-letter sink, by trigger; the other failed deliveries are lost.",
+	}, []string{"trigger"})
+)
+
+// depthInterval is how often a broker reads its stream's depth.
+const depthInterval = 5 * time.Second
 
 // maxDeadLetterDelay caps the wait between attempts to hand a dead letter
 // to its sink, which go on until the sink takes it.
@@ -285,7 +313,25 @@ func (b *Broker) Start(ctx context.Context) error {
 	for _, c := range b.consumers {
 		b.pulling.Go(func() { b.pull(pullCtx, c) })
 	}
+	b.pulling.Go(func() { b.measureDepth(pullCtx) })
 	return nil
+}
+
+// measureDepth sets the broker's queue depth from its stream until ctx ends.
+func (b *Broker) measureDepth(ctx context.Context) {
+	depth := queueDepth.WithLabelValues(b.Namespace + "/" + b.Name)
+	for {
+		if s, err := b.js.Stream(ctx, b.streamName()); err == nil {
+			if info, err := s.Info(ctx); err == nil {
+				depth.Set(float64(info.State.Msgs))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(depthInterval):
+		}
+	}
 }
 
 // pull takes c's events one at a time, each only once a worker is free to
@@ -361,13 +407,14 @@ func (b *Broker) deliver(t trigger, msg jetstream.Msg) {
 	ttl := e.Extensions()[TTLExtension]
 	e.SetExtension(TTLExtension, nil)
 	attempt := attempts(msg)
-	log := b.log.With(eventFields(e, zap.String("trigger", t.name), zap.Int("attempt", attempt))...)
+	log := b.log.With(telemetry.EventFields(e, zap.String("trigger", t.name), zap.Int("attempt", attempt))...)
 
 	r := b.sender.Send(b.ctx, t.url, e, t.policy.Timeout)
 	dest := t.url
 	if r.OK() && r.Reply != nil {
 		reply := *r.Reply
 		reply.SetExtension(TTLExtension, ttl)
+		telemetry.KeepTrace(e, &reply)
 		log = log.With(zap.String("reply_id", reply.ID()), zap.String("reply_type", reply.Type()))
 		if err := b.publish(b.ctx, reply, true); err != nil {
 			r = Result{Status: statusOf(err), Body: jsonError(err), Err: err}
@@ -380,13 +427,16 @@ func (b *Broker) deliver(t trigger, msg jetstream.Msg) {
 	log = log.With(zap.Int("status", r.Status))
 	switch {
 	case r.OK():
+		deliveries.WithLabelValues(t.name, "delivered").Inc()
 		log.Info("event delivered")
 		b.ack(msg)
-	case Retryable(r.Status) && attempt <= t.policy.Retry:
+	case ev.Retryable(r.Status) && attempt <= t.policy.Retry: // a connection error counts as 500
+		retries.WithLabelValues(t.name).Inc()
 		delay := t.policy.RetryDelay(attempt, r)
 		log.Info("delivery failed, retrying", zap.String("destination", dest), zap.Duration("delay", delay), zap.Error(r.Err))
 		b.nak(msg, delay)
 	default:
+		deliveries.WithLabelValues(t.name, "failed").Inc()
 		log.Warn("delivery failed", zap.String("destination", dest), zap.Error(r.Err))
 		b.deadLetter(t, msg, withError(e, dest, r), log)
 	}
@@ -421,7 +471,7 @@ func (b *Broker) deliverDeadLetter(t trigger, msg jetstream.Msg) {
 	}
 	defer inProgress(msg)()
 	attempt := attempts(msg)
-	log := b.log.With(eventFields(e, zap.String("trigger", t.name), zap.Int("attempt", attempt),
+	log := b.log.With(telemetry.EventFields(e, zap.String("trigger", t.name), zap.Int("attempt", attempt),
 		zap.Any("status", e.Extensions()[ErrorCodeExtension]), zap.Any("destination", e.Extensions()[ErrorDestExtension]))...)
 	r := b.sender.Send(b.ctx, t.policy.DeadLetterSink, e, t.policy.Timeout)
 	if b.ctx.Err() != nil {
@@ -433,6 +483,7 @@ func (b *Broker) deliverDeadLetter(t trigger, msg jetstream.Msg) {
 		b.nak(msg, delay)
 		return
 	}
+	deadLetters.WithLabelValues(t.name).Inc()
 	log.Warn("event dead-lettered")
 	b.ack(msg)
 }

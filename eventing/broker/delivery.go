@@ -71,16 +71,6 @@ func (p Policy) Backoff(n int) time.Duration {
 	return p.Delay << min(n, 30)
 }
 
-// Retryable reports whether Knative retries a delivery answered with
-// status: 404, 408, 409, 429 and 5xx (connection errors count as 500).
-func Retryable(status int) bool {
-	switch status {
-	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
-		return true
-	}
-	return status >= 500
-}
-
 // Result is the outcome of one attempt to hand an event on.
 type Result struct {
 	Status     int // 500 when no response came, as Knative reports it

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	ev "github.com/udaconnect/udaconnect/shared/event"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -37,8 +38,8 @@ func TestSendStatuses(t *testing.T) {
 			srv, calls := answering(t, tt.status)
 			s := Sender{Client: srv.Client()}
 			r := s.Send(context.Background(), srv.URL, testEvent(), 0)
-			if calls.Load() != 1 || r.Status != tt.status || Retryable(r.Status) != tt.retryable {
-				t.Errorf("status %d: %d calls, result %d, retryable %v; want 1 call, retryable %v", tt.status, calls.Load(), r.Status, Retryable(r.Status), tt.retryable)
+			if calls.Load() != 1 || r.Status != tt.status || ev.Retryable(r.Status) != tt.retryable {
+				t.Errorf("status %d: %d calls, result %d, retryable %v; want 1 call, retryable %v", tt.status, calls.Load(), r.Status, ev.Retryable(r.Status), tt.retryable)
 			}
 		})
 	}
@@ -48,7 +49,7 @@ func TestSendConnectionError(t *testing.T) {
 	srv, _ := answering(t, 200)
 	srv.Close()
 	s := Sender{Client: http.DefaultClient}
-	if r := s.Send(context.Background(), srv.URL, testEvent(), 0); r.Status != 500 || r.Err == nil || !Retryable(r.Status) {
+	if r := s.Send(context.Background(), srv.URL, testEvent(), 0); r.Status != 500 || r.Err == nil || !ev.Retryable(r.Status) {
 		t.Errorf("Send to closed server = status %d, err %v; want 500 (retryable) and an error", r.Status, r.Err)
 	}
 }

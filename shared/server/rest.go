@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -47,7 +48,7 @@ func PostEvent(h Handler, source, typ string, log *zap.Logger) http.HandlerFunc 
 		reply, err := h(r.Context(), *e)
 		if err != nil {
 			if ErrorStatus(err) >= 500 {
-				log.Error("request failed", append(EventFields(e), zap.Error(err))...)
+				log.Error("request failed", telemetry.EventFields(*e, zap.Error(err))...)
 			}
 			WriteError(w, err)
 			return

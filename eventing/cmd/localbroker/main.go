@@ -1,6 +1,7 @@
 // Command localbroker runs the Knative Brokers, Triggers and PingSources of
 // eventing/ without a cluster, keeping their events in JetStream files under
-// -data.
+// -data. LOG_LEVEL sets its log level (default info) and METRICS_PORT the
+// port of its /metrics, as for every process.
 package main
 
 import (
@@ -17,9 +18,9 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/udaconnect/udaconnect/eventing/broker"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 )
 
 func main() {
@@ -33,28 +34,23 @@ func run() error {
 	listen := flag.String("listen", "127.0.0.1:8090", "address to serve the ingress on")
 	data := flag.String("data", ".run/broker", "directory of the stored events")
 	manifests := flag.String("manifests", "eventing", "comma-separated YAML files or directories")
-	queue := flag.Int("queue", 100_000, "events each broker may hold before answering 429")
+	queue := flag.Int("queue", 4096, "events each broker may hold before answering 429")
 	workers := flag.Int("workers", 128, "events each broker delivers at once")
 	drain := flag.Duration("drain", 10*time.Second, "how long shutdown waits for queued and in-flight deliveries")
 	services := broker.Services{}
 	flag.Var(services, "service", "Knative Service name=local URL, repeatable")
 	flag.Parse()
 
-	level, err := zapcore.ParseLevel(os.Getenv("LOG_LEVEL"))
-	if err != nil {
-		return fmt.Errorf("LOG_LEVEL: %w", err)
-	}
-	cfg := zap.NewProductionConfig()
-	cfg.Level = zap.NewAtomicLevelAt(level)
-	cfg.EncoderConfig.TimeKey = "time" // as every process of UdaConnect logs
-	cfg.EncoderConfig.EncodeTime = zapcore.RFC3339NanoTimeEncoder
-	cfg.DisableStacktrace = true
-	cfg.Sampling = nil // every "event lost" line must be written
-	log, err := cfg.Build()
+	log, err := telemetry.NewLogger(os.Getenv("LOG_LEVEL")) // "" is info
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := telemetry.ServeMetrics(ctx, log); err != nil {
+		return err
+	}
 
 	m, err := broker.Load(strings.Split(*manifests, ",")...)
 	if err != nil {
@@ -73,8 +69,6 @@ func run() error {
 		return err
 	}
 	defer store.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var brokers []*broker.Broker
 	for _, bm := range m.Brokers {
 		b, err := broker.New(ctx, m, bm, broker.Config{Services: services, BaseURL: base, Store: store,
@@ -95,7 +89,7 @@ func run() error {
 	for _, p := range pings {
 		go p.Run(ctx, log)
 	}
-	srv := &http.Server{Handler: broker.Handler(brokers...), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: telemetry.Middleware(broker.Handler(brokers...)), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("local broker listening", zap.String("address", base), zap.Any("services", map[string]string(services)))

@@ -26,6 +26,7 @@ var programs = []program{
 	{"persons", "./functions/persons", 28091, "/readyz", true},
 	{"locations", "./functions/locations", 28092, "/readyz", true},
 	{"connections", "./functions/connections", 28093, "/readyz", true},
+	{"deadletters", "./functions/deadletters", 28094, "/readyz", false},
 	{"frontend", "./frontend", 28080, "/readyz", true},
 	{"localbroker", "./eventing/cmd/localbroker", 28090, "/healthz", false},
 }
@@ -70,18 +71,20 @@ type proc struct {
 
 // start starts b from dir with the database at databaseURL, its output
 // appended to logs/<name>.log. It logs at warn: the local broker logs every
-// delivery at info.
+// delivery at info. Its metrics are on its port plus 5, as under `make run`.
 func (b program) start(dir, logs, databaseURL string) (*proc, error) {
 	broker := brokerURL + "/udaconnect/default"
-	env := append(os.Environ(), fmt.Sprintf("PORT=%d", b.port), "DATABASE_URL="+databaseURL, "LOG_LEVEL=warn",
-		"K_SINK="+broker, "PERSONS_URL="+addr(28091), "LOCATIONS_URL="+addr(28092), "CONNECTIONS_URL="+addr(28093))
+	env := append(os.Environ(), fmt.Sprintf("PORT=%d", b.port), fmt.Sprintf("METRICS_PORT=%d", b.port+5), "DATABASE_URL="+databaseURL, "LOG_LEVEL=warn",
+		"K_SINK="+broker, "PERSONS_URL="+addr(28091), "LOCATIONS_URL="+addr(28092), "CONNECTIONS_URL="+addr(28093),
+		"DEADLETTERS_URL="+addr(28094))
 	var args []string
 	if b.name == "frontend" {
 		env = append(env, "AUTH_KEY="+benchAuthKey, "ORGANIZER_TOKEN="+benchOrganizerToken)
 	}
 	if b.name == "localbroker" {
-		args = []string{"-listen", fmt.Sprintf("127.0.0.1:%d", b.port), "-manifests", "eventing/broker.yaml,eventing/triggers.yaml",
-			"-service", "persons=" + addr(28091), "-service", "locations=" + addr(28092), "-service", "connections=" + addr(28093)}
+		args = []string{"-listen", fmt.Sprintf("127.0.0.1:%d", b.port), "-data", filepath.Join(dir, "broker"), "-manifests", "eventing",
+			"-service", "persons=" + addr(28091), "-service", "locations=" + addr(28092), "-service", "connections=" + addr(28093),
+			"-service", "dead-letters=" + addr(28094)}
 	}
 	logPath := filepath.Join(logs, b.name+".log")
 	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
