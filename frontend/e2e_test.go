@@ -491,6 +491,30 @@ func TestEndToEnd(t *testing.T) {
 		return len(persons) == 6
 	})
 
+	// Frank's data: exported whole, then deleted, after which he is gone
+	// from everyone's answers, Paul's connections included.
+	var export struct {
+		Person    udaconnect.Person     `json:"person"`
+		Locations []udaconnect.Location `json:"locations"`
+	}
+	if r := s.org.Request(t, "GET", s.door+"/api/persons/6/export", nil); r.Status != http.StatusOK {
+		t.Fatalf("export Frank = %d %s; want 200", r.Status, r.Body)
+	} else if r.Decode(t, &export); export.Person.ID != 6 || len(export.Locations) < 5 {
+		t.Errorf("export of Frank = person %d, %d reports; want Frank with his reports", export.Person.ID, len(export.Locations))
+	}
+	if r := s.org.Request(t, "DELETE", s.door+"/api/persons/6", nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete Frank = %d %s; want 204", r.Status, r.Body)
+	}
+	for _, path := range []string{"/api/persons/6", "/api/persons/6/export", "/api/persons/6/locations"} {
+		if r := s.org.Request(t, "GET", s.door+path, nil); r.Status != http.StatusNotFound {
+			t.Errorf("GET %s after deleting Frank = %d; want 404", path, r.Status)
+		}
+	}
+	s.org.Request(t, "GET", s.door+"/api/persons/8/connection?start_date=2021-05-05&end_date=2021-05-05&distance=5&window=15m", nil).Decode(t, &conns)
+	if len(conns) != 0 {
+		t.Errorf("Paul's connections after deleting Frank = %+v; want none", conns)
+	}
+
 	// Every process serves its metrics on a port of its own, and the door's
 	// public port does not serve them.
 	for name, want := range map[string]string{
