@@ -14,6 +14,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/cloudevents/sdk-go/v2/types"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/postgres"
@@ -31,23 +32,33 @@ const (
 	maxLimit     = 1000
 )
 
+// errNoSink refuses a replay while the function has no Broker to replay
+// to: its revision started before its SinkBinding gave it K_SINK.
+var errNoSink = udaconnect.Errorf(udaconnect.EUNAVAILABLE, "K_SINK is not set: there is no broker to replay to yet, try again later")
+
 // Function stores dead letters and replays them.
 type Function struct {
 	db   *postgres.DB
 	log  *zap.Logger
-	sink cloudevents.Client // the Broker: K_SINK
+	sink cloudevents.Client // the Broker: K_SINK; nil without
 }
 
-// New returns the function on db, replaying to cfg.Sink.
+// New returns the function on db, replaying to cfg.Sink. Without a sink it
+// stores dead letters and refuses replays with 503.
 func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error) {
+	f := &Function{db: db, log: log}
 	if cfg.Sink == "" {
-		return nil, fmt.Errorf("K_SINK is not set")
+		log.Warn("K_SINK is not set: replays are refused until a revision with it starts")
+		return f, nil
 	}
-	sink, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink))
+	transport, err := server.SinkTransport(cfg.CACerts, server.OIDCTokenFile, 2)
 	if err != nil {
+		return nil, err
+	}
+	if f.sink, err = cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink), cehttp.WithClient(http.Client{Transport: transport})); err != nil {
 		return nil, fmt.Errorf("K_SINK: %w", err)
 	}
-	return &Function{db: db, log: log, sink: sink}, nil
+	return f, nil
 }
 
 // Handle stores a dead letter, once per event and destination. Any event
@@ -166,6 +177,9 @@ func (f *Function) replayAll(w http.ResponseWriter, r *http.Request) {
 // replay sends d's event to the Broker without Knative's error extensions
 // and marks d replayed.
 func (f *Function) replay(ctx context.Context, d udaconnect.DeadLetter) (udaconnect.DeadLetter, error) {
+	if f.sink == nil {
+		return d, errNoSink
+	}
 	var e event.Event
 	if err := json.Unmarshal(d.Event, &e); err != nil {
 		return d, fmt.Errorf("dead letter %d: stored event: %w", d.ID, err)

@@ -160,3 +160,24 @@ func TestReplayRefused(t *testing.T) {
 		t.Errorf("waiting after refused replays = %+v; want the dead letter still waiting", page)
 	}
 }
+
+// Without K_SINK (before the SinkBinding gives it) dead letters are stored
+// and replays refused with 503.
+func TestWithoutSink(t *testing.T) {
+	db, err := postgres.Open(context.Background(), pgtest.RoleURL(t, pgtest.NewDatabase(t), postgres.RoleDeadLetters))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	f, err := New(server.Config{}, db, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := servertest.Start(t, f).URL
+	if r := servertest.Send(t, url, "structured", deadLetter(t, "a")); r.Status != http.StatusAccepted {
+		t.Fatalf("POST dead letter without a sink = %d %s; want 202", r.Status, r.Body)
+	}
+	if r := servertest.Request(t, "POST", url+"/api/dead-letters/replay", nil); r.Status != http.StatusServiceUnavailable {
+		t.Errorf("replay without a sink = %d %s; want 503", r.Status, r.Body)
+	}
+}
