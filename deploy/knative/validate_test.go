@@ -141,6 +141,19 @@ func TestSinkBindingValidate(t *testing.T) {
 	checkErr(t, sb.Validate(), "subject.kind: required")
 }
 
+func TestPingSourceValidate(t *testing.T) {
+	p := &PingSource{ObjectMeta: metav1.ObjectMeta{Name: "retention"}, Spec: PingSourceSpec{
+		Schedule: "17 * * * *", Data: "{}",
+		Sink: Destination{Ref: &KReference{APIVersion: "eventing.knative.dev/v1", Kind: "Broker", Name: "default"}},
+	}}
+	checkErr(t, p.Validate(), "")
+	p.Spec.Schedule = "hourly"
+	checkErr(t, p.Validate(), "spec.schedule")
+	p.Spec.Schedule = "17 * * * *"
+	p.Spec.DataBase64 = "e30="
+	checkErr(t, p.Validate(), "at most one of data and dataBase64")
+}
+
 func TestEventPolicyValidate(t *testing.T) {
 	valid := func() *EventPolicy {
 		return &EventPolicy{ObjectMeta: metav1.ObjectMeta{Name: "broker-senders"}, Spec: EventPolicySpec{
