@@ -20,7 +20,7 @@ CREATE TABLE dead_letter (
     event_type   text NOT NULL,
     destination  text NOT NULL DEFAULT '',
     status       int,                -- the last answer of the destination
-    event        jsonb NOT NULL,     -- the CloudEvent, structured
+    event        json NOT NULL,      -- the CloudEvent, structured, as received (json keeps what jsonb refuses, such as \u0000)
     received_at  timestamptz NOT NULL DEFAULT now(),
     replayed_at  timestamptz,        -- null while waiting
     CONSTRAINT dead_letter_event_key UNIQUE (event_source, event_id, destination)

@@ -181,3 +181,31 @@ func TestWithoutSink(t *testing.T) {
 		t.Errorf("replay without a sink = %d %s; want 503", r.Status, r.Body)
 	}
 }
+
+// A poison event is stored too: NULs and invalid UTF-8 in its attributes
+// and data, and data that is not the JSON it claims.
+func TestPoisonStored(t *testing.T) {
+	url := start(t, &broker{status: http.StatusAccepted})
+	for _, body := range []string{
+		`{"specversion":"1.0","id":"nul\u0000id","source":"/s","type":"t","knativeerrorcode":"400","data":{"name":"a\u0000b"}}`,
+		"{\"specversion\":\"1.0\",\"id\":\"bad-utf8-\xff\",\"source\":\"/s\",\"type\":\"t\",\"data\":{\"name\":\"\xfe\"}}",
+	} {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/cloudevents+json")
+		if r := servertest.Do(t, req); r.Status != http.StatusAccepted {
+			t.Errorf("POST poison %q = %d %s; want 202", body, r.Status, r.Body)
+		}
+	}
+	req, _ := http.NewRequest("POST", url, strings.NewReader("not json"))
+	for k, v := range map[string]string{"Ce-Specversion": "1.0", "Ce-Id": "not-json", "Ce-Source": "/s", "Ce-Type": "t", "Content-Type": "application/json"} {
+		req.Header.Set(k, v)
+	}
+	if r := servertest.Do(t, req); r.Status != http.StatusAccepted {
+		t.Errorf("POST data that is not JSON = %d %s; want 202", r.Status, r.Body)
+	}
+	var page []udaconnect.DeadLetter
+	servertest.Request(t, "GET", url+"/api/dead-letters", nil).Decode(t, &page)
+	if len(page) != 3 || page[0].EventID != "nulid" || page[1].EventID != "bad-utf8-\uFFFD" || page[2].EventID != "not-json" {
+		t.Errorf("dead letters = %+v; want the three poison events", page)
+	}
+}
