@@ -385,3 +385,39 @@ func TestReplyKeepsTrace(t *testing.T) {
 		})
 	}
 }
+
+// An event waiting for its retry holds no worker: with one worker, the
+// events behind a failing one are delivered while it waits.
+func TestRetryHoldsNoWorker(t *testing.T) {
+	var locations subscriber
+	url := locations.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusAccepted) })
+	poisoned := subscriber{}
+	poison := poisoned.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusServiceUnavailable) })
+	slow := `---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: %s, namespace: udaconnect}
+spec:
+  broker: default
+  filters: [{exact: {type: io.udaconnect.location.reported}}]
+  subscriber: {ref: {kind: Service, name: %s}}
+  delivery: {retry: 5, backoffDelay: PT10S, deadLetterSink: {ref: {kind: Service, name: dead-letters}}}
+`
+	tb := newTestBroker(t, Config{Workers: 1}, Services{"locations": url, "poison": poison},
+		fmt.Sprintf(slow, "location-reported", "locations"), fmt.Sprintf(slow, "poisoned", "poison"))
+	tb.start(t)
+	for i := range 20 {
+		post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Ce-Id", fmt.Sprint(i)), `{}`)
+	}
+	// Each of the 20 events fails at poison, whose first retry waits 20 s;
+	// meanwhile its one worker hands poison every other event, and locations
+	// gets them all.
+	for deadline := time.Now().Add(10 * time.Second); len(locations.got()) < 20 || len(poisoned.got()) < 20; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("locations got %d events, poison %d; want all 20 each while poison's retries wait", len(locations.got()), len(poisoned.got()))
+		}
+	}
+	if n := len(poisoned.got()); n != 20 {
+		t.Errorf("poison got %d deliveries; want each of the 20 events once, their retries waiting", n)
+	}
+}
