@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -145,11 +146,14 @@ func worse(a, b int) bool {
 	return a > b
 }
 
-// admit refuses an event the system cannot take (an unknown type, or data
-// that its function would refuse) or that p may not send, then makes it p's
+// admit refuses an event the system cannot take (attributes it could not
+// store or forward, an unknown type, or data that its function would refuse) or that p may not send, then makes it p's
 // own: its source is scoped to p, so that no other sender can claim its
 // source and id, and Knative's own extensions are dropped.
 func admit(p auth.Principal, e *event.Event) error {
+	if err := ev.Check(e, ev.MaxSenderBytes); err != nil {
+		return err
+	}
 	switch e.Type() {
 	case ev.LocationReported:
 		var data ev.LocationReportedData
@@ -201,6 +205,10 @@ func readBatch(w http.ResponseWriter, r *http.Request) ([]event.Event, error) {
 	}
 	if err != nil {
 		return nil, udaconnect.Errorf(udaconnect.EINVALID, "the batch cannot be read")
+	}
+	if !utf8.Valid(body) {
+		// The JSON decoder would replace what is not UTF-8 unseen.
+		return nil, udaconnect.Errorf(udaconnect.EINVALID, "the batch is not valid UTF-8")
 	}
 	var events []event.Event
 	if err := json.Unmarshal(body, &events); err != nil {

@@ -86,6 +86,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err != nil {
 		return nil, err
 	}
+	report.Hash = ev.Fingerprint(e)
 	loc, err := f.reports.Do(ctx, report)
 	if err != nil {
 		return nil, err

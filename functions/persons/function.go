@@ -41,7 +41,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	p, err := f.db.CreatePerson(ctx, p, e.Source(), e.ID())
+	p, err := f.db.CreatePerson(ctx, p, e.Source(), e.ID(), ev.Fingerprint(e))
 	if err != nil {
 		return nil, err
 	}

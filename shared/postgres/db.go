@@ -143,4 +143,25 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("%s: %w: %w", op, unavailable, err)
 }
 
+// refusedData reports whether PostgreSQL refused a statement for the data it
+// was given, which no retry changes: a data exception (class 22), a
+// constraint it breaks (23) or a limit it exceeds (54), such as a key too
+// long for its index.
+func refusedData(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	class := pgErr.Code[:2]
+	return class == "22" || class == "23" || class == "54"
+}
+
+// dataMessage says why PostgreSQL refused data, without the names of its
+// tables and indexes.
+func dataMessage(err error) string {
+	var pgErr *pgconn.PgError
+	errors.As(err, &pgErr)
+	return fmt.Sprintf("PostgreSQL refused it (SQLSTATE %s)", pgErr.Code)
+}
+
 var unavailable = udaconnect.Errorf(udaconnect.EUNAVAILABLE, "the database is unavailable, try again later")
