@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
@@ -26,26 +27,39 @@ import (
 // keeps the door's CPU busy (4 to 32 at a time forward as fast, measured with
 // BenchmarkEventsBatch on 2 cores), and lets 32 batches be under way before
 // the door answers 429 to some of their events.
+//
+// At most MaxParsing batches are read and parsed at once (16 × 4 MiB of
+// bodies, and their events), beyond which a batch is refused with 429; the
+// broker must answer each event within ForwardTimeout.
 const (
 	MaxBatchSize   = 1000    // events in one batch
 	MaxBatchBytes  = 4 << 20 // bytes of one batch
+	MaxParsing     = 16      // batches read and parsed at once
 	MaxForwarding  = 512     // events being forwarded to the broker at once
 	batchForwarder = 16      // events of one batch forwarded at once
+	ForwardTimeout = 10 * time.Second
 )
 
 // Door forwards the CloudEvents it accepts at /events to the broker.
 type Door struct {
-	sink   string // the broker's ingress
-	client *http.Client
-	slots  chan struct{} // bounds the events being forwarded
-	log    *zap.Logger
+	sink    string // the broker's ingress
+	client  *http.Client
+	slots   chan struct{} // bounds the events being forwarded
+	parsing chan struct{} // bounds the batches being read and parsed
+	log     *zap.Logger
 }
 
 // NewDoor returns a door forwarding to sink.
 func NewDoor(sink string, log *zap.Logger) *Door {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = MaxForwarding
-	return &Door{sink: sink, client: &http.Client{Transport: transport}, slots: make(chan struct{}, MaxForwarding), log: log}
+	return &Door{
+		sink:    sink,
+		client:  &http.Client{Transport: transport, Timeout: ForwardTimeout},
+		slots:   make(chan struct{}, MaxForwarding),
+		parsing: make(chan struct{}, MaxParsing),
+		log:     log,
+	}
 }
 
 // Result is the outcome of one event of a batch: 202 when the broker
@@ -87,17 +101,10 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	events, err := readBatch(w, r)
+	events, results, err := d.parseBatch(w, r, p)
 	if err != nil {
 		server.WriteError(w, err)
 		return
-	}
-	results := make([]Result, len(events))
-	for i := range events {
-		e := &events[i]
-		if err := admit(p, e); err != nil {
-			results[i] = Result{ID: e.ID(), Status: server.ErrorStatus(err), Error: udaconnect.ErrorMessage(err)}
-		}
 	}
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -195,6 +202,31 @@ func admit(p auth.Principal, e *event.Event) error {
 // sent from source.
 func SenderSource(p auth.Principal, source string) string {
 	return "/senders/" + p.Subject() + "/" + strings.TrimPrefix(source, "/")
+}
+
+var errParsing = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many batches at once, try again later")
+
+// parseBatch reads and admits a batch, when fewer than MaxParsing are: the
+// result of each event refused already, the others' left zero.
+func (d *Door) parseBatch(w http.ResponseWriter, r *http.Request, p auth.Principal) ([]event.Event, []Result, error) {
+	select {
+	case d.parsing <- struct{}{}:
+		defer func() { <-d.parsing }()
+	default:
+		return nil, nil, errParsing
+	}
+	events, err := readBatch(w, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	results := make([]Result, len(events))
+	for i := range events {
+		e := &events[i]
+		if err := admit(p, e); err != nil {
+			results[i] = Result{ID: e.ID(), Status: server.ErrorStatus(err), Error: udaconnect.ErrorMessage(err)}
+		}
+	}
+	return events, results, nil
 }
 
 func readBatch(w http.ResponseWriter, r *http.Request) ([]event.Event, error) {

@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -18,22 +20,42 @@ import (
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 )
 
-// DB is a pool of connections to the UdaConnect database.
+// DB is the UdaConnect database, through two pools of connections: pool
+// for what ingest and detection need, reads for the answers to requests, so
+// that reads cannot take the connections of the others.
 type DB struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	reads *pgxpool.Pool
 }
 
-// Open connects to the database at url (a DATABASE_URL).
+// StatementTimeout bounds every statement, unless DATABASE_URL sets
+// statement_timeout itself.
+const StatementTimeout = 10 * time.Second
+
+// Open connects to the database at url (a DATABASE_URL). The pool of reads
+// holds half as many connections as the other (pool_max_conns, by default
+// the larger of 4 and the number of CPUs), at least 2.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["statement_timeout"]; !ok {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(StatementTimeout.Milliseconds(), 10)
+	}
+	readCfg := cfg.Copy()
+	readCfg.MaxConns = max(2, cfg.MaxConns/2)
+	readCfg.MinConns = min(readCfg.MinConns, readCfg.MaxConns)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	return &DB{pool: pool}, nil
+	reads, err := pgxpool.NewWithConfig(ctx, readCfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return &DB{pool: pool, reads: reads}, nil
 }
 
 // OpenFromEnv connects to the database at $DATABASE_URL, which must be set.
@@ -45,8 +67,11 @@ func OpenFromEnv(ctx context.Context) (*DB, error) {
 	return Open(ctx, url)
 }
 
-// Close closes every connection of the pool.
-func (db *DB) Close() { db.pool.Close() }
+// Close closes every connection of the pools.
+func (db *DB) Close() {
+	db.pool.Close()
+	db.reads.Close()
+}
 
 // Ping reports whether the database answers.
 func (db *DB) Ping(ctx context.Context) error {
@@ -65,6 +90,11 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		return nil, wrap("migrate", err)
 	}
 	defer conn.Release()
+	// A migration may take longer than a statement of the functions.
+	if _, err := conn.Exec(ctx, `SET statement_timeout = 0`); err != nil {
+		return nil, wrap("migrate", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `RESET statement_timeout`)
 	const lock = 7_371_000_001
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lock); err != nil {
 		return nil, fmt.Errorf("migrate: lock: %w", err)

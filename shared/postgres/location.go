@@ -154,7 +154,7 @@ func collectStored(rows pgx.Rows, stored map[[2]string]storedLocation) error {
 
 // FindLocation returns the location with the given ID, or an ENOTFOUND error.
 func (db *DB) FindLocation(ctx context.Context, id int64) (udaconnect.Location, error) {
-	rows, _ := db.pool.Query(ctx, `SELECT `+locationColumns+` FROM location WHERE id = $1`, id)
+	rows, _ := db.reads.Query(ctx, `SELECT `+locationColumns+` FROM location WHERE id = $1`, id)
 	l, err := pgx.CollectExactlyOneRow(rows, scanLocation)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, udaconnect.Errorf(udaconnect.ENOTFOUND, "location %d not found", id)
@@ -169,7 +169,7 @@ func (db *DB) FindLocation(ctx context.Context, id int64) (udaconnect.Location, 
 // first; a zero start or end leaves that side open. An unknown person is
 // an ENOTFOUND error.
 func (db *DB) FindLocations(ctx context.Context, personID int64, start, end time.Time) ([]udaconnect.Location, error) {
-	rows, _ := db.pool.Query(ctx, `
+	rows, _ := db.reads.Query(ctx, `
 		SELECT `+locationColumns+` FROM location
 		WHERE person_id = $1
 		  AND ($2::timestamptz IS NULL OR creation_time >= $2)

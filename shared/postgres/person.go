@@ -50,7 +50,7 @@ func (db *DB) CreatePerson(ctx context.Context, p udaconnect.Person, source, eve
 // FindPerson returns the person with the given ID, or an ENOTFOUND error.
 func (db *DB) FindPerson(ctx context.Context, id int64) (udaconnect.Person, error) {
 	p := udaconnect.Person{ID: id}
-	err := db.pool.QueryRow(ctx, `
+	err := db.reads.QueryRow(ctx, `
 		SELECT first_name, last_name, company_name FROM person WHERE id = $1`,
 		id).Scan(&p.FirstName, &p.LastName, &p.CompanyName)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -64,7 +64,7 @@ func (db *DB) FindPerson(ctx context.Context, id int64) (udaconnect.Person, erro
 
 // FindPersons returns every person, ordered by last and first name.
 func (db *DB) FindPersons(ctx context.Context) ([]udaconnect.Person, error) {
-	rows, _ := db.pool.Query(ctx, `
+	rows, _ := db.reads.Query(ctx, `
 		SELECT id, first_name, last_name, company_name FROM person
 		ORDER BY last_name, first_name, id`)
 	persons, err := pgx.CollectRows(rows, pgx.RowToStructByPos[udaconnect.Person])
@@ -93,7 +93,7 @@ func (db *DB) NextTokenGeneration(ctx context.Context, id int64) (int64, error) 
 // TokenGenerations returns the token generation of every person whose tokens
 // were reissued, by person ID.
 func (db *DB) TokenGenerations(ctx context.Context) (map[int64]int64, error) {
-	rows, _ := db.pool.Query(ctx, `SELECT id, token_generation FROM person WHERE token_generation > 1`)
+	rows, _ := db.reads.Query(ctx, `SELECT id, token_generation FROM person WHERE token_generation > 1`)
 	gens := map[int64]int64{}
 	var id, gen int64
 	_, err := pgx.ForEachRow(rows, []any{&id, &gen}, func() error {
