@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"os"
 	"sort"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 	schema "github.com/udaconnect/udaconnect/db"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 )
@@ -152,25 +155,32 @@ func (db *DB) Seed(ctx context.Context) error {
 	return nil
 }
 
-// wrap turns a database failure into a domain error: a lost or refused
-// connection is EUNAVAILABLE (retry later), anything else stays internal.
+// wrap turns a database failure into a domain error: EUNAVAILABLE (503,
+// retry later) only when a retry can succeed — the connection lost, refused
+// or out of time, the server out of resources or shutting down, a
+// serialization failure or deadlock, the pool closed (shutting down) —
+// and an internal error (500) otherwise.
 func wrap(op string, err error) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
+	var netErr net.Error
+	var connectErr *pgconn.ConnectError
+	switch {
+	case errors.As(err, &pgErr):
 		switch {
 		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
 			strings.HasPrefix(pgErr.Code, "53"), // insufficient resources
-			strings.HasPrefix(pgErr.Code, "57"), // operator intervention (shutdown)
-			pgErr.Code == "40001", pgErr.Code == "40P01":
+			strings.HasPrefix(pgErr.Code, "57"), // operator intervention: shutdown, statement timeout
+			pgErr.Code == "40001", pgErr.Code == "40P01", pgErr.Code == "55P03":
 			return fmt.Errorf("%s: %w: %w", op, unavailable, err)
 		}
 		return fmt.Errorf("%s: %w", op, err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", op, err) // EUNAVAILABLE by udaconnect.ErrorCode
+	case errors.As(err, &netErr), errors.As(err, &connectErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, puddle.ErrClosedPool), pgconn.Timeout(err), pgconn.SafeToRetry(err):
+		return fmt.Errorf("%s: %w: %w", op, unavailable, err)
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	// Not a server error: the connection could not be made or was lost.
-	return fmt.Errorf("%s: %w: %w", op, unavailable, err)
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // refusedData reports whether PostgreSQL refused a statement for the data it

@@ -30,3 +30,8 @@ func (db *DB) Analyze(ctx context.Context) error {
 	_, err := db.pool.Exec(ctx, "ANALYZE")
 	return err
 }
+
+// Count counts the stored locations into n.
+func (db *DB) Count(ctx context.Context, n *int) error {
+	return db.pool.QueryRow(ctx, "SELECT count(*) FROM location").Scan(n)
+}
