@@ -116,4 +116,3 @@ func FuzzEventBatch(f *testing.F) {
 		serve(t, req)
 	})
 }
-
