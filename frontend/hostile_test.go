@@ -62,6 +62,7 @@ func TestHostileRequests(t *testing.T) {
 		{"distance of 10 km", "GET", s.door + "/api/persons/1/connection?start_date=2020-01-01&end_date=2020-12-31&distance=10000", nil, "", 400},
 		{"the widest query taken", "GET", s.door + "/api/persons/1/connection?start_date=2020-01-01&end_date=2020-12-31&distance=1000&window=24h", nil, "", 200},
 		{"GET /events", "GET", events, nil, "", 405},
+		{"GET /events/", "GET", events + "/", nil, "", 404},
 		{"DELETE a location", "DELETE", s.door + "/api/locations/1", nil, "", 405},
 		{"PUT /api/persons", "PUT", persons, json, `{}`, 405},
 	} {
