@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/udaconnect/udaconnect/shared/server"
@@ -106,5 +107,26 @@ func TestServeStreams(t *testing.T) {
 			t.Fatalf("line %d = %q, %v; want %q", i, line, err, want)
 		}
 		next <- struct{}{}
+	}
+}
+
+// Headers over MaxHeaderBytes are refused before any handler runs.
+func TestServeRefusesHugeHeaders(t *testing.T) {
+	s := &server.Server{Addr: "127.0.0.1:0", Handler: http.NotFoundHandler(), Log: zaptest.NewLogger(t)}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Serve(ctx)
+	req, _ := http.NewRequest("GET", "http://"+s.Addr+"/", nil)
+	req.Header.Set("X-Huge", strings.Repeat("h", 2*server.MaxHeaderBytes))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a header of %d bytes = %d; want 431", 2*server.MaxHeaderBytes, resp.StatusCode)
 	}
 }
