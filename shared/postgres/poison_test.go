@@ -9,6 +9,7 @@ import (
 	"time"
 
 	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
 )
 
@@ -108,5 +109,47 @@ func TestCreatePersonRefusesWhatPostgreSQLCannotStore(t *testing.T) {
 	_, err := db.CreatePerson(context.Background(), p, "src", "nul", nil)
 	if code := udaconnect.ErrorCode(err); code != udaconnect.EINVALID {
 		t.Errorf("CreatePerson with a NUL: %v (code %q); want %q", err, code, udaconnect.EINVALID)
+	}
+}
+
+// Reads cannot take the connections ingest needs: with every connection of
+// the pool of reads taken, a read waits, and reports are still stored.
+func TestReadsApartFromWrites(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	pam := mustCreatePerson(t, db, "Pam", "Trexler")
+	release, err := db.HoldReads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if _, err := db.FindPerson(short, pam.ID); udaconnect.ErrorCode(err) != udaconnect.EUNAVAILABLE {
+		t.Errorf("a read with every read connection taken = %v; want it to wait, then give up as unavailable", err)
+	}
+	locs := mustStore(t, db, report("beside", pam.ID, 35, -106, time.Date(2020, 7, 7, 10, 0, 0, 0, time.UTC)))
+	if locs[0].ID == 0 {
+		t.Errorf("stored %+v; want the report stored while reads are exhausted", locs[0])
+	}
+}
+
+// Every statement of either pool is bounded by statement_timeout, unless
+// DATABASE_URL sets its own.
+func TestStatementTimeout(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	for _, tt := range []struct{ url, want string }{
+		{url, "10s"},
+		{url + "&statement_timeout=2500", "2500ms"},
+	} {
+		db, err := postgres.Open(context.Background(), tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writes, reads, err := db.StatementTimeouts(context.Background())
+		db.Close()
+		if err != nil || writes != tt.want || reads != tt.want {
+			t.Errorf("statement_timeout = %q and %q (%v); want %q in both pools", writes, reads, err, tt.want)
+		}
 	}
 }
