@@ -377,26 +377,7 @@ func TestEventPolicies(t *testing.T) {
 // knative.dev/eventing, as written and as built.
 func TestEventPoliciesMatchCRD(t *testing.T) {
 	s := eventPolicySchema(t)
-	check := func(t *testing.T, objs []*manifest.Object) {
-		t.Helper()
-		n := 0
-		for _, o := range objs {
-			if o.GVK != manifest.EventPolicy {
-				continue
-			}
-			n++
-			v, err := openapi.DecodeJSON(o.JSON)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, err := range s.Validate(v) {
-				t.Errorf("%s: %s: %v", o.Source, o.ID(), err)
-			}
-		}
-		if n == 0 {
-			t.Error("no EventPolicy")
-		}
-	}
+	check := func(t *testing.T, objs []*manifest.Object) { validateKind(t, s, manifest.EventPolicy, objs) }
 	t.Run("eventing/cluster/eventpolicies.yaml", func(t *testing.T) {
 		check(t, mustParse(t, "eventing/cluster/eventpolicies.yaml"))
 	})

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -263,4 +264,27 @@ func ofKind(objs []*manifest.Object, group, kind string) []*manifest.Object {
 		}
 	}
 	return out
+}
+
+// validateKind validates every object of kind gvk among objs against the
+// schema s; objs must hold at least one.
+func validateKind(t *testing.T, s *openapi.Schema, gvk schema.GroupVersionKind, objs []*manifest.Object) {
+	t.Helper()
+	n := 0
+	for _, o := range objs {
+		if o.GVK != gvk {
+			continue
+		}
+		n++
+		v, err := openapi.DecodeJSON(o.JSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range s.Validate(v) {
+			t.Errorf("%s: %s: %v", o.Source, o.ID(), err)
+		}
+	}
+	if n == 0 {
+		t.Errorf("no %s", gvk.Kind)
+	}
 }

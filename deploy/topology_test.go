@@ -14,7 +14,7 @@ import (
 	"github.com/udaconnect/udaconnect/deploy/manifest"
 )
 
-// consumers are the event types of the catalogue (DESIGN.md §3) that the
+// consumers are the event types of the catalogue (docs/design.md, "Events") that the
 // Broker must deliver to a function, and the Knative Service that takes each.
 // The others are replies into the Broker or request/reply at a function.
 var consumers = map[string]string{

@@ -92,14 +92,15 @@ func bearer(r *http.Request) (string, bool) {
 // authenticate lets through the requests of a known principal within its
 // rate, with a JSON or CloudEvents body when they write: 401 without a valid
 // credential, 429 over the rate, 415 for a write of another content type
-// (so that no cross-site form can post).
+// (so that no cross-site form can post; a POST without a body, which no form
+// sends, needs none).
 func (a *access) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _, err := a.principal(r)
 		if err == nil && !a.limits.Allow(p) {
 			err = errRateLimited
 		}
-		if err == nil && r.Method == http.MethodPost && !jsonBody(r) {
+		if err == nil && r.Method == http.MethodPost && !jsonBody(r) && !(r.ContentLength == 0 && r.Header.Get("Content-Type") == "") {
 			err = errContentType
 		}
 		if err != nil {
@@ -266,6 +267,7 @@ func (a *access) modify(rule responseRule) func(*http.Response) error {
 			if body, err = json.Marshal(v); err != nil {
 				return fmt.Errorf("encode answer: %w", err)
 			}
+			body = append(body, '\n')
 			resp.StatusCode = status
 			resp.Header.Set("Content-Type", "application/json")
 		}
@@ -309,9 +311,9 @@ func signOut(w http.ResponseWriter, r *http.Request) {
 }
 
 // fetchGenerations asks the persons function for the token generations.
-func fetchGenerations(client *http.Client, personsURL string) auth.FetchFunc {
+func fetchGenerations(client *http.Client, persons *replicas) auth.FetchFunc {
 	return func(ctx context.Context) (map[int64]int64, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, personsURL+"/token-generations", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, persons.pick().JoinPath("token-generations").String(), nil)
 		if err != nil {
 			return nil, err
 		}

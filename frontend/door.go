@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/server"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -50,9 +52,7 @@ type Door struct {
 }
 
 // NewDoor returns a door forwarding to sink.
-func NewDoor(sink string, log *zap.Logger) *Door {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = MaxForwarding
+func NewDoor(sink string, transport http.RoundTripper, log *zap.Logger) *Door {
 	return &Door{
 		sink:    sink,
 		client:  &http.Client{Transport: transport, Timeout: ForwardTimeout},
@@ -93,7 +93,7 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			server.WriteError(w, err)
 			return
 		}
-		res := d.forward(r.Context(), *e)
+		res := d.forward(telemetry.RequestContext(r), *e)
 		if res.Status != http.StatusAccepted {
 			writeResult(w, res)
 			return
@@ -106,12 +106,13 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, err)
 		return
 	}
+	ctx := telemetry.RequestContext(r)
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range min(batchForwarder, len(events)) {
 		wg.Go(func() {
 			for i := range next {
-				results[i] = d.forward(r.Context(), events[i])
+				results[i] = d.forward(ctx, events[i])
 			}
 		})
 	}
@@ -174,13 +175,15 @@ func admit(p auth.Principal, e *event.Event) error {
 		if !p.May(report.PersonID) {
 			return errForbidden
 		}
+		// One person's reports in one Kafka partition, in order
+		// (docs/scaling.md, "The key that keeps one person's reports in order").
+		e.SetExtension("partitionkey", strconv.FormatInt(report.PersonID, 10))
 	case ev.PersonCreate:
 		var data ev.PersonCreateData
 		if err := server.DecodeData(*e, &data); err != nil {
 			return err
 		}
-		person := udaconnect.Person{FirstName: data.FirstName, LastName: data.LastName, CompanyName: data.CompanyName}
-		if err := person.Validate(); err != nil {
+		if _, err := data.Person(); err != nil {
 			return err
 		}
 		if p.Role != auth.Organizer {
@@ -224,6 +227,7 @@ func (d *Door) parseBatch(w http.ResponseWriter, r *http.Request, p auth.Princip
 		e := &events[i]
 		if err := admit(p, e); err != nil {
 			results[i] = Result{ID: e.ID(), Status: server.ErrorStatus(err), Error: udaconnect.ErrorMessage(err)}
+			telemetry.CountEvent(e.Type(), results[i].Status)
 		}
 	}
 	return events, results, nil
@@ -260,14 +264,45 @@ func readBatch(w http.ResponseWriter, r *http.Request) ([]event.Event, error) {
 	return events, nil
 }
 
+// errNoSink answers the events that reach a door started without K_SINK,
+// before its SinkBinding gave one to a later revision.
+var errNoSink = udaconnect.Errorf(udaconnect.EUNAVAILABLE, "K_SINK is not set: there is no broker to send events to yet, try again later")
+
+// sinkReady reports whether a door forwarding to sink is ready.
+func sinkReady(sink string) func(context.Context) error {
+	return func(context.Context) error {
+		if sink == "" {
+			return errNoSink
+		}
+		return nil
+	}
+}
+
 // forward sends e to the broker in binary mode and returns its answer. When
-// MaxForwarding events are already on their way it answers 429 at once.
+// MaxForwarding events are already on their way it answers 429 at once. An
+// event that carries no trace starts one here, under ctx's if any.
 func (d *Door) forward(ctx context.Context, e event.Event) Result {
+	ctx, span := telemetry.Start(ctx, "forward "+e.Type(), &e)
+	defer span.End()
+	res := d.send(ctx, e)
+	telemetry.CountEvent(e.Type(), res.Status)
+	if res.Status == http.StatusAccepted {
+		d.log.Info("event forwarded", telemetry.EventFields(e)...)
+	}
+	return res
+}
+
+func (d *Door) send(ctx context.Context, e event.Event) Result {
 	res := Result{ID: e.ID()}
+	if d.sink == "" {
+		res.Status, res.Error = http.StatusServiceUnavailable, udaconnect.ErrorMessage(errNoSink)
+		return res
+	}
 	select {
 	case d.slots <- struct{}{}:
 		defer func() { <-d.slots }()
 	default:
+		telemetry.Overloaded("door")
 		res.Status, res.Error = http.StatusTooManyRequests, "too many events at once, try again later"
 		return res
 	}
@@ -281,7 +316,7 @@ func (d *Door) forward(ctx context.Context, e event.Event) Result {
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
-		d.log.Error("forward to the broker", append(server.EventFields(&e), zap.Error(err))...)
+		d.log.Error("forward to the broker", telemetry.EventFields(e, zap.Error(err))...)
 		res.Status, res.Error = http.StatusServiceUnavailable, "the broker is unavailable, try again later"
 		return res
 	}
@@ -302,7 +337,7 @@ func (d *Door) forward(ctx context.Context, e event.Event) Result {
 		res.Error = "the broker answered " + http.StatusText(res.Status)
 	}
 	if res.Status >= 500 {
-		d.log.Error("broker refused an event", append(server.EventFields(&e), zap.Int("status", res.Status), zap.String("error", res.Error))...)
+		d.log.Error("broker refused an event", telemetry.EventFields(e, zap.Int("status", res.Status), zap.String("error", res.Error))...)
 	}
 	return res
 }

@@ -214,8 +214,14 @@ func TestEventsOfAnAttendee(t *testing.T) {
 	if len(b.events) != 1 {
 		t.Fatalf("the broker got %d events; want the attendee's own report only", len(b.events))
 	}
-	if e := b.events[0]; e.Source() != "/senders/person-1/devices/phone" || len(e.Extensions()) != 0 {
-		t.Errorf("forwarded source %q, extensions %v; want /senders/person-1/devices/phone and none", e.Source(), e.Extensions())
+	e := b.events[0]
+	if e.Source() != "/senders/person-1/devices/phone" || e.Extensions()["partitionkey"] != "1" {
+		t.Errorf("forwarded source %q, extensions %v; want /senders/person-1/devices/phone, partitionkey 1", e.Source(), e.Extensions())
+	}
+	for name := range e.Extensions() {
+		if strings.HasPrefix(name, "knative") {
+			t.Errorf("forwarded with Knative's extension %s", name)
+		}
 	}
 	r := send("fourth", own) // the attendee's burst is 4 requests
 	if r.Status != http.StatusAccepted {

@@ -29,8 +29,9 @@ import (
 // three functions, the local broker and the door, on a database of its own.
 type stack struct {
 	door, broker string
-	org          servertest.Client // the organizer
-	tokens       *auth.Tokens      // the door's
+	org          servertest.Client   // the organizer
+	tokens       *auth.Tokens        // the door's
+	processes    map[string]*process // by binary name
 	flaky        *flaky
 	outage       *outage // between locations and the database
 }
@@ -143,6 +144,53 @@ func freePort(t *testing.T) string {
 	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }
 
+// process is one of the system's binaries running until the test ends.
+type process struct {
+	name, log, metrics string // metrics: the URL of its /metrics
+	exited             chan struct{}
+}
+
+// running reports whether the process is still up.
+func (p *process) running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// start runs the binary name with args and env, and a METRICS_PORT of its
+// own, until the test ends; its output goes to a log file shown when the
+// test fails.
+func start(t *testing.T, name string, args []string, env ...string) *process {
+	t.Helper()
+	bin := build(t)
+	p := &process{name: name, log: filepath.Join(t.TempDir(), name+".log"), exited: make(chan struct{})}
+	port := freePort(t)
+	p.metrics = "http://127.0.0.1:" + port + "/metrics"
+	cmd := exec.Command(filepath.Join(bin, name), args...)
+	cmd.Env = append(os.Environ(), append([]string{"LOG_LEVEL=info", "METRICS_PORT=" + port}, env...)...)
+	out, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		<-p.exited
+		if t.Failed() {
+			b, _ := os.ReadFile(p.log)
+			t.Logf("%s log:\n%s", name, b)
+		}
+	})
+	return p
+}
+
 func startStack(t *testing.T) *stack {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
@@ -162,33 +210,16 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := build(t)
 	ports := map[string]string{}
 	for _, name := range []string{"persons", "locations", "connections", "broker", "door", "flaky"} {
 		ports[name] = freePort(t)
 	}
 	local := func(name string) string { return "http://127.0.0.1:" + ports[name] }
-	s := &stack{door: local("door"), broker: local("broker"), org: servertest.Client{Token: testOrganizerToken}, tokens: tokens}
+	s := &stack{door: local("door"), broker: local("broker"), org: servertest.Client{Token: testOrganizerToken}, tokens: tokens,
+		processes: map[string]*process{}}
 	sink := s.broker + "/udaconnect/default"
 	run := func(name string, args []string, env ...string) {
-		cmd := exec.Command(filepath.Join(bin, name), args...)
-		cmd.Env = append(os.Environ(), append([]string{"HOST=127.0.0.1", "LOG_LEVEL=warn"}, env...)...)
-		out, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(os.Interrupt)
-			_ = cmd.Wait()
-			if t.Failed() {
-				b, _ := os.ReadFile(out.Name())
-				t.Logf("%s log:\n%s", name, b)
-			}
-		})
+		s.processes[name] = start(t, name, args, append([]string{"HOST=127.0.0.1"}, env...)...)
 	}
 	run("persons", nil, "PORT="+ports["persons"], "DATABASE_URL="+roleURL[postgres.RolePersons])
 	u, _ := url.Parse(roleURL[postgres.RoleLocations])
@@ -245,6 +276,23 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("never happened: %s", what)
 }
 
+// lines returns the JSON lines of p's log whose field key is value.
+func (p *process) lines(t *testing.T, key, value string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []map[string]any
+	for _, line := range strings.Split(string(b), "\n") {
+		var fields map[string]any
+		if json.Unmarshal([]byte(line), &fields) == nil && fields[key] == value {
+			found = append(found, fields)
+		}
+	}
+	return found
+}
+
 func (s *stack) locations(t *testing.T, personID int) []udaconnect.Location {
 	t.Helper()
 	var locs []udaconnect.Location
@@ -292,6 +340,43 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	eventually(t, "Frank's 5 reports stored", func() bool { return len(s.locations(t, 6)) >= 5 })
+
+	// One report can be followed by its trace id through the logs of every
+	// process it passes: the door starts its trace, the broker delivers it
+	// to locations, whose reply the broker delivers to connections.
+	if r := s.org.Send(t, events, "binary", servertest.NewEvent(t, ev.LocationReported, "traced", data(5, 30))); r.Status != http.StatusAccepted {
+		t.Fatalf("report = %d %s", r.Status, r.Body)
+	}
+	var traceID string
+	eventually(t, "the door logs the report with its trace id", func() bool {
+		for _, l := range s.processes["frontend"].lines(t, "event_id", "traced") {
+			traceID, _ = l["trace_id"].(string)
+		}
+		return len(traceID) == 32
+	})
+	for _, hop := range []struct{ process, eventType string }{
+		{"localbroker", ev.LocationReported}, {"locations", ev.LocationReported},
+		{"localbroker", ev.LocationRecorded}, {"connections", ev.LocationRecorded},
+	} {
+		eventually(t, fmt.Sprintf("%s logs %s with trace id %s", hop.process, hop.eventType, traceID), func() bool {
+			for _, l := range s.processes[hop.process].lines(t, "trace_id", traceID) {
+				if l["event_type"] == hop.eventType {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	// A device that sends its own trace keeps it.
+	e := servertest.NewEvent(t, ev.LocationReported, "device-traced", data(5, 31))
+	const deviceTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	e.SetExtension("traceparent", "00-"+deviceTrace+"-00f067aa0ba902b7-01")
+	if r := s.org.Send(t, events, "structured", e); r.Status != http.StatusAccepted {
+		t.Fatalf("report = %d %s", r.Status, r.Body)
+	}
+	eventually(t, "connections logs the device's trace id", func() bool {
+		return len(s.processes["connections"].lines(t, "trace_id", deviceTrace)) > 0
+	})
 
 	// Paul (8) reports through a locations function that answers 503 twice.
 	if r := s.org.Send(t, events, "binary", servertest.NewEvent(t, ev.LocationReported, "flaky-paul", data(8, 1))); r.Status != http.StatusAccepted {
@@ -360,7 +445,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// A person registered through the broker.
-	e := servertest.NewEvent(t, ev.PersonCreate, "new-person", ev.PersonCreateData{FirstName: "Radia", LastName: "Perlman", CompanyName: "DEC"})
+	e = servertest.NewEvent(t, ev.PersonCreate, "new-person", ev.PersonCreateData{FirstName: "Radia", LastName: "Perlman", CompanyName: "DEC"})
 	if r := s.org.Send(t, events, "binary", e); r.Status != http.StatusAccepted {
 		t.Fatalf("person.create = %d %s", r.Status, r.Body)
 	}
@@ -369,4 +454,23 @@ func TestEndToEnd(t *testing.T) {
 		s.org.Request(t, "GET", s.door+"/api/persons", nil).Decode(t, &persons)
 		return len(persons) == 6
 	})
+
+	// Every process serves its metrics on a port of its own, and the door's
+	// public port does not serve them.
+	for name, want := range map[string]string{
+		"frontend":    `udaconnect_events_total{outcome="ok",type="io.udaconnect.location.reported"}`,
+		"localbroker": `udaconnect_broker_deliveries_total{outcome="delivered",trigger="location-reported"}`,
+		"persons":     `udaconnect_db_pool_max_connections{pool="reads"}`,
+		"locations":   `udaconnect_batch_size_count{batcher="reports"}`,
+		"connections": `udaconnect_batch_size_count{batcher="detection"}`,
+	} {
+		r := servertest.Request(t, "GET", s.processes[name].metrics, nil)
+		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), want) ||
+			!strings.Contains(string(r.Body), "udaconnect_http_request_duration_seconds_count") {
+			t.Errorf("%s's metrics = %d, without %s or the request durations", name, r.Status, want)
+		}
+	}
+	if r := servertest.Request(t, "GET", s.door+"/metrics", nil); strings.Contains(string(r.Body), "udaconnect_") {
+		t.Errorf("the door's public port serves its metrics")
+	}
 }

@@ -49,7 +49,7 @@ func fuzzDoor(f *testing.F) func(t *testing.T, req *http.Request) {
 	b := &checkingBroker{}
 	sink := httptest.NewServer(b)
 	f.Cleanup(sink.Close)
-	d := NewDoor(sink.URL, zap.NewNop())
+	d := NewDoor(sink.URL, http.DefaultTransport, zap.NewNop())
 	organizer := context.WithValue(context.Background(), principalKey{}, auth.Principal{Role: auth.Organizer})
 	return func(t *testing.T, req *http.Request) {
 		w := httptest.NewRecorder()

@@ -1,6 +1,7 @@
 // The door: UdaConnect's one public entry. It serves the web app at /,
 // proxies /api/... to the functions by route, takes CloudEvents at /events
-// and forwards them to the broker ($K_SINK), and documents the API at
+// and forwards them to the broker ($K_SINK; without it the door serves but
+// is not ready and answers events 503), and documents the API at
 // /api/openapi.yaml and /api/docs.
 package main
 
@@ -10,16 +11,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/udaconnect/udaconnect/frontend/auth"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/server"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -51,20 +51,25 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	cfg, err := server.LoadConfig("K_SINK", "PERSONS_URL", "LOCATIONS_URL", "CONNECTIONS_URL")
+	cfg, err := server.LoadConfig("PERSONS_URL", "LOCATIONS_URL", "CONNECTIONS_URL")
 	if err != nil {
 		return err
 	}
-	log, err := server.NewLogger(cfg.LogLevel)
+	log, err := telemetry.NewLogger(cfg.LogLevel)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
+	stopObserving, err := server.Observe(ctx, "door", log)
+	if err != nil {
+		return err
+	}
+	defer stopObserving()
 	handler, err := newHandler(cfg.Sink, os.Getenv, log)
 	if err != nil {
 		return err
 	}
-	s := &server.Server{Addr: cfg.Addr(), Handler: handler, Log: log}
+	s := &server.Server{Addr: cfg.Addr(), Handler: handler, Ready: sinkReady(cfg.Sink), Log: log}
 	if err := s.Listen(); err != nil {
 		return err
 	}
@@ -81,13 +86,17 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 	}
 	api := http.NewServeMux() // what needs a credential
 	for _, r := range routes {
-		u, err := url.Parse(getenv(r.upstream))
-		if err != nil || u.Scheme == "" || u.Host == "" {
-			return nil, fmt.Errorf("%s must be an absolute URL, not %q", r.upstream, getenv(r.upstream))
+		up, err := parseReplicas(r.upstream, getenv(r.upstream))
+		if err != nil {
+			return nil, err
 		}
-		api.Handle(r.pattern, guard(r.rule, proxy(u, a.modify(r.answer), log)))
+		api.Handle(r.pattern, guard(r.rule, proxy(up, a.modify(r.answer), log)))
 	}
-	api.Handle("POST /events", NewDoor(sink, log))
+	transport, err := server.SinkTransport(getenv("K_CA_CERTS"), server.OIDCTokenFile, MaxForwarding)
+	if err != nil {
+		return nil, err
+	}
+	api.Handle("POST /events", NewDoor(sink, transport, log))
 	api.HandleFunc("GET /api/session", session)
 
 	mux := http.NewServeMux()
@@ -127,7 +136,10 @@ func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	if err != nil {
 		return nil, err
 	}
-	persons := strings.TrimSuffix(getenv("PERSONS_URL"), "/")
+	persons, err := parseReplicas("PERSONS_URL", getenv("PERSONS_URL"))
+	if err != nil {
+		return nil, err
+	}
 	client := &http.Client{Timeout: 5 * time.Second}
 	return &access{
 		tokens: tokens,
@@ -147,10 +159,10 @@ func getenvOr(getenv func(string) string, name, fallback string) string {
 // proxy forwards to a function, with modify applied to its answers; a body
 // over server.MaxRequestSize is a 413, a function that cannot be reached a
 // 503. The door's credentials stay at the door.
-func proxy(u *url.URL, modify func(*http.Response) error, log *zap.Logger) http.Handler {
+func proxy(up *replicas, modify func(*http.Response) error, log *zap.Logger) http.Handler {
 	p := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(u)
+			r.SetURL(up.pick())
 			r.SetXForwarded()
 			r.Out.Header.Del("Authorization")
 			r.Out.Header.Del("Cookie")
@@ -162,7 +174,7 @@ func proxy(u *url.URL, modify func(*http.Response) error, log *zap.Logger) http.
 				server.WriteError(w, udaconnect.Errorf(udaconnect.ETOOLARGE, "the request body is larger than %d bytes", server.MaxRequestSize))
 				return
 			}
-			log.Error("proxy", zap.String("path", r.URL.Path), zap.String("upstream", u.Host), zap.Error(err))
+			log.Error("proxy", zap.String("path", r.URL.Path), zap.String("upstream", r.URL.Host), zap.Error(err))
 			w.Header().Set("Retry-After", server.RetryAfter)
 			server.WriteJSON(w, http.StatusServiceUnavailable, server.ErrorBody{Error: "the service is unavailable, try again later"})
 		},

@@ -2,7 +2,10 @@
 # Runs the whole of UdaConnect locally, without a cluster: PostGIS (a cluster
 # kept in .run/pg, or $DATABASE_URL), migrated and seeded; the three
 # functions; the local broker running eventing/*.yaml; and the door at
-# http://localhost:8080. Ctrl-C stops everything; the data stays.
+# http://localhost:8080. Each process serves its Prometheus metrics at
+# /metrics on its own port plus 5 (METRICS_PORT: 8085 for the door, 8095 to
+# 8098 for the broker and the functions). Ctrl-C stops everything; the data
+# stays.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -16,7 +19,10 @@ LOCATIONS_PORT=${LOCATIONS_PORT:-8092}
 CONNECTIONS_PORT=${CONNECTIONS_PORT:-8093}
 export LOG_LEVEL=${LOG_LEVEL:-info}
 
-for port in "$DOOR_PORT" "$BROKER_PORT" "$PERSONS_PORT" "$LOCATIONS_PORT" "$CONNECTIONS_PORT"; do
+metrics() { echo $(($1 + 5)); } # the METRICS_PORT of the process on port $1
+for port in "$DOOR_PORT" "$BROKER_PORT" "$PERSONS_PORT" "$LOCATIONS_PORT" "$CONNECTIONS_PORT" \
+  "$(metrics "$DOOR_PORT")" "$(metrics "$BROKER_PORT")" "$(metrics "$PERSONS_PORT")" \
+  "$(metrics "$LOCATIONS_PORT")" "$(metrics "$CONNECTIONS_PORT")"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is in use: is UdaConnect already running? Stop it first (Ctrl-C)." >&2
     exit 1
@@ -78,7 +84,7 @@ broker=http://127.0.0.1:$BROKER_PORT/udaconnect/default
 start() { # name port [env...]
   local name=$1 port=$2
   shift 2
-  env PORT="$port" "$@" "$RUN_DIR/bin/$name" >"$RUN_DIR/logs/$name.log" 2>&1 &
+  env PORT="$port" METRICS_PORT="$(metrics "$port")" "$@" "$RUN_DIR/bin/$name" >"$RUN_DIR/logs/$name.log" 2>&1 &
   pids+=($!)
 }
 # Every process listens on the loopback only; the door is the one entry.
@@ -87,7 +93,7 @@ start persons "$PERSONS_PORT" DATABASE_URL="$(role_url udaconnect_persons "$PERS
 start locations "$LOCATIONS_PORT" DATABASE_URL="$(role_url udaconnect_locations "$LOCATIONS_DB_PASSWORD")"
 start connections "$CONNECTIONS_PORT" K_SINK="$broker" \
   DATABASE_URL="$(role_url udaconnect_connections "$CONNECTIONS_DB_PASSWORD")"
-"$RUN_DIR/bin/localbroker" -listen "127.0.0.1:$BROKER_PORT" -manifests eventing/broker.yaml,eventing/triggers.yaml \
+METRICS_PORT=$(metrics "$BROKER_PORT") "$RUN_DIR/bin/localbroker" -listen "127.0.0.1:$BROKER_PORT" -manifests eventing/broker.yaml,eventing/triggers.yaml \
   -service "persons=http://127.0.0.1:$PERSONS_PORT" -service "locations=http://127.0.0.1:$LOCATIONS_PORT" \
   -service "connections=http://127.0.0.1:$CONNECTIONS_PORT" >"$RUN_DIR/logs/localbroker.log" 2>&1 &
 pids+=($!)
@@ -111,6 +117,8 @@ UdaConnect is running:
   persons           http://127.0.0.1:$PERSONS_PORT
   locations         http://127.0.0.1:$LOCATIONS_PORT
   connections       http://127.0.0.1:$CONNECTIONS_PORT
+  metrics           http://127.0.0.1:PORT/metrics on PORT $(metrics "$DOOR_PORT") (door), $(metrics "$BROKER_PORT") (broker),
+                    $(metrics "$PERSONS_PORT") (persons), $(metrics "$LOCATIONS_PORT") (locations), $(metrics "$CONNECTIONS_PORT") (connections)
   database          $DATABASE_URL
   logs              $RUN_DIR/logs/
 The organizer's token is in $RUN_DIR/organizer-token:

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -54,6 +57,27 @@ type Config struct {
 	Logger    *zap.Logger  // default: none
 }
 
+// The metrics of the brokers: their queues, and the deliveries of each
+// Trigger, once all their retries are done.
+var (
+	queueDepth = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "udaconnect_broker_queue_depth",
+		Help: "Events queued or being delivered, by broker.",
+	}, []string{"broker"})
+	deliveries = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "udaconnect_broker_deliveries_total",
+		Help: "Events handed to a Trigger's subscriber (and their replies to the broker), by trigger and outcome: delivered or failed after every retry.",
+	}, []string{"trigger", "outcome"})
+	retries = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "udaconnect_broker_retries_total",
+		Help: "Attempts to deliver an event after its first, by trigger.",
+	}, []string{"trigger"})
+	deadLetters = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "udaconnect_broker_dead_letters_total",
+		Help: "Failed deliveries handed to the dead-letter sink, by trigger; the other failed deliveries are lost.",
+	}, []string{"trigger"})
+)
+
 // Broker is one Knative Broker running in memory: a bounded queue, and
 // workers that deliver each event to the Triggers whose filters pass.
 type Broker struct {
@@ -66,6 +90,7 @@ type Broker struct {
 	log      *zap.Logger
 
 	queue   chan event.Event
+	depth   prometheus.Gauge // events queued or being delivered
 	mu      sync.Mutex
 	closed  bool
 	pending sync.WaitGroup // queued or in-flight events
@@ -110,6 +135,7 @@ func New(m *Manifests, bm BrokerManifest, cfg Config) (*Broker, error) {
 		workers:   cfg.Workers,
 		log:       cfg.Logger.With(zap.String("broker", bm.Metadata.Namespace+"/"+bm.Metadata.Name)),
 		queue:     make(chan event.Event, cfg.QueueSize),
+		depth:     queueDepth.WithLabelValues(bm.Metadata.Namespace + "/" + bm.Metadata.Name),
 	}
 	for _, tm := range m.Triggers {
 		if tm.Spec.Broker != b.Name || tm.Metadata.Namespace != b.Namespace {
@@ -159,6 +185,7 @@ func (b *Broker) Start() {
 					return
 				case e := <-b.queue:
 					b.dispatch(ctx, e)
+					b.depth.Dec()
 					b.pending.Done()
 				}
 			}
@@ -204,15 +231,17 @@ func (b *Broker) dispatch(ctx context.Context, e event.Event) {
 func (b *Broker) deliver(ctx context.Context, t trigger, e event.Event) {
 	ttl := e.Extensions()[TTLExtension]
 	e.SetExtension(TTLExtension, nil)
-	log := b.log.With(eventFields(e, zap.String("trigger", t.name))...)
+	log := b.log.With(telemetry.EventFields(e, zap.String("trigger", t.name))...)
 
 	r, attempts := b.sender.Retry(ctx, t.policy, func(ctx context.Context) Result {
 		return b.sender.Send(ctx, t.url, e, t.policy.Timeout)
 	})
+	retries.WithLabelValues(t.name).Add(float64(attempts - 1))
 	dest := t.url
 	if r.OK() && r.Reply != nil {
 		reply := *r.Reply
 		reply.SetExtension(TTLExtension, ttl)
+		telemetry.KeepTrace(e, &reply)
 		log = log.With(zap.String("reply_id", reply.ID()), zap.String("reply_type", reply.Type()))
 		r, _ = b.sender.Retry(ctx, t.policy, func(context.Context) Result {
 			if err := b.publish(reply, true); err != nil {
@@ -224,9 +253,11 @@ func (b *Broker) deliver(ctx context.Context, t trigger, e event.Event) {
 	}
 	log = log.With(zap.Int("status", r.Status), zap.Int("attempts", attempts))
 	if r.OK() {
+		deliveries.WithLabelValues(t.name, "delivered").Inc()
 		log.Info("event delivered")
 		return
 	}
+	deliveries.WithLabelValues(t.name, "failed").Inc()
 	log.Warn("delivery failed", zap.String("destination", dest), zap.Error(r.Err))
 	if t.policy.DeadLetterSink == "" {
 		log.Error("event lost: no dead-letter sink")
@@ -237,5 +268,7 @@ func (b *Broker) deliver(ctx context.Context, t trigger, e event.Event) {
 	})
 	if !dl.OK() {
 		log.Error("event lost: dead-letter sink failed", zap.Int("dead_letter_status", dl.Status), zap.Error(dl.Err))
+		return
 	}
+	deadLetters.WithLabelValues(t.name).Inc()
 }

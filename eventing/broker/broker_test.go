@@ -261,3 +261,45 @@ func TestReplyIntoFullQueue(t *testing.T) {
 		t.Errorf("waits = %v; want %v", tb.clock.Waits(), want)
 	}
 }
+
+// The trace of an event (the CloudEvents tracing extension) reaches its
+// subscriber, and a reply without a trace of its own continues it.
+func TestReplyKeepsTrace(t *testing.T) {
+	const trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	const own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	for name, replyTrace := range map[string]string{"reply without a trace": "", "reply with its own": own} {
+		t.Run(name, func(t *testing.T) {
+			var persons, audit subscriber
+			reply := replyWith("io.udaconnect.person.created", false)
+			services := Services{
+				"persons": persons.serve(t, func(w http.ResponseWriter, n int) {
+					if replyTrace != "" {
+						w.Header().Set("Ce-Traceparent", replyTrace)
+					}
+					reply(w, n)
+				}),
+				"audit": audit.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusAccepted) }),
+			}
+			tb := newTestBroker(t, Config{}, services,
+				triggerYAML("person-create", "io.udaconnect.person.create", "persons"),
+				triggerYAML("person-created", "io.udaconnect.person.created", "audit"))
+			tb.start(t)
+			post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Ce-Type", "io.udaconnect.person.create", "Ce-Traceparent", trace), `{}`)
+			tb.drain(t)
+			got, replies := persons.got(), audit.got()
+			if len(got) != 1 || len(replies) != 1 {
+				t.Fatalf("persons got %d events, audit %d; want 1 and its reply", len(got), len(replies))
+			}
+			want := trace
+			if replyTrace != "" {
+				want = replyTrace
+			}
+			if tp := got[0].Extensions()["traceparent"]; tp != trace {
+				t.Errorf("the subscriber got traceparent %v; want %s", tp, trace)
+			}
+			if tp := replies[0].Extensions()["traceparent"]; tp != want {
+				t.Errorf("the reply was routed with traceparent %v; want %s", tp, want)
+			}
+		})
+	}
+}

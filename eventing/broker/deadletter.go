@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -70,7 +71,7 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.events = s.events[len(s.events)-s.limit:]
 		}
 		s.mu.Unlock()
-		s.log.Warn("dead letter", eventFields(*e,
+		s.log.Warn("dead letter", telemetry.EventFields(*e,
 			zap.Any("status", e.Extensions()[ErrorCodeExtension]),
 			zap.Any("destination", e.Extensions()[ErrorDestExtension]))...)
 		w.WriteHeader(http.StatusAccepted)

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	ev "github.com/udaconnect/udaconnect/shared/event"
 )
 
 // maxRetryAfter caps how long a subscriber's Retry-After can hold a retry.
@@ -80,16 +81,6 @@ func (p Policy) Backoff(n int) time.Duration {
 	return p.Delay << min(n, 30)
 }
 
-// Retryable reports whether Knative retries a delivery answered with
-// status: 404, 408, 409, 429 and 5xx (connection errors count as 500).
-func Retryable(status int) bool {
-	switch status {
-	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
-		return true
-	}
-	return status >= 500
-}
-
 // Result is the outcome of one attempt to hand an event on.
 type Result struct {
 	Status     int // 500 when no response came, as Knative reports it
@@ -154,7 +145,7 @@ func (s *Sender) Send(ctx context.Context, url string, e event.Event, timeout ti
 func (s *Sender) Retry(ctx context.Context, p Policy, attempt func(context.Context) Result) (r Result, attempts int) {
 	for attempts = 1; ; attempts++ {
 		r = attempt(ctx)
-		if r.OK() || !Retryable(r.Status) || attempts > p.Retry {
+		if r.OK() || !ev.Retryable(r.Status) || attempts > p.Retry { // a connection error counts as 500
 			return r, attempts
 		}
 		wait := p.Backoff(attempts)

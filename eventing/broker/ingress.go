@@ -13,6 +13,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/cloudevents/sdk-go/v2/types"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -91,13 +92,16 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := b.publish(*e, false); err != nil {
 		status = statusOf(err)
 		if status == http.StatusTooManyRequests {
+			telemetry.Overloaded("broker")
 			w.Header().Set("Retry-After", "1")
 		}
-		b.log.Info("event refused", eventFields(*e, zap.Int("status", status), zap.Error(err))...)
+		telemetry.CountEvent(e.Type(), status)
+		b.log.Info("event refused", telemetry.EventFields(*e, zap.Int("status", status), zap.Error(err))...)
 		writeError(w, status, err)
 		return
 	}
-	b.log.Debug("event accepted", eventFields(*e)...)
+	telemetry.CountEvent(e.Type(), http.StatusAccepted)
+	b.log.Debug("event accepted", telemetry.EventFields(*e)...)
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -124,7 +128,7 @@ func (b *Broker) publish(e event.Event, reply bool) error {
 	if !b.wanted(e) {
 		// Accepted and dropped, as Knative's broker does with an event no
 		// Trigger wants: it must not take a place in the queue.
-		b.log.Debug("no trigger wants the event", eventFields(e)...)
+		b.log.Debug("no trigger wants the event", telemetry.EventFields(e)...)
 		return nil
 	}
 	// The last places of the queue are kept for replies, one for each
@@ -135,10 +139,12 @@ func (b *Broker) publish(e event.Event, reply bool) error {
 		return errQueueFull
 	}
 	b.pending.Add(1)
+	b.depth.Inc()
 	select {
 	case b.queue <- e:
 		return nil
 	default:
+		b.depth.Dec()
 		b.pending.Done()
 		return errQueueFull
 	}
@@ -189,11 +195,6 @@ func writeError(w http.ResponseWriter, status int, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(append(jsonError(err), '\n'))
-}
-
-func eventFields(e event.Event, extra ...zap.Field) []zap.Field {
-	return append([]zap.Field{zap.String("event_id", e.ID()), zap.String("event_type", e.Type()),
-		zap.String("source", e.Source())}, extra...)
 }
 
 // wanted reports whether a Trigger of b wants e.

@@ -14,11 +14,15 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/batch"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/server"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 )
 
@@ -28,33 +32,65 @@ const source = ev.Source + "/connections"
 // around are searched around together in the next, up to 200 at a time, in
 // one statement; up to 2,000 wait, beyond which a location is refused with
 // 429.
-var detectConfig = batch.Config{MaxSize: 200, QueueSize: 2000, Writers: 2, Timeout: 10 * time.Second}
+var detectConfig = batch.Config{Name: "detection", MaxSize: 200, QueueSize: 2000, Writers: 2, Timeout: 10 * time.Second}
 
 // sends bounds the connection.detected events on their way at once.
 const sends = 16
+
+var meetingsDetected = promauto.NewCounter(prometheus.CounterOpts{
+	Name: "udaconnect_meetings_detected_total",
+	Help: "Meetings detected, each announced by a connection.detected event.",
+})
+
+// errNoSink refuses the locations to detect meetings of while the function
+// has nowhere to send them: its revision started before its SinkBinding
+// gave it K_SINK. The broker retries them.
+var errNoSink = udaconnect.Errorf(udaconnect.EUNAVAILABLE, "K_SINK is not set: there is no broker to send %s to yet, try again later", ev.ConnectionDetected)
 
 // Function finds connections.
 type Function struct {
 	db     *postgres.DB
 	log    *zap.Logger
-	sink   cloudevents.Client // where connection.detected goes: K_SINK
-	detect *batch.Committer[udaconnect.Location, struct{}]
+	sink   cloudevents.Client // where connection.detected goes: K_SINK; nil without
+	detect *batch.Committer[detection, struct{}]
 }
 
-// New returns the function on db, emitting to cfg.Sink.
+// detection is a recorded location to detect meetings of, with the trace
+// of its event, which the connection.detected events it causes continue.
+type detection struct {
+	loc   udaconnect.Location
+	trace trace.SpanContext
+}
+
+// New returns the function on db, emitting to cfg.Sink. Without a sink it
+// answers requests but is not ready and refuses locations with 503.
 func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error) {
+	f := &Function{db: db, log: log}
+	f.detect = batch.New(detectConfig, f.detectBatch)
 	if cfg.Sink == "" {
-		return nil, fmt.Errorf("K_SINK is not set")
+		log.Warn("K_SINK is not set: not ready until a revision with it starts")
+		return f, nil
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = detectConfig.Writers * sends // a connection per event on its way
+	// A connection per event on its way.
+	transport, err := server.SinkTransport(cfg.CACerts, server.OIDCTokenFile, detectConfig.Writers*sends)
+	if err != nil {
+		return nil, err
+	}
 	sink, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink), cehttp.WithClient(http.Client{Transport: transport}))
 	if err != nil {
+		f.detect.Close()
 		return nil, fmt.Errorf("K_SINK: %w", err)
 	}
-	f := &Function{db: db, log: log, sink: sink}
-	f.detect = batch.New(detectConfig, f.detectBatch)
+	f.sink = sink
 	return f, nil
+}
+
+// Ready reports whether the function has somewhere to send its events.
+func (f *Function) Ready(context.Context) error {
+	if f.sink == nil {
+		return errNoSink
+	}
+	return nil
 }
 
 // Close detects the meetings of the locations still waiting and stops. The
@@ -87,7 +123,10 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		if loc.ID <= 0 {
 			return nil, udaconnect.Invalid("id", "id must be the positive id of a recorded location")
 		}
-		_, err := f.detect.Do(ctx, loc)
+		if f.sink == nil {
+			return nil, errNoSink
+		}
+		_, err := f.detect.Do(ctx, detection{loc: loc, trace: trace.SpanContextFromContext(ctx)})
 		return nil, err
 	default:
 		return nil, udaconnect.Invalid("type", "this function takes %s and %s events, not %q", ev.ConnectionsRequested, ev.LocationRecorded, e.Type())
@@ -106,10 +145,12 @@ func (f *Function) find(ctx context.Context, p udaconnect.ConnectionParams) ([]u
 // locations start and answers each location once its own events are
 // accepted. An event's id derives from the location and the other person,
 // so a redelivered location yields the same events again, not new ones.
-func (f *Function) detectBatch(ctx context.Context, locs []udaconnect.Location) ([]struct{}, []error, error) {
+func (f *Function) detectBatch(ctx context.Context, locs []detection) ([]struct{}, []error, error) {
 	ids := make([]int64, len(locs))
+	traces := make(map[int64]trace.SpanContext, len(locs)) // by location id
 	for i, l := range locs {
-		ids[i] = l.ID
+		ids[i] = l.loc.ID
+		traces[l.loc.ID] = l.trace
 	}
 	meetings, err := f.db.FindMeetings(ctx, ids)
 	if err != nil {
@@ -120,6 +161,7 @@ func (f *Function) detectBatch(ctx context.Context, locs []udaconnect.Location) 
 		if events[i], err = server.NewEvent(source, ev.ConnectionDetected, fmt.Sprintf("connection-%d-%d", m.Location.ID, m.Other.ID), m); err != nil {
 			return nil, nil, err
 		}
+		telemetry.Inject(trace.ContextWithSpanContext(ctx, traces[m.Location.ID]), events[i])
 	}
 	failed := make(map[int64]error) // by location id
 	var mu sync.Mutex
@@ -137,9 +179,10 @@ func (f *Function) detectBatch(ctx context.Context, locs []udaconnect.Location) 
 		})
 	}
 	wg.Wait()
+	meetingsDetected.Add(float64(len(meetings) - len(failed)))
 	errs := make([]error, len(locs))
 	for i, l := range locs {
-		errs[i] = failed[l.ID]
+		errs[i] = failed[l.loc.ID]
 	}
 	f.log.Debug("meetings detected", zap.Int("locations", len(locs)), zap.Int("meetings", len(meetings)))
 	return make([]struct{}, len(locs)), errs, nil

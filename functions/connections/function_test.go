@@ -18,6 +18,7 @@ import (
 	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
 	"github.com/udaconnect/udaconnect/shared/server"
 	"github.com/udaconnect/udaconnect/shared/server/servertest"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -27,6 +28,7 @@ type sink struct {
 	mu     sync.Mutex
 	events []ev.ConnectionDetectedData
 	ids    []string
+	traces []string // the trace id of each event
 	down   bool
 }
 
@@ -47,7 +49,7 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
 	}
-	s.events, s.ids = append(s.events, d), append(s.ids, e.ID())
+	s.events, s.ids, s.traces = append(s.events, d), append(s.ids, e.ID()), append(s.traces, telemetry.TraceID(*e))
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -202,9 +204,11 @@ func TestConnectionDetected(t *testing.T) {
 	if err != nil || errs[0] != nil || errs[1] != nil {
 		t.Fatal(err, errs)
 	}
+	const trace = "4bf92f3577b34da6a3ce929d0e0e4736"
 	deliver := func(loc udaconnect.Location, want int) {
 		t.Helper()
 		e := servertest.NewEvent(t, ev.LocationRecorded, fmt.Sprint("location-", loc.ID), loc)
+		e.SetExtension(telemetry.TraceParent, "00-"+trace+"-00f067aa0ba902b7-01")
 		if r := servertest.Send(t, url, "binary", e); r.Status != want {
 			t.Fatalf("location.recorded %d = %d %s; want %d", loc.ID, r.Status, r.Body, want)
 		}
@@ -227,6 +231,11 @@ func TestConnectionDetected(t *testing.T) {
 	slices.Sort(met)
 	if want := []int64{1, 5, 6, 8, 9}; !slices.Equal(met, want) {
 		t.Errorf("connection.detected with %v; want %v", met, want)
+	}
+	for _, id := range s.traces {
+		if id != trace {
+			t.Errorf("connection.detected in trace %q; want the location's, %s", id, trace)
+		}
 	}
 
 	// Delivered again: the same events, with the same ids.

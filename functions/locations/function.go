@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -15,6 +16,7 @@ import (
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/server"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -24,7 +26,7 @@ const source = ev.Source + "/locations"
 // stored together in the next, up to 1,000 at a time; up to 10,000 wait,
 // beyond which a report is refused with 429. Two batches are stored at once
 // so that one is built while the other commits.
-var batchConfig = batch.Config{MaxSize: 1000, QueueSize: 10_000, Writers: 2, Timeout: 10 * time.Second}
+var batchConfig = batch.Config{Name: "reports", MaxSize: 1000, QueueSize: 10_000, Writers: 2, Timeout: 10 * time.Second}
 
 // Function stores location reports.
 type Function struct {
@@ -80,8 +82,13 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err != nil {
 		return nil, err
 	}
-	f.log.Debug("location recorded", zap.String("event_id", e.ID()), zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID))
-	return server.NewEvent(source, ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
+	f.log.Debug("location recorded", telemetry.EventFields(e, zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID))...)
+	reply, err := server.NewEvent(source, ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
+	if err != nil {
+		return nil, err
+	}
+	reply.SetExtension("partitionkey", strconv.FormatInt(loc.PersonID, 10)) // as the report's (docs/scaling.md)
+	return reply, nil
 }
 
 // Routes adds the REST routes of locations to mux.

@@ -53,6 +53,9 @@ func TestReportLocation(t *testing.T) {
 			if l.ID <= 68 || l != want {
 				t.Errorf("location.recorded data = %+v; want %+v with a new id", l, want)
 			}
+			if key := first.Event.Extensions()["partitionkey"]; key != "1" {
+				t.Errorf("location.recorded partitionkey = %v; want the person's id, 1", key)
+			}
 			// Delivered again: acknowledged with the same location and reply.
 			again := servertest.Send(t, url, mode, e)
 			var l2 udaconnect.Location

@@ -11,6 +11,7 @@ import (
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/server"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -37,15 +38,14 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err := server.DecodeData(e, &data); err != nil {
 		return nil, err
 	}
-	p := udaconnect.Person{FirstName: data.FirstName, LastName: data.LastName, CompanyName: data.CompanyName}
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	p, err := f.db.CreatePerson(ctx, p, e.Source(), e.ID(), ev.Fingerprint(e))
+	p, err := data.Person()
 	if err != nil {
 		return nil, err
 	}
-	f.log.Info("person created", zap.Int64("person_id", p.ID), zap.String("event_id", e.ID()))
+	if p, err = f.db.CreatePerson(ctx, p, e.Source(), e.ID(), ev.Fingerprint(e)); err != nil {
+		return nil, err
+	}
+	f.log.Info("person created", telemetry.EventFields(e, zap.Int64("person_id", p.ID))...)
 	return server.NewEvent(source, ev.PersonCreated, e.ID(), p)
 }
 

@@ -11,7 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 )
 
 // A Func writes items in one batch. It returns one result and one error per
@@ -21,6 +24,7 @@ type Func[T, R any] func(ctx context.Context, items []T) (results []R, errs []er
 
 // Config bounds a Committer; a zero field takes its default.
 type Config struct {
+	Name      string        // names the Committer in metrics; default "batch"
 	MaxSize   int           // items in one batch; default 1000
 	MaxWait   time.Duration // how long a batch waits to fill after its first item; default 0: it is written as soon as a writer is free
 	QueueSize int           // items waiting for a writer at most, beyond which Do refuses; default 10 × MaxSize
@@ -34,9 +38,24 @@ var (
 	ErrClosed = udaconnect.Errorf(udaconnect.EUNAVAILABLE, "shutting down, try again later")
 )
 
+// The metrics of every Committer, by its name.
+var (
+	batchSize = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "udaconnect_batch_size",
+		Help:    "Items written in one batch (group commit), by batcher.",
+		Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000},
+	}, []string{"batcher"})
+	queueDepth = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "udaconnect_batch_queue_depth",
+		Help: "Items taken and not yet answered, queued or being written, by batcher.",
+	}, []string{"batcher"})
+)
+
 // A Committer writes items in batches with a Func.
 type Committer[T, R any] struct {
 	cfg   Config
+	depth prometheus.Gauge    // udaconnect_batch_queue_depth of this Committer
+	size  prometheus.Observer // udaconnect_batch_size of this Committer
 	write Func[T, R]
 	queue chan request[T, R]
 
@@ -60,6 +79,9 @@ type result[R any] struct {
 
 // New starts the writers of a Committer that writes with write.
 func New[T, R any](cfg Config, write Func[T, R]) *Committer[T, R] {
+	if cfg.Name == "" {
+		cfg.Name = "batch"
+	}
 	if cfg.MaxSize <= 0 {
 		cfg.MaxSize = 1000
 	}
@@ -72,7 +94,7 @@ func New[T, R any](cfg Config, write Func[T, R]) *Committer[T, R] {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	c := &Committer[T, R]{cfg: cfg, write: write, queue: make(chan request[T, R], cfg.QueueSize)}
+	c := &Committer[T, R]{cfg: cfg, depth: queueDepth.WithLabelValues(cfg.Name), size: batchSize.WithLabelValues(cfg.Name), write: write, queue: make(chan request[T, R], cfg.QueueSize)}
 	c.done.Add(cfg.Writers)
 	for range cfg.Writers {
 		go c.run()
@@ -107,10 +129,13 @@ func (c *Committer[T, R]) enqueue(req request[T, R]) error {
 	if c.closed {
 		return ErrClosed
 	}
+	c.depth.Inc() // first: a writer may take the item before this line ends
 	select {
 	case c.queue <- req:
 		return nil
 	default:
+		c.depth.Dec()
+		telemetry.Overloaded(c.cfg.Name)
 		return ErrFull
 	}
 }
@@ -221,6 +246,8 @@ func (c *Committer[T, R]) flush(batch []request[T, R]) {
 
 func (c *Committer[T, R]) count(size int) {
 	n := int64(size)
+	c.size.Observe(float64(size))
+	c.depth.Sub(float64(size))
 	c.batches.Add(1)
 	c.items.Add(n)
 	c.taken.Add(-n)

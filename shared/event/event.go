@@ -1,5 +1,5 @@
 // Package event is the catalogue of UdaConnect's CloudEvents: their types and
-// the data each carries (DESIGN.md §3).
+// the data each carries (docs/design.md, "Events").
 package event
 
 import (
@@ -21,6 +21,15 @@ const (
 	ConnectionDetected   = "io.udaconnect.connection.detected"
 )
 
+// Known reports whether typ is a type of the catalogue.
+func Known(typ string) bool {
+	switch typ {
+	case PersonCreate, PersonCreated, LocationReported, LocationRecorded, ConnectionsRequested, ConnectionsFound, ConnectionDetected:
+		return true
+	}
+	return false
+}
+
 // Retryable reports whether an event answered with status is sent again, by
 // Knative's delivery rules, which the door, the Broker and devices follow:
 // 404, 408, 409, 429 and 5xx are retried; other statuses are final.
@@ -40,6 +49,13 @@ type PersonCreateData struct {
 	FirstName   string `json:"first_name"`
 	LastName    string `json:"last_name"`
 	CompanyName string `json:"company_name"`
+}
+
+// Person validates d and returns the person to register; an error names the
+// field at fault.
+func (d PersonCreateData) Person() (udaconnect.Person, error) {
+	p := udaconnect.Person{FirstName: d.FirstName, LastName: d.LastName, CompanyName: d.CompanyName}
+	return p, p.Validate()
 }
 
 // LocationReportedData is the data of LocationReported. CreationTime is RFC

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	neturl "net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -68,6 +69,16 @@ func OpenFromEnv(ctx context.Context) (*DB, error) {
 		return nil, errors.New("DATABASE_URL is not set")
 	}
 	return Open(ctx, url)
+}
+
+// DatabaseURL returns url, a DATABASE_URL, naming the database name instead.
+func DatabaseURL(url, name string) (string, error) {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return "", fmt.Errorf("database URL: %w", err)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
 }
 
 // Close closes every connection of the pools.

@@ -1,15 +1,12 @@
 // Package server is the bootstrap every UdaConnect process shares: config
-// from the environment, JSON logs, CloudEvents and REST on one mux, health
-// endpoints and a graceful shutdown.
+// from the environment, CloudEvents and REST on one mux, health endpoints,
+// metrics and traces (see telemetry), and a graceful shutdown.
 package server
 
 import (
 	"fmt"
 	"net"
 	"os"
-
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 )
 
 // Config is read once from the environment at start.
@@ -17,7 +14,8 @@ type Config struct {
 	Host        string // HOST, the address to listen on; default all
 	Port        string // PORT, default 8080
 	DatabaseURL string // DATABASE_URL, required by the functions
-	Sink        string // K_SINK, where emitted events go (optional)
+	Sink        string // K_SINK, where emitted events go; a process that sends events starts without it, not ready
+	CACerts     string // K_CA_CERTS, the CA certificates of an https sink (optional)
 	LogLevel    string // LOG_LEVEL: debug, info, warn or error; default info
 }
 
@@ -31,6 +29,7 @@ func LoadConfig(required ...string) (Config, error) {
 		Port:        getenv("PORT", "8080"),
 		DatabaseURL: os.Getenv("DATABASE_URL"),
 		Sink:        os.Getenv("K_SINK"),
+		CACerts:     os.Getenv("K_CA_CERTS"),
 		LogLevel:    getenv("LOG_LEVEL", "info"),
 	}
 	for _, name := range required {
@@ -46,18 +45,4 @@ func getenv(name, fallback string) string {
 		return v
 	}
 	return fallback
-}
-
-// NewLogger returns a JSON logger at the given level.
-func NewLogger(level string) (*zap.Logger, error) {
-	lvl, err := zapcore.ParseLevel(level)
-	if err != nil {
-		return nil, fmt.Errorf("LOG_LEVEL: %w", err)
-	}
-	cfg := zap.NewProductionConfig()
-	cfg.Level = zap.NewAtomicLevelAt(lvl)
-	cfg.EncoderConfig.TimeKey = "time"
-	cfg.EncoderConfig.EncodeTime = zapcore.RFC3339NanoTimeEncoder
-	cfg.Sampling = nil
-	return cfg.Build()
 }

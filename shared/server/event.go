@@ -17,6 +17,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -42,11 +43,14 @@ func Events(h Handler, log *zap.Logger) http.Handler {
 		e, err := ReadEvent(w, r)
 		if err != nil {
 			log.Warn("event refused", zap.String("error", udaconnect.ErrorMessage(err)))
+			telemetry.CountEvent("", ErrorStatus(err))
 			WriteError(w, err)
 			return
 		}
-		fields := EventFields(e)
-		reply, err := h(r.Context(), *e)
+		ctx, span := telemetry.Start(telemetry.RequestContext(r), "handle "+e.Type(), e)
+		defer span.End()
+		fields := telemetry.EventFields(*e)
+		reply, err := h(ctx, *e)
 		if udaconnect.ErrorCode(err) == udaconnect.ENOTFOUND {
 			err = &udaconnect.Error{Code: udaconnect.EUNKNOWN, Message: udaconnect.ErrorMessage(err)}
 		}
@@ -54,6 +58,7 @@ func Events(h Handler, log *zap.Logger) http.Handler {
 		switch {
 		case err != nil:
 			status := ErrorStatus(err)
+			telemetry.CountEvent(e.Type(), status)
 			fields = append(fields, zap.Int("status", status), zap.Error(err))
 			if status >= 500 {
 				log.Error("event failed", fields...)
@@ -62,9 +67,12 @@ func Events(h Handler, log *zap.Logger) http.Handler {
 			}
 			WriteError(w, err)
 		case reply == nil:
+			telemetry.CountEvent(e.Type(), http.StatusAccepted)
 			log.Info("event handled", fields...)
 			w.WriteHeader(http.StatusAccepted)
 		default:
+			telemetry.CountEvent(e.Type(), http.StatusOK)
+			telemetry.Inject(ctx, reply)
 			log.Info("event handled", append(fields, zap.String("reply_type", reply.Type()))...)
 			if err := cehttp.WriteResponseWriter(r.Context(), binding.ToMessage(reply), http.StatusOK, w); err != nil {
 				log.Warn("write reply", zap.Error(err))
@@ -104,11 +112,6 @@ func ReadEvent(w http.ResponseWriter, r *http.Request) (*event.Event, error) {
 		return nil, err
 	}
 	return e, nil
-}
-
-// EventFields are the fixed log fields of an event.
-func EventFields(e *event.Event) []zap.Field {
-	return []zap.Field{zap.String("event_id", e.ID()), zap.String("event_type", e.Type()), zap.String("source", e.Source())}
 }
 
 // DecodeData decodes the JSON data of e into v; the error names the field at

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -66,7 +67,7 @@ func PostEvent(h Handler, source, typ string, log *zap.Logger) http.HandlerFunc 
 		reply, err := h(r.Context(), *e)
 		if err != nil {
 			if ErrorStatus(err) >= 500 {
-				log.Error("request failed", append(EventFields(e), zap.Error(err))...)
+				log.Error("request failed", telemetry.EventFields(*e, zap.Error(err))...)
 			}
 			WriteError(w, err)
 			return

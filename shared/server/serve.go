@@ -8,12 +8,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/udaconnect/udaconnect/shared/postgres"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
 
@@ -72,7 +75,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("/", s.Handler)
 	srv := &http.Server{
-		Handler:           writeDeadlines(mux),
+		Handler:           writeDeadlines(telemetry.Middleware(mux)),
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		ReadTimeout:       ReadTimeout,
 		IdleTimeout:       IdleTimeout,
@@ -152,41 +155,56 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// Mux serves f: CloudEvents at POST / and its REST routes.
-func Mux(f Function, log *zap.Logger) *http.ServeMux {
+// Mux serves f: CloudEvents at POST / and its REST routes. With senders,
+// only the senders it admits may post events.
+func Mux(f Function, senders *Senders, log *zap.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("POST /{$}", Events(f.Handle, log))
+	var events http.Handler = Events(f.Handle, log)
+	if senders != nil {
+		events = senders.Require(events)
+	}
+	mux.Handle("POST /{$}", events)
 	f.Routes(mux)
 	return mux
 }
 
 // Main runs a function as a process: config from the environment, the
 // database, the CloudEvents handler at POST / and its routes on one mux,
-// until SIGINT or SIGTERM. It exits with a message on failure.
+// until SIGINT or SIGTERM. It exits with a message on failure. The process
+// is named after its executable in its traces. A function with a Ready
+// method is ready when that and the database are.
 func Main[F Function](build func(Config, *postgres.DB, *zap.Logger) (F, error)) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, build); err != nil {
+	if err := run(ctx, filepath.Base(os.Args[0]), build); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run[F Function](ctx context.Context, build func(Config, *postgres.DB, *zap.Logger) (F, error)) error {
+func run[F Function](ctx context.Context, name string, build func(Config, *postgres.DB, *zap.Logger) (F, error)) error {
 	cfg, err := LoadConfig("DATABASE_URL")
 	if err != nil {
 		return err
 	}
-	log, err := NewLogger(cfg.LogLevel)
+	log, err := telemetry.NewLogger(cfg.LogLevel)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
+	stopObserving, err := Observe(ctx, name, log)
+	if err != nil {
+		return err
+	}
+	defer stopObserving()
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if err := prometheus.Register(db.Metrics()); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	f, err := build(cfg, db, log)
 	if err != nil {
 		return err
@@ -194,7 +212,20 @@ func run[F Function](ctx context.Context, build func(Config, *postgres.DB, *zap.
 	if c, ok := any(f).(interface{ Close() }); ok {
 		defer c.Close()
 	}
-	s := &Server{Addr: cfg.Addr(), Handler: Mux(f, log), Ready: db.Ping, Log: log}
+	senders, err := SendersFromEnv()
+	if err != nil {
+		return err
+	}
+	ready := db.Ping
+	if r, ok := any(f).(interface{ Ready(context.Context) error }); ok {
+		ready = func(ctx context.Context) error {
+			if err := r.Ready(ctx); err != nil {
+				return err
+			}
+			return db.Ping(ctx)
+		}
+	}
+	s := &Server{Addr: cfg.Addr(), Handler: Mux(f, senders, log), Ready: ready, Log: log}
 	if err := s.Listen(); err != nil {
 		return err
 	}

@@ -1,5 +1,6 @@
 // Command localbroker runs the Knative Broker and Triggers of eventing/
-// in memory, without a cluster.
+// in memory, without a cluster. LOG_LEVEL sets its log level (default info)
+// and METRICS_PORT the port of its /metrics, as for every process.
 package main
 
 import (
@@ -16,9 +17,9 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/udaconnect/udaconnect/eventing/broker"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 )
 
 func main() {
@@ -38,20 +39,16 @@ func run() error {
 	flag.Var(services, "service", "Knative Service name=local URL, repeatable (dead-letters defaults to the built-in store)")
 	flag.Parse()
 
-	level, err := zapcore.ParseLevel(os.Getenv("LOG_LEVEL"))
-	if err != nil {
-		return fmt.Errorf("LOG_LEVEL: %w", err)
-	}
-	cfg := zap.NewProductionConfig()
-	cfg.Level = zap.NewAtomicLevelAt(level)
-	cfg.EncoderConfig.TimeKey = "time" // as every process of UdaConnect logs
-	cfg.EncoderConfig.EncodeTime = zapcore.RFC3339NanoTimeEncoder
-	cfg.DisableStacktrace = true
-	log, err := cfg.Build()
+	log, err := telemetry.NewLogger(os.Getenv("LOG_LEVEL")) // "" is info
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := telemetry.ServeMetrics(ctx, log); err != nil {
+		return err
+	}
 
 	m, err := broker.Load(strings.Split(*manifests, ",")...)
 	if err != nil {
@@ -78,13 +75,11 @@ func run() error {
 		brokers = append(brokers, b)
 		log.Info("broker ready", zap.String("ingress", base+"/"+b.Namespace+"/"+b.Name))
 	}
-	srv := &http.Server{Handler: broker.Handler(broker.NewStore(1000, log), brokers...), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: telemetry.Middleware(broker.Handler(broker.NewStore(1000, log), brokers...)), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("local broker listening", zap.String("address", base), zap.Any("services", map[string]string(services)))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	select {
 	case err := <-served:
 		return err

@@ -105,6 +105,7 @@ describe('registering a person', () => {
     await register('Byron');
     expect(await screen.findByDisplayValue(`${location.origin}/#token=token-2`)).toBeInTheDocument();
     expect(screen.queryByDisplayValue(/token-1/)).not.toBeInTheDocument();
+    expect(await screen.findAllByRole('img', { name: /^QR code of the sign-in link for Byron/ })).toHaveLength(1);
     expect(screen.getAllByRole('img', { name: /^QR code/ })).toHaveLength(1);
     await user.click(screen.getByRole('button', { name: 'Done' }));
     expect(screen.queryByLabelText('Sign-in link')).not.toBeInTheDocument();

@@ -14,6 +14,7 @@ export function SignInLink({ name, link, onDismiss }: Props) {
 
   useEffect(() => {
     let current = true;
+    setQR(''); // never the code of an earlier link
     QRCode.toString(link, { type: 'svg', margin: 2 }).then(
       (svg) => current && setQR(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`),
       () => current && setQR(''),

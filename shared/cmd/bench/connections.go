@@ -26,6 +26,8 @@ type ConnectionResult struct {
 	// The proof of concept's time per person over UdaConnect's plain p50.
 	Ratio       float64 `json:"poc_over_plain_p50"`
 	LoadSeconds float64 `json:"load_seconds"`
+	// Bytes per report of the location table and its indexes.
+	StorageBytesPerReport float64 `json:"storage_bytes_per_report"`
 }
 
 // PoCResult is the proof of concept's algorithm on the same data.
@@ -57,6 +59,9 @@ func measureConnections(ctx context.Context, o *options, c conference.Config, po
 	})
 	ids, err := loadConference(ctx, dbURL, c, progress)
 	if err != nil {
+		return r, err
+	}
+	if r.StorageBytesPerReport, err = storagePerReport(ctx, dbURL); err != nil {
 		return r, err
 	}
 	say("  loading the proof of concept's tables with the same rows")

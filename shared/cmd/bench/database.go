@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/udaconnect/udaconnect/shared/conference"
@@ -25,7 +24,7 @@ func createDatabase(ctx context.Context, adminURL, name string) (string, error) 
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
-	dbURL, err := withDatabase(adminURL, name)
+	dbURL, err := postgres.DatabaseURL(adminURL, name)
 	if err != nil {
 		return "", err
 	}
@@ -38,15 +37,6 @@ func createDatabase(ctx context.Context, adminURL, name string) (string, error) 
 		return "", err
 	}
 	return dbURL, nil
-}
-
-func withDatabase(base, name string) (string, error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", fmt.Errorf("database URL: %w", err)
-	}
-	u.Path = "/" + name
-	return u.String(), nil
 }
 
 // loadConference stores the conference c in the database at dbURL through
@@ -85,4 +75,20 @@ func serverInfo(ctx context.Context, dbURL string) (Server, error) {
 		current_setting('shared_buffers'), current_setting('fsync'), current_setting('synchronous_commit'),
 		current_setting('data_directory')`).Scan(&s.PostgreSQL, &s.PostGIS, &s.SharedBuffers, &s.Fsync, &s.SynchronousCommit, &s.dataDir)
 	return s, err
+}
+
+// storagePerReport is the size of the location table and its indexes over
+// the reports it holds.
+func storagePerReport(ctx context.Context, dbURL string) (float64, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return 0, fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	var perReport float64
+	err = conn.QueryRow(ctx, `SELECT pg_total_relation_size('location')::float8 / greatest(count(*), 1) FROM location`).Scan(&perReport)
+	if err != nil {
+		return 0, fmt.Errorf("storage per report: %w", err)
+	}
+	return perReport, nil
 }

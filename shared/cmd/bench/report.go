@@ -272,6 +272,9 @@ func (r *Results) write(dir, readme string) error {
 	if readme == "" {
 		return nil
 	}
+	if err := r.writeCapacity(dir); err != nil {
+		return err
+	}
 	summary := md + "How it is measured, and what the misses come from: [docs/bench.md](docs/bench.md); every number: [docs/bench.json](docs/bench.json). `make bench` refreshes this table.\n"
 	return rewrite(readme, "", summary)
 }

@@ -70,10 +70,10 @@ type proc struct {
 
 // start starts b from dir with the database at databaseURL, its output
 // appended to logs/<name>.log. It logs at warn: the local broker logs every
-// delivery at info.
+// delivery at info. Its metrics are on its port plus 5, as under `make run`.
 func (b program) start(dir, logs, databaseURL string) (*proc, error) {
 	broker := brokerURL + "/udaconnect/default"
-	env := append(os.Environ(), fmt.Sprintf("PORT=%d", b.port), "DATABASE_URL="+databaseURL, "LOG_LEVEL=warn",
+	env := append(os.Environ(), fmt.Sprintf("PORT=%d", b.port), fmt.Sprintf("METRICS_PORT=%d", b.port+5), "DATABASE_URL="+databaseURL, "LOG_LEVEL=warn",
 		"K_SINK="+broker, "PERSONS_URL="+addr(28091), "LOCATIONS_URL="+addr(28092), "CONNECTIONS_URL="+addr(28093))
 	var args []string
 	if b.name == "frontend" {

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"testing"
 
@@ -66,7 +65,11 @@ func NewDatabase(tb testing.TB) string {
 			tb.Errorf("drop test database: %v", err)
 		}
 	})
-	return withDatabase(base, name)
+	url, err := postgres.DatabaseURL(base, name)
+	if err != nil {
+		tb.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	return url
 }
 
 // ensureTemplate creates, once per version of the migrations, a migrated
@@ -101,7 +104,11 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, base string) (string, 
 	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s", building)); err != nil {
 		return "", fmt.Errorf("create template: %w", err)
 	}
-	db, err := postgres.Open(ctx, withDatabase(base, building))
+	url, err := postgres.DatabaseURL(base, building)
+	if err != nil {
+		return "", err
+	}
+	db, err := postgres.Open(ctx, url)
 	if err != nil {
 		return "", err
 	}
@@ -114,15 +121,6 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, base string) (string, 
 		return "", err
 	}
 	return name, nil
-}
-
-func withDatabase(base, name string) string {
-	u, err := url.Parse(base)
-	if err != nil {
-		panic(fmt.Sprintf("TEST_DATABASE_URL: %v", err))
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 func randomHex(n int) string {

@@ -22,7 +22,7 @@ import (
 // Start serves f as its process would, until the test ends.
 func Start(tb testing.TB, f server.Function) *httptest.Server {
 	tb.Helper()
-	srv := httptest.NewServer(server.Mux(f, zaptest.NewLogger(tb)))
+	srv := httptest.NewServer(server.Mux(f, nil, zaptest.NewLogger(tb)))
 	tb.Cleanup(srv.Close)
 	return srv
 }

@@ -1,0 +1,42 @@
+package capacity
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPlan(t *testing.T) {
+	costs := Costs{
+		CPU:          map[string]float64{"frontend": 0.0001, "locations": 0.0002, "connections": 0.0007, "postgres": 0.0005},
+		StorageBytes: 400, EventBytes: 300,
+	}
+	for _, tt := range []struct {
+		c                     Conference
+		locations, partitions int
+		cores                 float64
+		one                   bool
+	}{
+		// 1,000/s: locations 0.2 core → 1 replica; connections 0.7 core → 1.
+		{Conference{Attendees: 5_000, Interval: 5 * time.Second, Days: 3}, 1, 1, 1000 * 0.0005 / 0.7, true},
+		// 100,000/s: locations 20 cores → 29 replicas; connections 70 → 100;
+		// PostgreSQL 71 cores, over one primary's 64.
+		{Conference{Attendees: 500_000, Interval: 5 * time.Second, Days: 3}, 29, 100, 100_000 * 0.0005 / 0.7, false},
+	} {
+		r := Plan(costs, tt.c)
+		if r.Replicas["locations"] != tt.locations || r.KafkaPartitions != tt.partitions || r.OnePrimary != tt.one ||
+			r.DatabaseCores < tt.cores-1e-9 || r.DatabaseCores > tt.cores+1e-9 {
+			t.Errorf("Plan(%d every %s) = locations %d, partitions %d, cores %.2f, one primary %v; want %d, %d, %.2f, %v",
+				tt.c.Attendees, tt.c.Interval, r.Replicas["locations"], r.KafkaPartitions, r.DatabaseCores, r.OnePrimary,
+				tt.locations, tt.partitions, tt.cores, tt.one)
+		}
+	}
+	r := Plan(costs, DesignPoint)
+	if r.Target["locations"] != 3500 || r.MaxScale("locations") != 2*r.Replicas["locations"] || r.TopicPartitions() != 2*r.KafkaPartitions {
+		t.Errorf("design point: target %d, max-scale %d, topic partitions %d; want 3500 (0.7 core / 0.2 ms), twice the replicas, twice the partitions",
+			r.Target["locations"], r.MaxScale("locations"), r.TopicPartitions())
+	}
+	// 3 days of 10,000/s at 400 bytes.
+	if want := 10_000.0 * 3 * 86400 * 400; r.StorageBytes != want {
+		t.Errorf("design point storage = %.0f; want %.0f", r.StorageBytes, want)
+	}
+}

@@ -1,0 +1,52 @@
+package server
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+)
+
+// OIDCTokenFile is where Knative's SinkBinding mounts the sender's identity
+// token when Eventing's authentication-oidc feature is on; it is renewed in
+// place, so it is read for every request.
+const OIDCTokenFile = "/oidc/token"
+
+// SinkTransport returns the transport for sending events to K_SINK, as a
+// SinkBinding sets it up (docs/design.md, "Access"): it trusts the CA
+// certificates of K_CA_CERTS besides the system's, for an https sink, and
+// sends the identity token of tokenFile, when that file exists, as a bearer
+// token. Locally neither is there, and it is a plain transport. It keeps up
+// to idle connections to the sink.
+func SinkTransport(caCerts, tokenFile string, idle int) (http.RoundTripper, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = idle
+	if strings.TrimSpace(caCerts) != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM([]byte(caCerts)) {
+			return nil, fmt.Errorf("K_CA_CERTS holds no PEM certificate")
+		}
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &identity{next: t, tokenFile: tokenFile}, nil
+}
+
+// identity adds the sender's token to each request.
+type identity struct {
+	next      *http.Transport
+	tokenFile string
+}
+
+func (i *identity) RoundTrip(r *http.Request) (*http.Response, error) {
+	token, err := os.ReadFile(i.tokenFile)
+	if err == nil && len(token) > 0 {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	}
+	return i.next.RoundTrip(r)
+}
