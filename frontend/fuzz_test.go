@@ -29,7 +29,7 @@ func (b *checkingBroker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = e.Validate()
 	}
 	if err == nil {
-		err = ev.Check(e, ev.MaxAttributeBytes)
+		err = ev.Check(e, ev.MaxKeyBytes)
 	}
 	if err == nil && !strings.HasPrefix(e.Source(), "/senders/organizer/") {
 		err = fmt.Errorf("source %q is not scoped to its sender", e.Source())

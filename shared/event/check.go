@@ -8,15 +8,15 @@ import (
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 )
 
-// Bounds of an event's attributes, in bytes. The door scopes a sender's
-// source under /senders/<subject>/ (at most 36 bytes) and its
-// Idempotency-Key under <subject>: (at most 27), so it takes at most
-// MaxSenderBytes of either from a sender, and what it forwards stays within
-// MaxAttributeBytes, which the functions check: under PostgreSQL's btree
+// Bounds of an event's id and source, which key what it stores, in bytes.
+// The door scopes a sender's source under /senders/<subject>/ (at most 36
+// bytes) and its Idempotency-Key under <subject>: (at most 27), so it takes
+// at most MaxSenderBytes of either from a sender, and what it forwards stays
+// within MaxKeyBytes, which the functions check: under PostgreSQL's btree
 // row limit for the (source, id) key by far.
 const (
-	MaxAttributeBytes = udaconnect.MaxKeyBytes
-	MaxSenderBytes    = 200
+	MaxKeyBytes    = udaconnect.MaxKeyBytes
+	MaxSenderBytes = 200
 )
 
 // Check refuses an event that could not be stored or forwarded whole: an id
@@ -44,9 +44,6 @@ func Check(e *event.Event, limit int) error {
 	for _, a := range attrs {
 		if err := udaconnect.CheckText(a.name, a.value); err != nil {
 			return err
-		}
-		if len(a.value) > MaxAttributeBytes && a.name != "id" && a.name != "source" {
-			return udaconnect.Invalid(a.name, "the event's %s is longer than %d bytes", a.name, MaxAttributeBytes)
 		}
 	}
 	if !utf8.Valid(e.Data()) {

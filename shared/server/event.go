@@ -108,7 +108,7 @@ func ReadEvent(w http.ResponseWriter, r *http.Request) (*event.Event, error) {
 	if err := e.Validate(); err != nil {
 		return nil, udaconnect.Errorf(udaconnect.EINVALID, "invalid CloudEvent: %v", err)
 	}
-	if err := ev.Check(e, ev.MaxAttributeBytes); err != nil {
+	if err := ev.Check(e, ev.MaxKeyBytes); err != nil {
 		return nil, err
 	}
 	return e, nil

@@ -82,8 +82,8 @@ var errInFlight = udaconnect.Errorf(udaconnect.EINFLIGHT, "the first request wit
 
 // checkIdempotencyKey refuses a key that could not be an event's id.
 func checkIdempotencyKey(key string) error {
-	if len(key) > ev.MaxAttributeBytes {
-		return udaconnect.Invalid("Idempotency-Key", "Idempotency-Key must be at most %d bytes", ev.MaxAttributeBytes)
+	if len(key) > ev.MaxKeyBytes {
+		return udaconnect.Invalid("Idempotency-Key", "Idempotency-Key must be at most %d bytes", ev.MaxKeyBytes)
 	}
 	return udaconnect.CheckText("Idempotency-Key", key)
 }
