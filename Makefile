@@ -15,7 +15,7 @@ RUN_PG_PORT ?= 55433
 # Debian packages the tests use besides PostGIS (db/postgres.sh installs that).
 TEST_PACKAGES := shellcheck ruby chromium graphviz
 
-.PHONY: run test test-go test-web test-browser docs deps web
+.PHONY: run test test-go test-web test-browser docs deps web fuzz
 
 run: web
 	deploy/local/run.sh
@@ -32,6 +32,20 @@ test-go:
 
 test-web: frontend/web/node_modules/.package-lock.json
 	cd frontend/web && npm test
+
+# Every Go fuzz target (func Fuzz... in a _test.go file), each for FUZZTIME.
+# Their seeds run in `make test`; an input that fails is written to the
+# package's testdata/fuzz/<target>/, where it stays as a regression test:
+# commit it with the fix.
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' frontend shared functions eventing); do \
+	  dir=$$(dirname $$file); \
+	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+	    echo "== $$dir $$target ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$dir; \
+	  done; \
+	done
 
 # The browser tests, in Debian's Chromium, against the whole system started as
 # `make run` starts it, on other ports and a fresh database of the test cluster.

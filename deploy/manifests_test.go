@@ -3,6 +3,7 @@ package deploy
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -169,6 +170,7 @@ func TestKnativeServiceSettings(t *testing.T) {
 					t.Errorf("no %s limit", r)
 				}
 			}
+			checkMemoryLimit(t, c)
 			fromConfigMap := false
 			for _, e := range c.EnvFrom {
 				if e.ConfigMapRef != nil && e.ConfigMapRef.Name == "udaconnect-config" {
@@ -207,4 +209,28 @@ func mustParse(t *testing.T, f string) []*manifest.Object {
 		t.Fatal(err)
 	}
 	return objs
+}
+
+// checkMemoryLimit checks that the container sets GOMEMLIMIT, in bytes or
+// MiB, to at most 90% of its memory limit and at least 80%.
+func checkMemoryLimit(t *testing.T, c corev1.Container) {
+	t.Helper()
+	limit := c.Resources.Limits[corev1.ResourceMemory]
+	for _, e := range c.Env {
+		if e.Name != "GOMEMLIMIT" {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSuffix(e.Value, "MiB"), 10, 64)
+		if err != nil {
+			t.Fatalf("GOMEMLIMIT = %q; want a number of bytes or MiB", e.Value)
+		}
+		if strings.HasSuffix(e.Value, "MiB") {
+			n <<= 20
+		}
+		if max := limit.Value(); n > max*9/10 || n < max*8/10 {
+			t.Errorf("GOMEMLIMIT = %s (%d bytes); want 80 to 90%% of the memory limit %s", e.Value, n, limit.String())
+		}
+		return
+	}
+	t.Error("GOMEMLIMIT is not set")
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	udaconnect "github.com/udaconnect/udaconnect/shared"
+	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/server"
 	"go.uber.org/zap"
 
@@ -28,8 +29,9 @@ import (
 // SessionCookie holds the web app's credential.
 const SessionCookie = "udaconnect_session"
 
-// MaxIdempotencyKey bounds an Idempotency-Key header, in bytes.
-const MaxIdempotencyKey = 200
+// MaxIdempotencyKey bounds an Idempotency-Key header, in bytes: the key is
+// scoped to its sender before it becomes an event's id.
+const MaxIdempotencyKey = ev.MaxSenderBytes
 
 // access authenticates requests and applies the rules of each route.
 type access struct {

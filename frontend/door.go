@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -27,24 +29,37 @@ import (
 // keeps the door's CPU busy (4 to 32 at a time forward as fast, measured with
 // BenchmarkEventsBatch on 2 cores), and lets 32 batches be under way before
 // the door answers 429 to some of their events.
+//
+// At most MaxParsing batches are read and parsed at once (16 × 4 MiB of
+// bodies, and their events), beyond which a batch is refused with 429; the
+// broker must answer each event within ForwardTimeout.
 const (
 	MaxBatchSize   = 1000    // events in one batch
 	MaxBatchBytes  = 4 << 20 // bytes of one batch
+	MaxParsing     = 16      // batches read and parsed at once
 	MaxForwarding  = 512     // events being forwarded to the broker at once
 	batchForwarder = 16      // events of one batch forwarded at once
+	ForwardTimeout = 10 * time.Second
 )
 
 // Door forwards the CloudEvents it accepts at /events to the broker.
 type Door struct {
-	sink   string // the broker's ingress
-	client *http.Client
-	slots  chan struct{} // bounds the events being forwarded
-	log    *zap.Logger
+	sink    string // the broker's ingress
+	client  *http.Client
+	slots   chan struct{} // bounds the events being forwarded
+	parsing chan struct{} // bounds the batches being read and parsed
+	log     *zap.Logger
 }
 
 // NewDoor returns a door forwarding to sink.
 func NewDoor(sink string, transport http.RoundTripper, log *zap.Logger) *Door {
-	return &Door{sink: sink, client: &http.Client{Transport: transport}, slots: make(chan struct{}, MaxForwarding), log: log}
+	return &Door{
+		sink:    sink,
+		client:  &http.Client{Transport: transport, Timeout: ForwardTimeout},
+		slots:   make(chan struct{}, MaxForwarding),
+		parsing: make(chan struct{}, MaxParsing),
+		log:     log,
+	}
 }
 
 // Result is the outcome of one event of a batch: 202 when the broker
@@ -86,18 +101,10 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	events, err := readBatch(w, r)
+	events, results, err := d.parseBatch(w, r, p)
 	if err != nil {
 		server.WriteError(w, err)
 		return
-	}
-	results := make([]Result, len(events))
-	for i := range events {
-		e := &events[i]
-		if err := admit(p, e); err != nil {
-			results[i] = Result{ID: e.ID(), Status: server.ErrorStatus(err), Error: udaconnect.ErrorMessage(err)}
-			telemetry.CountEvent(e.Type(), results[i].Status)
-		}
 	}
 	ctx := telemetry.RequestContext(r)
 	var wg sync.WaitGroup
@@ -147,11 +154,14 @@ func worse(a, b int) bool {
 	return a > b
 }
 
-// admit refuses an event the system cannot take (an unknown type, or data
-// that its function would refuse) or that p may not send, then makes it p's
+// admit refuses an event the system cannot take (attributes it could not
+// store or forward, an unknown type, or data that its function would refuse) or that p may not send, then makes it p's
 // own: its source is scoped to p, so that no other sender can claim its
 // source and id, and Knative's own extensions are dropped.
 func admit(p auth.Principal, e *event.Event) error {
+	if err := ev.Check(e, ev.MaxSenderBytes); err != nil {
+		return err
+	}
 	switch e.Type() {
 	case ev.LocationReported:
 		var data ev.LocationReportedData
@@ -197,6 +207,32 @@ func SenderSource(p auth.Principal, source string) string {
 	return "/senders/" + p.Subject() + "/" + strings.TrimPrefix(source, "/")
 }
 
+var errParsing = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many batches at once, try again later")
+
+// parseBatch reads and admits a batch, when fewer than MaxParsing are: the
+// result of each event refused already, the others' left zero.
+func (d *Door) parseBatch(w http.ResponseWriter, r *http.Request, p auth.Principal) ([]event.Event, []Result, error) {
+	select {
+	case d.parsing <- struct{}{}:
+		defer func() { <-d.parsing }()
+	default:
+		return nil, nil, errParsing
+	}
+	events, err := readBatch(w, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	results := make([]Result, len(events))
+	for i := range events {
+		e := &events[i]
+		if err := admit(p, e); err != nil {
+			results[i] = Result{ID: e.ID(), Status: server.ErrorStatus(err), Error: udaconnect.ErrorMessage(err)}
+			telemetry.CountEvent(e.Type(), results[i].Status)
+		}
+	}
+	return events, results, nil
+}
+
 func readBatch(w http.ResponseWriter, r *http.Request) ([]event.Event, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBatchBytes))
 	var tooLarge *http.MaxBytesError
@@ -205,6 +241,10 @@ func readBatch(w http.ResponseWriter, r *http.Request) ([]event.Event, error) {
 	}
 	if err != nil {
 		return nil, udaconnect.Errorf(udaconnect.EINVALID, "the batch cannot be read")
+	}
+	if !utf8.Valid(body) {
+		// The JSON decoder would replace what is not UTF-8 unseen.
+		return nil, udaconnect.Errorf(udaconnect.EINVALID, "the batch is not valid UTF-8")
 	}
 	var events []event.Event
 	if err := json.Unmarshal(body, &events); err != nil {

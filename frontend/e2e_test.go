@@ -520,7 +520,7 @@ func TestEndToEnd(t *testing.T) {
 	for name, want := range map[string]string{
 		"frontend":    `udaconnect_events_total{outcome="ok",type="io.udaconnect.location.reported"}`,
 		"localbroker": `udaconnect_broker_deliveries_total{outcome="delivered",trigger="location-reported"}`,
-		"persons":     `udaconnect_db_pool_connections{state="idle"}`,
+		"persons":     `udaconnect_db_pool_max_connections{pool="reads"}`,
 		"locations":   `udaconnect_batch_size_count{batcher="reports"}`,
 		"connections": `udaconnect_batch_size_count{batcher="detection"}`,
 	} {

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httputil"
@@ -16,7 +17,7 @@ import (
 	"time"
 
 	"github.com/udaconnect/udaconnect/frontend/auth"
-
+	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/server"
 	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
@@ -160,9 +161,9 @@ func getenvOr(getenv func(string) string, name, fallback string) string {
 	return fallback
 }
 
-// proxy forwards to a function, with modify applied to its answers; a
-// function that cannot be reached is a 503. The door's credentials stay at
-// the door.
+// proxy forwards to a function, with modify applied to its answers; a body
+// over server.MaxRequestSize is a 413, a function that cannot be reached a
+// 503. The door's credentials stay at the door.
 func proxy(up *replicas, modify func(*http.Response) error, log *zap.Logger) http.Handler {
 	p := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
@@ -173,6 +174,11 @@ func proxy(up *replicas, modify func(*http.Response) error, log *zap.Logger) htt
 		},
 		ModifyResponse: modify,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				server.WriteError(w, udaconnect.Errorf(udaconnect.ETOOLARGE, "the request body is larger than %d bytes", server.MaxRequestSize))
+				return
+			}
 			log.Error("proxy", zap.String("path", r.URL.Path), zap.String("upstream", r.URL.Host), zap.Error(err))
 			w.Header().Set("Retry-After", server.RetryAfter)
 			server.WriteJSON(w, http.StatusServiceUnavailable, server.ErrorBody{Error: "the service is unavailable, try again later"})

@@ -32,7 +32,7 @@ The API is at <a href="/api/docs">/api/docs</a>.</p>`)
 			w.Header().Set("Allow", "GET, HEAD")
 			server.WriteJSON(w, http.StatusMethodNotAllowed, server.ErrorBody{Error: "the web app is read with GET"})
 			return
-		case strings.HasPrefix(name, "api/"):
+		case strings.HasPrefix(name, "api/"), name == "events", strings.HasPrefix(name, "events/"):
 			server.WriteJSON(w, http.StatusNotFound, server.ErrorBody{Error: "no such route: see /api/docs"})
 			return
 		case name == "" || !exists(files, name):

@@ -6,14 +6,22 @@ import (
 	"time"
 )
 
-// Bounds of a connection query.
+// Bounds of a connection query, which bound what it may cost: the reports
+// searched around (the queried person's in the range), how far around
+// them, and how many reports of others it may find; beyond MaxFound it is
+// refused, to be asked again narrower.
 const (
-	DefaultDistance = 5.0                 // metres
-	MaxDistance     = 10_000.0            // metres
-	MaxWindow       = 31 * 24 * time.Hour // longer than any conference
+	DefaultDistance = 5.0            // metres
+	MaxDistance     = 1_000.0        // metres: the people one met were in the same venue
+	MaxWindow       = 24 * time.Hour // apart in time
 	MaxRange        = 366 * 24 * time.Hour
+	MaxFound        = 100_000 // reports of others near the person's, before each is kept once
 	DateLayout      = time.DateOnly
 )
+
+// ErrTooMany refuses a connection query that finds more than MaxFound
+// reports of others.
+var ErrTooMany = Errorf(EINVALID, "the query finds more than %d reports of others nearby: narrow the dates, the distance or the window", MaxFound)
 
 // Connection is a report of another person near one of the queried person's
 // reports: who, where and when (Location), and how far apart (Distance, in

@@ -18,6 +18,8 @@ const (
 	EUNAUTHORIZED = "unauthorized" // the sender has no valid credential
 	EFORBIDDEN    = "forbidden"    // the sender may not do this
 	EUNSUPPORTED  = "unsupported"  // the content type is not taken
+	EREUSED       = "reused"       // an idempotency key comes again with another request
+	EINFLIGHT     = "in_flight"    // the first request with an idempotency key is still being handled
 	EOVERLOADED   = "overloaded"   // a bounded queue is full; try again later
 	EUNAVAILABLE  = "unavailable"  // a dependency is down; try again later
 	EINTERNAL     = "internal"     // anything else

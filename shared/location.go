@@ -32,10 +32,30 @@ func (l *Location) Validate() error {
 	return nil
 }
 
+// MaxKeyBytes bounds the source and the id of the event that a person or a
+// report is stored under, in bytes.
+const MaxKeyBytes = 256
+
 // Report is a location as a device sends it, tagged with the identity of the
-// event that carried it: the same Source and EventID are stored once.
+// event that carried it: the same Source and EventID are stored once. Hash
+// is the SHA-256 of the request that carried it, when known: the same
+// Source and EventID with another Hash is refused.
 type Report struct {
 	Location
 	Source  string
 	EventID string
+	Hash    []byte
+}
+
+// Validate reports the first field of r that cannot be stored.
+func (r *Report) Validate() error {
+	for _, f := range []struct{ name, value string }{{"source", r.Source}, {"id", r.EventID}} {
+		if len(f.value) > MaxKeyBytes {
+			return Invalid(f.name, "the event's %s is longer than %d bytes", f.name, MaxKeyBytes)
+		}
+		if err := CheckText(f.name, f.value); err != nil {
+			return err
+		}
+	}
+	return r.Location.Validate()
 }

@@ -27,12 +27,13 @@ func (p *Person) Validate() error {
 		{"last_name", p.LastName},
 		{"company_name", p.CompanyName},
 	} {
-		switch {
-		case f.value == "":
+		if f.value == "" {
 			return Invalid(f.name, "%s is required", f.name)
-		case !utf8.ValidString(f.value):
-			return Invalid(f.name, "%s is not valid UTF-8", f.name)
-		case utf8.RuneCountInString(f.value) > MaxNameLength:
+		}
+		if err := CheckText(f.name, f.value); err != nil {
+			return err
+		}
+		if utf8.RuneCountInString(f.value) > MaxNameLength {
 			return Invalid(f.name, "%s is longer than %d characters", f.name, MaxNameLength)
 		}
 	}

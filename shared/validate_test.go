@@ -28,6 +28,9 @@ func TestPersonValidate(t *testing.T) {
 		{"no company", udaconnect.Person{FirstName: "Pam", LastName: "Trexler"}, "company_name"},
 		{"long name", udaconnect.Person{FirstName: strings.Repeat("é", 201), LastName: "T", CompanyName: "H"}, "first_name"},
 		{"bad utf-8", udaconnect.Person{FirstName: "P\xffm", LastName: "T", CompanyName: "H"}, "first_name"},
+		{"NUL", udaconnect.Person{FirstName: "Pam", LastName: "T\x00", CompanyName: "H"}, "last_name"},
+		{"line break", udaconnect.Person{FirstName: "Pam", LastName: "T", CompanyName: "Hamp\nton"}, "company_name"},
+		{"accents and emoji", udaconnect.Person{FirstName: "Zoë 🎉", LastName: "Ó'Brien-Łukasz", CompanyName: "東京"}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.p.Validate()

@@ -463,7 +463,8 @@ func (b *Broker) deadLetter(t trigger, msg jetstream.Msg, e event.Event, log *za
 }
 
 // deliverDeadLetter hands a dead letter to t's sink, retrying with t's
-// backoff (capped at maxDeadLetterDelay) until the sink takes it.
+// backoff (capped at maxDeadLetterDelay) until the sink takes it or refuses
+// it with a final status.
 func (b *Broker) deliverDeadLetter(t trigger, msg jetstream.Msg) {
 	e, ok := b.stored(msg)
 	if !ok {
@@ -475,6 +476,12 @@ func (b *Broker) deliverDeadLetter(t trigger, msg jetstream.Msg) {
 		zap.Any("status", e.Extensions()[ErrorCodeExtension]), zap.Any("destination", e.Extensions()[ErrorDestExtension]))...)
 	r := b.sender.Send(b.ctx, t.policy.DeadLetterSink, e, t.policy.Timeout)
 	if b.ctx.Err() != nil {
+		return
+	}
+	if !r.OK() && !ev.Retryable(r.Status) {
+		// As in Knative: what the sink refuses for good is lost.
+		log.Error("event lost: the dead-letter sink refused it", zap.Int("dead_letter_status", r.Status), zap.Error(r.Err))
+		b.ack(msg)
 		return
 	}
 	if !r.OK() {

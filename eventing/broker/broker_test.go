@@ -43,8 +43,9 @@ type testBroker struct {
 	dead *subscriber // the dead-letter sink
 }
 
-// newTestBroker serves brokerYAML and the triggers, with a dead-letter sink
-// that takes every event and a store of its own; it is not started.
+// newTestBroker serves brokerYAML and the triggers, with a store of its own
+// and, unless services has one, a dead-letter sink that takes every event;
+// it is not started.
 func newTestBroker(t testing.TB, cfg Config, services Services, triggers ...string) *testBroker {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
@@ -58,7 +59,9 @@ func newTestBroker(t testing.TB, cfg Config, services Services, triggers ...stri
 		services = Services{}
 	}
 	tb := &testBroker{srv: srv, dead: &subscriber{}}
-	services["dead-letters"] = tb.dead.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusAccepted) })
+	if _, ok := services["dead-letters"]; !ok {
+		services["dead-letters"] = tb.dead.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusAccepted) })
+	}
 	store, err := OpenStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -419,5 +422,22 @@ spec:
 	}
 	if n := len(poisoned.got()); n != 20 {
 		t.Errorf("poison got %d deliveries; want each of the 20 events once, their retries waiting", n)
+	}
+}
+
+// A dead letter the sink refuses with a final status is lost, as in
+// Knative, not retried for ever.
+func TestDeadLetterRefused(t *testing.T) {
+	var locations, sink subscriber
+	services := Services{
+		"locations":    locations.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusUnprocessableEntity) }),
+		"dead-letters": sink.serve(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusBadRequest) }),
+	}
+	tb := newTestBroker(t, Config{}, services, triggerYAML("location-reported", "io.udaconnect.location.reported", "locations"))
+	tb.start(t)
+	post(t, tb.srv.URL+"/udaconnect/default", binaryHeaders, `{}`)
+	tb.drain(t)
+	if n := len(sink.got()); n != 1 {
+		t.Errorf("the sink got the dead letter %d times; want once", n)
 	}
 }

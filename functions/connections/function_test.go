@@ -154,7 +154,7 @@ func TestConnectionsRequested(t *testing.T) {
 
 func TestConnectionRouteRefused(t *testing.T) {
 	url, db, _ := start(t)
-	lonely, err := db.CreatePerson(context.Background(), udaconnect.Person{FirstName: "No", LastName: "Reports", CompanyName: "None"}, "test", "lonely")
+	lonely, err := db.CreatePerson(context.Background(), udaconnect.Person{FirstName: "No", LastName: "Reports", CompanyName: "None"}, "test", "lonely", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 func TestConnectionDetected(t *testing.T) {
 	url, db, s := start(t)
 	ctx := context.Background()
-	newcomer, err := db.CreatePerson(ctx, udaconnect.Person{FirstName: "New", LastName: "Comer", CompanyName: "Late"}, "test", "newcomer")
+	newcomer, err := db.CreatePerson(ctx, udaconnect.Person{FirstName: "New", LastName: "Comer", CompanyName: "Late"}, "test", "newcomer", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestConnectionDetected(t *testing.T) {
 func TestConnectionRouteStreams(t *testing.T) {
 	url, db, _ := start(t)
 	ctx := context.Background()
-	crowd, err := db.CreatePerson(ctx, udaconnect.Person{FirstName: "Big", LastName: "Crowd", CompanyName: "Many"}, "test", "crowd")
+	crowd, err := db.CreatePerson(ctx, udaconnect.Person{FirstName: "Big", LastName: "Crowd", CompanyName: "Many"}, "test", "crowd", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

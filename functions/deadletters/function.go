@@ -5,15 +5,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -65,12 +62,10 @@ func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error)
 }
 
 // Handle stores a dead letter, once per event and destination. Any event
-// is one: the Broker sends here what it could not deliver, whatever it is,
-// poison included. Data that is not the JSON it claims, or not UTF-8, is
-// kept as base64; the attributes kept in columns of their own lose their
-// NULs and invalid UTF-8, which PostgreSQL's text refuses.
+// the server takes is one (it refuses what could not be stored: attributes
+// with control characters, data that is not UTF-8); data that is not the
+// JSON it claims is kept as base64.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	e.DataBase64 = !utf8.Valid(e.Data())
 	raw, err := json.Marshal(e)
 	if err != nil {
 		e.DataBase64 = true
@@ -78,15 +73,13 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 			return nil, udaconnect.Invalid("event", "the event cannot be encoded: %v", err)
 		}
 	}
-	raw = bytes.ToValidUTF8(raw, []byte("\uFFFD")) // in attributes: json keeps only UTF-8
-	d := udaconnect.DeadLetter{Source: text(e.Source()), EventID: text(e.ID()), Type: text(e.Type()), Event: raw}
+	d := udaconnect.DeadLetter{Source: e.Source(), EventID: e.ID(), Type: e.Type(), Event: raw}
 	ext := e.Extensions()
 	if code, err := types.ToInteger(ext["knativeerrorcode"]); err == nil {
 		status := int(code)
 		d.Status = &status
 	}
-	dest, _ := types.ToString(ext["knativeerrordest"])
-	d.Destination = text(dest)
+	d.Destination, _ = types.ToString(ext["knativeerrordest"])
 	if d, err = f.db.StoreDeadLetter(ctx, d); err != nil {
 		return nil, err
 	}
@@ -94,11 +87,6 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	f.log.Warn("dead letter stored", zap.Int64("dead_letter_id", d.ID), zap.String("event_id", d.EventID),
 		zap.String("event_type", d.Type), zap.String("source", d.Source), zap.String("destination", d.Destination), zap.Intp("status", d.Status))
 	return nil, nil
-}
-
-// text is s without NULs and with invalid UTF-8 replaced.
-func text(s string) string {
-	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }
 
 // Routes adds the routes of dead letters to mux.

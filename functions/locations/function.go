@@ -76,23 +76,12 @@ func newFunction(db *postgres.DB, log *zap.Logger, cfg batch.Config, store batch
 	f.reports = batch.New(cfg, func(ctx context.Context, reports []udaconnect.Report) ([]udaconnect.Location, []error, error) {
 		locs, errs, err := store(ctx, reports)
 		if err != nil {
-			return nil, nil, retryable(err)
+			return nil, nil, err
 		}
 		log.Debug("reports stored", zap.Int("batch", len(reports)))
 		return locs, errs, nil
 	})
 	return f
-}
-
-// errNotStored fails each report of a batch that could not be stored, none
-// of which was: the sender retries.
-var errNotStored = udaconnect.Errorf(udaconnect.EUNAVAILABLE, "the report could not be stored, try again later")
-
-func retryable(err error) error {
-	if udaconnect.ErrorCode(err) == udaconnect.EUNAVAILABLE {
-		return err
-	}
-	return fmt.Errorf("store reports: %w: %w", errNotStored, err)
 }
 
 // Close stores the reports still waiting and stops storing. The server calls
@@ -121,6 +110,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err != nil {
 		return nil, err
 	}
+	report.Hash = ev.Fingerprint(e)
 	loc, err := f.reports.Do(ctx, report)
 	if err != nil {
 		return nil, err

@@ -42,7 +42,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err != nil {
 		return nil, err
 	}
-	if p, err = f.db.CreatePerson(ctx, p, e.Source(), e.ID()); err != nil {
+	if p, err = f.db.CreatePerson(ctx, p, e.Source(), e.ID(), ev.Fingerprint(e)); err != nil {
 		return nil, err
 	}
 	f.log.Info("person created", telemetry.EventFields(e, zap.Int64("person_id", p.ID))...)

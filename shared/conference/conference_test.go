@@ -2,6 +2,7 @@ package conference_test
 
 import (
 	"math"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -18,7 +19,7 @@ func TestReports(t *testing.T) {
 	if want := c.Attendees * c.ReportsPerAttendee(); len(reports) != want {
 		t.Fatalf("%d reports; want %d", len(reports), want)
 	}
-	if again := collect(); !slices.Equal(again, reports) {
+	if again := collect(); !reflect.DeepEqual(again, reports) {
 		t.Error("the same config generated other reports")
 	}
 	perPerson := map[int64]int{}

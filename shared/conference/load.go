@@ -18,7 +18,7 @@ func Load(ctx context.Context, db *postgres.DB, c Config, progress func(done, to
 	source := fmt.Sprintf("/udaconnect/conference/%d", c.Seed)
 	var ids []int64
 	for i, p := range c.Persons() {
-		stored, err := db.CreatePerson(ctx, p, source, fmt.Sprintf("person-%d", i+1))
+		stored, err := db.CreatePerson(ctx, p, source, fmt.Sprintf("person-%d", i+1), nil)
 		if err != nil {
 			return nil, err
 		}

@@ -43,8 +43,9 @@ type Result struct {
 }
 
 // Send posts reports to /events, as one structured event or, above one, as
-// a CloudEvents batch. The reports answered with a retryable status are sent
-// again after the answer's Retry-After (1 s without one), up to MaxAttempts
+// a CloudEvents batch. The reports answered with a retryable status, or not
+// answered at all, are sent again after the answer's Retry-After (1 s
+// without one), up to MaxAttempts
 // times: the whole request when the door answered it as a whole, only the
 // events not accepted when it answered a batch event by event.
 func (c *Client) Send(ctx context.Context, reports []udaconnect.Report) Result {
@@ -60,7 +61,7 @@ func (c *Client) Send(ctx context.Context, reports []udaconnect.Report) Result {
 			switch {
 			case s == http.StatusAccepted:
 				res.Accepted++
-			case ev.Retryable(s) && attempt < MaxAttempts:
+			case (ev.Retryable(s) || s == unreachable) && attempt < MaxAttempts:
 				again = append(again, reports[i])
 			default:
 				res.Refused[s]++
@@ -80,9 +81,13 @@ func (c *Client) Send(ctx context.Context, reports []udaconnect.Report) Result {
 	return res
 }
 
-// post sends reports once and returns the answer's status (-1 when the door
-// could not be reached), the status of each report (202 when accepted), and
-// how long to wait before sending again. A batch answer that lists a result
+// unreachable is the status of a report whose request got no answer: the
+// door could not be reached, or the connection broke. It is sent again.
+const unreachable = -1
+
+// post sends reports once and returns the answer's status (unreachable when
+// no answer came), the status of each report (202 when accepted), and how
+// long to wait before sending again. A batch answer that lists a result
 // per event gives each report its own status; any other answer applies to
 // all.
 func (c *Client) post(ctx context.Context, reports []udaconnect.Report) (status int, statuses []int, wait time.Duration) {
@@ -93,9 +98,9 @@ func (c *Client) post(ctx context.Context, reports []udaconnect.Report) (status 
 	resp, err := c.do(req)
 	if err != nil {
 		for i := range statuses {
-			statuses[i] = -1
+			statuses[i] = unreachable
 		}
-		return -1, statuses, 0
+		return unreachable, statuses, time.Second
 	}
 	defer resp.Body.Close()
 	var answer struct {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -226,15 +227,39 @@ func TestSendWaitsRetryAfter(t *testing.T) {
 	}
 }
 
-// Reports that cannot reach the door are refused with -1, at once.
+// Reports that cannot reach the door are sent again up to MaxAttempts
+// times, then refused with -1 (here without waiting: the context is done).
 func TestSendUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
 	c := &device.Client{URL: srv.URL}
-	want := device.Result{Reports: 3, Refused: map[int]int{-1: 3}}
-	got := c.Send(context.Background(), reports(3))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	want := device.Result{Reports: 3, Refused: map[int]int{-1: 3}, Retries: device.MaxAttempts - 1}
+	got := c.Send(ctx, reports(3))
 	got.Latency = 0
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Send = %+v; want %+v", got, want)
+	}
+}
+
+// A connection broken before the answer is a network error: the reports are
+// sent again, and accepted.
+func TestSendRetriesNetworkErrors(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) == 1 {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	c := &device.Client{URL: srv.URL}
+	if res := c.Send(context.Background(), reports(2)); res.Accepted != 2 || res.Retries != 1 || requests.Load() != 2 {
+		t.Errorf("Send = %+v after %d requests; want 2 accepted on the second", res, requests.Load())
 	}
 }

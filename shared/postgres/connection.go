@@ -33,7 +33,8 @@ func (db *DB) FindConnections(ctx context.Context, q udaconnect.ConnectionQuery)
 //
 // It takes two statements: the reports near q.PersonID's, then the names of
 // the people who sent them, a few hundred where the reports are thousands.
-// The reports are held in between, without names: about 50 bytes each.
+// The reports are read one by one and held in between, without names:
+// about 50 bytes each, at most udaconnect.MaxFound of them (5 MB).
 func (db *DB) ForEachConnection(ctx context.Context, q udaconnect.ConnectionQuery, fn func(udaconnect.Connection) error) error {
 	near, err := db.findReportsNear(ctx, q)
 	if err != nil {
@@ -85,7 +86,7 @@ func (db *DB) findReportsNear(ctx context.Context, q udaconnect.ConnectionQuery)
 	sql, args := connectionsQuery(q)
 	b.Queue(sql, args...)
 	b.Queue(`COMMIT`)
-	br := db.pool.SendBatch(ctx, b)
+	br := db.reads.SendBatch(ctx, b)
 	defer br.Close()
 	for range 2 {
 		if _, err := br.Exec(); err != nil {
@@ -106,6 +107,9 @@ func (db *DB) findReportsNear(ctx context.Context, q udaconnect.ConnectionQuery)
 	}
 	if err := br.Close(); err != nil {
 		return nil, wrap("find connections", err)
+	}
+	if len(near) > udaconnect.MaxFound {
+		return nil, udaconnect.ErrTooMany
 	}
 	// Oldest first, and of a report found near several visits the closest
 	// first, to keep.
@@ -131,7 +135,7 @@ func (db *DB) findPersonsOf(ctx context.Context, near []nearReport) (map[int64]u
 	for id := range persons {
 		ids = append(ids, id)
 	}
-	rows, _ := db.pool.Query(ctx, `
+	rows, _ := db.reads.Query(ctx, `
 		SELECT id, first_name, last_name, company_name FROM person WHERE id = ANY($1)`, ids)
 	var p udaconnect.Person
 	_, err := pgx.ForEachRow(rows, []any{&p.ID, &p.FirstName, &p.LastName, &p.CompanyName}, func() error {
@@ -178,7 +182,9 @@ const connectionsSettings = `SELECT set_config('jit', 'off', true),
 // them all back until the last visit is searched.
 //
 // Its parameters are those of windowSQL; $5, the window, is the length of
-// the range, which any two of its reports are within.
+// the range, which any two of its reports are within. $7 stops it one row
+// beyond udaconnect.MaxFound: PostgreSQL computes the CTEs only as far as
+// their rows are read.
 const connectionsSQL = `
 		WITH mine AS MATERIALIZED (
 			SELECT id, coordinate, creation_time FROM location
@@ -200,7 +206,8 @@ const connectionsSQL = `
 		)
 		SELECT id, person_id, ST_Y(coordinate::geometry), ST_X(coordinate::geometry), creation_time, distance
 		FROM near
-		WHERE distance <= $4`
+		WHERE distance <= $4
+		LIMIT $7`
 
 // windowSQL finds the connections of a query with a window ($5), like
 // connectionsSQL but for its visits: a visit is a stay, the reports made
@@ -246,7 +253,8 @@ const windowSQL = `
 		)
 		SELECT id, person_id, ST_Y(coordinate::geometry), ST_X(coordinate::geometry), creation_time, distance
 		FROM near
-		WHERE distance <= $4`
+		WHERE distance <= $4
+		LIMIT $7`
 
 // metresPerDegree is a degree of latitude at its shortest, at the equator.
 const metresPerDegree = 110_574.0
@@ -255,7 +263,7 @@ const metresPerDegree = 110_574.0
 func connectionsQuery(q udaconnect.ConnectionQuery) (string, []any) {
 	chain := q.Distance / metresPerDegree // degrees
 	if q.Window == 0 {
-		return connectionsSQL, []any{q.PersonID, q.Start, q.End, q.Distance, q.End.Sub(q.Start), chain}
+		return connectionsSQL, []any{q.PersonID, q.Start, q.End, q.Distance, q.End.Sub(q.Start), chain, udaconnect.MaxFound + 1}
 	}
-	return windowSQL, []any{q.PersonID, q.Start, q.End, q.Distance, q.Window, chain}
+	return windowSQL, []any{q.PersonID, q.Start, q.End, q.Distance, q.Window, chain, udaconnect.MaxFound + 1}
 }

@@ -49,7 +49,7 @@ func TestSeed(t *testing.T) {
 		}
 	}
 	// New rows get ids past the seeded ones.
-	p, err := db.CreatePerson(ctx, person("New", "Person"), "test", "new-person")
+	p, err := db.CreatePerson(ctx, person("New", "Person"), "test", "new-person", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func (db *DB) StoreDeadLetter(ctx context.Context, d udaconnect.DeadLetter) (uda
 // FindDeadLetters returns up to limit dead letters with an ID above after,
 // in ID order; waiting only leaves out those replayed.
 func (db *DB) FindDeadLetters(ctx context.Context, after int64, limit int, waiting bool) ([]udaconnect.DeadLetter, error) {
-	rows, _ := db.pool.Query(ctx, `
+	rows, _ := db.reads.Query(ctx, `
 		SELECT `+deadLetterColumns+` FROM dead_letter
 		WHERE id > $1 AND (NOT $3 OR replayed_at IS NULL)
 		ORDER BY id LIMIT $2`, after, limit, waiting)
@@ -46,7 +46,7 @@ func (db *DB) FindDeadLetters(ctx context.Context, after int64, limit int, waiti
 // FindDeadLetter returns the dead letter with the given ID, or an ENOTFOUND
 // error.
 func (db *DB) FindDeadLetter(ctx context.Context, id int64) (udaconnect.DeadLetter, error) {
-	rows, _ := db.pool.Query(ctx, `SELECT `+deadLetterColumns+` FROM dead_letter WHERE id = $1`, id)
+	rows, _ := db.reads.Query(ctx, `SELECT `+deadLetterColumns+` FROM dead_letter WHERE id = $1`, id)
 	d, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[udaconnect.DeadLetter])
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, udaconnect.Errorf(udaconnect.ENOTFOUND, "dead letter %d not found", id)

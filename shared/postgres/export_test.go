@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 )
 
@@ -29,4 +30,39 @@ func (db *DB) ExplainConnections(ctx context.Context, q udaconnect.ConnectionQue
 func (db *DB) Analyze(ctx context.Context) error {
 	_, err := db.pool.Exec(ctx, "ANALYZE")
 	return err
+}
+
+// Count counts the stored locations into n.
+func (db *DB) Count(ctx context.Context, n *int) error {
+	return db.pool.QueryRow(ctx, "SELECT count(*) FROM location").Scan(n)
+}
+
+// HoldReads takes every connection of the pool of reads until the returned
+// function is called.
+func (db *DB) HoldReads(ctx context.Context) (func(), error) {
+	var conns []*pgxpool.Conn
+	release := func() {
+		for _, c := range conns {
+			c.Release()
+		}
+	}
+	for range db.reads.Config().MaxConns {
+		c, err := db.reads.Acquire(ctx)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		conns = append(conns, c)
+	}
+	return release, nil
+}
+
+// StatementTimeouts returns the statement_timeout of a connection of each
+// pool: the writes', then the reads'.
+func (db *DB) StatementTimeouts(ctx context.Context) (writes, reads string, err error) {
+	if err := db.pool.QueryRow(ctx, "SHOW statement_timeout").Scan(&writes); err != nil {
+		return "", "", err
+	}
+	err = db.reads.QueryRow(ctx, "SHOW statement_timeout").Scan(&reads)
+	return writes, reads, err
 }

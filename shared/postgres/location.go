@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -19,11 +21,15 @@ const locationColumns = `id, person_id, ST_Y(coordinate::geometry), ST_X(coordin
 
 // StoreReports stores every report once per (Source, EventID) in one
 // statement, committed when it returns, and returns the location stored for
-// each, in order: a report already stored returns the earlier location. A report whose person does
-// not exist is not stored and gets an EUNKNOWN error in errs; err reports a
+// each, in order: a report already stored returns the earlier location. A
+// report that cannot be stored gets its own error in errs and fails nothing
+// else: one whose person does not exist EUNKNOWN, one whose event was stored
+// with another Hash EREUSED, one that is invalid or that PostgreSQL refuses
+// EINVALID (the batch is then stored in parts, without it). err reports a
 // failure of the whole batch, nothing of which was stored.
 func (db *DB) StoreReports(ctx context.Context, reports []udaconnect.Report) (locs []udaconnect.Location, errs []error, err error) {
 	n := len(reports)
+	refused := make(map[[2]string]error)
 	// Each event once, in key order: concurrent batches then take the keys'
 	// locks in the same order and cannot deadlock on them.
 	unique := make([]udaconnect.Report, 0, n)
@@ -34,37 +40,29 @@ func (db *DB) StoreReports(ctx context.Context, reports []udaconnect.Report) (lo
 			continue // the first of the same event in a batch wins
 		}
 		seen[key] = true
+		if err := r.Validate(); err != nil {
+			refused[key] = err
+			continue
+		}
 		unique = append(unique, r)
 	}
 	slices.SortFunc(unique, func(a, b udaconnect.Report) int {
 		return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.EventID, b.EventID))
 	})
-	sources, ids, persons := make([]string, len(unique)), make([]string, len(unique)), make([]int64, len(unique))
-	lats, lons, times := make([]float64, len(unique)), make([]float64, len(unique)), make([]time.Time, len(unique))
-	for i, r := range unique {
-		sources[i], ids[i], persons[i] = r.Source, r.EventID, r.PersonID
-		lats[i], lons[i], times[i] = r.Latitude, r.Longitude, r.CreationTime
+	stored := make(map[[2]string]storedLocation, len(unique))
+	if err := db.insertReports(ctx, unique, stored, refused); err != nil {
+		return nil, nil, err
 	}
-	stored := make(map[[2]string]udaconnect.Location, len(unique))
-	rows, _ := db.pool.Query(ctx, `
-		INSERT INTO location (event_source, event_id, person_id, coordinate, creation_time)
-		SELECT r.event_source, r.event_id, r.person_id, ST_MakePoint(r.longitude, r.latitude)::geography, r.creation_time
-		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::timestamptz[])
-			WITH ORDINALITY AS r (event_source, event_id, person_id, latitude, longitude, creation_time, n)
-		WHERE EXISTS (SELECT FROM person p WHERE p.id = r.person_id)
-		ORDER BY r.n
-		ON CONFLICT (event_source, event_id) DO NOTHING
-		RETURNING event_source, event_id, `+locationColumns,
-		sources, ids, persons, lats, lons, times)
-	if err := collectStored(rows, stored); err != nil {
-		return nil, nil, wrap("insert locations", err)
-	}
-	if len(stored) < len(ids) {
+	if len(stored)+len(refused) < len(seen) {
 		// Duplicates, and reports of unknown people: read what is there in a
 		// new statement, which also sees rows that concurrent batches
 		// committed while this one waited on them.
+		sources, ids := make([]string, 0, len(unique)), make([]string, 0, len(unique))
+		for _, r := range unique {
+			sources, ids = append(sources, r.Source), append(ids, r.EventID)
+		}
 		rows, _ := db.pool.Query(ctx, `
-			SELECT event_source, event_id, `+locationColumns+` FROM location
+			SELECT event_source, event_id, request_hash, `+locationColumns+` FROM location
 			WHERE (event_source, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
 			sources, ids)
 		if err := collectStored(rows, stored); err != nil {
@@ -73,21 +71,80 @@ func (db *DB) StoreReports(ctx context.Context, reports []udaconnect.Report) (lo
 	}
 	locs, errs = make([]udaconnect.Location, n), make([]error, n)
 	for i, r := range reports {
-		loc, ok := stored[[2]string{r.Source, r.EventID}]
-		if !ok {
+		key := [2]string{r.Source, r.EventID}
+		s, ok := stored[key]
+		switch {
+		case refused[key] != nil:
+			errs[i] = refused[key]
+		case !ok:
 			errs[i] = &udaconnect.Error{Code: udaconnect.EUNKNOWN, Field: "person_id",
 				Message: fmt.Sprintf("person_id %d is not a registered person", r.PersonID)}
-			continue
+		case s.hash != nil && r.Hash != nil && !bytes.Equal(s.hash, r.Hash):
+			errs[i] = errReused
+		default:
+			locs[i] = s.Location
 		}
-		locs[i] = loc
 	}
 	return locs, errs, nil
 }
 
-func collectStored(rows pgx.Rows, stored map[[2]string]udaconnect.Location) error {
+// errReused answers a request whose idempotency key (its event's source and
+// id) came before with another request.
+var errReused = udaconnect.Errorf(udaconnect.EREUSED, "this Idempotency-Key (event id) was used before with another request")
+
+// storedLocation is a location as stored, with the hash of its request.
+type storedLocation struct {
+	udaconnect.Location
+	hash []byte
+}
+
+// insertReports inserts reports in one statement. When PostgreSQL refuses
+// the data of some, it inserts the halves apart, down to each report
+// refused on its own, which is added to refused: the others are stored.
+func (db *DB) insertReports(ctx context.Context, reports []udaconnect.Report, stored map[[2]string]storedLocation, refused map[[2]string]error) error {
+	if len(reports) == 0 {
+		return nil
+	}
+	sources, ids, persons := make([]string, len(reports)), make([]string, len(reports)), make([]int64, len(reports))
+	lats, lons, times := make([]float64, len(reports)), make([]float64, len(reports)), make([]time.Time, len(reports))
+	hashes := make([][]byte, len(reports))
+	for i, r := range reports {
+		sources[i], ids[i], persons[i] = r.Source, r.EventID, r.PersonID
+		lats[i], lons[i], times[i], hashes[i] = r.Latitude, r.Longitude, r.CreationTime, r.Hash
+	}
+	rows, _ := db.pool.Query(ctx, `
+		INSERT INTO location (event_source, event_id, person_id, coordinate, creation_time, request_hash)
+		SELECT r.event_source, r.event_id, r.person_id, ST_MakePoint(r.longitude, r.latitude)::geography, r.creation_time, r.request_hash
+		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::timestamptz[], $7::bytea[])
+			WITH ORDINALITY AS r (event_source, event_id, person_id, latitude, longitude, creation_time, request_hash, n)
+		WHERE EXISTS (SELECT FROM person p WHERE p.id = r.person_id)
+		ORDER BY r.n
+		ON CONFLICT (event_source, event_id) DO NOTHING
+		RETURNING event_source, event_id, request_hash, `+locationColumns,
+		sources, ids, persons, lats, lons, times, hashes)
+	inserted := make(map[[2]string]storedLocation, len(reports))
+	err := collectStored(rows, inserted)
+	switch {
+	case err == nil:
+		maps.Copy(stored, inserted)
+		return nil
+	case !refusedData(err):
+		return wrap("insert locations", err)
+	case len(reports) == 1:
+		refused[[2]string{reports[0].Source, reports[0].EventID}] = udaconnect.Invalid("data", "the report cannot be stored: %s", dataMessage(err))
+		return nil
+	}
+	half := len(reports) / 2
+	if err := db.insertReports(ctx, reports[:half], stored, refused); err != nil {
+		return err
+	}
+	return db.insertReports(ctx, reports[half:], stored, refused)
+}
+
+func collectStored(rows pgx.Rows, stored map[[2]string]storedLocation) error {
 	var key [2]string
-	var l udaconnect.Location
-	_, err := pgx.ForEachRow(rows, []any{&key[0], &key[1], &l.ID, &l.PersonID, &l.Latitude, &l.Longitude, &l.CreationTime}, func() error {
+	var l storedLocation
+	_, err := pgx.ForEachRow(rows, []any{&key[0], &key[1], &l.hash, &l.ID, &l.PersonID, &l.Latitude, &l.Longitude, &l.CreationTime}, func() error {
 		l.CreationTime = l.CreationTime.UTC()
 		stored[key] = l
 		return nil
@@ -97,7 +154,7 @@ func collectStored(rows pgx.Rows, stored map[[2]string]udaconnect.Location) erro
 
 // FindLocation returns the location with the given ID, or an ENOTFOUND error.
 func (db *DB) FindLocation(ctx context.Context, id int64) (udaconnect.Location, error) {
-	rows, _ := db.pool.Query(ctx, `SELECT `+locationColumns+` FROM location WHERE id = $1`, id)
+	rows, _ := db.reads.Query(ctx, `SELECT `+locationColumns+` FROM location WHERE id = $1`, id)
 	l, err := pgx.CollectExactlyOneRow(rows, scanLocation)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, udaconnect.Errorf(udaconnect.ENOTFOUND, "location %d not found", id)
@@ -112,7 +169,7 @@ func (db *DB) FindLocation(ctx context.Context, id int64) (udaconnect.Location, 
 // first; a zero start or end leaves that side open. An unknown person is
 // an ENOTFOUND error.
 func (db *DB) FindLocations(ctx context.Context, personID int64, start, end time.Time) ([]udaconnect.Location, error) {
-	rows, _ := db.pool.Query(ctx, `
+	rows, _ := db.reads.Query(ctx, `
 		SELECT `+locationColumns+` FROM location
 		WHERE person_id = $1
 		  AND ($2::timestamptz IS NULL OR creation_time >= $2)
@@ -149,7 +206,7 @@ func nullTime(t time.Time) *time.Time {
 // EachLocation calls yield with each report of a person, oldest first, as
 // the rows come from the database; an error of yield stops it.
 func (db *DB) EachLocation(ctx context.Context, personID int64, yield func(udaconnect.Location) error) error {
-	rows, _ := db.pool.Query(ctx, `
+	rows, _ := db.reads.Query(ctx, `
 		SELECT `+locationColumns+` FROM location WHERE person_id = $1 ORDER BY creation_time, id`, personID)
 	defer rows.Close()
 	for rows.Next() {

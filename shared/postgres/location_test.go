@@ -14,7 +14,7 @@ import (
 
 func mustCreatePerson(t *testing.T, db *postgres.DB, first, last string) udaconnect.Person {
 	t.Helper()
-	p, err := db.CreatePerson(context.Background(), person(first, last), "test", first+" "+last)
+	p, err := db.CreatePerson(context.Background(), person(first, last), "test", first+" "+last, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -10,30 +11,38 @@ import (
 )
 
 // CreatePerson stores p, which must be valid, once per event (source and
-// eventID), and returns the person stored: a repeated event returns the
-// person its first delivery stored.
-func (db *DB) CreatePerson(ctx context.Context, p udaconnect.Person, source, eventID string) (udaconnect.Person, error) {
+// eventID), with hash, the SHA-256 of the request that carried it (nil when
+// unknown), and returns the person stored: a repeated event returns the
+// person its first delivery stored, or an EREUSED error when that came with
+// another hash. Data PostgreSQL refuses is an EINVALID error.
+func (db *DB) CreatePerson(ctx context.Context, p udaconnect.Person, source, eventID string, hash []byte) (udaconnect.Person, error) {
 	const query = `
 		WITH inserted AS (
-			INSERT INTO person (first_name, last_name, company_name, event_source, event_id)
-			VALUES ($1, $2, $3, $4, $5)
+			INSERT INTO person (first_name, last_name, company_name, event_source, event_id, request_hash)
+			VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (event_source, event_id) DO NOTHING
-			RETURNING id, first_name, last_name, company_name
+			RETURNING id, first_name, last_name, company_name, request_hash
 		)
 		SELECT * FROM inserted
 		UNION ALL
-		SELECT id, first_name, last_name, company_name FROM person
+		SELECT id, first_name, last_name, company_name, request_hash FROM person
 		WHERE event_source = $4 AND event_id = $5`
 	// A concurrent delivery of the same event may commit after this
 	// statement's snapshot: the second try sees it.
 	for try := 0; ; try++ {
-		rows, _ := db.pool.Query(ctx, query, p.FirstName, p.LastName, p.CompanyName, source, eventID)
-		stored, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[udaconnect.Person])
-		if errors.Is(err, pgx.ErrNoRows) && try == 0 {
+		var stored udaconnect.Person
+		var storedHash []byte
+		err := db.pool.QueryRow(ctx, query, p.FirstName, p.LastName, p.CompanyName, source, eventID, hash).
+			Scan(&stored.ID, &stored.FirstName, &stored.LastName, &stored.CompanyName, &storedHash)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows) && try == 0:
 			continue
-		}
-		if err != nil {
+		case refusedData(err):
+			return p, udaconnect.Invalid("body", "the person cannot be stored: %s", dataMessage(err))
+		case err != nil:
 			return p, wrap("insert person", err)
+		case storedHash != nil && hash != nil && !bytes.Equal(storedHash, hash):
+			return p, errReused
 		}
 		return stored, nil
 	}
@@ -42,7 +51,7 @@ func (db *DB) CreatePerson(ctx context.Context, p udaconnect.Person, source, eve
 // FindPerson returns the person with the given ID, or an ENOTFOUND error.
 func (db *DB) FindPerson(ctx context.Context, id int64) (udaconnect.Person, error) {
 	p := udaconnect.Person{ID: id}
-	err := db.pool.QueryRow(ctx, `
+	err := db.reads.QueryRow(ctx, `
 		SELECT first_name, last_name, company_name FROM person WHERE id = $1`,
 		id).Scan(&p.FirstName, &p.LastName, &p.CompanyName)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -56,7 +65,7 @@ func (db *DB) FindPerson(ctx context.Context, id int64) (udaconnect.Person, erro
 
 // FindPersons returns every person, ordered by last and first name.
 func (db *DB) FindPersons(ctx context.Context) ([]udaconnect.Person, error) {
-	rows, _ := db.pool.Query(ctx, `
+	rows, _ := db.reads.Query(ctx, `
 		SELECT id, first_name, last_name, company_name FROM person
 		ORDER BY last_name, first_name, id`)
 	persons, err := pgx.CollectRows(rows, pgx.RowToStructByPos[udaconnect.Person])
@@ -88,7 +97,7 @@ const Deleted = math.MaxInt64
 // TokenGenerations returns the token generation of every person whose tokens
 // were reissued, by person ID, and Deleted for every deleted person.
 func (db *DB) TokenGenerations(ctx context.Context) (map[int64]int64, error) {
-	rows, _ := db.pool.Query(ctx, `
+	rows, _ := db.reads.Query(ctx, `
 		SELECT id, token_generation FROM person WHERE token_generation > 1
 		UNION ALL
 		SELECT id, $1 FROM deleted_person`, int64(Deleted))

@@ -18,18 +18,18 @@ func person(first, last string) udaconnect.Person {
 func TestCreatePersonOncePerEvent(t *testing.T) {
 	db := pgtest.MustOpenDB(t)
 	ctx := context.Background()
-	first, err := db.CreatePerson(ctx, person("Ada", "Lovelace"), "src", "1")
+	first, err := db.CreatePerson(ctx, person("Ada", "Lovelace"), "src", "1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := db.CreatePerson(ctx, person("Ada", "Lovelace"), "src", "1")
+	again, err := db.CreatePerson(ctx, person("Ada", "Lovelace"), "src", "1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if again != first {
 		t.Errorf("CreatePerson of the same event = %+v; want the first %+v", again, first)
 	}
-	other, err := db.CreatePerson(ctx, person("Ada", "Lovelace"), "src", "2")
+	other, err := db.CreatePerson(ctx, person("Ada", "Lovelace"), "src", "2", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

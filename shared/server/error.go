@@ -16,6 +16,8 @@ var statuses = map[string]int{
 	udaconnect.ENOTFOUND:     http.StatusNotFound,
 	udaconnect.EUNKNOWN:      http.StatusUnprocessableEntity,
 	udaconnect.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	udaconnect.EREUSED:       http.StatusUnprocessableEntity,
+	udaconnect.EINFLIGHT:     http.StatusConflict,
 	udaconnect.EOVERLOADED:   http.StatusTooManyRequests,
 	udaconnect.EUNAUTHORIZED: http.StatusUnauthorized,
 	udaconnect.EFORBIDDEN:    http.StatusForbidden,
@@ -24,7 +26,7 @@ var statuses = map[string]int{
 	udaconnect.EINTERNAL:     http.StatusInternalServerError,
 }
 
-// RetryAfter is the pause, in seconds, asked of clients on 429 and 503.
+// RetryAfter is the pause, in seconds, asked of clients on 409, 429 and 503.
 const RetryAfter = "1"
 
 // ErrorStatus returns the HTTP status for err.
@@ -46,7 +48,7 @@ func WriteError(w http.ResponseWriter, err error) {
 	if errors.As(err, &e) {
 		body.Field = e.Field
 	}
-	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+	if status == http.StatusConflict || status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", RetryAfter)
 	}
 	WriteJSON(w, status, body)

@@ -1,18 +1,22 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
+	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
@@ -32,7 +36,7 @@ func Events(h Handler, log *zap.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			WriteError(w, udaconnect.Errorf(udaconnect.EINVALID, "send CloudEvents with POST"))
+			WriteJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: "send CloudEvents with POST"})
 			return
 		}
 		start := time.Now()
@@ -78,22 +82,34 @@ func Events(h Handler, log *zap.Logger) http.Handler {
 }
 
 // ReadEvent reads one CloudEvent, binary or structured, of at most
-// MaxEventSize bytes, and checks it is well formed.
+// MaxEventSize bytes, and checks it is well formed and can be stored and
+// forwarded whole (ev.Check).
 func ReadEvent(w http.ResponseWriter, r *http.Request) (*event.Event, error) {
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/cloudevents-batch+json") {
+	ct := r.Header.Get("Content-Type")
+	if strings.HasPrefix(ct, "application/cloudevents-batch+json") {
 		return nil, udaconnect.Errorf(udaconnect.EINVALID, "batches are not accepted here: send one event at a time")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxEventSize)
-	e, err := cehttp.NewEventFromHTTPRequest(r)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxEventSize))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
 		return nil, udaconnect.Errorf(udaconnect.ETOOLARGE, "the event is larger than %d bytes", MaxEventSize)
 	case err != nil:
+		return nil, udaconnect.Errorf(udaconnect.EINVALID, "the event cannot be read")
+	case strings.HasPrefix(ct, "application/cloudevents+json") && !utf8.Valid(body):
+		// The JSON decoder would replace what is not UTF-8 unseen.
+		return nil, udaconnect.Errorf(udaconnect.EINVALID, "the event is not valid UTF-8")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	e, err := cehttp.NewEventFromHTTPRequest(r)
+	if err != nil {
 		return nil, udaconnect.Errorf(udaconnect.EINVALID, "malformed CloudEvent: %v", err)
 	}
 	if err := e.Validate(); err != nil {
 		return nil, udaconnect.Errorf(udaconnect.EINVALID, "invalid CloudEvent: %v", err)
+	}
+	if err := ev.Check(e, ev.MaxKeyBytes); err != nil {
+		return nil, err
 	}
 	return e, nil
 }

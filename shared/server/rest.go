@@ -7,9 +7,12 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
+	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
@@ -20,8 +23,12 @@ const MaxRequestSize = 64 << 10
 // PostEvent serves a REST POST as an event: its JSON body becomes the data
 // of an event of type typ from source, handled by h; the reply's data is the
 // answer, with 201. An Idempotency-Key header becomes the event's id, so a
-// client that retries a POST is stored once.
+// client that retries a POST is stored once; as in the IETF Idempotency-Key
+// draft, a key sent again while its first request is still being handled
+// here is a 409, and one sent again with another body a 422 (see
+// ev.Fingerprint).
 func PostEvent(h Handler, source, typ string, log *zap.Logger) http.HandlerFunc {
+	var inFlight sync.Map // of Idempotency-Keys
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestSize))
 		var tooLarge *http.MaxBytesError
@@ -32,13 +39,25 @@ func PostEvent(h Handler, source, typ string, log *zap.Logger) http.HandlerFunc 
 		case err != nil:
 			WriteError(w, udaconnect.Errorf(udaconnect.EINVALID, "the request body cannot be read"))
 			return
+		case !utf8.Valid(body):
+			WriteError(w, udaconnect.Invalid("body", "the request body is not valid UTF-8"))
+			return
 		case !json.Valid(body):
 			WriteError(w, udaconnect.Invalid("body", "the request body must be a JSON object"))
 			return
 		}
 		id := r.Header.Get("Idempotency-Key")
+		if err := checkIdempotencyKey(id); err != nil {
+			WriteError(w, err)
+			return
+		}
 		if id == "" {
 			id = uuid.NewString()
+		} else if _, busy := inFlight.LoadOrStore(id, struct{}{}); busy {
+			WriteError(w, errInFlight)
+			return
+		} else {
+			defer inFlight.Delete(id)
 		}
 		e, err := NewEvent(source, typ, id, json.RawMessage(body))
 		if err != nil {
@@ -57,6 +76,16 @@ func PostEvent(h Handler, source, typ string, log *zap.Logger) http.HandlerFunc 
 		w.WriteHeader(http.StatusCreated)
 		_, _ = w.Write(reply.Data())
 	}
+}
+
+var errInFlight = udaconnect.Errorf(udaconnect.EINFLIGHT, "the first request with this Idempotency-Key is still being handled, try again later")
+
+// checkIdempotencyKey refuses a key that could not be an event's id.
+func checkIdempotencyKey(key string) error {
+	if len(key) > ev.MaxKeyBytes {
+		return udaconnect.Invalid("Idempotency-Key", "Idempotency-Key must be at most %d bytes", ev.MaxKeyBytes)
+	}
+	return udaconnect.CheckText("Idempotency-Key", key)
 }
 
 // PathID reads the path value name as a positive integer ID.

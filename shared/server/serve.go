@@ -20,6 +20,19 @@ import (
 	"go.uber.org/zap"
 )
 
+// Bounds of every server's connections: the time to read a request's
+// header and its whole body; how long a kept-alive connection may idle; the
+// bytes of a header; and the time each write of an answer may take, pushed
+// back at every write, so that a client that stops reading is cut off while
+// an answer that keeps flowing, however long (a stream), goes on.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	IdleTimeout       = 60 * time.Second
+	MaxHeaderBytes    = 64 << 10
+	WriteTimeout      = 30 * time.Second
+)
+
 // ShutdownTimeout bounds how long in-flight requests may take to finish
 // after SIGTERM; Knative's default grace period is 30 s.
 const ShutdownTimeout = 25 * time.Second
@@ -61,7 +74,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("/", s.Handler)
-	srv := &http.Server{Handler: telemetry.Middleware(mux), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           writeDeadlines(telemetry.Middleware(mux)),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(s.listener) }()
 	s.Log.Info("listening", zap.String("addr", s.Addr))
@@ -82,6 +101,43 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	return nil
 }
+
+// writeDeadlines gives each write of an answer WriteTimeout, and what is
+// still buffered when the handler returns as much again.
+func writeDeadlines(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dw := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w)}
+		dw.extend()
+		next.ServeHTTP(dw, r)
+		dw.extend()
+	})
+}
+
+// deadlineWriter pushes the write deadline back before each write.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (w *deadlineWriter) extend() { _ = w.rc.SetWriteDeadline(time.Now().Add(WriteTimeout)) }
+
+func (w *deadlineWriter) WriteHeader(status int) {
+	w.extend()
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	w.extend()
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *deadlineWriter) Flush() {
+	w.extend()
+	_ = w.rc.Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.stopping.Load() {

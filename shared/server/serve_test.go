@@ -1,10 +1,13 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/udaconnect/udaconnect/shared/server"
@@ -64,5 +67,66 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + s.Addr + "/readyz"); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("GET after shutdown = %v; want the connection refused", err)
+	}
+}
+
+// An answer streams through the server's write deadlines: what a handler
+// flushes reaches the client while the handler goes on.
+func TestServeStreams(t *testing.T) {
+	next := make(chan struct{})
+	s := &server.Server{
+		Addr: "127.0.0.1:0",
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for i := range 3 {
+				fmt.Fprintf(w, "data: %d\n\n", i)
+				if err := http.NewResponseController(w).Flush(); err != nil {
+					t.Errorf("flush: %v", err)
+					return
+				}
+				<-next // the client read it
+			}
+		}),
+		Log: zaptest.NewLogger(t),
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Serve(ctx)
+	resp, err := http.Get("http://" + s.Addr + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	for i := range 3 {
+		line, err := r.ReadString('\n')
+		r.ReadString('\n')
+		if want := fmt.Sprintf("data: %d\n", i); line != want || err != nil {
+			t.Fatalf("line %d = %q, %v; want %q", i, line, err, want)
+		}
+		next <- struct{}{}
+	}
+}
+
+// Headers over MaxHeaderBytes are refused before any handler runs.
+func TestServeRefusesHugeHeaders(t *testing.T) {
+	s := &server.Server{Addr: "127.0.0.1:0", Handler: http.NotFoundHandler(), Log: zaptest.NewLogger(t)}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Serve(ctx)
+	req, _ := http.NewRequest("GET", "http://"+s.Addr+"/", nil)
+	req.Header.Set("X-Huge", strings.Repeat("h", 2*server.MaxHeaderBytes))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a header of %d bytes = %d; want 431", 2*server.MaxHeaderBytes, resp.StatusCode)
 	}
 }

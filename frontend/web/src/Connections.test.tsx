@@ -91,10 +91,10 @@ describe('connections', () => {
 
     const distance = screen.getByLabelText('Distance (m)');
     await user.clear(distance);
-    expect(screen.getByText('Enter a distance above 0 and at most 10,000 m.')).toBeInTheDocument();
-    expect(distance).toHaveAccessibleDescription('Enter a distance above 0 and at most 10,000 m.');
-    await user.type(distance, '20000');
-    expect(screen.getByText('Enter a distance above 0 and at most 10,000 m.')).toBeInTheDocument();
+    expect(screen.getByText('Enter a distance above 0 and at most 1,000 m.')).toBeInTheDocument();
+    expect(distance).toHaveAccessibleDescription('Enter a distance above 0 and at most 1,000 m.');
+    await user.type(distance, '2000');
+    expect(screen.getByText('Enter a distance above 0 and at most 1,000 m.')).toBeInTheDocument();
     await user.clear(distance);
     await user.type(distance, '5');
 
@@ -139,9 +139,9 @@ describe('connections', () => {
 
   it('shows the server’s error and tries again', async () => {
     let answer: Connection[] | null = null;
-    const { user } = await open({ connections: () => (answer ? json(200, answer) : json(400, { error: 'distance must be a number of metres above 0 and at most 10000' })) });
+    const { user } = await open({ connections: () => (answer ? json(200, answer) : json(400, { error: 'distance must be a number of metres above 0 and at most 1000' })) });
     const alert = await screen.findByRole('alert');
-    expect(alert).toHaveTextContent('The connections could not be loaded. distance must be a number of metres above 0 and at most 10000');
+    expect(alert).toHaveTextContent('The connections could not be loaded. distance must be a number of metres above 0 and at most 1000');
 
     answer = pamConnections;
     await user.click(within(alert).getByRole('button', { name: 'Try again' }));

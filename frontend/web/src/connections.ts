@@ -2,7 +2,7 @@ import type { Connection, Location, Person } from './api';
 
 // MaxRangeDays is the longest date range the connection API answers for.
 export const MaxRangeDays = 366;
-export const MaxDistance = 10_000; // metres
+export const MaxDistance = 1_000; // metres
 export const DefaultDistance = 5; // metres
 export const DefaultWindow = '15m';
 
