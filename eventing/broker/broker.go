@@ -23,19 +23,38 @@ import (
 )
 
 // Services maps Knative Service names to local URLs; it is a flag.Value
-// taking name=url.
+// taking name=url. A Service with several replicas has their URLs separated
+// by commas; the Broker delivers to them in turn, as Knative's activator
+// spreads requests over a revision's pods.
 type Services map[string]string
 
 func (s Services) String() string { return fmt.Sprint(map[string]string(s)) }
 
 func (s Services) Set(v string) error {
-	name, url, ok := strings.Cut(v, "=")
-	if !ok || name == "" || !strings.HasPrefix(url, "http") {
-		return fmt.Errorf("want name=http://host:port, got %q", v)
+	name, urls, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want name=http://host:port[,http://host:port...], got %q", v)
 	}
-	s[name] = strings.TrimSuffix(url, "/")
+	var list []string
+	for url := range strings.SplitSeq(urls, ",") {
+		if !strings.HasPrefix(url, "http") {
+			return fmt.Errorf("want name=http://host:port[,http://host:port...], got %q", v)
+		}
+		list = append(list, strings.TrimSuffix(url, "/"))
+	}
+	s[name] = strings.Join(list, ",")
 	return nil
 }
+
+// replicas are the URLs of a subscriber's replicas, taken in turn.
+type replicas struct {
+	urls []string
+	next atomic.Uint64
+}
+
+func newReplicas(urls string) *replicas { return &replicas{urls: strings.Split(urls, ",")} }
+
+func (r *replicas) pick() string { return r.urls[(r.next.Add(1)-1)%uint64(len(r.urls))] }
 
 // Resolve gives the local URL of a Destination: a Service ref through the
 // map, or its absolute uri.
@@ -126,7 +145,7 @@ type Broker struct {
 
 type trigger struct {
 	name   string
-	url    string
+	url    *replicas // the subscriber's
 	filter Filter
 	policy Policy
 }
@@ -250,9 +269,11 @@ func newTrigger(tm TriggerManifest, brokerDelivery *Delivery, services Services)
 	if t.filter, err = NewFilter(tm.Spec.Filters, attrs); err != nil {
 		return t, fmt.Errorf("filters: %w", err)
 	}
-	if t.url, err = services.Resolve(tm.Spec.Subscriber); err != nil {
+	url, err := services.Resolve(tm.Spec.Subscriber)
+	if err != nil {
 		return t, fmt.Errorf("subscriber: %w", err)
 	}
+	t.url = newReplicas(url)
 	delivery := tm.Spec.Delivery
 	if delivery == nil {
 		delivery = brokerDelivery
@@ -409,8 +430,8 @@ func (b *Broker) deliver(t trigger, msg jetstream.Msg) {
 	attempt := attempts(msg)
 	log := b.log.With(telemetry.EventFields(e, zap.String("trigger", t.name), zap.Int("attempt", attempt))...)
 
-	r := b.sender.Send(b.ctx, t.url, e, t.policy.Timeout)
-	dest := t.url
+	dest := t.url.pick()
+	r := b.sender.Send(b.ctx, dest, e, t.policy.Timeout)
 	if r.OK() && r.Reply != nil {
 		reply := *r.Reply
 		reply.SetExtension(TTLExtension, ttl)

@@ -39,8 +39,8 @@ func TestRepoManifests(t *testing.T) {
 		}
 		for _, tr := range b.triggers {
 			wantPolicy := Policy{Retry: 5, Delay: 200 * time.Millisecond, DeadLetterSink: localServices["dead-letters"]}
-			if tr.url != localServices[want[tr.name]] || tr.policy != wantPolicy {
-				t.Errorf("trigger %s: subscriber %s, policy %+v; want %s, %+v", tr.name, tr.url, tr.policy, localServices[want[tr.name]], wantPolicy)
+			if got := tr.url.pick(); got != localServices[want[tr.name]] || tr.policy != wantPolicy {
+				t.Errorf("trigger %s: subscriber %s, policy %+v; want %s, %+v", tr.name, got, tr.policy, localServices[want[tr.name]], wantPolicy)
 			}
 		}
 	}
