@@ -1,7 +1,8 @@
 // Connections tells whom a person met: io.udaconnect.connections.requested
 // in, io.udaconnect.connections.found out, the /api/persons/{id}/connection
-// route, and for every io.udaconnect.location.recorded an
-// io.udaconnect.connection.detected per meeting it starts.
+// route; for every io.udaconnect.location.recorded it keeps the meetings
+// up to date and emits an io.udaconnect.connection.detected per meeting it
+// starts; it serves the meetings, and their changes as they happen.
 package main
 
 import (
@@ -39,6 +40,8 @@ type Function struct {
 	log    *zap.Logger
 	sink   cloudevents.Client // where connection.detected goes: K_SINK
 	detect *batch.Committer[udaconnect.Location, struct{}]
+	live   *live
+	stop   context.CancelFunc // stops listening for meeting changes
 }
 
 // New returns the function on db, emitting to cfg.Sink.
@@ -52,14 +55,19 @@ func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error)
 	if err != nil {
 		return nil, fmt.Errorf("K_SINK: %w", err)
 	}
-	f := &Function{db: db, log: log, sink: sink}
+	f := &Function{db: db, log: log, sink: sink, live: newLive()}
 	f.detect = batch.New(detectConfig, f.detectBatch)
+	ctx, stop := context.WithCancel(context.Background())
+	f.stop = stop
+	go f.listen(ctx)
 	return f, nil
 }
 
 // Close detects the meetings of the locations still waiting and stops. The
 // server calls it once it has stopped taking requests.
 func (f *Function) Close() {
+	f.Drain()
+	f.stop()
 	f.detect.Close()
 	s := f.detect.Stats()
 	f.log.Info("detection stopped", zap.Int64("batches", s.Batches), zap.Int64("locations", s.Items), zap.Int64("largest_batch", s.Largest))
@@ -102,16 +110,21 @@ func (f *Function) find(ctx context.Context, p udaconnect.ConnectionParams) ([]u
 	return f.db.FindConnections(ctx, q)
 }
 
-// detectBatch emits a connection.detected for every meeting that the
-// locations start and answers each location once its own events are
-// accepted. An event's id derives from the location and the other person,
-// so a redelivered location yields the same events again, not new ones.
+// detectBatch brings the meetings up to date with the locations, emits a
+// connection.detected for every meeting that they start and answers each
+// location once its own events are accepted. An event's id derives from the
+// location and the other person, so a redelivered location yields the same
+// events again, not new ones; the meetings it leaves as they were.
 func (f *Function) detectBatch(ctx context.Context, locs []udaconnect.Location) ([]struct{}, []error, error) {
 	ids := make([]int64, len(locs))
 	for i, l := range locs {
 		ids[i] = l.ID
 	}
-	meetings, err := f.db.FindMeetings(ctx, ids)
+	changed, err := f.db.UpdateMeetings(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	meetings, err := f.db.FindMeetingStarts(ctx, ids)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -141,13 +154,15 @@ func (f *Function) detectBatch(ctx context.Context, locs []udaconnect.Location) 
 	for i, l := range locs {
 		errs[i] = failed[l.ID]
 	}
-	f.log.Debug("meetings detected", zap.Int("locations", len(locs)), zap.Int("meetings", len(meetings)))
+	f.log.Debug("meetings detected", zap.Int("locations", len(locs)), zap.Int("meetings", len(meetings)), zap.Int("persons_changed", len(changed)))
 	return make([]struct{}, len(locs)), errs, nil
 }
 
-// Routes adds the connection route to mux.
+// Routes adds the connection and meeting routes to mux.
 func (f *Function) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/persons/{id}/connection", f.connectionRoute)
+	mux.HandleFunc("GET /api/persons/{id}/meetings", f.meetingsRoute)
+	mux.HandleFunc("GET /api/persons/{id}/meetings/live", f.liveRoute)
 }
 
 // connectionRoute answers the connections of a person, encoded one by one

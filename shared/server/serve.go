@@ -33,6 +33,7 @@ type Server struct {
 	Addr    string
 	Handler http.Handler                // everything but the health endpoints
 	Ready   func(context.Context) error // what /readyz checks
+	Drain   func()                      // ends long-lived requests (streams) as shutdown begins; optional
 	Log     *zap.Logger
 
 	listener net.Listener
@@ -59,6 +60,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("/", s.Handler)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if s.Drain != nil {
+		srv.RegisterOnShutdown(s.Drain)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(s.listener) }()
 	s.Log.Info("listening", zap.String("addr", s.Addr))
@@ -139,6 +143,9 @@ func run[F Function](ctx context.Context, build func(Config, *postgres.DB, *zap.
 		defer c.Close()
 	}
 	s := &Server{Addr: cfg.Addr(), Handler: Mux(f, log), Ready: db.Ping, Log: log}
+	if d, ok := any(f).(interface{ Drain() }); ok {
+		s.Drain = d.Drain
+	}
 	if err := s.Listen(); err != nil {
 		return err
 	}
