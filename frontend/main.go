@@ -34,10 +34,12 @@ var routes = []struct {
 	{"POST /api/persons", "PERSONS_URL", organizer, withToken},
 	{"GET /api/persons/{id}", "PERSONS_URL", self, nil},
 	{"POST /api/persons/{id}/token", "PERSONS_URL", organizer, newToken},
-	{"POST /api/locations", "LOCATIONS_URL", ownReport, nil},
+	{"POST /api/locations", "LOCATIONS_URL", ownReport, recorded},
 	{"GET /api/locations/{id}", "LOCATIONS_URL", anyone, ownLocation},
 	{"GET /api/persons/{id}/locations", "LOCATIONS_URL", self, nil},
 	{"GET /api/persons/{id}/connection", "CONNECTIONS_URL", self, nil},
+	{"GET /api/persons/{id}/meetings", "CONNECTIONS_URL", self, nil},
+	{"GET /api/persons/{id}/meetings/live", "CONNECTIONS_URL", self, nil},
 }
 
 func main() {
@@ -78,6 +80,7 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 	if err != nil {
 		return nil, err
 	}
+	a.broker = NewDoor(sink, log)
 	api := http.NewServeMux() // what needs a credential
 	for _, r := range routes {
 		u, err := url.Parse(getenv(r.upstream))
@@ -86,7 +89,7 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 		}
 		api.Handle(r.pattern, guard(r.rule, proxy(u, a.modify(r.answer), log)))
 	}
-	api.Handle("POST /events", NewDoor(sink, log))
+	api.Handle("POST /events", a.broker)
 	api.HandleFunc("GET /api/session", session)
 
 	mux := http.NewServeMux()
@@ -145,7 +148,9 @@ func getenvOr(getenv func(string) string, name, fallback string) string {
 
 // proxy forwards to a function, with modify applied to its answers; a
 // function that cannot be reached is a 503. The door's credentials stay at
-// the door.
+// the door. A stream of Server-Sent Events is passed on as it comes (the
+// proxy flushes text/event-stream at once, and the door's server has no
+// write timeout).
 func proxy(u *url.URL, modify func(*http.Response) error, log *zap.Logger) http.Handler {
 	p := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
