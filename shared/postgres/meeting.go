@@ -79,12 +79,15 @@ func (db *DB) UpdateMeetings(ctx context.Context, ids []int64) ([]int64, error) 
 // lockPairsSQL locks and returns the pairs (a < b) that the locations $1
 // concern: a report of another within the distance ($2) and window ($3) of
 // one of them, or an open meeting of its person last seen more than the
-// window before it. The locks are taken in the pairs' order (OFFSET 0 keeps
-// the order below the call), so that two transactions cannot deadlock.
+// window before it. A pair's lock is one of 512 keys, its hash's: a batch at
+// a crowded booth concerns thousands of pairs, which would fill PostgreSQL's
+// table of locks; pairs that share a key take turns. The keys are locked in
+// order (OFFSET 0 keeps the order below the calls), so that two transactions
+// cannot deadlock, before any pair is returned.
 const lockPairsSQL = `
 		WITH new AS MATERIALIZED (
 			SELECT id, person_id, coordinate, creation_time FROM location WHERE id = ANY($1)
-		), pair AS (
+		), pair AS MATERIALIZED (
 			SELECT least(n.person_id, l.person_id) AS a, greatest(n.person_id, l.person_id) AS b
 			FROM new n
 			JOIN location l
@@ -99,8 +102,9 @@ const lockPairsSQL = `
 			SELECT m.person_a, m.person_b FROM new n JOIN meeting m ON m.person_b = n.person_id
 			WHERE m.merged_into IS NULL AND NOT m.ended AND m.last_seen < n.creation_time - $3::interval
 		)
-		SELECT a, b FROM (SELECT a, b FROM pair ORDER BY a, b OFFSET 0) p
-		WHERE pg_advisory_xact_lock(hashtextextended('meeting ' || a || ' ' || b, 0)) IS NOT NULL`
+		SELECT a, b FROM pair
+		WHERE (SELECT count(pg_advisory_xact_lock(7371000100 + k))
+			FROM (SELECT DISTINCT abs(hashtextextended(a || ' ' || b, 0)) % 512 AS k FROM pair ORDER BY k OFFSET 0) keys) >= 0`
 
 // recomputeSQL recomputes the meetings of the locked pairs ($4, $5) around
 // the locations $1 and returns the pairs of the meetings it changed:

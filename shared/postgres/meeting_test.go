@@ -351,3 +351,31 @@ func TestFindMeetingsPages(t *testing.T) {
 		t.Errorf("meetings of an unknown person: %v; want ENOTFOUND", err)
 	}
 }
+
+// Replicas updating the meetings of the same people at once, each with one
+// location, take turns and agree with one that updates them all in order.
+func TestMeetingsConcurrently(t *testing.T) {
+	s := newScene(t)
+	rs := append(every("ann", 0, 70, 5, 0), at{"bob", 0, 1}, at{"bob", 25, 1}, at{"bob", 30, 1}, at{"bob", 60, 1}, at{"cat", 30, -1}, at{"cat", 35, -1})
+	reports := make([]udaconnect.Report, len(rs))
+	for i, r := range rs {
+		reports[i] = report(fmt.Sprintf("%s-%d", r.who, r.min), s.ids[r.who], north(r.north), lon0, clock(10, r.min))
+	}
+	locs := mustStore(t, s.db, reports...)
+	errs := make(chan error, len(locs))
+	for _, l := range locs {
+		go func() {
+			_, err := s.db.UpdateMeetings(context.Background(), []int64{l.ID})
+			errs <- err
+		}()
+	}
+	for range locs {
+		if err := <-errs; err != nil {
+			t.Fatalf("UpdateMeetings: %v", err)
+		}
+	}
+	want := []string{"ann+bob 10:00-11:10", "ann+cat 10:15-10:50 ended", "bob+cat 10:25-10:35 ended"}
+	if got := s.meetings(t); !slices.Equal(got, want) {
+		t.Errorf("meetings updated at once = %q; want %q", got, want)
+	}
+}
