@@ -11,9 +11,10 @@ import (
 // BatchSize is how many reports Load stores in one statement.
 const BatchSize = 5000
 
-// Load stores the conference in db and returns the ids of its attendees.
-// progress, if not nil, is called after each batch with the reports stored
-// so far and their total. Loading the same config twice stores nothing new.
+// Load stores the conference in db, with its meetings as connections would
+// have kept them, and returns the ids of its attendees. progress, if not
+// nil, is called after each batch with the reports stored so far and their
+// total. Loading the same config twice stores nothing new.
 func Load(ctx context.Context, db *postgres.DB, c Config, progress func(done, total int)) ([]int64, error) {
 	source := fmt.Sprintf("/udaconnect/conference/%d", c.Seed)
 	var ids []int64
@@ -27,13 +28,23 @@ func Load(ctx context.Context, db *postgres.DB, c Config, progress func(done, to
 	total, done := len(ids)*c.ReportsPerAttendee(), 0
 	batch := make([]udaconnect.Report, 0, BatchSize)
 	flush := func() error {
-		_, _, err := db.StoreReports(ctx, batch)
+		locs, _, err := db.StoreReports(ctx, batch)
+		if err != nil {
+			return err
+		}
+		stored := make([]int64, len(locs))
+		for i, l := range locs {
+			stored[i] = l.ID
+		}
+		if _, err := db.UpdateMeetings(ctx, stored); err != nil {
+			return err
+		}
 		done += len(batch)
 		batch = batch[:0]
 		if progress != nil {
 			progress(done, total)
 		}
-		return err
+		return nil
 	}
 	for r := range c.Reports(ids) {
 		if batch = append(batch, r); len(batch) == BatchSize {

@@ -115,16 +115,21 @@ const lockPairsSQL = `
 //     within the window of them, which the new pairs may extend or join.
 //     Every other meeting of the pair lies more than the window away, so
 //     the near pairs in the span make its meetings whole;
-//   - near, chained: the near pairs of reports in the span, each pair a
-//     new meeting (n) when it starts more than the window after every pair
-//     before it ends;
-//   - fresh: the meetings, with their centroid (of each report once);
-//   - old, owner, keep: the stored meetings in the span, each inside one
-//     fresh meeting, which keeps the lowest id of those it holds.
+//   - near: the near pairs of reports in the span; old: the stored meetings
+//     in it;
+//   - island: both in time order, each a new meeting (n) when it starts
+//     more than the window after every one before it ends. A stored meeting
+//     spans near pairs that chain, so it falls in the meeting they make,
+//     which keeps the lowest id of those it holds (keep);
+//   - fresh: each meeting with its near pairs, from both reports of each
+//     (endpoint): first and last, closest, and the centroid of its reports,
+//     each once (the mean of their coordinates, in report order).
 //
 // Then the kept meetings that differ are updated, the fresh ones that hold
-// none inserted, and the others inside one merged into it. A stored meeting
-// inside none (its reports are gone) is deleted.
+// none inserted, and the other stored ones merged into theirs. A stored
+// meeting in a meeting without near pairs (its reports are gone) is deleted.
+// Every step is a pass over sorted rows or a lookup by id: no step pairs
+// meetings with meetings.
 const recomputeSQL = `
 		WITH new AS MATERIALIZED (
 			SELECT id, person_id, coordinate, creation_time FROM location WHERE id = ANY($1)
@@ -156,60 +161,58 @@ const recomputeSQL = `
 			 AND lb.creation_time BETWEEN la.creation_time - $3::interval AND la.creation_time + $3::interval
 			CROSS JOIN LATERAL (SELECT ST_Distance(la.coordinate, lb.coordinate) AS distance) d
 			WHERE d.distance <= $2
-		), chained AS MATERIALIZED (
-			SELECT *, count(*) FILTER (WHERE gap) OVER (PARTITION BY a, b ORDER BY lo, hi, ia, ib) AS n
-			FROM (SELECT *, lo > max(hi) OVER (PARTITION BY a, b ORDER BY lo, hi, ia, ib
-					ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + $3::interval AS gap
-				FROM near) x
-		), centroid AS (
-			SELECT a, b, n, ST_Centroid(ST_Collect(c::geometry)) AS c
-			FROM (SELECT DISTINCT ON (a, b, n, id) a, b, n, c
-				FROM (SELECT a, b, n, ia AS id, ca AS c FROM chained UNION ALL SELECT a, b, n, ib, cb FROM chained) r
-				ORDER BY a, b, n, id) d
-			GROUP BY a, b, n
-		), fresh AS MATERIALIZED (
-			SELECT f.*, ST_Y(c.c) AS latitude, ST_X(c.c) AS longitude,
-				EXISTS (SELECT FROM location l WHERE l.person_id = f.a AND l.creation_time > f.last_seen + $3::interval)
-				OR EXISTS (SELECT FROM location l WHERE l.person_id = f.b AND l.creation_time > f.last_seen + $3::interval) AS ended
-			FROM (SELECT a, b, n, min(lo) AS started, max(hi) AS last_seen, min(distance) AS closest_m
-				FROM chained GROUP BY a, b, n) f
-			JOIN centroid c USING (a, b, n)
 		), old AS MATERIALIZED (
-			SELECT m.id, m.person_a AS a, m.person_b AS b, m.started, m.last_seen
+			SELECT sp.a, sp.b, m.id, m.started, m.last_seen
 			FROM span sp
 			JOIN meeting m
 			  ON m.person_a = sp.a AND m.person_b = sp.b AND m.merged_into IS NULL
 			 AND m.last_seen >= sp.first AND m.started <= sp.last
-		), owner AS MATERIALIZED (
-			SELECT o.id, f.a, f.b, f.n
-			FROM old o
-			JOIN fresh f ON f.a = o.a AND f.b = o.b AND f.started <= o.started AND f.last_seen >= o.last_seen
-		), keep AS MATERIALIZED (
-			SELECT a, b, n, min(id) AS id FROM owner GROUP BY a, b, n
+		), chained AS (
+			SELECT *, count(*) FILTER (WHERE gap) OVER (PARTITION BY a, b ORDER BY lo, hi, ia, ib, old_id) AS n
+			FROM (SELECT *, lo > max(hi) OVER (PARTITION BY a, b ORDER BY lo, hi, ia, ib, old_id
+					ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + $3::interval AS gap
+				FROM (SELECT a, b, ia, ib, ca, cb, lo, hi, distance, NULL::bigint AS old_id FROM near
+					UNION ALL
+					SELECT a, b, NULL, NULL, NULL, NULL, started, last_seen, NULL, id FROM old) r) x
+		), island AS MATERIALIZED (
+			SELECT *, min(old_id) OVER w AS keep, count(ia) OVER w AS pairs
+			FROM chained
+			WINDOW w AS (PARTITION BY a, b, n)
+		), endpoint AS (
+			SELECT a, b, n, keep, ia AS id, ca AS c, lo, hi, distance FROM island WHERE ia IS NOT NULL
+			UNION ALL
+			SELECT a, b, n, keep, ib, cb, lo, hi, distance FROM island WHERE ia IS NOT NULL
+		), fresh AS MATERIALIZED (
+			SELECT a, b, n, min(keep) AS keep, min(lo) AS started, max(hi) AS last_seen, min(distance) AS closest_m,
+				avg(ST_Y(c::geometry) ORDER BY id) FILTER (WHERE once) AS latitude,
+				avg(ST_X(c::geometry) ORDER BY id) FILTER (WHERE once) AS longitude,
+				EXISTS (SELECT FROM location l WHERE l.person_id = a AND l.creation_time > max(hi) + $3::interval)
+				OR EXISTS (SELECT FROM location l WHERE l.person_id = b AND l.creation_time > max(hi) + $3::interval) AS ended
+			FROM (SELECT *, row_number() OVER (PARTITION BY a, b, n, id) = 1 AS once FROM endpoint) e
+			GROUP BY a, b, n
 		), updated AS (
 			UPDATE meeting m
 			SET started = f.started, last_seen = f.last_seen, closest_m = f.closest_m,
 				latitude = f.latitude, longitude = f.longitude, ended = f.ended, version = nextval('meeting_version')
-			FROM keep k JOIN fresh f USING (a, b, n)
-			WHERE m.id = k.id
+			FROM fresh f
+			WHERE m.id = f.keep
 			  AND (m.started, m.last_seen, m.closest_m, m.latitude, m.longitude, m.ended)
 			      IS DISTINCT FROM (f.started, f.last_seen, f.closest_m, f.latitude, f.longitude, f.ended)
 			RETURNING m.person_a, m.person_b
 		), inserted AS (
 			INSERT INTO meeting (person_a, person_b, started, last_seen, closest_m, latitude, longitude, ended)
-			SELECT f.a, f.b, f.started, f.last_seen, f.closest_m, f.latitude, f.longitude, f.ended
-			FROM fresh f
-			WHERE NOT EXISTS (SELECT FROM keep k WHERE k.a = f.a AND k.b = f.b AND k.n = f.n)
-			ORDER BY f.a, f.b, f.started
+			SELECT a, b, started, last_seen, closest_m, latitude, longitude, ended
+			FROM fresh WHERE keep IS NULL
+			ORDER BY a, b, started
 			RETURNING person_a, person_b
 		), merged AS (
-			UPDATE meeting m SET merged_into = k.id, version = nextval('meeting_version')
-			FROM owner o JOIN keep k USING (a, b, n)
-			WHERE m.id = o.id AND o.id <> k.id
+			UPDATE meeting m SET merged_into = i.keep, version = nextval('meeting_version')
+			FROM island i
+			WHERE m.id = i.old_id AND i.old_id <> i.keep AND i.pairs > 0
 			RETURNING m.person_a, m.person_b
 		), dropped AS (
-			DELETE FROM meeting m USING old o
-			WHERE m.id = o.id AND NOT EXISTS (SELECT FROM owner w WHERE w.id = o.id)
+			DELETE FROM meeting m USING island i
+			WHERE m.id = i.old_id AND i.pairs = 0
 			RETURNING m.person_a, m.person_b
 		)
 		SELECT * FROM updated UNION ALL SELECT * FROM inserted
