@@ -115,8 +115,9 @@ const lockPairsSQL = `
 //     within the window of them, which the new pairs may extend or join.
 //     Every other meeting of the pair lies more than the window away, so
 //     the near pairs in the span make its meetings whole;
-//   - near: the near pairs of reports in the span; old: the stored meetings
-//     in it;
+//   - near: the near pairs of reports in the span (the box test first, so
+//     that the geodesic distance is computed only for reports in reach);
+//     old: the stored meetings in it;
 //   - island: both in time order, each a new meeting (n) when it starts
 //     more than the window after every one before it ends. A stored meeting
 //     spans near pairs that chain, so it falls in the meeting they make,
@@ -159,6 +160,7 @@ const recomputeSQL = `
 			JOIN location la ON la.person_id = sp.a AND la.creation_time BETWEEN sp.first AND sp.last
 			JOIN location lb ON lb.person_id = sp.b AND lb.creation_time BETWEEN sp.first AND sp.last
 			 AND lb.creation_time BETWEEN la.creation_time - $3::interval AND la.creation_time + $3::interval
+			 AND lb.coordinate && _ST_Expand(la.coordinate, $2)
 			CROSS JOIN LATERAL (SELECT ST_Distance(la.coordinate, lb.coordinate) AS distance) d
 			WHERE d.distance <= $2
 		), old AS MATERIALIZED (
