@@ -12,9 +12,10 @@ import (
 const BatchSize = 5000
 
 // Load stores the conference in db, with its meetings as connections would
-// have kept them, and returns the ids of its attendees. progress, if not
-// nil, is called after each batch with the reports stored so far and their
-// total. Loading the same config twice stores nothing new.
+// have kept them when c.Meetings is set, and returns the ids of its
+// attendees. progress, if not nil, is called after each batch with the
+// reports stored so far and their total. Loading the same config twice
+// stores nothing new.
 func Load(ctx context.Context, db *postgres.DB, c Config, progress func(done, total int)) ([]int64, error) {
 	source := fmt.Sprintf("/udaconnect/conference/%d", c.Seed)
 	var ids []int64
@@ -32,12 +33,14 @@ func Load(ctx context.Context, db *postgres.DB, c Config, progress func(done, to
 		if err != nil {
 			return err
 		}
-		stored := make([]int64, len(locs))
-		for i, l := range locs {
-			stored[i] = l.ID
-		}
-		if _, err := db.UpdateMeetings(ctx, stored); err != nil {
-			return err
+		if c.Meetings {
+			stored := make([]int64, len(locs))
+			for i, l := range locs {
+				stored[i] = l.ID
+			}
+			if _, err := db.UpdateMeetings(ctx, stored); err != nil {
+				return err
+			}
 		}
 		done += len(batch)
 		batch = batch[:0]
