@@ -115,8 +115,10 @@ const lockPairsSQL = `
 //     within the window of them, which the new pairs may extend or join.
 //     Every other meeting of the pair lies more than the window away, so
 //     the near pairs in the span make its meetings whole;
-//   - near: the near pairs of reports in the span (the box test first, so
-//     that the geodesic distance is computed only for reports in reach);
+//   - near: the near pairs of reports in the span, found through the
+//     reports of each person in time (the box test only decides whether the
+//     geodesic distance is worth computing: as a join condition it would
+//     lead the planner to the spatial index and everyone's reports);
 //     old: the stored meetings in it;
 //   - island: both in time order, each a new meeting (n) when it starts
 //     more than the window after every one before it ends. A stored meeting
@@ -160,8 +162,8 @@ const recomputeSQL = `
 			JOIN location la ON la.person_id = sp.a AND la.creation_time BETWEEN sp.first AND sp.last
 			JOIN location lb ON lb.person_id = sp.b AND lb.creation_time BETWEEN sp.first AND sp.last
 			 AND lb.creation_time BETWEEN la.creation_time - $3::interval AND la.creation_time + $3::interval
-			 AND lb.coordinate && _ST_Expand(la.coordinate, $2)
-			CROSS JOIN LATERAL (SELECT ST_Distance(la.coordinate, lb.coordinate) AS distance) d
+			CROSS JOIN LATERAL (SELECT CASE WHEN lb.coordinate && _ST_Expand(la.coordinate, $2)
+				THEN ST_Distance(la.coordinate, lb.coordinate) END AS distance) d
 			WHERE d.distance <= $2
 		), old AS MATERIALIZED (
 			SELECT sp.a, sp.b, m.id, m.started, m.last_seen
