@@ -118,7 +118,9 @@ const lockPairsSQL = `
 //   - near: the near pairs of reports in the span, found through the
 //     reports of each person in time (the box test only decides whether the
 //     geodesic distance is worth computing: as a join condition it would
-//     lead the planner to the spatial index and everyone's reports);
+//     lead the planner to the spatial index and everyone's reports; and the
+//     first person's reports are read for each pair, OFFSET 0, rather than
+//     all of location hashed, which the planner would take for few pairs);
 //     old: the stored meetings in it;
 //   - island: both in time order, each a new meeting (n) when it starts
 //     more than the window after every one before it ends. A stored meeting
@@ -159,7 +161,8 @@ const recomputeSQL = `
 				least(la.creation_time, lb.creation_time) AS lo, greatest(la.creation_time, lb.creation_time) AS hi,
 				d.distance
 			FROM span sp
-			JOIN location la ON la.person_id = sp.a AND la.creation_time BETWEEN sp.first AND sp.last
+			CROSS JOIN LATERAL (SELECT id, coordinate, creation_time FROM location
+				WHERE person_id = sp.a AND creation_time BETWEEN sp.first AND sp.last OFFSET 0) la
 			JOIN location lb ON lb.person_id = sp.b AND lb.creation_time BETWEEN sp.first AND sp.last
 			 AND lb.creation_time BETWEEN la.creation_time - $3::interval AND la.creation_time + $3::interval
 			CROSS JOIN LATERAL (SELECT CASE WHEN lb.coordinate && _ST_Expand(la.coordinate, $2)
