@@ -35,6 +35,7 @@ const MaxIdempotencyKey = ev.MaxSenderBytes
 
 // access authenticates requests and applies the rules of each route.
 type access struct {
+	broker *Door // where the door sends events
 	tokens *auth.Tokens
 	gens   *auth.Generations
 	limits *auth.Limits
@@ -205,6 +206,28 @@ func ownLocation(_ *access, p auth.Principal, resp *http.Response, body []byte) 
 	return 0, nil, errForbidden
 }
 
+// recorded passes on to the broker the location.recorded of a location
+// stored through POST /api/locations, as the reply of locations does for a
+// location.reported event: a report posted there reaches the detection of
+// meetings as one sent to /events does. When the broker does not take it
+// the answer is 503: the client sends again (with its Idempotency-Key, the
+// same location) and the same event goes again, which connections takes
+// once.
+func recorded(a *access, _ auth.Principal, resp *http.Response, body []byte) (int, any, error) {
+	var loc udaconnect.Location
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &loc) != nil {
+		return 0, nil, nil
+	}
+	e, err := server.NewEvent(ev.Source+"/locations", ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
+	if err != nil {
+		return 0, nil, err
+	}
+	if res := a.broker.forward(resp.Request.Context(), *e); res.Status != http.StatusAccepted {
+		return 0, nil, udaconnect.Errorf(udaconnect.EUNAVAILABLE, "the location was stored but cannot be passed on now, send it again")
+	}
+	return 0, nil, nil
+}
+
 // PersonWithToken is a person just registered, with their first token.
 type PersonWithToken struct {
 	udaconnect.Person
@@ -273,6 +296,9 @@ func (a *access) modify(rule responseRule) func(*http.Response) error {
 		status, v, err := rule(a, principalOf(resp.Request.Context()), resp, body)
 		if err != nil {
 			status, v = server.ErrorStatus(err), server.ErrorBody{Error: udaconnect.ErrorMessage(err)}
+			if ev.Retryable(status) {
+				resp.Header.Set("Retry-After", server.RetryAfter)
+			}
 		}
 		if v != nil {
 			if body, err = json.Marshal(v); err != nil {

@@ -108,6 +108,8 @@ func TestAccess(t *testing.T) {
 			{"GET", "/api/locations/{location}", nil, [7]int{u, u, u, u, o, f, o}},
 			{"GET", "/api/persons/{id}/locations", nil, [7]int{u, u, u, u, o, f, o}},
 			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05", nil, [7]int{u, u, u, u, o, f, o}},
+			{"GET", "/api/persons/{id}/meetings", nil, [7]int{u, u, u, u, o, f, o}},
+			{"GET", "/api/persons/{id}/meetings/live", nil, [7]int{u, u, u, u, o, f, o}},
 			{"GET", "/api/session", nil, [7]int{u, u, u, u, o, o, o}},
 			{"POST", "/events", event(ev.LocationReported, nil), [7]int{u, u, u, u, 202, f, 202}},
 			{"POST", "/events", event(ev.PersonCreate, ev.PersonCreateData{FirstName: "Via", LastName: "Event", CompanyName: "X"}), [7]int{u, u, u, u, f, f, 202}},
@@ -140,7 +142,13 @@ func TestAccess(t *testing.T) {
 					req, _ = http.NewRequest(tt.method, s.door+path, strings.NewReader(body))
 					req.Header.Set("Content-Type", contentType)
 				}
-				r := servertest.Client{Token: tokens[column]}.Do(t, req)
+				client := servertest.Client{Token: tokens[column]}
+				var r servertest.Response
+				if strings.HasSuffix(tt.path, "/live") {
+					r = client.Open(t, req) // a stream, not to be read to its end
+				} else {
+					r = client.Do(t, req)
+				}
 				if r.Status != tt.want[i] {
 					t.Errorf("%s %s as %s = %d %s; want %d", tt.method, tt.path, column, r.Status, r.Body, tt.want[i])
 				}

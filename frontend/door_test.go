@@ -289,3 +289,29 @@ func BenchmarkEventsBatch(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
 }
+
+// A location stored through POST /api/locations goes on to the broker as
+// location.recorded, as the reply to a location.reported does; when the
+// broker does not take it, the client is told to send again.
+func TestRESTReportPassedOn(t *testing.T) {
+	locations := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"id": 42, "person_id": 1, "latitude": 35.05, "longitude": -106.57, "creation_time": "2020-07-07T10:00:00Z"}`)
+	}))
+	t.Cleanup(locations.Close)
+	b := &broker{}
+	url := startDoor(t, b, "LOCATIONS_URL="+locations.URL) + "/api/locations"
+	body := map[string]any{"person_id": 1, "latitude": 35.05, "longitude": -106.57}
+	if r := asOrganizer.Request(t, "POST", url, body); r.Status != http.StatusCreated || !strings.Contains(string(r.Body), `"id": 42`) {
+		t.Fatalf("POST /api/locations = %d %s; want 201 with the location", r.Status, r.Body)
+	}
+	if len(b.events) != 1 || b.events[0].Type() != ev.LocationRecorded || b.events[0].ID() != "location-42" || !strings.Contains(string(b.events[0].Data()), `"id":42`) {
+		t.Fatalf("the broker got %v; want location.recorded location-42 with the location", b.events)
+	}
+
+	b.status = map[string]int{"location-42": http.StatusServiceUnavailable}
+	if r := asOrganizer.Request(t, "POST", url, body); r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+		t.Errorf("POST /api/locations with the broker down = %d %s (Retry-After %q); want 503 with Retry-After", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+}

@@ -550,3 +550,83 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("the door's public port serves its metrics")
 	}
 }
+
+// Meetings through the whole system: reports sent to /events make a
+// meeting that the person's live stream shows; a stream that reconnects
+// with Last-Event-ID gets what it missed, once; a report posted to
+// /api/locations makes a meeting too.
+func TestMeetingsLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole system")
+	}
+	s := startStack(t)
+	register := func(first string) PersonWithToken {
+		t.Helper()
+		var p PersonWithToken
+		if r := s.org.Request(t, "POST", s.door+"/api/persons", ev.PersonCreateData{FirstName: first, LastName: "Meets", CompanyName: "Booth"}); r.Status != http.StatusCreated {
+			t.Fatalf("register %s = %d %s", first, r.Status, r.Body)
+		} else {
+			r.Decode(t, &p)
+		}
+		return p
+	}
+	ada, bob, cy := register("Ada"), register("Bob"), register("Cy")
+	n := 0
+	send := func(p PersonWithToken, metres float64, at string) {
+		t.Helper()
+		n++
+		e := servertest.NewEvent(t, ev.LocationReported, fmt.Sprint("meet-", n), map[string]any{
+			"person_id": p.ID, "latitude": 35.0585136 + metres/110_940, "longitude": -106.5719566, "creation_time": "2021-05-05T" + at + ":00Z"})
+		if r := s.org.Send(t, s.door+"/events", "binary", e); r.Status != http.StatusAccepted {
+			t.Fatalf("report = %d %s; want 202", r.Status, r.Body)
+		}
+	}
+	meeting := func(e servertest.SSE) udaconnect.Meeting {
+		t.Helper()
+		var m udaconnect.Meeting
+		if err := json.Unmarshal([]byte(e.Data), &m); err != nil || e.Event != "meeting" || e.ID != fmt.Sprint(m.Version) {
+			t.Fatalf("event %+v: want a meeting, its version as id (%v)", e, err)
+		}
+		return m
+	}
+	asAda := servertest.Client{Token: ada.Token}
+	live := fmt.Sprintf("%s/api/persons/%d/meetings/live", s.door, ada.ID)
+
+	send(ada, 0, "10:00")
+	stream := asAda.Subscribe(t, live, "")
+	send(bob, 1, "10:05")
+	first := stream.Next(t)
+	if m := meeting(first); m.Person.ID != bob.ID || m.Ended {
+		t.Fatalf("first event = %+v; want an open meeting with Bob", m)
+	}
+
+	// Disconnected: the meeting with Bob ends, another starts.
+	stream.Close()
+	send(ada, 0, "10:40")
+	send(bob, 1, "10:40")
+	var listed []udaconnect.Meeting
+	eventually(t, "two meetings of Ada", func() bool {
+		asAda.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d/meetings", s.door, ada.ID), nil).Decode(t, &listed)
+		return len(listed) == 2 && listed[1].Ended
+	})
+	again := asAda.Subscribe(t, live, first.ID)
+	missed := map[int64]bool{}
+	for range 2 {
+		m := meeting(again.Next(t))
+		missed[m.ID] = m.Person.ID == bob.ID && m.Ended == (m.ID == listed[1].ID)
+	}
+	if !missed[listed[0].ID] || !missed[listed[1].ID] {
+		t.Errorf("after reconnecting: %v; want both meetings with Bob, the first ended", missed)
+	}
+
+	// Cy reports through the REST route; the next event is that meeting,
+	// with nothing repeated before it.
+	r := servertest.Client{Token: cy.Token}.Request(t, "POST", s.door+"/api/locations", map[string]any{
+		"person_id": cy.ID, "latitude": 35.0585136, "longitude": -106.5719566, "creation_time": "2021-05-05T10:41:00Z"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("POST /api/locations = %d %s; want 201", r.Status, r.Body)
+	}
+	if m := meeting(again.Next(t)); m.Person.ID != cy.ID {
+		t.Errorf("next event = %+v; want the meeting with Cy", m)
+	}
+}

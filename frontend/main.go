@@ -35,7 +35,7 @@ var routes = []struct {
 	{"POST /api/persons", "PERSONS_URL", organizer, withToken},
 	{"GET /api/persons/{id}", "PERSONS_URL", self, nil},
 	{"POST /api/persons/{id}/token", "PERSONS_URL", organizer, newToken},
-	{"POST /api/locations", "LOCATIONS_URL", ownReport, nil},
+	{"POST /api/locations", "LOCATIONS_URL", ownReport, recorded},
 	{"GET /api/locations/{id}", "LOCATIONS_URL", anyone, ownLocation},
 	{"GET /api/persons/{id}/locations", "LOCATIONS_URL", self, nil},
 	{"GET /api/persons/{id}/connection", "CONNECTIONS_URL", self, nil},
@@ -44,6 +44,8 @@ var routes = []struct {
 	{"GET /api/dead-letters", "DEADLETTERS_URL", organizer, nil},
 	{"POST /api/dead-letters/replay", "DEADLETTERS_URL", organizer, nil},
 	{"POST /api/dead-letters/{id}/replay", "DEADLETTERS_URL", organizer, nil},
+	{"GET /api/persons/{id}/meetings", "CONNECTIONS_URL", self, nil},
+	{"GET /api/persons/{id}/meetings/live", "CONNECTIONS_URL", self, nil},
 }
 
 func main() {
@@ -101,7 +103,8 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 	if err != nil {
 		return nil, err
 	}
-	api.Handle("POST /events", NewDoor(sink, transport, log))
+	a.broker = NewDoor(sink, transport, log)
+	api.Handle("POST /events", a.broker)
 	api.HandleFunc("GET /api/session", session)
 
 	mux := http.NewServeMux()
@@ -163,7 +166,9 @@ func getenvOr(getenv func(string) string, name, fallback string) string {
 
 // proxy forwards to a function, with modify applied to its answers; a body
 // over server.MaxRequestSize is a 413, a function that cannot be reached a
-// 503. The door's credentials stay at the door.
+// 503. The door's credentials stay at the door. A stream of Server-Sent
+// Events is passed on as it comes (the proxy flushes text/event-stream at
+// once; the server's write deadline moves with every write).
 func proxy(up *replicas, modify func(*http.Response) error, log *zap.Logger) http.Handler {
 	p := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {

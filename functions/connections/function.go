@@ -1,7 +1,8 @@
 // Connections tells whom a person met: io.udaconnect.connections.requested
 // in, io.udaconnect.connections.found out, the /api/persons/{id}/connection
-// route, and for every io.udaconnect.location.recorded an
-// io.udaconnect.connection.detected per meeting it starts.
+// route; for every io.udaconnect.location.recorded it keeps the meetings
+// up to date and emits an io.udaconnect.connection.detected per meeting it
+// starts; it serves the meetings, and their changes as they happen.
 package main
 
 import (
@@ -53,6 +54,8 @@ type Function struct {
 	log    *zap.Logger
 	sink   cloudevents.Client // where connection.detected goes: K_SINK; nil without
 	detect *batch.Committer[detection, struct{}]
+	live   *live
+	stop   context.CancelFunc // stops listening for meeting changes
 }
 
 // detection is a recorded location to detect meetings of, with the trace
@@ -65,8 +68,11 @@ type detection struct {
 // New returns the function on db, emitting to cfg.Sink. Without a sink it
 // answers requests but is not ready and refuses locations with 503.
 func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error) {
-	f := &Function{db: db, log: log}
+	f := &Function{db: db, log: log, live: newLive()}
 	f.detect = batch.New(detectConfig, f.detectBatch)
+	ctx, stop := context.WithCancel(context.Background())
+	f.stop = stop
+	go f.listen(ctx)
 	if cfg.Sink == "" {
 		log.Warn("K_SINK is not set: not ready until a revision with it starts")
 		return f, nil
@@ -74,11 +80,12 @@ func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error)
 	// A connection per event on its way.
 	transport, err := server.SinkTransport(cfg.CACerts, server.OIDCTokenFile, detectConfig.Writers*sends)
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	sink, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink), cehttp.WithClient(http.Client{Transport: transport}))
 	if err != nil {
-		f.detect.Close()
+		f.Close()
 		return nil, fmt.Errorf("K_SINK: %w", err)
 	}
 	f.sink = sink
@@ -96,6 +103,8 @@ func (f *Function) Ready(context.Context) error {
 // Close detects the meetings of the locations still waiting and stops. The
 // server calls it once it has stopped taking requests.
 func (f *Function) Close() {
+	f.Drain()
+	f.stop()
 	f.detect.Close()
 	s := f.detect.Stats()
 	f.log.Info("detection stopped", zap.Int64("batches", s.Batches), zap.Int64("locations", s.Items), zap.Int64("largest_batch", s.Largest))
@@ -141,10 +150,11 @@ func (f *Function) find(ctx context.Context, p udaconnect.ConnectionParams) ([]u
 	return f.db.FindConnections(ctx, q)
 }
 
-// detectBatch emits a connection.detected for every meeting that the
-// locations start and answers each location once its own events are
-// accepted. An event's id derives from the location and the other person,
-// so a redelivered location yields the same events again, not new ones.
+// detectBatch brings the meetings up to date with the locations, emits a
+// connection.detected for every meeting that they start and answers each
+// location once its own events are accepted. An event's id derives from the
+// location and the other person, so a redelivered location yields the same
+// events again, not new ones; the meetings it leaves as they were.
 func (f *Function) detectBatch(ctx context.Context, locs []detection) ([]struct{}, []error, error) {
 	ids := make([]int64, len(locs))
 	traces := make(map[int64]trace.SpanContext, len(locs)) // by location id
@@ -152,7 +162,11 @@ func (f *Function) detectBatch(ctx context.Context, locs []detection) ([]struct{
 		ids[i] = l.loc.ID
 		traces[l.loc.ID] = l.trace
 	}
-	meetings, err := f.db.FindMeetings(ctx, ids)
+	changed, err := f.db.UpdateMeetings(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	meetings, err := f.db.FindMeetingStarts(ctx, ids)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,13 +198,15 @@ func (f *Function) detectBatch(ctx context.Context, locs []detection) ([]struct{
 	for i, l := range locs {
 		errs[i] = failed[l.loc.ID]
 	}
-	f.log.Debug("meetings detected", zap.Int("locations", len(locs)), zap.Int("meetings", len(meetings)))
+	f.log.Debug("meetings detected", zap.Int("locations", len(locs)), zap.Int("meetings", len(meetings)), zap.Int("persons_changed", len(changed)))
 	return make([]struct{}, len(locs)), errs, nil
 }
 
-// Routes adds the connection route to mux.
+// Routes adds the connection and meeting routes to mux.
 func (f *Function) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/persons/{id}/connection", f.connectionRoute)
+	mux.HandleFunc("GET /api/persons/{id}/meetings", f.meetingsRoute)
+	mux.HandleFunc("GET /api/persons/{id}/meetings/live", f.liveRoute)
 }
 
 // connectionRoute answers the connections of a person, encoded one by one

@@ -56,6 +56,13 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // start serves the function on a seeded database of its own.
 func start(t *testing.T) (string, *postgres.DB, *sink) {
 	t.Helper()
+	url, db, s, _ := startFunction(t)
+	return url, db, s
+}
+
+// startFunction is start with the function itself.
+func startFunction(t *testing.T) (string, *postgres.DB, *sink, *Function) {
+	t.Helper()
 	db := pgtest.MustOpenDB(t)
 	if err := db.Seed(context.Background()); err != nil {
 		t.Fatal(err)
@@ -67,7 +74,9 @@ func start(t *testing.T) (string, *postgres.DB, *sink) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return servertest.Start(t, f).URL, db, s
+	srv := servertest.Start(t, f)
+	t.Cleanup(f.Close) // before the server closes: the streams end first
+	return srv.URL, db, s, f
 }
 
 func ids(conns []udaconnect.Connection) []int64 {

@@ -3,6 +3,7 @@ package conference
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/postgres"
@@ -11,9 +12,14 @@ import (
 // BatchSize is how many reports Load stores in one statement.
 const BatchSize = 5000
 
-// Load stores the conference in db and returns the ids of its attendees.
-// progress, if not nil, is called after each batch with the reports stored
-// so far and their total. Loading the same config twice stores nothing new.
+// meetingBatch is how many of them Load updates the meetings of at once.
+const meetingBatch = 1000
+
+// Load stores the conference in db, with its meetings as connections would
+// have kept them when c.Meetings is set, and returns the ids of its
+// attendees. progress, if not nil, is called after each batch with the
+// reports stored so far and their total. Loading the same config twice
+// stores nothing new.
 func Load(ctx context.Context, db *postgres.DB, c Config, progress func(done, total int)) ([]int64, error) {
 	source := fmt.Sprintf("/udaconnect/conference/%d", c.Seed)
 	var ids []int64
@@ -27,13 +33,29 @@ func Load(ctx context.Context, db *postgres.DB, c Config, progress func(done, to
 	total, done := len(ids)*c.ReportsPerAttendee(), 0
 	batch := make([]udaconnect.Report, 0, BatchSize)
 	flush := func() error {
-		_, _, err := db.StoreReports(ctx, batch)
+		locs, _, err := db.StoreReports(ctx, batch)
+		if err != nil {
+			return err
+		}
+		if c.Meetings {
+			// In parts of the size of connections' batches, each a short
+			// statement.
+			for part := range slices.Chunk(locs, meetingBatch) {
+				stored := make([]int64, len(part))
+				for i, l := range part {
+					stored[i] = l.ID
+				}
+				if _, err := db.UpdateMeetings(ctx, stored); err != nil {
+					return err
+				}
+			}
+		}
 		done += len(batch)
 		batch = batch[:0]
 		if progress != nil {
 			progress(done, total)
 		}
-		return err
+		return nil
 	}
 	for r := range c.Reports(ids) {
 		if batch = append(batch, r); len(batch) == BatchSize {

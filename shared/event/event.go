@@ -103,7 +103,7 @@ type ConnectionsFoundData struct {
 
 // ConnectionDetectedData is the data of ConnectionDetected: a meeting of
 // two people, where and when, and how far apart in metres.
-type ConnectionDetectedData = udaconnect.Meeting
+type ConnectionDetectedData = udaconnect.MeetingStart
 
 // ConnectionsRequestedData is the data of ConnectionsRequested: distance in
 // metres (default 5), window a duration such as 15m (optional).

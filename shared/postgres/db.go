@@ -163,6 +163,14 @@ func (db *DB) Seed(ctx context.Context) error {
 	if _, err := db.pool.Exec(ctx, schema.Seed); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	// The seed's meetings, as connections would have kept them.
+	var ids []int64
+	if err := db.pool.QueryRow(ctx, `SELECT coalesce(array_agg(id), '{}') FROM location WHERE event_source = '/udaconnect/seed'`).Scan(&ids); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	if _, err := db.UpdateMeetings(ctx, ids); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
 )
 
@@ -48,6 +49,19 @@ func TestSeed(t *testing.T) {
 			}
 		}
 	}
+	// Pam met Taco and Frank at her spot in San Mateo.
+	meetings, err := db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: 1, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	met := map[string]bool{}
+	for _, m := range meetings {
+		met[m.Person.FirstName] = true
+	}
+	if !met["Taco"] || !met["Frank"] {
+		t.Errorf("Pam's seeded meetings = %+v; want Taco and Frank among them", meetings)
+	}
+
 	// New rows get ids past the seeded ones.
 	p, err := db.CreatePerson(ctx, person("New", "Person"), "test", "new-person", nil)
 	if err != nil {

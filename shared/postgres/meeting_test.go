@@ -3,95 +3,379 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"math"
+	"maps"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
 )
 
-func TestFindMeetings(t *testing.T) {
-	db := pgtest.MustOpenDB(t)
-	ctx := context.Background()
-	ann := mustCreatePerson(t, db, "Ann", "Stays")
-	bob := mustCreatePerson(t, db, "Bob", "Joins")
-	cat := mustCreatePerson(t, db, "Cat", "Edge")
-	dan := mustCreatePerson(t, db, "Dan", "Waits")
-	eve := mustCreatePerson(t, db, "Eve", "Wanders")
+// at is a report of a scene: who, minutes after 10:00, metres north of the
+// booth at (lat0, lon0).
+type at struct {
+	who   string
+	min   int
+	north float64
+}
 
-	names := []string{"ann-1", "ann-2", "ann-3", "ann-back", "bob-1", "bob-2", "bob-back", "cat-1", "cat-2", "dan-1", "dan-2", "eve-1", "eve-away", "eve-3"}
-	locs := mustStore(t, db,
-		report("ann-1", ann.ID, lat0, lon0, clock(10, 0)),
-		report("ann-2", ann.ID, lat0, lon0, clock(10, 5)),
-		report("ann-3", ann.ID, lat0, lon0, clock(10, 10)),
-		report("ann-back", ann.ID, lat0, lon0, clock(10, 40)), // 30 minutes after ann-3
-		report("bob-1", bob.ID, north(2), lon0, clock(10, 5)),
-		report("bob-2", bob.ID, north(2), lon0, clock(10, 10)),
-		report("bob-back", bob.ID, north(2), lon0, clock(10, 40)),
-		report("cat-1", cat.ID, north(-5.1), lon0, clock(10, 0)),  // 5.1 m from Ann: out
-		report("cat-2", cat.ID, north(-4.9), lon0, clock(10, 20)), // 4.9 m from Ann, 10 minutes after ann-3
-		report("dan-1", dan.ID, north(500), lon0, clock(9, 0)),    // elsewhere, before the others
-		report("dan-2", dan.ID, north(500), lon0, clock(9, 10)),
-		report("eve-1", eve.ID, north(500), lon0, clock(9, 0)),
-		report("eve-away", eve.ID, north(600), lon0, clock(9, 5)),
-		report("eve-3", eve.ID, north(500), lon0, clock(9, 10)),
-	)
-	id, name := map[string]int64{}, map[int64]string{}
-	for i, n := range names {
-		id[n], name[locs[i].ID] = locs[i].ID, n
+// every is who's reports at metres north, every step minutes from first to
+// last.
+func every(who string, first, last, step int, north float64) []at {
+	var rs []at
+	for m := first; m <= last; m += step {
+		rs = append(rs, at{who, m, north})
 	}
+	return rs
+}
 
-	for _, tt := range []struct {
-		of   []string
-		want []string // location → near report of the other person
-	}{
-		{[]string{"ann-1"}, []string{"ann-1→bob-1"}},                                  // Bob 5 minutes later: both his reports are 2 m away, the first counts
-		{[]string{"ann-2"}, []string{"ann-2→cat-2"}},                                  // Bob was already near ann-1; Cat comes within 4.9 m, 15 minutes later
-		{[]string{"ann-3"}, nil},                                                      // both were already near ann-2
-		{[]string{"ann-back"}, []string{"ann-back→bob-back"}},                         // after 30 minutes apart, a new meeting
-		{[]string{"bob-1"}, []string{"bob-1→ann-1"}},                                  // the other way round
-		{[]string{"bob-2"}, nil},                                                      // already near Ann; 6.9 m from Cat
-		{[]string{"cat-1", "cat-2"}, []string{"cat-2→ann-2"}},                         // cat-1 is 5.1 m from Ann; cat-2 4.9 m from ann-2 and ann-3 (the first counts), 6.9 m from Bob
-		{[]string{"eve-3"}, []string{"eve-3→dan-1"}},                                  // away at her previous report: the meeting starts again (dan-1 and dan-2 both at 0 m, the first counts)
-		{[]string{"bob-back", "ann-1"}, []string{"ann-1→bob-1", "bob-back→ann-back"}}, // ordered by location
-	} {
-		t.Run(fmt.Sprint(tt.of), func(t *testing.T) {
-			var ids []int64
-			for _, n := range tt.of {
-				ids = append(ids, id[n])
+var people = []string{"ann", "bob", "cat", "dan"}
+
+// scene is people and their reports on the day of the fixtures, in the
+// database of one test.
+type scene struct {
+	db  *postgres.DB
+	ids map[string]int64 // person by name
+}
+
+func newScene(t *testing.T) *scene {
+	s := &scene{db: pgtest.MustOpenDB(t), ids: map[string]int64{}}
+	for _, name := range people {
+		s.ids[name] = mustCreatePerson(t, s.db, name, "Scene").ID
+	}
+	return s
+}
+
+// deliver stores the reports and updates the meetings with them, as
+// connections does with a batch of recorded locations.
+func (s *scene) deliver(t *testing.T, rs []at) []int64 {
+	t.Helper()
+	reports := make([]udaconnect.Report, len(rs))
+	for i, r := range rs {
+		reports[i] = report(fmt.Sprintf("%s-%d-%g", r.who, r.min, r.north), s.ids[r.who], north(r.north), lon0, clock(10, r.min))
+	}
+	var ids []int64
+	for _, l := range mustStore(t, s.db, reports...) {
+		ids = append(ids, l.ID)
+	}
+	if _, err := s.db.UpdateMeetings(context.Background(), ids); err != nil {
+		t.Fatalf("UpdateMeetings: %v", err)
+	}
+	return ids
+}
+
+// meetings renders every meeting once, as "ann+bob 10:00-10:30", then
+// " ended" when it is, sorted.
+func (s *scene) meetings(t *testing.T) []string {
+	t.Helper()
+	var got []string
+	for _, name := range people {
+		ms, err := s.db.FindMeetings(context.Background(), udaconnect.MeetingQuery{PersonID: s.ids[name], Limit: udaconnect.MaxMeetingLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Person.ID < s.ids[name] {
+				continue // rendered from the other side
 			}
-			meetings, err := db.FindMeetings(ctx, ids)
+			r := fmt.Sprintf("%s+%s %s-%s", name, m.Person.FirstName, m.Started.Format("15:04"), m.LastSeen.Format("15:04"))
+			if m.Ended {
+				r += " ended"
+			}
+			got = append(got, r)
+		}
+	}
+	slices.Sort(got)
+	return got
+}
+
+// changes are every change of every meeting so far, by person.
+func (s *scene) changes(t *testing.T) map[string][]udaconnect.Meeting {
+	t.Helper()
+	all := map[string][]udaconnect.Meeting{}
+	for _, name := range people {
+		ms, err := s.db.FindMeetingChanges(context.Background(), s.ids[name], 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all[name] = ms
+	}
+	return all
+}
+
+// pairsByOracle are the pairs that the compatible connection route, with a
+// window of 15 minutes, finds near each other on the day.
+func (s *scene) pairsByOracle(t *testing.T) []string {
+	t.Helper()
+	var pairs []string
+	for _, name := range people {
+		conns, err := s.db.FindConnections(context.Background(), udaconnect.ConnectionQuery{
+			PersonID: s.ids[name], Start: fixtureDay, End: fixtureDay.AddDate(0, 0, 1),
+			Distance: udaconnect.DetectDistance, Window: udaconnect.DetectWindow,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range conns {
+			if c.Person.ID > s.ids[name] {
+				pairs = append(pairs, name+"+"+c.Person.FirstName)
+			}
+		}
+	}
+	slices.Sort(pairs)
+	return slices.Compact(pairs)
+}
+
+func pairsOf(meetings []string) []string {
+	var pairs []string
+	for _, m := range meetings {
+		pairs = append(pairs, strings.Fields(m)[0])
+	}
+	slices.Sort(pairs)
+	return slices.Compact(pairs)
+}
+
+func TestMeetings(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		batches [][]at // delivered one after the other
+		want    []string
+	}{
+		{
+			name: "join, stay, leave",
+			batches: [][]at{
+				every("ann", 0, 30, 5, 0),
+				{{"bob", 5, 2}, {"bob", 10, 2}, {"bob", 15, 2}},
+				{{"bob", 20, 100}, {"bob", 25, 100}, {"bob", 50, 100}}, // gone, and reporting past 10:45
+			},
+			// Bob's 10:15 is within 15 minutes of Ann's 10:00 to 10:30.
+			want: []string{"ann+bob 10:00-10:30 ended"},
+		},
+		{
+			name: "still together",
+			batches: [][]at{
+				every("ann", 0, 30, 5, 0),
+				every("bob", 0, 30, 10, 1),
+			},
+			want: []string{"ann+bob 10:00-10:30"},
+		},
+		{
+			name: "rejoin after the window",
+			batches: [][]at{
+				every("ann", 0, 90, 10, 0),
+				{{"bob", 0, 1}, {"bob", 10, 1}},
+				every("bob", 20, 50, 10, 200),
+				{{"bob", 80, 1}, {"bob", 90, 1}},
+			},
+			want: []string{"ann+bob 10:00-10:20 ended", "ann+bob 11:10-11:30"},
+		},
+		{
+			name: "three people at one booth",
+			batches: [][]at{
+				every("ann", 0, 10, 5, 0),
+				every("bob", 0, 10, 5, 1),
+				every("cat", 0, 10, 5, -2),
+			},
+			want: []string{"ann+bob 10:00-10:10", "ann+cat 10:00-10:10", "bob+cat 10:00-10:10"},
+		},
+		{
+			name: "the edge of the distance",
+			batches: [][]at{
+				{{"ann", 0, 0}, {"cat", 0, 5.1}, {"dan", 0, -4.9}},
+			},
+			want: []string{"ann+dan 10:00-10:00"},
+		},
+		{
+			name: "a late batch fills the gap between two meetings",
+			batches: [][]at{
+				every("ann", 0, 70, 5, 0),
+				{{"bob", 0, 1}, {"bob", 5, 1}, {"bob", 55, 1}, {"bob", 60, 1}},
+				{{"bob", 15, 200}, {"bob", 20, 200}, {"bob", 35, 200}, {"bob", 40, 200}},
+				{{"bob", 25, 1}, {"bob", 30, 1}}, // the device was offline
+			},
+			want: []string{"ann+bob 10:00-11:10"},
+		},
+		{
+			name: "one person, several devices",
+			batches: [][]at{
+				every("ann", 0, 10, 5, 0),
+				every("ann", 0, 10, 5, 1),
+			},
+			want: nil,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newScene(t)
+			var all []at
+			var ids []int64
+			for _, b := range tt.batches {
+				ids = append(ids, s.deliver(t, b)...)
+				all = append(all, b...)
+			}
+			got := s.meetings(t)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("meetings = %q; want %q", got, tt.want)
+			}
+			if oracle := s.pairsByOracle(t); !slices.Equal(pairsOf(got), oracle) {
+				t.Errorf("pairs met = %q; the connection route with window=15m finds %q", pairsOf(got), oracle)
+			}
+
+			// Redelivered, the same locations change nothing.
+			before := s.changes(t)
+			changed, err := s.db.UpdateMeetings(context.Background(), ids)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, m := range meetings {
-				got = append(got, name[m.Location.ID]+"→"+name[m.Near.ID])
-				if m.Person.ID != m.Location.PersonID || m.Other.ID != m.Near.PersonID || m.Person.FirstName == "" || m.Other.FirstName == "" {
-					t.Errorf("meeting %+v: persons do not match their reports", m)
-				}
+			if after := s.changes(t); len(changed) != 0 || !maps.EqualFunc(before, after, slices.Equal) {
+				t.Errorf("redelivery changed the meetings of %v: %v; then %v", changed, before, after)
 			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("FindMeetings(%v) = %v; want %v", tt.of, got, tt.want)
+
+			// In any order, one at a time, the same meetings.
+			for seed := range uint64(2) {
+				shuffled := slices.Clone(all)
+				rand.New(rand.NewPCG(seed, 13)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+				s := newScene(t)
+				for _, r := range shuffled {
+					s.deliver(t, []at{r})
+				}
+				if got := s.meetings(t); !slices.Equal(got, tt.want) {
+					t.Errorf("meetings in shuffled order %d = %q; want %q", seed, got, tt.want)
+				}
 			}
 		})
 	}
+}
 
-	t.Run("distance and place", func(t *testing.T) {
-		meetings, err := db.FindMeetings(ctx, []int64{id["cat-2"]})
-		if err != nil || len(meetings) != 1 {
-			t.Fatalf("FindMeetings(cat-2) = %v, %v; want one meeting", meetings, err)
+// A meeting keeps its id as it grows; one that a late report joins to an
+// older one is a change pointing to it; each change is seen once, in order.
+func TestMeetingChanges(t *testing.T) {
+	s := newScene(t)
+	ctx := context.Background()
+	ann, bob := s.ids["ann"], s.ids["bob"]
+	changesOf := func(after int64) []udaconnect.Meeting {
+		t.Helper()
+		ms, err := s.db.FindMeetingChanges(ctx, ann, after, 100)
+		if err != nil {
+			t.Fatal(err)
 		}
-		m := meetings[0]
-		if math.Abs(m.Distance-4.9) > 0.01 || math.Abs(m.Location.Latitude-north(-4.9)) > 1e-12 || m.Location.Longitude != lon0 || !m.Near.CreationTime.Equal(clock(10, 5)) {
-			t.Errorf("meeting of cat-2 = %+v; want at (%g, %g), 4.9 m from ann-2 at 10:05", m, north(-4.9), lon0)
-		}
-	})
+		return ms
+	}
 
-	t.Run("unknown location", func(t *testing.T) {
-		meetings, err := db.FindMeetings(ctx, []int64{4040})
-		if err != nil || len(meetings) != 0 {
-			t.Errorf("FindMeetings of an unknown location = %v, %v; want none", meetings, err)
+	s.deliver(t, []at{{"ann", 0, 0}})
+	if v, err := s.db.MeetingVersion(ctx, ann); err != nil || v != 0 {
+		t.Errorf("MeetingVersion before any meeting = %d, %v; want 0", v, err)
+	}
+	s.deliver(t, []at{{"bob", 0, 1}})
+	first := changesOf(0)
+	if len(first) != 1 || first[0].Person.ID != bob || first[0].Ended || first[0].DurationS != 0 || first[0].ClosestM < 0.99 || first[0].ClosestM > 1.01 {
+		t.Fatalf("changes after Bob came = %+v; want one open meeting with Bob, 1 m apart", first)
+	}
+	if v, err := s.db.MeetingVersion(ctx, ann); err != nil || v != first[0].Version {
+		t.Errorf("MeetingVersion = %d, %v; want %d", v, err, first[0].Version)
+	}
+	if changed, _ := s.db.UpdateMeetings(ctx, nil); len(changed) != 0 {
+		t.Errorf("UpdateMeetings of nothing changed %v", changed)
+	}
+
+	s.deliver(t, []at{{"ann", 50, 0}, {"bob", 50, 1}})
+	second := changesOf(first[0].Version) // the new one first, then the first one ended
+	if len(second) != 2 || second[0].ID == first[0].ID || second[0].Ended || second[1].ID != first[0].ID || !second[1].Ended {
+		t.Fatalf("changes after both came back = %+v; want a second meeting, then the first one ended", second)
+	}
+	if ms := changesOf(second[1].Version); len(ms) != 0 {
+		t.Errorf("changes after the last = %+v; want none", ms)
+	}
+
+	// Reports in between join the two: the first grows, the second points to it.
+	s.deliver(t, []at{{"ann", 15, 0}, {"bob", 25, 1}, {"ann", 35, 0}})
+	third := changesOf(second[1].Version)
+	var kept, merged udaconnect.Meeting
+	for _, m := range third {
+		if m.MergedInto != 0 {
+			merged = m
+		} else {
+			kept = m
 		}
-	})
+	}
+	if len(third) != 2 || kept.ID != first[0].ID || kept.Ended || merged.ID != second[0].ID || merged.MergedInto != kept.ID {
+		t.Errorf("changes after the gap was filled = %+v; want meeting %d grown and %d merged into it", third, first[0].ID, second[0].ID)
+	}
+	if !kept.Started.Equal(clock(10, 0)) || !kept.LastSeen.Equal(clock(10, 50)) || kept.DurationS != 50*60 {
+		t.Errorf("the joined meeting = %+v; want 10:00 to 10:50, 3000 s", kept)
+	}
+	if got := s.meetings(t); !slices.Equal(got, []string{"ann+bob 10:00-10:50"}) {
+		t.Errorf("meetings = %q; want the joined one only", got)
+	}
+}
+
+// A person's meetings page by page, newest first, within a date range.
+func TestFindMeetingsPages(t *testing.T) {
+	s := newScene(t)
+	ctx := context.Background()
+	var rs []at
+	for i := range 5 { // Ann meets Bob five times, an hour apart, and on the next day
+		rs = append(rs, at{"ann", 60 * i, 0}, at{"bob", 60 * i, 1})
+	}
+	rs = append(rs, at{"ann", 24 * 60, 0}, at{"cat", 24 * 60, 1})
+	s.deliver(t, rs)
+
+	var starts []string
+	q := udaconnect.MeetingQuery{PersonID: s.ids["ann"], Limit: 2}
+	for page := 0; ; page++ {
+		ms, err := s.db.FindMeetings(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			starts = append(starts, m.Started.Format("02 15:04"))
+		}
+		if len(ms) < q.Limit || page > 5 {
+			break
+		}
+		q.After = udaconnect.MeetingCursor{Started: ms[len(ms)-1].Started, ID: ms[len(ms)-1].ID}
+	}
+	want := []string{"08 10:00", "07 14:00", "07 13:00", "07 12:00", "07 11:00", "07 10:00"}
+	if !slices.Equal(starts, want) {
+		t.Errorf("pages of Ann's meetings = %q; want %q", starts, want)
+	}
+
+	day := udaconnect.MeetingQuery{PersonID: s.ids["bob"], Start: fixtureDay.Add(11 * time.Hour), End: fixtureDay.Add(13 * time.Hour), Limit: 10}
+	if ms, err := s.db.FindMeetings(ctx, day); err != nil || len(ms) != 2 || ms[0].Person.ID != s.ids["ann"] {
+		t.Errorf("Bob's meetings from 11:00 to 13:00 = %+v, %v; want two with Ann", ms, err)
+	}
+	if _, err := s.db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: 4040, Limit: 10}); udaconnect.ErrorCode(err) != udaconnect.ENOTFOUND {
+		t.Errorf("meetings of an unknown person: %v; want ENOTFOUND", err)
+	}
+}
+
+// Replicas updating the meetings of the same people at once, each with one
+// location, take turns and agree with one that updates them all in order.
+func TestMeetingsConcurrently(t *testing.T) {
+	s := newScene(t)
+	rs := append(every("ann", 0, 70, 5, 0), at{"bob", 0, 1}, at{"bob", 25, 1}, at{"bob", 30, 1}, at{"bob", 60, 1}, at{"cat", 30, -1}, at{"cat", 35, -1})
+	reports := make([]udaconnect.Report, len(rs))
+	for i, r := range rs {
+		reports[i] = report(fmt.Sprintf("%s-%d", r.who, r.min), s.ids[r.who], north(r.north), lon0, clock(10, r.min))
+	}
+	locs := mustStore(t, s.db, reports...)
+	errs := make(chan error, len(locs))
+	for _, l := range locs {
+		go func() {
+			_, err := s.db.UpdateMeetings(context.Background(), []int64{l.ID})
+			errs <- err
+		}()
+	}
+	for range locs {
+		if err := <-errs; err != nil {
+			t.Fatalf("UpdateMeetings: %v", err)
+		}
+	}
+	want := []string{"ann+bob 10:00-11:10", "ann+cat 10:15-10:50 ended", "bob+cat 10:25-10:35 ended"}
+	if got := s.meetings(t); !slices.Equal(got, want) {
+		t.Errorf("meetings updated at once = %q; want %q", got, want)
+	}
 }

@@ -49,6 +49,7 @@ type Server struct {
 	Addr    string
 	Handler http.Handler                // everything but the health endpoints
 	Ready   func(context.Context) error // what /readyz checks
+	Drain   func()                      // ends long-lived requests (streams) as shutdown begins; optional
 	Log     *zap.Logger
 
 	listener net.Listener
@@ -80,6 +81,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		ReadTimeout:       ReadTimeout,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
+	}
+	if s.Drain != nil {
+		srv.RegisterOnShutdown(s.Drain)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(s.listener) }()
@@ -226,6 +230,9 @@ func run[F Function](ctx context.Context, name string, build func(Config, *postg
 		}
 	}
 	s := &Server{Addr: cfg.Addr(), Handler: Mux(f, senders, log), Ready: ready, Log: log}
+	if d, ok := any(f).(interface{ Drain() }); ok {
+		s.Drain = d.Drain
+	}
 	if err := s.Listen(); err != nil {
 		return err
 	}

@@ -121,10 +121,11 @@ test('the seeded people load', async () => {
   await page.close();
 });
 
-test('Pam Trexler’s connections from the seed, on the map; the distance changes them', async () => {
+test('Pam Trexler’s every report from the seed, on the map; the distance changes them', async () => {
   const page = await openApp();
   await page.getByRole('button', { name: /Pam Trexler/ }).click();
   await page.getByRole('heading', { name: 'Whom Pam Trexler met' }).waitFor();
+  await page.getByRole('link', { name: 'Show every report' }).click();
 
   // The controls start at her data's range, 5 m and 15 minutes.
   assert.match(await page.getByLabel('From').inputValue(), /^\d{4}-\d{2}-\d{2}$/);
@@ -223,7 +224,7 @@ test('registering a person', async () => {
   await page.close();
 });
 
-test('a hostile name is shown as text in the list, on the card and in the map tooltip', async () => {
+test('a hostile name is shown as text in the list, on the cards and in the map tooltip', async () => {
   const last = `Hostile ${Date.now()}`;
   const name = `${markup} ${last}`;
   const person = await api('POST', '/api/persons', { first_name: markup, last_name: last, company_name: 'Hostile Inc' });
@@ -241,6 +242,10 @@ test('a hostile name is shown as text in the list, on the card and in the map to
   assert.equal(await inList.locator('.name').textContent(), name);
 
   await page.getByRole('button', { name: /Pam Trexler/ }).click();
+  // The report went on to detection: a meeting with Pam, named as text.
+  const row = page.getByRole('list', { name: 'Meetings of Pam Trexler' }).getByRole('button', { name: new RegExp(last) });
+  assert.equal(await row.locator('.name').textContent(), name);
+  await page.getByRole('link', { name: 'Show every report' }).click();
   const card = page.getByRole('list', { name: 'People Pam Trexler met' }).getByRole('button', { name: new RegExp(last) });
   assert.equal(await card.locator('.name').textContent(), name);
 
@@ -262,7 +267,7 @@ test('a hostile name is shown as text in the list, on the card and in the map to
   await page.close();
 });
 
-test('an attendee signs in with their link, sees only their own connections, and signs out', async () => {
+test('an attendee signs in with their link, sees only their own meetings, and signs out', async () => {
   const last = `Attendee ${Date.now()}`;
   const person = await api('POST', '/api/persons', { first_name: 'Grace', last_name: last, company_name: 'Harvard' });
   assert.ok(person.token, 'the registration answers the sign-in token');
@@ -275,7 +280,8 @@ test('an attendee signs in with their link, sees only their own connections, and
   await page.getByRole('heading', { name: `Whom Grace ${last} met` }).waitFor();
   assert.equal(new URL(page.url()).hash, '');
   assert.ok(!page.url().includes(person.token), `the address still holds the token: ${page.url()}`);
-  await page.getByRole('list', { name: `People Grace ${last} met` }).getByRole('button', { name: /Pam Trexler/ }).waitFor();
+  // Her report, posted to /api/locations, made a meeting with Pam.
+  await page.getByRole('list', { name: `Meetings of Grace ${last}` }).getByRole('button', { name: /Pam Trexler/ }).waitFor();
   assert.equal(await page.getByRole('heading', { name: 'People' }).count(), 0);
   assert.equal(await page.getByRole('heading', { name: 'Register a person' }).count(), 0);
   await page.screenshot({ path: join(output, 'attendee.png'), fullPage: true });
@@ -293,6 +299,50 @@ test('an attendee signs in with their link, sees only their own connections, and
   await page.getByRole('heading', { name: `Whom Grace ${last} met` }).waitFor();
   assert.equal(new URL(page.url()).hash, '');
   await context.close();
+});
+
+test('a meeting that starts while the page is open appears without a reload, and ends in place; Back and Forward', async () => {
+  const stamp = Date.now();
+  const ada = await api('POST', '/api/persons', { first_name: 'Ada', last_name: `Live ${stamp}`, company_name: 'Booth 7' });
+  const bob = await api('POST', '/api/persons', { first_name: 'Bob', last_name: `Live ${stamp}`, company_name: 'Booth 7' });
+  // Somewhere no one else reports, on a day of its own.
+  const spot = { latitude: 48.85837, longitude: 2.294481 };
+  await api('POST', '/api/locations', { person_id: ada.id, ...spot, creation_time: '2022-03-03T10:00:00Z' });
+
+  // A link to her page opens it directly.
+  const page = await organizer.newPage();
+  await page.goto(`${baseURL}/persons/${ada.id}#token=${organizerToken}`);
+  await page.getByRole('heading', { name: `Whom Ada Live ${stamp} met` }).waitFor();
+  await page.getByText(`No meetings of Ada Live ${stamp} yet.`).waitFor();
+  await page.getByText('Live: new meetings appear as they happen.').waitFor();
+
+  await api('POST', '/api/locations', { person_id: bob.id, ...spot, creation_time: '2022-03-03T10:05:00Z' });
+  const list = page.getByRole('list', { name: `Meetings of Ada Live ${stamp}` });
+  const row = list.locator('li.fresh').filter({ hasText: `Bob Live ${stamp}` });
+  await row.waitFor(); // highlighted as it arrives
+  assert.match(await row.textContent(), /ongoing/);
+  await page.screenshot({ path: join(output, 'meeting-live.png'), fullPage: true });
+
+  // Bob reports from elsewhere past the window: the meeting ends, in its place.
+  await api('POST', '/api/locations', { person_id: bob.id, latitude: 48.8606, longitude: 2.3376, creation_time: '2022-03-03T10:30:00Z' });
+  await list.getByRole('listitem').filter({ hasText: `Bob Live ${stamp}` }).filter({ hasText: 'ended' }).waitFor();
+  assert.equal(await list.getByRole('listitem').count(), 1);
+
+  // The views and days are in the address; Back and Forward go through them.
+  await page.getByLabel('From').fill('2022-03-03');
+  await page.waitForURL(/from=2022-03-03/);
+  await page.getByRole('link', { name: 'Show every report' }).click();
+  await page.waitForURL(/view=reports/);
+  await page.getByLabel('Time apart').waitFor();
+  await page.goBack();
+  await list.getByRole('listitem').filter({ hasText: `Bob Live ${stamp}` }).waitFor();
+  assert.equal(await page.getByLabel('From').inputValue(), '2022-03-03');
+  await page.goBack();
+  await page.waitForURL((url) => url.search === '');
+  await page.goForward();
+  await page.waitForURL(/from=2022-03-03/);
+  assert.equal(await page.getByLabel('From').inputValue(), '2022-03-03');
+  await page.close();
 });
 
 test('no errors in the page, no dialog', () => {

@@ -5,7 +5,7 @@ import type { Session } from './api';
 import { App } from './App';
 import { takeToken } from './signin';
 import { json, serve, signedIn, type Call } from './test/api';
-import { pam, pamConnections, pamReports, people } from './test/fixtures';
+import { pam, pamConnections, pamMeetings, pamReports, people } from './test/fixtures';
 
 const organizer: Session = { role: 'organizer' };
 const attendeePam: Session = { role: 'attendee', person_id: pam.id };
@@ -32,6 +32,7 @@ const pamsData = {
   'GET /api/persons/1': () => json(200, pam),
   'GET /api/persons/1/locations': () => json(200, pamReports),
   'GET /api/persons/1/connection': () => json(200, pamConnections),
+  'GET /api/persons/1/meetings': () => json(200, pamMeetings),
 };
 
 afterEach(() => window.history.replaceState(null, '', '/'));
@@ -54,12 +55,12 @@ describe('signing in', () => {
     for (const c of session) expect(c).toEqual({ method: 'POST', authorization: 'Bearer secret-1', type: 'application/json' });
   });
 
-  it('lands an attendee on their own connections, without the people list or the form', async () => {
+  it('lands an attendee on their own meetings, without the people list or the form', async () => {
     const calls = serve({ 'POST /api/session': () => json(200, attendeePam), ...pamsData });
     openAt('/#token=pams-token');
 
     expect(await screen.findByRole('heading', { name: 'Whom Pam Trexler met' })).toBeInTheDocument();
-    expect(await screen.findByText(/Met 3 people/)).toBeInTheDocument();
+    expect(await screen.findByText('3 meetings with 2 people')).toBeInTheDocument();
     expect(screen.queryByRole('heading', { name: 'People' })).not.toBeInTheDocument();
     expect(screen.queryByRole('heading', { name: 'Register a person' })).not.toBeInTheDocument();
     expect(calls.filter((c) => c.url.pathname === '/api/persons')).toEqual([]);

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { BrowserRouter } from 'react-router';
 import { ApiError, getSession, onSignedOut, signIn, signOut, type Session } from './api';
 import { Attendee } from './Attendee';
 import { errorMessage } from './load';
@@ -9,8 +10,8 @@ type Auth = { state: 'checking' } | { state: 'out'; problem?: string } | { state
 
 // App signs in with the token of the sign-in link it was opened with, if
 // any, or finds the session its cookie holds; then shows the signed-in
-// person's view. Any call refused for want of a session leads back to the
-// sign-in page.
+// person's view, at the address it was opened with. Any call refused for
+// want of a session leads back to the sign-in page.
 export function App({ signInToken = '' }: { signInToken?: string }) {
   const [auth, setAuth] = useState<Auth>({ state: 'checking' });
   const [signOutProblem, setSignOutProblem] = useState('');
@@ -44,7 +45,7 @@ export function App({ signInToken = '' }: { signInToken?: string }) {
   }
 
   return (
-    <>
+    <BrowserRouter>
       <header className="top">
         <div>
           <h1>UdaConnect</h1>
@@ -71,6 +72,6 @@ export function App({ signInToken = '' }: { signInToken?: string }) {
       )}
       {auth.state === 'out' && <SignIn problem={auth.problem} onSignedIn={(session) => setAuth({ state: 'in', session })} />}
       {auth.state === 'in' && (auth.session.role === 'organizer' ? <Organizer /> : <Attendee personID={auth.session.person_id} />)}
-    </>
+    </BrowserRouter>
   );
 }

@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'react';
 import { getPerson, type Person } from './api';
-import { Connections } from './Connections';
+import { PersonPage } from './PersonPage';
 import { errorMessage, isAbort, type Load } from './load';
 
-// Attendee is an attendee's view: their own connections, and nobody else's.
+// Attendee is an attendee's view: their own page, and nobody else's.
 export function Attendee({ personID }: { personID: number }) {
   const [person, setPerson] = useState<Load<Person>>({ state: 'loading' });
   const [attempt, setAttempt] = useState(0);
@@ -34,7 +34,7 @@ export function Attendee({ personID }: { personID: number }) {
             </button>
           </div>
         )}
-        {person.state === 'ready' && <Connections person={person.data} />}
+        {person.state === 'ready' && <PersonPage person={person.data} />}
       </div>
     </main>
   );

@@ -28,6 +28,7 @@ async function open({ reports, connections }: Server = {}) {
     </StrictMode>,
   );
   await user.click(await screen.findByRole('button', { name: /Pam Trexler/ }));
+  await user.click(await screen.findByRole('link', { name: 'Show every report' }));
   return { user, calls };
 }
 

@@ -31,6 +31,30 @@ export interface Connection {
   distance: number; // metres
 }
 
+// A Meeting is the person and another near each other for a while: from
+// started to last_seen, at closest closest_m metres, around (latitude,
+// longitude). A change on the live stream with merged_into set is a meeting
+// that became part of that one: it is gone.
+export interface Meeting {
+  id: number;
+  person: Person; // the other person
+  started: string; // RFC 3339
+  last_seen: string;
+  duration_s: number;
+  closest_m: number;
+  latitude: number;
+  longitude: number;
+  ended: boolean;
+  version: number; // raised by every change
+  merged_into?: number;
+}
+
+// A Page is part of a list, with the address of the next part, if any.
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
 export interface ConnectionParams {
   startDate: string; // YYYY-MM-DD
   endDate: string; // YYYY-MM-DD
@@ -61,6 +85,11 @@ export function onSignedOut(listener: () => void) {
 const json = { 'Content-Type': 'application/json' };
 
 async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+  return (await answer<T>(path, init)).data;
+}
+
+// answer is request with the headers of the answer.
+async function answer<T>(path: string, init: RequestInit = {}): Promise<{ data: T; headers: Headers }> {
   let res: Response;
   try {
     res = await fetch(path, { ...init, credentials: 'same-origin', headers: { Accept: 'application/json', ...init.headers } });
@@ -77,9 +106,9 @@ async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
     const field = typeof body?.field === 'string' ? body.field : undefined;
     throw new ApiError(res.status, message, field);
   }
-  if (res.status === 204) return undefined as T;
+  if (res.status === 204) return { data: undefined as T, headers: res.headers };
   try {
-    return (await res.json()) as T;
+    return { data: (await res.json()) as T, headers: res.headers };
   } catch {
     throw new ApiError(res.status, 'The server sent an answer that is not JSON.');
   }
@@ -118,4 +147,37 @@ export function listConnections(personID: number, p: ConnectionParams, signal?: 
   const q = new URLSearchParams({ start_date: p.startDate, end_date: p.endDate, distance: String(p.distance) });
   if (p.window) q.set('window', p.window);
   return request(`/api/persons/${personID}/connection?${q}`, { signal });
+}
+
+// listMeetings asks for the first page of a person's meetings, newest first,
+// that overlap the days from startDate to endDate (either may be empty).
+export function listMeetings(personID: number, range: { startDate: string; endDate: string }, signal?: AbortSignal): Promise<Page<Meeting>> {
+  const q = new URLSearchParams();
+  if (range.startDate) q.set('start_date', range.startDate);
+  if (range.endDate) q.set('end_date', range.endDate);
+  return meetingsPage(`/api/persons/${personID}/meetings?${q}`, signal);
+}
+
+// meetingsPage asks for the page of meetings at path: the first, or one
+// that a page named as its next.
+export async function meetingsPage(path: string, signal?: AbortSignal): Promise<Page<Meeting>> {
+  const { data, headers } = await answer<Meeting[]>(path, { signal });
+  return { items: data, next: nextLink(headers.get('Link')) };
+}
+
+// nextLink is the same-origin address of rel="next" in a Link header.
+export function nextLink(header: string | null): string | null {
+  const m = /<(\/api\/[^>]*)>\s*;\s*rel="next"/.exec(header ?? '');
+  return m ? m[1] : null;
+}
+
+// liveMeetings follows the changes of a person's meetings as they happen,
+// until the returned function is called; onOpen is told each time the stream
+// opens (it resumes by itself after a break, from the last change it got).
+export function liveMeetings(personID: number, onChange: (m: Meeting) => void, onOpen: (open: boolean) => void): () => void {
+  const source = new EventSource(`/api/persons/${personID}/meetings/live`);
+  source.addEventListener('meeting', (e) => onChange(JSON.parse((e as MessageEvent<string>).data) as Meeting));
+  source.addEventListener('open', () => onOpen(true));
+  source.addEventListener('error', () => onOpen(false));
+  return () => source.close();
 }

@@ -39,3 +39,12 @@ export function formatDistance(metres: number): string {
 export function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+// formatDuration shows seconds as minutes, or hours and minutes.
+export function formatDuration(seconds: number): string {
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 1) return 'a moment';
+  if (minutes < 60) return plural(minutes, 'minute', 'minutes');
+  const h = Math.floor(minutes / 60);
+  return minutes % 60 ? `${plural(h, 'hour', 'hours')} ${plural(minutes % 60, 'minute', 'minutes')}` : plural(h, 'hour', 'hours');
+}

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { App } from './App';
 import type { Person } from './api';
 import { json, serve, signedIn } from './test/api';
-import { met, pamConnections, pamReports, people, report } from './test/fixtures';
+import { meeting, met, pamConnections, pamMeetings, pamReports, people, report } from './test/fixtures';
 
 // A name that would run script if it were ever read as HTML.
 const markup = '<img src=x onerror=alert(1)>';
@@ -15,12 +15,13 @@ function noMarkup() {
 }
 
 describe('names from the data', () => {
-  it('are shown as text in the list, on the connection card and in the map tooltip', async () => {
+  it('are shown as text in the list, on the meeting and connection cards and in the map tooltip', async () => {
     serve({
       ...signedIn(),
       'GET /api/persons': () => json(200, [...people, hostile]),
       'GET /api/persons/1/locations': () => json(200, pamReports),
       'GET /api/persons/1/connection': () => json(200, [...pamConnections, met(hostile, report(90, 13, '2020-07-07T10:37:06Z', 37.5539, -122.290883), 3)]),
+      'GET /api/persons/1/meetings': () => json(200, [meeting(9, hostile, '2020-09-01T10:00:00Z', '2020-09-01T10:10:00Z'), ...pamMeetings]),
     });
     const user = userEvent.setup();
     render(<App />);
@@ -32,6 +33,13 @@ describe('names from the data', () => {
     noMarkup();
 
     await user.click(within(list).getByRole('button', { name: /Pam Trexler/ }));
+    const meetings = await screen.findByRole('list', { name: 'Meetings of Pam Trexler' });
+    const row = within(meetings).getByRole('button', { name: /Hostile/ });
+    expect(row.querySelector('.name')!.textContent).toBe(hostileName);
+    expect(row.querySelector('.company')!.textContent).toBe('<b>Evil</b> Inc');
+    noMarkup();
+
+    await user.click(screen.getByRole('link', { name: 'Show every report' }));
     const metList = await screen.findByRole('list', { name: 'People Pam Trexler met' });
     const card = within(metList).getByRole('button', { name: /Hostile/ });
     expect(card.querySelector('.name')!.textContent).toBe(hostileName);

@@ -20,9 +20,12 @@ type ConnectionResult struct {
 	Plain     Latency `json:"plain"`
 	Window    Latency `json:"window_15m"`
 	// Connections per answer, on average.
-	PlainAnswer  float64   `json:"plain_connections_per_answer"`
-	WindowAnswer float64   `json:"window_connections_per_answer"`
-	PoC          PoCResult `json:"poc"`
+	PlainAnswer  float64 `json:"plain_connections_per_answer"`
+	WindowAnswer float64 `json:"window_connections_per_answer"`
+	// The meetings route on the same day, for the same attendees.
+	Meetings       Latency   `json:"meetings"`
+	MeetingsAnswer float64   `json:"meetings_per_answer"`
+	PoC            PoCResult `json:"poc"`
 	// The proof of concept's time per person over UdaConnect's plain p50.
 	Ratio       float64 `json:"poc_over_plain_p50"`
 	LoadSeconds float64 `json:"load_seconds"`
@@ -57,6 +60,7 @@ func measureConnections(ctx context.Context, o *options, c conference.Config, po
 	progress := every(2*time.Second, func(done, total int) {
 		say("  stored %d/%d reports (%.0f%%)", done, total, 100*float64(done)/float64(total))
 	})
+	c.Meetings = true // for the meetings route
 	ids, err := loadConference(ctx, dbURL, c, progress)
 	if err != nil {
 		return r, err
@@ -79,7 +83,7 @@ func measureConnections(ctx context.Context, o *options, c conference.Config, po
 	sample := spread(ids, o.size.queries)
 	r.Sampled = len(sample)
 	for _, window := range []string{"", "15m"} {
-		lat, per, err := timeQueries(ctx, sample, queryDay(c), window)
+		lat, per, err := timeQueries(ctx, sample, func(person int64) string { return connectionURL(person, queryDay(c), window) })
 		if err != nil {
 			return r, err
 		}
@@ -94,6 +98,11 @@ func measureConnections(ctx context.Context, o *options, c conference.Config, po
 		}
 		say("  %-10s p50 %.1f ms, p99 %.1f ms, %.0f connections per answer", label, lat.P50, lat.P99, per)
 	}
+	r.Meetings, r.MeetingsAnswer, err = timeQueries(ctx, sample, func(person int64) string { return meetingsURL(person, queryDay(c)) })
+	if err != nil {
+		return r, err
+	}
+	say("  %-10s p50 %.1f ms, p99 %.1f ms, %.0f meetings per answer", "meetings", r.Meetings.P50, r.Meetings.P99, r.MeetingsAnswer)
 
 	conn, err := openPoC(ctx, dbURL)
 	if err != nil {
@@ -150,17 +159,23 @@ func connectionURL(person int64, day, window string) string {
 	return u
 }
 
-// timeQueries asks for the connections of each person in turn, after three
-// unmeasured requests, and returns the time from sending each request to
-// reading the last byte of its answer, and how many connections an answer
-// has on average.
-func timeQueries(ctx context.Context, persons []int64, day, window string) (Latency, float64, error) {
+// meetingsURL is the door's meetings route for person on day: the first
+// page, up to 100 meetings.
+func meetingsURL(person int64, day string) string {
+	return fmt.Sprintf("%s/api/persons/%d/meetings?start_date=%s&end_date=%s", doorURL, person, day, day)
+}
+
+// timeQueries asks the door for url(person) of each person in turn, after
+// three unmeasured requests, and returns the time from sending each request
+// to reading the last byte of its answer, and how many items (connections
+// or meetings) an answer has on average.
+func timeQueries(ctx context.Context, persons []int64, url func(person int64) string) (Latency, float64, error) {
 	var ds []time.Duration
 	var total int
 	warm := persons[:min(3, len(persons))]
 	progress := every(2*time.Second, func(done, n int) { say("    %d/%d requests", done, n) })
 	for i, person := range slices.Concat(warm, persons) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, connectionURL(person, day, window), nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url(person), nil)
 		req.Header.Set("Authorization", "Bearer "+benchOrganizerToken)
 		t := time.Now()
 		resp, err := api.Do(req)
@@ -176,11 +191,11 @@ func timeQueries(ctx context.Context, persons []int64, day, window string) (Late
 		if i < len(warm) {
 			continue
 		}
-		var conns []json.RawMessage
-		if err := json.Unmarshal(body, &conns); err != nil {
+		var items []json.RawMessage
+		if err := json.Unmarshal(body, &items); err != nil {
 			return Latency{}, 0, fmt.Errorf("GET %s: %w", req.URL, err)
 		}
-		ds, total = append(ds, d), total+len(conns)
+		ds, total = append(ds, d), total+len(items)
 		progress(len(ds), len(persons))
 	}
 	return summarise(ds), float64(total) / float64(max(len(ds), 1)), nil

@@ -24,6 +24,7 @@ func main() {
 	flag.IntVar(&c.Days, "days", c.Days, "number of days, 09:00 to 17:00 UTC")
 	flag.DurationVar(&c.Interval, "interval", c.Interval, "time between two reports of an attendee")
 	flag.Uint64Var(&c.Seed, "seed", c.Seed, "random seed")
+	flag.BoolVar(&c.Meetings, "meetings", true, "keep the meetings too, as connections would (about 1,000 reports/s instead of 20,000)")
 	start := flag.String("start", c.Start.Format(time.DateOnly), "first day, YYYY-MM-DD")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -126,6 +126,25 @@ func (c Client) Do(tb testing.TB, req *http.Request) Response {
 	return r
 }
 
+// Open sends req and returns the status and headers of the answer, and its
+// body only when the status is not 200: a stream's body is not waited for.
+func (c Client) Open(tb testing.TB, req *http.Request) Response {
+	tb.Helper()
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := Response{Status: resp.StatusCode, Header: resp.Header}
+	if resp.StatusCode != http.StatusOK {
+		r.Body, _ = io.ReadAll(resp.Body)
+	}
+	return r
+}
+
 // Request sends a plain HTTP request with an optional JSON body.
 func (c Client) Request(tb testing.TB, method, url string, body any) Response {
 	tb.Helper()

@@ -42,3 +42,38 @@ export function serve(routes: Record<string, Handler>): Call[] {
   );
   return calls;
 }
+
+// FakeEventSource stands in for the browser's EventSource: a test opens
+// it, sends events through it and sees it closed.
+export class FakeEventSource {
+  static opened: FakeEventSource[] = [];
+  closed = false;
+  private listeners = new Map<string, ((e: Event) => void)[]>();
+
+  constructor(readonly url: string) {
+    FakeEventSource.opened.push(this);
+  }
+
+  addEventListener(type: string, listener: (e: Event) => void) {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+
+  close() {
+    this.closed = true;
+  }
+
+  // open tells the page that the stream is open.
+  open() {
+    for (const l of this.listeners.get('open') ?? []) l(new Event('open'));
+  }
+
+  // send delivers an event named type with data as its JSON.
+  send(type: string, data: unknown, id = '') {
+    for (const l of this.listeners.get(type) ?? []) l(new MessageEvent(type, { data: JSON.stringify(data), lastEventId: id }));
+  }
+}
+
+// liveStream is the stream the page holds open at url, the latest opened.
+export function liveStream(url: string): FakeEventSource | undefined {
+  return FakeEventSource.opened.filter((s) => s.url === url && !s.closed).at(-1);
+}

@@ -1,4 +1,4 @@
-import type { Connection, Location, Person } from '../api';
+import type { Connection, Location, Meeting, Person } from '../api';
 
 export const pam: Person = { id: 1, first_name: 'Pam', last_name: 'Trexler', company_name: 'Hampton, Hampton and McQuill' };
 export const taco: Person = { id: 5, first_name: 'Taco', last_name: 'Fargo', company_name: 'Alpha Omega Upholstery' };
@@ -28,4 +28,27 @@ export const pamConnections: Connection[] = [
   met(taco, report(31, 5, '2020-08-15T10:37:06Z', 37.553441, -122.290524), 0.26),
   met(otto, report(65, 9, '2020-07-07T10:37:06Z'), 0),
   met(taco, report(66, 5, '2020-07-07T10:36:06Z'), 1.5),
+];
+
+export function meeting(id: number, person: Person, started: string, lastSeen: string, closest = 1, changes: Partial<Meeting> = {}): Meeting {
+  return {
+    id,
+    person,
+    started,
+    last_seen: lastSeen,
+    duration_s: (Date.parse(lastSeen) - Date.parse(started)) / 1000,
+    closest_m: closest,
+    latitude: 37.55363,
+    longitude: -122.290883,
+    ended: true,
+    version: id,
+    ...changes,
+  };
+}
+
+// Pam's meetings, newest first, as the server answers them.
+export const pamMeetings: Meeting[] = [
+  meeting(3, taco, '2020-08-15T10:30:00Z', '2020-08-15T10:45:00Z', 0.26),
+  meeting(2, otto, '2020-07-07T10:37:06Z', '2020-07-07T10:37:06Z', 0),
+  meeting(1, taco, '2020-07-07T10:21:06Z', '2020-07-07T10:52:06Z', 0),
 ];

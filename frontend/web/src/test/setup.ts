@@ -1,5 +1,6 @@
 import '@testing-library/jest-dom/vitest';
-import { afterEach, vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
+import { FakeEventSource } from './api';
 
 // jsdom has no SVG geometry; Leaflet only checks that createSVGRect exists
 // before it draws vector layers as SVG.
@@ -7,6 +8,13 @@ if (!('createSVGRect' in SVGSVGElement.prototype)) {
   Object.defineProperty(SVGSVGElement.prototype, 'createSVGRect', { value: () => ({ x: 0, y: 0, width: 0, height: 0 }) });
 }
 
+// jsdom has no EventSource either: live streams are fakes the tests drive.
+beforeEach(() => {
+  FakeEventSource.opened = [];
+  vi.stubGlobal('EventSource', FakeEventSource);
+});
+
 afterEach(() => {
   vi.unstubAllGlobals();
+  window.history.replaceState(null, '', '/'); // each test opens the app at its root
 });
