@@ -17,8 +17,10 @@ TEST_PACKAGES := shellcheck ruby chromium graphviz
 
 .PHONY: run test test-go test-web test-browser docs deps web fuzz
 
+# REPLICAS=n starts n replicas of persons, locations and connections.
+REPLICAS ?= 1
 run: web
-	deploy/local/run.sh
+	REPLICAS=$(REPLICAS) deploy/local/run.sh
 
 test: deps web
 	@trap 'db/postgres.sh stop $(TEST_PG)' EXIT; \

@@ -7,8 +7,11 @@
 # for the door, 8095 to 8099 for the broker and the functions). Each process
 # is supervised as Kubernetes restarts a container: one that exits is started
 # again after a backoff (1 s, 2 s, 4 s... at most 30 s; back to 1 s once it
-# ran a minute), and the rest keeps running. Ctrl-C stops everything; the
-# data stays.
+# ran a minute), and the rest keeps running. REPLICAS=n (default 1) starts n
+# replicas of persons, locations and connections, replica i on its function's
+# port plus 100 * (i - 1); the local broker and the door spread deliveries and
+# requests over them in turn, as Knative's activator spreads them over a
+# revision's pods. Ctrl-C stops everything; the data stays.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -21,16 +24,31 @@ PERSONS_PORT=${PERSONS_PORT:-8091}
 LOCATIONS_PORT=${LOCATIONS_PORT:-8092}
 CONNECTIONS_PORT=${CONNECTIONS_PORT:-8093}
 DEADLETTERS_PORT=${DEADLETTERS_PORT:-8094}
+REPLICAS=${REPLICAS:-1}
 export LOG_LEVEL=${LOG_LEVEL:-info}
+if ! [[ $REPLICAS =~ ^[1-9]$ ]]; then
+  echo "REPLICAS must be a number from 1 to 9, not $REPLICAS" >&2
+  exit 1
+fi
 
 metrics() { echo $(($1 + 5)); } # the METRICS_PORT of the process on port $1
-for port in "$DOOR_PORT" "$BROKER_PORT" "$PERSONS_PORT" "$LOCATIONS_PORT" "$CONNECTIONS_PORT" "$DEADLETTERS_PORT" \
-  "$(metrics "$DOOR_PORT")" "$(metrics "$BROKER_PORT")" "$(metrics "$PERSONS_PORT")" \
-  "$(metrics "$LOCATIONS_PORT")" "$(metrics "$CONNECTIONS_PORT")" "$(metrics "$DEADLETTERS_PORT")"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "port $port is in use: is UdaConnect already running? Stop it first (Ctrl-C)." >&2
-    exit 1
-  fi
+replica_ports() {                # base: the ports of the function's replicas
+  for ((i = 0; i < REPLICAS; i++)); do echo $(($1 + 100 * i)); done
+}
+urls() { # base: the comma-separated URLs of the function's replicas
+  replica_ports "$1" | sed 's|^|http://127.0.0.1:|' | paste -sd, -
+}
+ports=("$DOOR_PORT" "$BROKER_PORT" "$DEADLETTERS_PORT")
+for base in "$PERSONS_PORT" "$LOCATIONS_PORT" "$CONNECTIONS_PORT"; do
+  mapfile -t -O "${#ports[@]}" ports < <(replica_ports "$base")
+done
+for p in "${ports[@]}"; do
+  for port in "$p" "$(metrics "$p")"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "port $port is in use: is UdaConnect already running? Stop it first (Ctrl-C)." >&2
+      exit 1
+    fi
+  done
 done
 
 mkdir -p "$RUN_DIR/bin" "$RUN_DIR/logs"
@@ -112,33 +130,44 @@ supervise() {
 }
 
 broker=http://127.0.0.1:$BROKER_PORT/udaconnect/default
-start() { # name port [env...]
+start() { # name port [env...]: the binary of name (persons-2 is replica 2 of persons)
   local name=$1 port=$2
   shift 2
   : >"$RUN_DIR/logs/$name.log"
-  supervise "$name" env PORT="$port" METRICS_PORT="$(metrics "$port")" "$@" "$RUN_DIR/bin/$name" &
+  supervise "$name" env PORT="$port" METRICS_PORT="$(metrics "$port")" "$@" "$RUN_DIR/bin/${name%-[0-9]}" &
   pids+=($!)
 }
 # Every process listens on the loopback only; the door is the one entry.
 export HOST=127.0.0.1
-start persons "$PERSONS_PORT" DATABASE_URL="$(role_url udaconnect_persons "$PERSONS_DB_PASSWORD")"
-start locations "$LOCATIONS_PORT" DATABASE_URL="$(role_url udaconnect_locations "$LOCATIONS_DB_PASSWORD")"
-start connections "$CONNECTIONS_PORT" K_SINK="$broker" \
+replicas() { # name base [env...]: the function's replicas, named persons, persons-2...
+  local name=$1 base=$2 i=1 port
+  shift 2
+  for port in $(replica_ports "$base"); do
+    if ((i == 1)); then start "$name" "$port" "$@"; else start "$name-$i" "$port" "$@"; fi
+    i=$((i + 1))
+  done
+}
+replicas persons "$PERSONS_PORT" DATABASE_URL="$(role_url udaconnect_persons "$PERSONS_DB_PASSWORD")"
+replicas locations "$LOCATIONS_PORT" DATABASE_URL="$(role_url udaconnect_locations "$LOCATIONS_DB_PASSWORD")"
+replicas connections "$CONNECTIONS_PORT" K_SINK="$broker" \
   DATABASE_URL="$(role_url udaconnect_connections "$CONNECTIONS_DB_PASSWORD")"
 start deadletters "$DEADLETTERS_PORT" K_SINK="$broker" \
   DATABASE_URL="$(role_url udaconnect_deadletters "$DEADLETTERS_DB_PASSWORD")"
 : >"$RUN_DIR/logs/localbroker.log"
 supervise localbroker env METRICS_PORT="$(metrics "$BROKER_PORT")" "$RUN_DIR/bin/localbroker" -listen "127.0.0.1:$BROKER_PORT" \
   -data "$RUN_DIR/broker" -manifests eventing \
-  -service "persons=http://127.0.0.1:$PERSONS_PORT" -service "locations=http://127.0.0.1:$LOCATIONS_PORT" \
-  -service "connections=http://127.0.0.1:$CONNECTIONS_PORT" -service "dead-letters=http://127.0.0.1:$DEADLETTERS_PORT" &
+  -service "persons=$(urls "$PERSONS_PORT")" -service "locations=$(urls "$LOCATIONS_PORT")" \
+  -service "connections=$(urls "$CONNECTIONS_PORT")" -service "dead-letters=http://127.0.0.1:$DEADLETTERS_PORT" &
 pids+=($!)
-start frontend "$DOOR_PORT" K_SINK="$broker" AUTH_KEY="$AUTH_KEY" ORGANIZER_TOKEN="$ORGANIZER_TOKEN" PERSONS_URL="http://127.0.0.1:$PERSONS_PORT" \
-  LOCATIONS_URL="http://127.0.0.1:$LOCATIONS_PORT" CONNECTIONS_URL="http://127.0.0.1:$CONNECTIONS_PORT" \
+start frontend "$DOOR_PORT" K_SINK="$broker" AUTH_KEY="$AUTH_KEY" ORGANIZER_TOKEN="$ORGANIZER_TOKEN" PERSONS_URL="$(urls "$PERSONS_PORT")" \
+  LOCATIONS_URL="$(urls "$LOCATIONS_PORT")" CONNECTIONS_URL="$(urls "$CONNECTIONS_PORT")" \
   DEADLETTERS_URL="http://127.0.0.1:$DEADLETTERS_PORT"
 
-for url in "http://127.0.0.1:$PERSONS_PORT/readyz" "http://127.0.0.1:$LOCATIONS_PORT/readyz" \
-  "http://127.0.0.1:$CONNECTIONS_PORT/readyz" "http://127.0.0.1:$DEADLETTERS_PORT/readyz" \
+ready=()
+for base in "$PERSONS_PORT" "$LOCATIONS_PORT" "$CONNECTIONS_PORT"; do
+  mapfile -t -O "${#ready[@]}" ready < <(urls "$base" | tr , '\n' | sed 's|$|/readyz|')
+done
+for url in "${ready[@]}" "http://127.0.0.1:$DEADLETTERS_PORT/readyz" \
   "http://127.0.0.1:$BROKER_PORT/healthz" "http://127.0.0.1:$DOOR_PORT/readyz"; do
   for _ in $(seq 100); do
     curl -fsS -o /dev/null "$url" 2>/dev/null && continue 2
@@ -152,9 +181,9 @@ cat <<MSG
 UdaConnect is running:
   web app and API   http://localhost:$DOOR_PORT   (API docs: /api/docs, events: POST /events)
   local broker      http://127.0.0.1:$BROKER_PORT/udaconnect/default   (events kept in $RUN_DIR/broker)
-  persons           http://127.0.0.1:$PERSONS_PORT
-  locations         http://127.0.0.1:$LOCATIONS_PORT
-  connections       http://127.0.0.1:$CONNECTIONS_PORT
+  persons           $(urls "$PERSONS_PORT")
+  locations         $(urls "$LOCATIONS_PORT")
+  connections       $(urls "$CONNECTIONS_PORT")
   dead letters      http://127.0.0.1:$DEADLETTERS_PORT   (organizer: GET /api/dead-letters at the door)
   metrics           http://127.0.0.1:PORT/metrics on PORT $(metrics "$DOOR_PORT") (door), $(metrics "$BROKER_PORT") (broker),
                     $(metrics "$PERSONS_PORT") (persons), $(metrics "$LOCATIONS_PORT") (locations), $(metrics "$CONNECTIONS_PORT") (connections),

@@ -91,9 +91,7 @@ func TestServeStreams(t *testing.T) {
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go s.Serve(ctx)
+	serve(t, s)
 	resp, err := http.Get("http://" + s.Addr + "/stream")
 	if err != nil {
 		t.Fatal(err)
@@ -116,9 +114,7 @@ func TestServeRefusesHugeHeaders(t *testing.T) {
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go s.Serve(ctx)
+	serve(t, s)
 	req, _ := http.NewRequest("GET", "http://"+s.Addr+"/", nil)
 	req.Header.Set("X-Huge", strings.Repeat("h", 2*server.MaxHeaderBytes))
 	resp, err := http.DefaultClient.Do(req)
@@ -129,4 +125,16 @@ func TestServeRefusesHugeHeaders(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("a header of %d bytes = %d; want 431", 2*server.MaxHeaderBytes, resp.StatusCode)
 	}
+}
+
+// serve serves s until the test ends, and waits for it to stop, so that
+// nothing it logs comes after the test.
+func serve(t *testing.T, s *server.Server) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
