@@ -207,7 +207,8 @@ func (p *process) run(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(build(t), p.name), p.args...)
+	binary, _, _ := strings.Cut(p.name, "-") // persons-2 is replica 2 of persons
+	cmd := exec.Command(filepath.Join(build(t), binary), p.args...)
 	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -225,6 +226,15 @@ func (p *process) stop(sig os.Signal) {
 }
 
 func startStack(t *testing.T) *stack {
+	t.Helper()
+	return startStackOf(t, 1)
+}
+
+// startStackOf starts the system with the given number of replicas of
+// persons, locations and connections, as `make run REPLICAS=n` does: the
+// broker and the door take them in turn. Replica i of persons runs as
+// "persons-i" (the first as "persons").
+func startStackOf(t *testing.T, replicas int) *stack {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
 	db, err := postgres.Open(context.Background(), dbURL)
@@ -244,10 +254,29 @@ func startStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	ports := map[string]string{}
-	for _, name := range []string{"persons", "locations", "connections", "deadletters", "broker", "door", "flaky"} {
+	names := []string{"deadletters", "broker", "door", "flaky"}
+	replicated := map[string][]string{} // the names of each function's replicas
+	for _, fn := range []string{"persons", "locations", "connections"} {
+		for i := 1; i <= replicas; i++ {
+			name := fn
+			if i > 1 {
+				name = fmt.Sprintf("%s-%d", fn, i)
+			}
+			replicated[fn] = append(replicated[fn], name)
+		}
+		names = append(names, replicated[fn]...)
+	}
+	for _, name := range names {
 		ports[name] = freePort(t)
 	}
 	local := func(name string) string { return "http://127.0.0.1:" + ports[name] }
+	all := func(fn string, first string) string { // the replicas' URLs, the first one's given
+		urls := []string{first}
+		for _, name := range replicated[fn][1:] {
+			urls = append(urls, local(name))
+		}
+		return strings.Join(urls, ",")
+	}
 	s := &stack{door: local("door"), broker: local("broker"), org: servertest.Client{Token: testOrganizerToken}, tokens: tokens,
 		processes: map[string]*process{}, dbURL: dbURL}
 	sink := s.broker + "/udaconnect/default"
@@ -268,17 +297,24 @@ func startStack(t *testing.T) *stack {
 		u.Host = ol.Addr().String()
 		return u.String()
 	}
-	run("persons", nil, "PORT="+ports["persons"], "DATABASE_URL="+through(postgres.RolePersons))
-	run("locations", nil, "PORT="+ports["locations"], "DATABASE_URL="+through(postgres.RoleLocations))
-	run("connections", nil, "PORT="+ports["connections"], "K_SINK="+sink, "DATABASE_URL="+through(postgres.RoleConnections))
+	for _, name := range replicated["persons"] {
+		run(name, nil, "PORT="+ports[name], "DATABASE_URL="+through(postgres.RolePersons))
+	}
+	for _, name := range replicated["locations"] {
+		run(name, nil, "PORT="+ports[name], "DATABASE_URL="+through(postgres.RoleLocations))
+	}
+	for _, name := range replicated["connections"] {
+		run(name, nil, "PORT="+ports[name], "K_SINK="+sink, "DATABASE_URL="+through(postgres.RoleConnections))
+	}
 	run("deadletters", nil, "PORT="+ports["deadletters"], "K_SINK="+sink, "DATABASE_URL="+through(postgres.RoleDeadLetters))
 	run("localbroker", []string{"-listen", "127.0.0.1:" + ports["broker"], "-data", filepath.Join(t.TempDir(), "broker"),
 		"-manifests", "../eventing",
-		"-service", "persons=" + local("persons"), "-service", "locations=" + local("flaky"),
-		"-service", "connections=" + local("connections"), "-service", "dead-letters=" + local("deadletters")})
-	run("frontend", nil, "PORT="+ports["door"], "K_SINK="+sink, "PERSONS_URL="+local("persons"),
+		"-service", "persons=" + all("persons", local("persons")), "-service", "locations=" + all("locations", local("flaky")),
+		"-service", "connections=" + all("connections", local("connections")), "-service", "dead-letters=" + local("deadletters")})
+	run("frontend", nil, "PORT="+ports["door"], "K_SINK="+sink, "PERSONS_URL="+all("persons", local("persons")),
 		"AUTH_KEY="+testAuthKey, "ORGANIZER_TOKEN="+testOrganizerToken,
-		"LOCATIONS_URL="+local("locations"), "CONNECTIONS_URL="+local("connections"), "DEADLETTERS_URL="+local("deadletters"))
+		"LOCATIONS_URL="+all("locations", local("locations")), "CONNECTIONS_URL="+all("connections", local("connections")),
+		"DEADLETTERS_URL="+local("deadletters"))
 
 	target, _ := url.Parse(local("locations"))
 	s.flaky = &flaky{attempts: map[string]int{}, next: httputil.NewSingleHostReverseProxy(target)}
@@ -290,8 +326,13 @@ func startStack(t *testing.T) *stack {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 
-	for _, u := range []string{local("persons") + "/readyz", local("locations") + "/readyz", local("connections") + "/readyz",
-		local("deadletters") + "/readyz", s.broker + "/healthz", s.door + "/readyz"} {
+	ready := []string{local("deadletters") + "/readyz", s.broker + "/healthz", s.door + "/readyz"}
+	for _, fn := range []string{"persons", "locations", "connections"} {
+		for _, name := range replicated[fn] {
+			ready = append(ready, local(name)+"/readyz")
+		}
+	}
+	for _, u := range ready {
 		eventually(t, "ready: "+u, func() bool {
 			resp, err := http.Get(u)
 			if err != nil {

@@ -195,11 +195,8 @@ func (f *Function) replay(ctx context.Context, d udaconnect.DeadLetter) (udaconn
 	if res := f.sink.Send(ctx, e); !cloudevents.IsACK(res) {
 		return d, udaconnect.Errorf(udaconnect.EUNAVAILABLE, "the broker did not take dead letter %d, try again later: %v", d.ID, res)
 	}
-	if err := f.db.MarkReplayed(ctx, d.ID); err != nil {
-		return d, err
-	}
 	f.log.Info("dead letter replayed", zap.Int64("dead_letter_id", d.ID), zap.String("event_id", d.EventID), zap.String("source", d.Source))
-	return f.db.FindDeadLetter(ctx, d.ID)
+	return f.db.MarkReplayed(ctx, d.ID)
 }
 
 func (f *Function) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -58,10 +58,16 @@ func (db *DB) FindDeadLetter(ctx context.Context, id int64) (udaconnect.DeadLett
 }
 
 // MarkReplayed records that the dead letter with the given ID was sent
-// again.
-func (db *DB) MarkReplayed(ctx context.Context, id int64) error {
-	if _, err := db.pool.Exec(ctx, `UPDATE dead_letter SET replayed_at = now() WHERE id = $1`, id); err != nil {
-		return wrap("mark dead letter replayed", err)
+// again, and returns it so marked: the event may fail again, and be a dead
+// letter again, at once.
+func (db *DB) MarkReplayed(ctx context.Context, id int64) (udaconnect.DeadLetter, error) {
+	rows, _ := db.pool.Query(ctx, `UPDATE dead_letter SET replayed_at = now() WHERE id = $1 RETURNING `+deadLetterColumns, id)
+	d, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[udaconnect.DeadLetter])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, udaconnect.Errorf(udaconnect.ENOTFOUND, "dead letter %d not found", id)
 	}
-	return nil
+	if err != nil {
+		return d, wrap("mark dead letter replayed", err)
+	}
+	return d, nil
 }
