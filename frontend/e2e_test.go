@@ -233,8 +233,9 @@ func startStack(t *testing.T) *stack {
 // startStackOf starts the system with the given number of replicas of
 // persons, locations and connections, as `make run REPLICAS=n` does: the
 // broker and the door take them in turn. Replica i of persons runs as
-// "persons-i" (the first as "persons").
-func startStackOf(t *testing.T, replicas int) *stack {
+// "persons-i" (the first as "persons"). The locations replicas get the
+// settings given, such as RETENTION=30d.
+func startStackOf(t *testing.T, replicas int, locationSettings ...string) *stack {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
 	db, err := postgres.Open(context.Background(), dbURL)
@@ -301,7 +302,7 @@ func startStackOf(t *testing.T, replicas int) *stack {
 		run(name, nil, "PORT="+ports[name], "DATABASE_URL="+through(postgres.RolePersons))
 	}
 	for _, name := range replicated["locations"] {
-		run(name, nil, "PORT="+ports[name], "DATABASE_URL="+through(postgres.RoleLocations))
+		run(name, nil, append([]string{"PORT=" + ports[name], "DATABASE_URL=" + through(postgres.RoleLocations)}, locationSettings...)...)
 	}
 	for _, name := range replicated["connections"] {
 		run(name, nil, "PORT="+ports[name], "K_SINK="+sink, "DATABASE_URL="+through(postgres.RoleConnections))

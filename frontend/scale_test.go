@@ -20,18 +20,21 @@ import (
 )
 
 // A synthetic conference sent through the door to 3 replicas of each
-// function, in every mode, with resends and late batches out of order,
-// ends stored exactly as the known answer: the same reports, each once, the
-// same meetings, each once, and the same connections. The answer is the
-// same reports stored and their meetings kept in one go, in order, on a
-// database of its own.
+// function, in every mode, with resends and late batches out of order, and
+// retention runs beside it, ends stored exactly as the known answer: the
+// same reports, each once, the same meetings, each once, and the same
+// connections; and the demo data, older than the retention, deleted. The
+// answer is the same reports stored and their meetings kept in one go, in
+// order, on a database of its own.
 func TestScaleOut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole system three times over")
 	}
-	s := startStackOf(t, 3)
+	const retention = "1000d" // the seed is of 2020; the conference, yesterday
+	s := startStackOf(t, 3, "RETENTION="+retention)
 	c := conference.Default
 	c.Attendees, c.Booths, c.Talks, c.Days, c.Interval, c.Seed = 12, 2, 1, 1, 15*time.Minute, 7
+	c.Start = time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
 	var ids []int64
 	for _, p := range c.Persons() {
 		var registered PersonWithToken
@@ -81,6 +84,16 @@ func TestScaleOut(t *testing.T) {
 			}
 		}
 	})
+	wg.Go(func() { // the PingSource, a few times while reports come in
+		for i := range 3 {
+			ping := servertest.NewEvent(t, ev.RetentionDue, fmt.Sprintf("retention-%d", i), map[string]any{})
+			ping.SetSource("/apis/v1/namespaces/udaconnect/pingsources/retention")
+			if r := servertest.Send(t, s.broker+"/udaconnect/default", "binary", ping); r.Status != http.StatusAccepted {
+				t.Errorf("retention ping = %d %s", r.Status, r.Body)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	})
 	wg.Wait()
 
 	answer := knownAnswer(t, s, ids, reports)
@@ -93,6 +106,13 @@ func TestScaleOut(t *testing.T) {
 	if len(got.reports) != len(reports) || !slices.Equal(got.reports, answer.reports) {
 		t.Errorf("stored %d reports; want the %d sent, each once, as the answer stores them", len(got.reports), len(reports))
 	}
+	eventually(t, "the reports older than the retention deleted", func() bool {
+		var old int
+		if err := pgxQueryRow(t, s.dbURL, `SELECT count(*) FROM location WHERE creation_time < now() - interval '1000 days'`, &old); err != nil {
+			t.Fatal(err)
+		}
+		return old == 0
+	})
 	if got.duplicates != 0 {
 		t.Errorf("%d meetings stored twice", got.duplicates)
 	}
@@ -230,4 +250,15 @@ func connectionKeys(conns []udaconnect.Connection) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// pgxQueryRow scans the one row of query on the database at dbURL into dest.
+func pgxQueryRow(t *testing.T, dbURL, query string, dest ...any) error {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	return conn.QueryRow(context.Background(), query).Scan(dest...)
 }
