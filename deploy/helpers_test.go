@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
 
 	"github.com/udaconnect/udaconnect/deploy/manifest"
 	"github.com/udaconnect/udaconnect/deploy/openapi"
@@ -286,5 +287,30 @@ func validateKind(t *testing.T, s *openapi.Schema, gvk schema.GroupVersionKind, 
 	}
 	if n == 0 {
 		t.Errorf("no %s", gvk.Kind)
+	}
+}
+
+// refusesChanges checks that the schema s refuses the manifest doc with each
+// change made (a string replaced by another): the check is not vacuous.
+func refusesChanges(t *testing.T, s *openapi.Schema, doc string, changes map[string][2]string) {
+	t.Helper()
+	for name, change := range changes {
+		t.Run(name, func(t *testing.T) {
+			changed := strings.Replace(doc, change[0], change[1], 1)
+			if changed == doc {
+				t.Fatalf("the manifest has no %q to change", change[0])
+			}
+			j, err := yaml.YAMLToJSONStrict([]byte(changed))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := openapi.DecodeJSON(j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs := s.Validate(v); len(errs) == 0 {
+				t.Error("Validate() found nothing; want the change refused")
+			}
+		})
 	}
 }

@@ -32,18 +32,7 @@ func TestAccess(t *testing.T) {
 		t.Skip("starts the whole system")
 	}
 	s := startStack(t)
-	register := func(first string) PersonWithToken {
-		t.Helper()
-		var p PersonWithToken
-		r := s.org.Request(t, "POST", s.door+"/api/persons", ev.PersonCreateData{FirstName: first, LastName: "Tester", CompanyName: "Access"})
-		if r.Status != http.StatusCreated {
-			t.Fatalf("register %s = %d %s; want 201", first, r.Status, r.Body)
-		}
-		if r.Decode(t, &p); p.ID <= 0 || p.Token == "" {
-			t.Fatalf("register %s = %s; want an id and a token", first, r.Body)
-		}
-		return p
-	}
+	register := func(first string) PersonWithToken { return s.register(t, first, "Tester", "Access") }
 	report := func(personID int64, m int) map[string]any {
 		return map[string]any{"person_id": personID, "latitude": 35.0585136, "longitude": -106.5719566,
 			"creation_time": fmt.Sprintf("2021-05-05T10:%02d:00Z", m)}

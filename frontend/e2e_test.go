@@ -382,6 +382,21 @@ func (s *stack) locations(t *testing.T, personID int) []udaconnect.Location {
 	return locs
 }
 
+// register registers a person through the door as the organizer, and
+// returns them with their token.
+func (s *stack) register(t *testing.T, first, last, company string) PersonWithToken {
+	t.Helper()
+	var p PersonWithToken
+	r := s.org.Request(t, "POST", s.door+"/api/persons", ev.PersonCreateData{FirstName: first, LastName: last, CompanyName: company})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("register %s = %d %s; want 201", first, r.Status, r.Body)
+	}
+	if r.Decode(t, &p); p.ID <= 0 || p.Token == "" {
+		t.Fatalf("register %s = %s; want an id and a token", first, r.Body)
+	}
+	return p
+}
+
 // post posts body as the organizer.
 func (s *stack) post(t *testing.T, url, contentType, body string) servertest.Response {
 	t.Helper()
@@ -602,16 +617,7 @@ func TestMeetingsLive(t *testing.T) {
 		t.Skip("starts the whole system")
 	}
 	s := startStack(t)
-	register := func(first string) PersonWithToken {
-		t.Helper()
-		var p PersonWithToken
-		if r := s.org.Request(t, "POST", s.door+"/api/persons", ev.PersonCreateData{FirstName: first, LastName: "Meets", CompanyName: "Booth"}); r.Status != http.StatusCreated {
-			t.Fatalf("register %s = %d %s", first, r.Status, r.Body)
-		} else {
-			r.Decode(t, &p)
-		}
-		return p
-	}
+	register := func(first string) PersonWithToken { return s.register(t, first, "Meets", "Booth") }
 	ada, bob, cy := register("Ada"), register("Bob"), register("Cy")
 	n := 0
 	send := func(p PersonWithToken, metres float64, at string) {

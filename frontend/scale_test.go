@@ -37,13 +37,7 @@ func TestScaleOut(t *testing.T) {
 	c.Start = time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
 	var ids []int64
 	for _, p := range c.Persons() {
-		var registered PersonWithToken
-		r := s.org.Request(t, "POST", s.door+"/api/persons", ev.PersonCreateData{FirstName: p.FirstName, LastName: p.LastName, CompanyName: p.CompanyName})
-		if r.Status != http.StatusCreated {
-			t.Fatalf("register %s = %d %s", p.FirstName, r.Status, r.Body)
-		}
-		r.Decode(t, &registered)
-		ids = append(ids, registered.ID)
+		ids = append(ids, s.register(t, p.FirstName, p.LastName, p.CompanyName).ID)
 	}
 	reports := slices.Collect(c.Reports(ids))
 

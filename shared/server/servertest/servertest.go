@@ -103,13 +103,7 @@ func (c Client) Send(tb testing.TB, url, mode string, e event.Event) Response {
 // Do sends req and reads the answer, and the reply event in it if any.
 func (c Client) Do(tb testing.TB, req *http.Request) Response {
 	tb.Helper()
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	resp := c.send(tb, req)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -130,13 +124,7 @@ func (c Client) Do(tb testing.TB, req *http.Request) Response {
 // body only when the status is not 200: a stream's body is not waited for.
 func (c Client) Open(tb testing.TB, req *http.Request) Response {
 	tb.Helper()
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	resp := c.send(tb, req)
 	defer resp.Body.Close()
 	r := Response{Status: resp.StatusCode, Header: resp.Header}
 	if resp.StatusCode != http.StatusOK {
@@ -181,4 +169,17 @@ func (r Response) ErrorField(tb testing.TB) string {
 	var e server.ErrorBody
 	r.Decode(tb, &e)
 	return e.Field
+}
+
+// send sends req with the client's credential.
+func (c Client) send(tb testing.TB, req *http.Request) *http.Response {
+	tb.Helper()
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp
 }
