@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -568,11 +569,18 @@ func TestEndToEnd(t *testing.T) {
 	// from everyone's answers, Paul's connections included.
 	var export struct {
 		Person    udaconnect.Person     `json:"person"`
+		Meetings  []udaconnect.Meeting  `json:"meetings"`
 		Locations []udaconnect.Location `json:"locations"`
 	}
-	if r := s.org.Request(t, "GET", s.door+"/api/persons/6/export", nil); r.Status != http.StatusOK {
-		t.Fatalf("export Frank = %d %s; want 200", r.Status, r.Body)
-	} else if r.Decode(t, &export); export.Person.ID != 6 || len(export.Locations) < 5 {
+	eventually(t, "Frank's export with his meeting with Paul", func() bool {
+		r := s.org.Request(t, "GET", s.door+"/api/persons/6/export", nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("export Frank = %d %s; want 200", r.Status, r.Body)
+		}
+		r.Decode(t, &export)
+		return slices.ContainsFunc(export.Meetings, func(m udaconnect.Meeting) bool { return m.Person.ID == 8 })
+	})
+	if export.Person.ID != 6 || len(export.Locations) < 5 {
 		t.Errorf("export of Frank = person %d, %d reports; want Frank with his reports", export.Person.ID, len(export.Locations))
 	}
 	if r := s.org.Request(t, "DELETE", s.door+"/api/persons/6", nil); r.Status != http.StatusNoContent {

@@ -159,13 +159,17 @@ func (f *Function) Routes(mux *http.ServeMux) {
 }
 
 // export answers all of a person's data as one JSON document,
-// {"person": …, "locations": [… oldest first]}, the reports streamed as they
-// come from the database.
+// {"person": …, "meetings": [… newest first], "locations": [… oldest
+// first]}, the reports streamed as they come from the database.
 func (f *Function) export(w http.ResponseWriter, r *http.Request) {
 	id, err := server.PathID(r, "id")
 	var p udaconnect.Person
+	var meetings []udaconnect.Meeting
 	if err == nil {
 		p, err = f.db.FindPerson(r.Context(), id)
+	}
+	if err == nil {
+		meetings, err = f.allMeetings(r.Context(), id)
 	}
 	if err != nil {
 		if server.ErrorStatus(err) >= 500 {
@@ -174,13 +178,35 @@ func (f *Function) export(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, err)
 		return
 	}
-	person, err := json.Marshal(p)
+	head, err := json.Marshal(struct {
+		Person   udaconnect.Person    `json:"person"`
+		Meetings []udaconnect.Meeting `json:"meetings"`
+	}{p, meetings})
 	if err != nil {
 		server.WriteError(w, err)
 		return
 	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="udaconnect-person-%d.json"`, id))
-	server.StreamJSONIn(w, r, f.log, `{"person":`+string(person)+`,"locations":`, "}", func(yield func(udaconnect.Location) error) error {
+	prefix := string(head[:len(head)-1]) + `,"locations":` // the object, open for the reports
+	server.StreamJSONIn(w, r, f.log, prefix, "}", func(yield func(udaconnect.Location) error) error {
 		return f.db.EachLocation(r.Context(), id, yield)
 	})
+}
+
+// allMeetings returns every meeting of the person, page by page.
+func (f *Function) allMeetings(ctx context.Context, id int64) ([]udaconnect.Meeting, error) {
+	meetings := []udaconnect.Meeting{}
+	q := udaconnect.MeetingQuery{PersonID: id, Limit: udaconnect.MaxMeetingLimit}
+	for {
+		page, err := f.db.FindMeetings(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		meetings = append(meetings, page...)
+		if len(page) < q.Limit {
+			return meetings, nil
+		}
+		last := page[len(page)-1]
+		q.After = udaconnect.MeetingCursor{Started: last.Started, ID: last.ID}
+	}
 }

@@ -59,6 +59,7 @@ func TestExport(t *testing.T) {
 	url, db := start(t)
 	var doc struct {
 		Person    udaconnect.Person     `json:"person"`
+		Meetings  []udaconnect.Meeting  `json:"meetings"`
 		Locations []udaconnect.Location `json:"locations"`
 	}
 	r := servertest.Request(t, "GET", url+"/api/persons/1/export", nil)
@@ -76,6 +77,14 @@ func TestExport(t *testing.T) {
 		if doc.Locations[i] != want[i] {
 			t.Errorf("export location %d = %+v; want %+v", i, doc.Locations[i], want[i])
 		}
+	}
+	// The seed comes with its meetings: all of Pam's are in her export.
+	met, err := db.FindMeetings(context.Background(), udaconnect.MeetingQuery{PersonID: 1, Limit: udaconnect.MaxMeetingLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(met) == 0 || len(doc.Meetings) != len(met) {
+		t.Errorf("export has %d meetings; want Pam's %d", len(doc.Meetings), len(met))
 	}
 	for path, status := range map[string]int{"/api/persons/999999/export": 404, "/api/persons/x/export": 400} {
 		if r := servertest.Request(t, "GET", url+path, nil); r.Status != status {
