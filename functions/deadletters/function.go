@@ -192,11 +192,18 @@ func (f *Function) replay(ctx context.Context, d udaconnect.DeadLetter) (udaconn
 	for _, name := range errorExtensions {
 		e.SetExtension(name, nil)
 	}
+	marked, err := f.db.MarkReplayed(ctx, d.ID)
+	if err != nil {
+		return d, err
+	}
 	if res := f.sink.Send(ctx, e); !cloudevents.IsACK(res) {
+		if err := f.db.UnmarkReplayed(context.WithoutCancel(ctx), marked); err != nil {
+			f.log.Error("unmark dead letter", zap.Int64("dead_letter_id", d.ID), zap.Error(err))
+		}
 		return d, udaconnect.Errorf(udaconnect.EUNAVAILABLE, "the broker did not take dead letter %d, try again later: %v", d.ID, res)
 	}
 	f.log.Info("dead letter replayed", zap.Int64("dead_letter_id", d.ID), zap.String("event_id", d.EventID), zap.String("source", d.Source))
-	return f.db.MarkReplayed(ctx, d.ID)
+	return marked, nil
 }
 
 func (f *Function) fail(w http.ResponseWriter, r *http.Request, err error) {

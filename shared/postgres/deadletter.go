@@ -57,9 +57,10 @@ func (db *DB) FindDeadLetter(ctx context.Context, id int64) (udaconnect.DeadLett
 	return d, nil
 }
 
-// MarkReplayed records that the dead letter with the given ID was sent
-// again, and returns it so marked: the event may fail again, and be a dead
-// letter again, at once.
+// MarkReplayed records that the dead letter with the given ID is being sent
+// again, before it is sent: if the event fails again at once, storing it
+// again clears the mark, and the row says it waits. It returns the dead
+// letter so marked.
 func (db *DB) MarkReplayed(ctx context.Context, id int64) (udaconnect.DeadLetter, error) {
 	rows, _ := db.pool.Query(ctx, `UPDATE dead_letter SET replayed_at = now() WHERE id = $1 RETURNING `+deadLetterColumns, id)
 	d, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[udaconnect.DeadLetter])
@@ -70,4 +71,13 @@ func (db *DB) MarkReplayed(ctx context.Context, id int64) (udaconnect.DeadLetter
 		return d, wrap("mark dead letter replayed", err)
 	}
 	return d, nil
+}
+
+// UnmarkReplayed takes back the mark of d, set by MarkReplayed, when its
+// event could not be sent after all; a mark set since is left alone.
+func (db *DB) UnmarkReplayed(ctx context.Context, d udaconnect.DeadLetter) error {
+	if _, err := db.pool.Exec(ctx, `UPDATE dead_letter SET replayed_at = NULL WHERE id = $1 AND replayed_at = $2`, d.ID, d.ReplayedAt); err != nil {
+		return wrap("unmark dead letter", err)
+	}
+	return nil
 }
