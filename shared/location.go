@@ -1,6 +1,8 @@
 package udaconnect
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"math"
 	"time"
 )
@@ -45,6 +47,19 @@ type Report struct {
 	Source  string
 	EventID string
 	Hash    []byte
+}
+
+// Fingerprint is the SHA-256 of what r says: who, where and when. It is the
+// Hash of a report whose request is not at hand, the same whichever event
+// (single, in a batch, or grouped inside the system) carried it.
+func (r *Report) Fingerprint() []byte {
+	var b [32]byte
+	binary.BigEndian.PutUint64(b[0:], uint64(r.PersonID))
+	binary.BigEndian.PutUint64(b[8:], math.Float64bits(r.Latitude))
+	binary.BigEndian.PutUint64(b[16:], math.Float64bits(r.Longitude))
+	binary.BigEndian.PutUint64(b[24:], uint64(r.CreationTime.UnixNano()))
+	h := sha256.Sum256(b[:])
+	return h[:]
 }
 
 // Validate reports the first field of r that cannot be stored.

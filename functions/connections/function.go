@@ -1,8 +1,9 @@
 // Connections tells whom a person met: io.udaconnect.connections.requested
 // in, io.udaconnect.connections.found out, the /api/persons/{id}/connection
-// route; for every io.udaconnect.location.recorded it keeps the meetings
-// up to date and emits an io.udaconnect.connection.detected per meeting it
-// starts; it serves the meetings, and their changes as they happen.
+// route; for every io.udaconnect.locations.recorded (or location.recorded)
+// it keeps the meetings up to date and emits an
+// io.udaconnect.connection.detected per meeting it starts; it serves the
+// meetings, and their changes as they happen.
 package main
 
 import (
@@ -30,10 +31,10 @@ import (
 const source = ev.Source + "/connections"
 
 // Detection in batches: the locations recorded while one batch is searched
-// around are searched around together in the next, up to 200 at a time, in
-// one statement; up to 2,000 wait, beyond which a location is refused with
-// 429.
-var detectConfig = batch.Config{Name: "detection", MaxSize: 200, QueueSize: 2000, Writers: 2, Timeout: 10 * time.Second}
+// around are searched around together in the next, up to 1,000 at a time
+// (a group of reports), in one statement; up to 10,000 wait, beyond which a
+// location is refused with 429.
+var detectConfig = batch.Config{Name: "detection", MaxSize: 1000, QueueSize: 10_000, Writers: 2, Timeout: 10 * time.Second}
 
 // sends bounds the connection.detected events on their way at once.
 const sends = 16
@@ -124,22 +125,49 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 			return nil, err
 		}
 		return server.NewEvent(source, ev.ConnectionsFound, e.ID(), ev.ConnectionsFoundData{PersonID: data.PersonID, Connections: conns})
-	case ev.LocationRecorded:
-		var loc udaconnect.Location
-		if err := server.DecodeData(e, &loc); err != nil {
+	case ev.LocationsRecorded, ev.LocationRecorded:
+		locs, err := recordedLocations(e)
+		if err != nil {
 			return nil, err
-		}
-		if loc.ID <= 0 {
-			return nil, udaconnect.Invalid("id", "id must be the positive id of a recorded location")
 		}
 		if f.sink == nil {
 			return nil, errNoSink
 		}
-		_, err := f.detect.Do(ctx, detection{loc: loc, trace: trace.SpanContextFromContext(ctx)})
-		return nil, err
+		span := trace.SpanContextFromContext(ctx)
+		detections := make([]detection, len(locs))
+		for i, l := range locs {
+			detections[i] = detection{loc: l, trace: span}
+		}
+		_, errs := f.detect.DoAll(ctx, detections)
+		for _, err := range errs {
+			if err != nil {
+				return nil, err // retryable: the event comes again, and changes nothing twice
+			}
+		}
+		return nil, nil
 	default:
-		return nil, udaconnect.Invalid("type", "this function takes %s and %s events, not %q", ev.ConnectionsRequested, ev.LocationRecorded, e.Type())
+		return nil, udaconnect.Invalid("type", "this function takes %s, %s and %s events, not %q", ev.ConnectionsRequested, ev.LocationsRecorded, ev.LocationRecorded, e.Type())
 	}
+}
+
+// recordedLocations reads the locations of a locations.recorded event, or
+// the one of a location.recorded.
+func recordedLocations(e event.Event) ([]udaconnect.Location, error) {
+	var data ev.LocationsRecordedData
+	if e.Type() == ev.LocationRecorded {
+		data.Locations = make([]udaconnect.Location, 1)
+		if err := server.DecodeData(e, &data.Locations[0]); err != nil {
+			return nil, err
+		}
+	} else if err := server.DecodeData(e, &data); err != nil {
+		return nil, err
+	}
+	for _, l := range data.Locations {
+		if l.ID <= 0 {
+			return nil, udaconnect.Invalid("id", "id must be the positive id of a recorded location")
+		}
+	}
+	return data.Locations, nil
 }
 
 func (f *Function) find(ctx context.Context, p udaconnect.ConnectionParams) ([]udaconnect.Connection, error) {

@@ -1,11 +1,13 @@
-// Locations records where people were: io.udaconnect.location.reported in,
-// stored once per event, io.udaconnect.location.recorded out, and the
+// Locations records where people were: io.udaconnect.locations.reported
+// (or a single io.udaconnect.location.reported) in, each report stored once,
+// io.udaconnect.locations.recorded (location.recorded) out, and the
 // /api/locations routes. It also keeps reports only as long as RETENTION
 // says, and exports a person's data.
 package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -92,36 +94,135 @@ func (f *Function) Close() {
 	f.log.Info("reports batcher stopped", zap.Int64("batches", s.Batches), zap.Int64("reports", s.Items), zap.Int64("largest_batch", s.Largest))
 }
 
-// Handle stores the report of a location.reported event, once per event,
-// together with the reports that arrive at the same time, and replies with
-// location.recorded once its batch is committed.
+// Handle stores the reports of a locations.reported event, or the one of a
+// location.reported, once per report, together with the reports that arrive
+// at the same time, and replies with locations.recorded (or
+// location.recorded) once their batches are committed.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	if e.Type() == ev.RetentionDue {
+	switch e.Type() {
+	case ev.RetentionDue:
 		return nil, f.applyRetention(ctx, e)
+	case ev.LocationsReported:
+		return f.storeGroup(ctx, e)
+	case ev.LocationReported:
+		var data ev.LocationReportedData
+		if err := server.DecodeData(e, &data); err != nil {
+			return nil, err
+		}
+		report, err := data.Report(e.Source(), e.ID(), e.Time())
+		if err != nil {
+			return nil, err
+		}
+		report.Hash = report.Fingerprint()
+		loc, err := f.reports.Do(ctx, report)
+		if err != nil {
+			return nil, err
+		}
+		f.log.Debug("location recorded", telemetry.EventFields(e, zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID))...)
+		return replyTo(e, ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
+	default:
+		return nil, udaconnect.Invalid("type", "this function takes %s, %s and %s events, not %q", ev.LocationsReported, ev.LocationReported, ev.RetentionDue, e.Type())
 	}
-	if e.Type() != ev.LocationReported {
-		return nil, udaconnect.Invalid("type", "this function takes %s and %s events, not %q", ev.LocationReported, ev.RetentionDue, e.Type())
-	}
-	var data ev.LocationReportedData
+}
+
+// storeGroup stores the reports of a locations.reported event and replies
+// with the locations stored. A report refused for good (an unknown person,
+// a key used before with another report) becomes a dead letter of its own,
+// a location.reported that an organizer can replay; a report that could
+// not be stored now fails the whole event, which the Broker sends again:
+// what was stored is then answered, not stored twice.
+func (f *Function) storeGroup(ctx context.Context, e event.Event) (*event.Event, error) {
+	var data ev.LocationsReportedData
 	if err := server.DecodeData(e, &data); err != nil {
 		return nil, err
 	}
-	report, err := data.Report(e.Source(), e.ID(), e.Time())
+	if len(data.Reports) == 0 || len(data.Reports) > ev.MaxGroupReports {
+		return nil, udaconnect.Invalid("reports", "reports must hold 1 to %d reports, not %d", ev.MaxGroupReports, len(data.Reports))
+	}
+	reports := make([]udaconnect.Report, len(data.Reports))
+	errs := make([]error, len(data.Reports))
+	valid := make([]udaconnect.Report, 0, len(reports))
+	for i, d := range data.Reports {
+		if reports[i], errs[i] = d.Report(); errs[i] == nil {
+			reports[i].Hash = reports[i].Fingerprint()
+			valid = append(valid, reports[i])
+		}
+	}
+	locs, stored := f.reports.DoAll(ctx, valid)
+	recorded := ev.LocationsRecordedData{Locations: make([]udaconnect.Location, 0, len(locs))}
+	var refused []udaconnect.DeadLetter
+	next := 0 // in valid
+	for i, r := range reports {
+		err := errs[i]
+		if err == nil {
+			err = stored[next]
+			if err == nil {
+				recorded.Locations = append(recorded.Locations, locs[next])
+			}
+			next++
+		}
+		if err == nil {
+			continue
+		}
+		status := server.ErrorStatus(err)
+		if ev.Retryable(status) {
+			return nil, err
+		}
+		d, derr := deadLetter(r, status, udaconnect.ErrorMessage(err))
+		if derr != nil {
+			return nil, derr
+		}
+		refused = append(refused, d)
+	}
+	if err := f.db.StoreDeadLetters(ctx, refused); err != nil {
+		return nil, err
+	}
+	for _, d := range refused {
+		f.log.Warn("report refused", zap.String("source", d.Source), zap.String("event_id", d.EventID), zap.Intp("status", d.Status))
+	}
+	f.log.Debug("locations recorded", telemetry.EventFields(e, zap.Int("recorded", len(recorded.Locations)), zap.Int("refused", len(refused)))...)
+	return replyTo(e, ev.LocationsRecorded, "locations-"+e.ID(), recorded)
+}
+
+// replyTo is the event that answers e: of type typ, with the given id and
+// data, in e's partition (docs/scaling.md).
+func replyTo(e event.Event, typ, id string, data any) (*event.Event, error) {
+	r, err := server.NewEvent(source, typ, id, data)
 	if err != nil {
 		return nil, err
 	}
-	report.Hash = ev.Fingerprint(e)
-	loc, err := f.reports.Do(ctx, report)
-	if err != nil {
-		return nil, err
+	if key, ok := e.Extensions()["partitionkey"]; ok {
+		r.SetExtension("partitionkey", key)
 	}
-	f.log.Debug("location recorded", telemetry.EventFields(e, zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID))...)
-	reply, err := server.NewEvent(source, ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
-	if err != nil {
-		return nil, err
+	return r, nil
+}
+
+// destination names locations in the dead letters of the reports it refuses.
+const destination = "locations"
+
+// deadLetter is the dead letter of a report of a group refused with status:
+// a location.reported as it could have come alone, which an organizer can
+// replay once the cause is gone.
+func deadLetter(r udaconnect.Report, status int, reason string) (udaconnect.DeadLetter, error) {
+	e := event.New()
+	e.SetSource(r.Source)
+	e.SetID(r.EventID)
+	e.SetType(ev.LocationReported)
+	e.SetTime(r.CreationTime)
+	// As Knative marks a dead letter: its answer, where, and why (base64).
+	e.SetExtension("knativeerrorcode", status)
+	e.SetExtension("knativeerrordest", destination)
+	e.SetExtension("knativeerrordata", base64.StdEncoding.EncodeToString([]byte(reason)))
+	if err := e.SetData(event.ApplicationJSON, ev.LocationReportedData{
+		PersonID: &r.PersonID, Latitude: &r.Latitude, Longitude: &r.Longitude, CreationTime: r.CreationTime.Format(time.RFC3339Nano),
+	}); err != nil {
+		return udaconnect.DeadLetter{}, err
 	}
-	reply.SetExtension("partitionkey", strconv.FormatInt(loc.PersonID, 10)) // as the report's (docs/scaling.md)
-	return reply, nil
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return udaconnect.DeadLetter{}, udaconnect.Invalid("event", "the refused report cannot be encoded: %v", err)
+	}
+	return udaconnect.DeadLetter{Source: r.Source, EventID: r.EventID, Type: ev.LocationReported, Destination: destination, Status: &status, Event: raw}, nil
 }
 
 // applyRetention deletes the reports older than the retention, in bounded

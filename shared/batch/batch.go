@@ -69,10 +69,12 @@ type Committer[T, R any] struct {
 
 type request[T, R any] struct {
 	item  T
-	reply chan result[R] // buffered: a writer never waits on a caller
+	index int              // of the item among those of its call
+	reply chan result[R] // buffered for every item of the call: a writer never waits on a caller
 }
 
 type result[R any] struct {
+	index int
 	value R
 	err   error
 }
@@ -107,37 +109,64 @@ func New[T, R any](cfg Config, write Func[T, R]) *Committer[T, R] {
 // after Close, and ctx's error if ctx ends first; the item may then still be
 // written.
 func (c *Committer[T, R]) Do(ctx context.Context, item T) (R, error) {
-	var zero R
-	if err := ctx.Err(); err != nil {
-		return zero, err
-	}
-	req := request[T, R]{item: item, reply: make(chan result[R], 1)}
-	if err := c.enqueue(req); err != nil {
-		return zero, err
-	}
-	select {
-	case res := <-req.reply:
-		return res.value, res.err
-	case <-ctx.Done():
-		return zero, ctx.Err()
-	}
+	values, errs := c.DoAll(ctx, []T{item})
+	return values[0], errs[0]
 }
 
-func (c *Committer[T, R]) enqueue(req request[T, R]) error {
+// DoAll queues items, in order, for the next batches and returns the result
+// of each once the batches that hold them are written: what Do returns for
+// each, in order. The items that find the queue full get ErrFull, the
+// others are written; when ctx ends first, those not yet answered get its
+// error and may still be written.
+func (c *Committer[T, R]) DoAll(ctx context.Context, items []T) ([]R, []error) {
+	values, errs := make([]R, len(items)), make([]error, len(items))
+	if err := ctx.Err(); err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return values, errs
+	}
+	reply := make(chan result[R], len(items))
+	queued := c.enqueue(items, reply, errs)
+	answered := make([]bool, len(items))
+	for ; queued > 0; queued-- {
+		select {
+		case res := <-reply:
+			values[res.index], errs[res.index], answered[res.index] = res.value, res.err, true
+		case <-ctx.Done():
+			for i := range errs {
+				if errs[i] == nil && !answered[i] {
+					errs[i] = ctx.Err()
+				}
+			}
+			return values, errs
+		}
+	}
+	return values, errs
+}
+
+// enqueue queues each item that fits, to be answered on reply, sets the
+// errors of the others and returns how many it queued.
+func (c *Committer[T, R]) enqueue(items []T, reply chan result[R], errs []error) int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if c.closed {
-		return ErrClosed
+	queued := 0
+	for i, item := range items {
+		if c.closed {
+			errs[i] = ErrClosed
+			continue
+		}
+		c.depth.Inc() // first: a writer may take the item before this line ends
+		select {
+		case c.queue <- request[T, R]{item: item, index: i, reply: reply}:
+			queued++
+		default:
+			c.depth.Dec()
+			telemetry.Overloaded(c.cfg.Name)
+			errs[i] = ErrFull
+		}
 	}
-	c.depth.Inc() // first: a writer may take the item before this line ends
-	select {
-	case c.queue <- req:
-		return nil
-	default:
-		c.depth.Dec()
-		telemetry.Overloaded(c.cfg.Name)
-		return ErrFull
-	}
+	return queued
 }
 
 // Close stops taking items, writes every item already queued, and returns
@@ -235,11 +264,11 @@ func (c *Committer[T, R]) flush(batch []request[T, R]) {
 	for i, req := range batch {
 		switch {
 		case err != nil:
-			req.reply <- result[R]{err: err}
+			req.reply <- result[R]{index: req.index, err: err}
 		case errs != nil && errs[i] != nil:
-			req.reply <- result[R]{err: errs[i]}
+			req.reply <- result[R]{index: req.index, err: errs[i]}
 		default:
-			req.reply <- result[R]{value: results[i]}
+			req.reply <- result[R]{index: req.index, value: results[i]}
 		}
 	}
 }

@@ -318,3 +318,43 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("Stats() = %+v; want 500 items in batches of at most 16", s)
 	}
 }
+
+// DoAll answers each of its items in order, across the batches that hold
+// them; those that find the queue full get ErrFull, and the others are
+// written.
+func TestDoAll(t *testing.T) {
+	w := newWriter()
+	c := batch.New(batch.Config{MaxSize: 2, QueueSize: 3}, w.write)
+	held := doAll(c, 100)
+	<-w.started // held, out of the queue: 3 places left
+	type call struct {
+		values []int
+		errs   []error
+	}
+	done := make(chan call, 1)
+	go func() {
+		values, errs := c.DoAll(context.Background(), []int{1, 2, 3, 4, 5})
+		done <- call{values, errs}
+	}()
+	waitPending(t, c, 4)
+	close(w.release)
+	got := <-done
+	<-held
+	for i, n := range []int{1, 2, 3} {
+		if got.errs[i] != nil || got.values[i] != 2*n {
+			t.Errorf("DoAll item %d = %d, %v; want %d", i, got.values[i], got.errs[i], 2*n)
+		}
+	}
+	for i := 3; i < 5; i++ {
+		if !errors.Is(got.errs[i], batch.ErrFull) {
+			t.Errorf("DoAll item %d beyond the queue = %v; want ErrFull", i, got.errs[i])
+		}
+	}
+	if sizes := w.sizes(); !slices.Equal(sizes, []int{1, 2, 1}) {
+		t.Errorf("batches of %v; want [1 2 1]: the call's items split by MaxSize", sizes)
+	}
+	c.Close()
+	if _, errs := c.DoAll(context.Background(), []int{6, 7}); !errors.Is(errs[0], batch.ErrClosed) || !errors.Is(errs[1], batch.ErrClosed) {
+		t.Errorf("DoAll after Close = %v; want ErrClosed for each", errs)
+	}
+}

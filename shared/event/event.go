@@ -16,6 +16,8 @@ const (
 	PersonCreated        = "io.udaconnect.person.created"
 	LocationReported     = "io.udaconnect.location.reported"
 	LocationRecorded     = "io.udaconnect.location.recorded"
+	LocationsReported    = "io.udaconnect.locations.reported"
+	LocationsRecorded    = "io.udaconnect.locations.recorded"
 	ConnectionsRequested = "io.udaconnect.connections.requested"
 	ConnectionsFound     = "io.udaconnect.connections.found"
 	ConnectionDetected   = "io.udaconnect.connection.detected"
@@ -28,7 +30,8 @@ const (
 // Known reports whether typ is a type of the catalogue.
 func Known(typ string) bool {
 	switch typ {
-	case PersonCreate, PersonCreated, LocationReported, LocationRecorded, ConnectionsRequested, ConnectionsFound, ConnectionDetected:
+	case PersonCreate, PersonCreated, LocationReported, LocationRecorded, LocationsReported, LocationsRecorded,
+		ConnectionsRequested, ConnectionsFound, ConnectionDetected:
 		return true
 	}
 	return false
@@ -93,6 +96,50 @@ func (d LocationReportedData) Report(source, id string, eventTime time.Time) (ud
 	}
 	r.CreationTime = r.CreationTime.UTC()
 	return r, r.Validate()
+}
+
+// Bounds of a LocationsReported event: Knative's Kafka broker takes
+// messages of 1 MB by default.
+const (
+	MaxGroupReports = 1000
+	MaxGroupBytes   = 256 << 10
+)
+
+// LocationsReportedData is the data of LocationsReported: reports that
+// travel together inside the system, each with the source and id of the
+// event that carried it, which still store it once.
+type LocationsReportedData struct {
+	Reports []ReportData `json:"reports"`
+}
+
+// ReportData is one report of LocationsReported, its creation time
+// resolved.
+type ReportData struct {
+	Source       string    `json:"source"`
+	ID           string    `json:"id"`
+	PersonID     int64     `json:"person_id"`
+	Latitude     float64   `json:"latitude"`
+	Longitude    float64   `json:"longitude"`
+	CreationTime time.Time `json:"creation_time"`
+}
+
+// NewReportData is r as a report of LocationsReported.
+func NewReportData(r udaconnect.Report) ReportData {
+	return ReportData{Source: r.Source, ID: r.EventID, PersonID: r.PersonID, Latitude: r.Latitude, Longitude: r.Longitude, CreationTime: r.CreationTime}
+}
+
+// Report validates d and returns the report to store; an error names the
+// field at fault.
+func (d ReportData) Report() (udaconnect.Report, error) {
+	r := udaconnect.Report{Source: d.Source, EventID: d.ID, Location: udaconnect.Location{
+		PersonID: d.PersonID, Latitude: d.Latitude, Longitude: d.Longitude, CreationTime: d.CreationTime.UTC()}}
+	return r, r.Validate()
+}
+
+// LocationsRecordedData is the data of LocationsRecorded: the locations
+// that one LocationsReported holds, as stored.
+type LocationsRecordedData struct {
+	Locations []udaconnect.Location `json:"locations"`
 }
 
 // ConnectionsFoundData is the data of ConnectionsFound.

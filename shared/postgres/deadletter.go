@@ -29,6 +29,32 @@ func (db *DB) StoreDeadLetter(ctx context.Context, d udaconnect.DeadLetter) (uda
 	return stored, nil
 }
 
+// StoreDeadLetters stores letters in one statement, as StoreDeadLetter
+// does each, without reading them back: what a function that may only add
+// dead letters (locations, for the reports it refuses) can do.
+func (db *DB) StoreDeadLetters(ctx context.Context, letters []udaconnect.DeadLetter) error {
+	if len(letters) == 0 {
+		return nil
+	}
+	sources, ids, types, dests := make([]string, len(letters)), make([]string, len(letters)), make([]string, len(letters)), make([]string, len(letters))
+	statuses, events := make([]*int, len(letters)), make([]string, len(letters))
+	for i, d := range letters {
+		sources[i], ids[i], types[i], dests[i], statuses[i], events[i] = d.Source, d.EventID, d.Type, d.Destination, d.Status, string(d.Event)
+	}
+	_, err := db.pool.Exec(ctx, `
+		INSERT INTO dead_letter (event_source, event_id, event_type, destination, status, event)
+		SELECT DISTINCT ON (s, i, d) s, i, t, d, st, e::json
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[]) AS r (s, i, t, d, st, e)
+		ON CONFLICT (event_source, event_id, destination) DO UPDATE
+		SET event_type = EXCLUDED.event_type, status = EXCLUDED.status, event = EXCLUDED.event,
+		    received_at = now(), replayed_at = NULL`,
+		sources, ids, types, dests, statuses, events)
+	if err != nil {
+		return wrap("store dead letters", err)
+	}
+	return nil
+}
+
 // FindDeadLetters returns up to limit dead letters with an ID above after,
 // in ID order; waiting only leaves out those replayed.
 func (db *DB) FindDeadLetters(ctx context.Context, after int64, limit int, waiting bool) ([]udaconnect.DeadLetter, error) {
