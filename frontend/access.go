@@ -385,14 +385,14 @@ func securityHeaders(tileOrigin string, next http.Handler) http.Handler {
 	})
 }
 
-// tokenTTL reads ATTENDEE_TOKEN_TTL, a Go duration.
-func tokenTTL(v string) (time.Duration, error) {
+// durationOf reads the setting name, a positive Go duration, fallback when unset.
+func durationOf(name, v string, fallback time.Duration) (time.Duration, error) {
 	if v == "" {
-		return 7 * 24 * time.Hour, nil
+		return fallback, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("ATTENDEE_TOKEN_TTL must be a positive duration such as 72h, not %q", v)
+		return 0, fmt.Errorf("%s must be a positive duration such as %s, not %q", name, fallback, v)
 	}
 	return d, nil
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,9 +18,11 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/udaconnect/udaconnect/frontend/auth"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/batch"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/server"
 	"github.com/udaconnect/udaconnect/shared/telemetry"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 )
 
@@ -42,24 +43,29 @@ const (
 	ForwardTimeout = 10 * time.Second
 )
 
-// Door forwards the CloudEvents it accepts at /events to the broker.
+// Door forwards the CloudEvents it accepts at /events to the broker: the
+// reports in groups, other events one by one.
 type Door struct {
 	sink    string // the broker's ingress
 	client  *http.Client
 	slots   chan struct{} // bounds the events being forwarded
 	parsing chan struct{} // bounds the batches being read and parsed
+	groups  *batch.Committer[pendingReport, Result]
 	log     *zap.Logger
 }
 
-// NewDoor returns a door forwarding to sink.
-func NewDoor(sink string, transport http.RoundTripper, log *zap.Logger) *Door {
-	return &Door{
+// NewDoor returns a door forwarding to sink, gathering reports into groups
+// for up to linger.
+func NewDoor(sink string, transport http.RoundTripper, linger time.Duration, log *zap.Logger) *Door {
+	d := &Door{
 		sink:    sink,
 		client:  &http.Client{Transport: transport, Timeout: ForwardTimeout},
 		slots:   make(chan struct{}, MaxForwarding),
 		parsing: make(chan struct{}, MaxParsing),
 		log:     log,
 	}
+	d.groups = newGrouper(d, linger)
+	return d
 }
 
 // Result is the outcome of one event of a batch: 202 when the broker
@@ -78,22 +84,30 @@ type BatchAnswer struct {
 }
 
 // ServeHTTP accepts one event (binary or structured) or a batch. A single
-// event gets the broker's answer; a batch is answered once every event in it
-// was forwarded: 202 when all were accepted, otherwise the worst status
-// of its events (see worse) and a BatchAnswer, so that a client resends only
-// the events whose status is retryable.
+// event gets the broker's answer for the group or the event that carries
+// it; a batch is answered once every event in it was forwarded: 202 when all
+// were accepted, otherwise the worst status of its events (see worse) and a
+// BatchAnswer, so that a client resends only the events whose status is
+// retryable.
 func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r.Context())
+	ctx := telemetry.RequestContext(r)
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/cloudevents-batch+json") {
 		e, err := server.ReadEvent(w, r)
+		var report *udaconnect.Report
 		if err == nil {
-			err = admit(p, e)
+			report, err = admit(p, e)
 		}
 		if err != nil {
 			server.WriteError(w, err)
 			return
 		}
-		res := d.forward(telemetry.RequestContext(r), *e)
+		var res Result
+		if report != nil {
+			res = d.group(ctx, []pendingReport{{eventID: e.ID(), report: *report}})[0]
+		} else {
+			res = d.forward(ctx, *e)
+		}
 		if res.Status != http.StatusAccepted {
 			writeResult(w, res)
 			return
@@ -101,25 +115,38 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	events, results, err := d.parseBatch(w, r, p)
+	events, reports, results, err := d.parseBatch(w, r, p)
 	if err != nil {
 		server.WriteError(w, err)
 		return
 	}
-	ctx := telemetry.RequestContext(r)
+	var pending []pendingReport
+	var grouped, single []int // indexes of the reports, and of the other events to forward
+	for i, report := range reports {
+		switch {
+		case results[i].Status != 0:
+		case report != nil:
+			pending, grouped = append(pending, pendingReport{eventID: events[i].ID(), report: *report}), append(grouped, i)
+		default:
+			single = append(single, i)
+		}
+	}
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		for j, res := range d.group(ctx, pending) {
+			results[grouped[j]] = res
+		}
+	})
 	next := make(chan int)
-	for range min(batchForwarder, len(events)) {
+	for range min(batchForwarder, len(single)) {
 		wg.Go(func() {
 			for i := range next {
 				results[i] = d.forward(ctx, events[i])
 			}
 		})
 	}
-	for i := range events {
-		if results[i].Status == 0 {
-			next <- i
-		}
+	for _, i := range single {
+		next <- i
 	}
 	close(next)
 	wg.Wait()
@@ -143,6 +170,23 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	server.WriteJSON(w, status, BatchAnswer{Error: msg, Results: results})
 }
 
+// group hands reports to the groups on their way to the Broker and returns
+// the result of each, in order, once its group is accepted or refused.
+func (d *Door) group(ctx context.Context, reports []pendingReport) []Result {
+	span := trace.SpanContextFromContext(ctx)
+	for i := range reports {
+		reports[i].trace = span
+	}
+	results, errs := d.groups.DoAll(ctx, reports)
+	for i, err := range errs {
+		if err != nil {
+			results[i] = Result{ID: reports[i].eventID, Status: server.ErrorStatus(err), Error: udaconnect.ErrorMessage(err)}
+			telemetry.CountEvent(ev.LocationReported, results[i].Status)
+		}
+	}
+	return results
+}
+
 // worse reports whether a batch holding an event answered a is answered a
 // rather than b: a retryable status before a final one, so that a client
 // resending the whole batch on its status alone loses nothing (the events
@@ -155,50 +199,50 @@ func worse(a, b int) bool {
 }
 
 // admit refuses an event the system cannot take (attributes it could not
-// store or forward, an unknown type, or data that its function would refuse) or that p may not send, then makes it p's
-// own: its source is scoped to p, so that no other sender can claim its
-// source and id, and Knative's own extensions are dropped.
-func admit(p auth.Principal, e *event.Event) error {
+// store or forward, an unknown type, or data that its function would
+// refuse) or that p may not send, then makes it p's own: its source is
+// scoped to p, so that no other sender can claim its source and id, and
+// Knative's own extensions are dropped. For a location.reported it returns
+// the report, which travels in a group.
+func admit(p auth.Principal, e *event.Event) (*udaconnect.Report, error) {
 	if err := ev.Check(e, ev.MaxSenderBytes); err != nil {
-		return err
+		return nil, err
 	}
+	e.SetSource(SenderSource(p, e.Source()))
 	switch e.Type() {
 	case ev.LocationReported:
 		var data ev.LocationReportedData
 		if err := server.DecodeData(*e, &data); err != nil {
-			return err
+			return nil, err
 		}
 		report, err := data.Report(e.Source(), e.ID(), e.Time())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !p.May(report.PersonID) {
-			return errForbidden
+			return nil, errForbidden
 		}
-		// One person's reports in one Kafka partition, in order
-		// (docs/scaling.md, "The key that keeps one person's reports in order").
-		e.SetExtension("partitionkey", strconv.FormatInt(report.PersonID, 10))
+		return &report, nil
 	case ev.PersonCreate:
 		var data ev.PersonCreateData
 		if err := server.DecodeData(*e, &data); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := data.Person(); err != nil {
-			return err
+			return nil, err
 		}
 		if p.Role != auth.Organizer {
-			return errOrganizer
+			return nil, errOrganizer
 		}
 	default:
-		return udaconnect.Invalid("type", "events of type %q are not taken here; send %s or %s", e.Type(), ev.LocationReported, ev.PersonCreate)
+		return nil, udaconnect.Invalid("type", "events of type %q are not taken here; send %s or %s", e.Type(), ev.LocationReported, ev.PersonCreate)
 	}
-	e.SetSource(SenderSource(p, e.Source()))
 	for name := range e.Extensions() {
 		if strings.HasPrefix(name, "knative") {
 			e.SetExtension(name, nil)
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // SenderSource is the source under which the door forwards an event that p
@@ -209,28 +253,29 @@ func SenderSource(p auth.Principal, source string) string {
 
 var errParsing = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many batches at once, try again later")
 
-// parseBatch reads and admits a batch, when fewer than MaxParsing are: the
-// result of each event refused already, the others' left zero.
-func (d *Door) parseBatch(w http.ResponseWriter, r *http.Request, p auth.Principal) ([]event.Event, []Result, error) {
+// parseBatch reads and admits a batch, when fewer than MaxParsing are: its
+// events, the report of each location.reported, and the result of each
+// event refused already, the others' left zero.
+func (d *Door) parseBatch(w http.ResponseWriter, r *http.Request, p auth.Principal) ([]event.Event, []*udaconnect.Report, []Result, error) {
 	select {
 	case d.parsing <- struct{}{}:
 		defer func() { <-d.parsing }()
 	default:
-		return nil, nil, errParsing
+		return nil, nil, nil, errParsing
 	}
 	events, err := readBatch(w, r)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	results := make([]Result, len(events))
+	reports, results := make([]*udaconnect.Report, len(events)), make([]Result, len(events))
 	for i := range events {
 		e := &events[i]
-		if err := admit(p, e); err != nil {
+		if reports[i], err = admit(p, e); err != nil {
 			results[i] = Result{ID: e.ID(), Status: server.ErrorStatus(err), Error: udaconnect.ErrorMessage(err)}
 			telemetry.CountEvent(e.Type(), results[i].Status)
 		}
 	}
-	return events, results, nil
+	return events, reports, results, nil
 }
 
 func readBatch(w http.ResponseWriter, r *http.Request) ([]event.Event, error) {

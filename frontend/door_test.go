@@ -19,13 +19,19 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-// broker is a stand-in for the broker's ingress that answers each event id
-// with a chosen status (202 by default) and records what it accepted.
+// broker is a stand-in for the broker's ingress. It answers each event
+// with a chosen status by id (202 by default), a group of reports with the
+// status of the first report in it that has one, and records what it
+// accepted (the reports of a group by their events' ids) and what it
+// answered each report. While hold is set, each event waits for it closed.
 type broker struct {
 	mu       sync.Mutex
 	status   map[string]int
+	hold     chan struct{}
 	accepted []string
 	events   []event.Event
+	answered map[string]int // by report id
+	reports  map[string]ev.ReportData
 }
 
 func (b *broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -34,15 +40,50 @@ func (b *broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), 400)
 		return
 	}
+	if b.hold != nil {
+		<-b.hold
+	}
+	ids := []string{e.ID()}
+	var group ev.LocationsReportedData
+	if e.Type() == ev.LocationsReported {
+		if err := e.DataAs(&group); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		ids = ids[:0]
+		for _, r := range group.Reports {
+			ids = append(ids, r.ID)
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if s := b.status[e.ID()]; s != 0 {
-		w.WriteHeader(s)
+	status := http.StatusAccepted
+	for _, id := range ids {
+		if s := b.status[id]; s != 0 {
+			status = s
+			break
+		}
+	}
+	if b.answered == nil {
+		b.answered, b.reports = map[string]int{}, map[string]ev.ReportData{}
+	}
+	for _, r := range group.Reports {
+		b.answered[r.ID], b.reports[r.ID] = status, r
+	}
+	if status != http.StatusAccepted {
+		w.WriteHeader(status)
 		return
 	}
-	b.accepted = append(b.accepted, e.ID())
+	b.accepted = append(b.accepted, ids...)
 	b.events = append(b.events, *e)
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// answer is the status the broker gave the group of the report id.
+func (b *broker) answer(id string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.answered[id]
 }
 
 func startDoor(t testing.TB, b *broker, settings ...string) string {
@@ -126,16 +167,15 @@ func TestEventsBatch(t *testing.T) {
 		t.Errorf("the broker accepted %d events of the batch; want 50", len(b.accepted))
 	}
 
+	// The reports of a batch travel in groups, each answered as its group.
 	for _, tt := range []struct {
-		name     string
-		ids      []string
-		status   int
-		statuses []int
+		name string
+		ids  []string
 	}{
-		{"a refused event", []string{"fine", "bad"}, 400, []int{202, 400}},
-		{"a busy broker beats a refused event", []string{"fine", "bad", "busy"}, 429, []int{202, 400, 429}},
-		{"the higher of two retryable statuses", []string{"busy", "down", "fine"}, 503, []int{429, 503, 202}},
-		{"a retryable status beats a higher final one", []string{"huge", "gone"}, 404, []int{413, 404}},
+		{"a refused group", []string{"fine", "bad"}},
+		{"a busy broker", []string{"fine", "busy"}},
+		{"two retryable statuses", []string{"busy", "down", "fine"}},
+		{"a retryable and a final status", []string{"huge", "gone"}},
 	} {
 		var events []string
 		for _, id := range tt.ids {
@@ -144,22 +184,30 @@ func TestEventsBatch(t *testing.T) {
 		r := post(t, url, batchType, "["+strings.Join(events, ",")+"]")
 		var body BatchAnswer
 		r.Decode(t, &body)
-		if r.Status != tt.status || (r.Header.Get("Retry-After") != "") != ev.Retryable(tt.status) || body.Error == "" {
-			t.Errorf("%s: batch = %d (Retry-After %q) %s; want %d", tt.name, r.Status, r.Header.Get("Retry-After"), r.Body, tt.status)
-		}
 		if len(body.Results) != len(tt.ids) {
 			t.Fatalf("%s: %d results; want one per event, %d", tt.name, len(body.Results), len(tt.ids))
 		}
+		worst := http.StatusAccepted
 		for i, res := range body.Results {
-			if res.ID != tt.ids[i] || res.Status != tt.statuses[i] || (res.Error == "") != (res.Status == 202) {
-				t.Errorf("%s: result %d = %+v; want id %q, status %d, and an error unless 202", tt.name, i, res, tt.ids[i], tt.statuses[i])
+			want := b.answer(tt.ids[i])
+			if res.ID != tt.ids[i] || res.Status != want || (res.Error == "") != (res.Status == 202) {
+				t.Errorf("%s: result %d = %+v; want id %q, status %d (its group's), and an error unless 202", tt.name, i, res, tt.ids[i], want)
+			}
+			if worse(res.Status, worst) {
+				worst = res.Status
 			}
 		}
+		if worst == http.StatusAccepted || r.Status != worst || (r.Header.Get("Retry-After") != "") != ev.Retryable(worst) || body.Error == "" {
+			t.Errorf("%s: batch = %d (Retry-After %q) %s; want %d, the worst of its events", tt.name, r.Status, r.Header.Get("Retry-After"), r.Body, worst)
+		}
 	}
-	r := post(t, url, batchType, "["+report("fine", 1)+","+strings.Replace(report("far", 1), "-106.57", "-206.57", 1)+"]")
-	var body BatchAnswer
-	if r.Decode(t, &body); len(body.Results) != 2 || !strings.Contains(body.Results[1].Error, "longitude") {
-		t.Errorf("batch with a bad longitude = %d %s; want the refused event's error to name longitude", r.Status, r.Body)
+	// What the door refuses itself fails no report beside it.
+	b.status = nil
+	r := post(t, url, batchType, "["+report("kept", 1)+","+strings.Replace(report("far", 1), "-106.57", "-206.57", 1)+"]")
+	var mixed BatchAnswer
+	if r.Decode(t, &mixed); len(mixed.Results) != 2 || mixed.Results[0].Status != 202 || mixed.Results[1].Status != 400 ||
+		!strings.Contains(mixed.Results[1].Error, "longitude") {
+		t.Errorf("batch with a bad longitude = %d %s; want the good report accepted, the refused one's error naming longitude", r.Status, r.Body)
 	}
 
 	for _, tt := range []struct {
@@ -211,12 +259,12 @@ func TestEventsOfAnAttendee(t *testing.T) {
 	if r := attendee.Send(t, url, "binary", create); r.Status != http.StatusForbidden {
 		t.Errorf("person.create by an attendee = %d %s; want 403", r.Status, r.Body)
 	}
-	if len(b.events) != 1 {
-		t.Fatalf("the broker got %d events; want the attendee's own report only", len(b.events))
+	if !slices.Equal(b.accepted, []string{"own"}) {
+		t.Fatalf("the broker accepted %v; want the attendee's own report only", b.accepted)
 	}
 	e := b.events[0]
-	if e.Source() != "/senders/person-1/devices/phone" || e.Extensions()["partitionkey"] != "1" {
-		t.Errorf("forwarded source %q, extensions %v; want /senders/person-1/devices/phone, partitionkey 1", e.Source(), e.Extensions())
+	if src := b.reports["own"].Source; e.Type() != ev.LocationsReported || src != "/senders/person-1/devices/phone" || e.Extensions()["partitionkey"] != "1" {
+		t.Errorf("forwarded a %s with the report from %q, extensions %v; want a group from /senders/person-1/devices/phone, partitionkey 1", e.Type(), src, e.Extensions())
 	}
 	for name := range e.Extensions() {
 		if strings.HasPrefix(name, "knative") {
@@ -313,5 +361,57 @@ func TestRESTReportPassedOn(t *testing.T) {
 	b.status = map[string]int{"location-42": http.StatusServiceUnavailable}
 	if r := asOrganizer.Request(t, "POST", url, body); r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
 		t.Errorf("POST /api/locations with the broker down = %d %s (Retry-After %q); want 503 with Retry-After", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+}
+
+// A batch's status is its worst event's: a retryable status before a final
+// one, then the higher.
+func TestWorse(t *testing.T) {
+	for _, tt := range []struct{ a, b, want int }{
+		{400, 202, 400}, {429, 400, 429}, {503, 429, 503}, {404, 413, 404}, {202, 202, 202},
+	} {
+		worst := tt.b
+		if worse(tt.a, tt.b) {
+			worst = tt.a
+		}
+		if worst != tt.want {
+			t.Errorf("worse of %d and %d = %d; want %d", tt.a, tt.b, worst, tt.want)
+		}
+	}
+}
+
+// Single events sent at the same time travel in one group, and each is
+// acknowledged only once the Broker has accepted that group; a group the
+// Broker refuses answers each of its requests with the group's retryable
+// status.
+func TestLinger(t *testing.T) {
+	b := &broker{hold: make(chan struct{}), status: map[string]int{"down-0": 503}}
+	url := startDoor(t, b, "GROUP_LINGER=2s") + "/events"
+	for _, prefix := range []string{"up", "down"} {
+		answers := make(chan servertest.Response, 3)
+		for i := range 3 {
+			go func() {
+				e := servertest.NewEvent(t, ev.LocationReported, fmt.Sprintf("%s-%d", prefix, i), map[string]any{"person_id": i + 1, "latitude": 35.05, "longitude": -106.57})
+				answers <- asOrganizer.Send(t, url, "binary", e)
+			}()
+		}
+		select {
+		case r := <-answers:
+			t.Fatalf("%s: a report was answered %d before the broker took its group", prefix, r.Status)
+		case <-time.After(2500 * time.Millisecond): // the linger has passed: the group waits on the broker
+		}
+		b.hold <- struct{}{}
+		want := http.StatusAccepted
+		if prefix == "down" {
+			want = http.StatusServiceUnavailable
+		}
+		for range 3 {
+			if r := <-answers; r.Status != want || (r.Header.Get("Retry-After") != "") != (want != http.StatusAccepted) {
+				t.Errorf("%s: report answered %d (Retry-After %q) %s; want %d, its group's", prefix, r.Status, r.Header.Get("Retry-After"), r.Body, want)
+			}
+		}
+	}
+	if len(b.events) != 1 || len(b.accepted) != 3 {
+		t.Errorf("the broker accepted %d events holding %v; want one group of the 3 reports sent together", len(b.events), b.accepted)
 	}
 }

@@ -31,8 +31,22 @@ func (b *checkingBroker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = ev.Check(e, ev.MaxKeyBytes)
 	}
-	if err == nil && !strings.HasPrefix(e.Source(), "/senders/organizer/") {
-		err = fmt.Errorf("source %q is not scoped to its sender", e.Source())
+	sources := []string{e.Source()}
+	if err == nil && e.Type() == ev.LocationsReported {
+		var group ev.LocationsReportedData
+		err = e.DataAs(&group)
+		sources = sources[:0]
+		for _, d := range group.Reports {
+			if _, rerr := d.Report(); rerr != nil && err == nil {
+				err = fmt.Errorf("report %q: %v", d.ID, rerr)
+			}
+			sources = append(sources, d.Source)
+		}
+	}
+	for _, source := range sources {
+		if err == nil && !strings.HasPrefix(source, "/senders/organizer/") {
+			err = fmt.Errorf("source %q is not scoped to its sender", source)
+		}
 	}
 	if err != nil {
 		b.mu.Lock()
@@ -49,7 +63,7 @@ func fuzzDoor(f *testing.F) func(t *testing.T, req *http.Request) {
 	b := &checkingBroker{}
 	sink := httptest.NewServer(b)
 	f.Cleanup(sink.Close)
-	d := NewDoor(sink.URL, http.DefaultTransport, zap.NewNop())
+	d := NewDoor(sink.URL, http.DefaultTransport, DefaultLinger, zap.NewNop())
 	organizer := context.WithValue(context.Background(), principalKey{}, auth.Principal{Role: auth.Organizer})
 	return func(t *testing.T, req *http.Request) {
 		w := httptest.NewRecorder()

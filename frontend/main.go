@@ -103,7 +103,11 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 	if err != nil {
 		return nil, err
 	}
-	a.broker = NewDoor(sink, transport, log)
+	linger, err := durationOf("GROUP_LINGER", getenv("GROUP_LINGER"), DefaultLinger)
+	if err != nil {
+		return nil, err
+	}
+	a.broker = NewDoor(sink, transport, linger, log)
 	api.Handle("POST /events", a.broker)
 	api.HandleFunc("GET /api/session", session)
 
@@ -128,7 +132,7 @@ func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 			return nil, fmt.Errorf("%s is not set", name)
 		}
 	}
-	ttl, err := tokenTTL(getenv("ATTENDEE_TOKEN_TTL"))
+	ttl, err := durationOf("ATTENDEE_TOKEN_TTL", getenv("ATTENDEE_TOKEN_TTL"), 7*24*time.Hour)
 	if err != nil {
 		return nil, err
 	}

@@ -119,7 +119,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 			return nil, err
 		}
 		f.log.Debug("location recorded", telemetry.EventFields(e, zap.Int64("person_id", loc.PersonID), zap.Int64("location_id", loc.ID))...)
-		return replyTo(e, ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
+		return replyTo(ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), strconv.FormatInt(loc.PersonID, 10), loc)
 	default:
 		return nil, udaconnect.Invalid("type", "this function takes %s, %s and %s events, not %q", ev.LocationsReported, ev.LocationReported, ev.RetentionDue, e.Type())
 	}
@@ -181,17 +181,18 @@ func (f *Function) storeGroup(ctx context.Context, e event.Event) (*event.Event,
 		f.log.Warn("report refused", zap.String("source", d.Source), zap.String("event_id", d.EventID), zap.Intp("status", d.Status))
 	}
 	f.log.Debug("locations recorded", telemetry.EventFields(e, zap.Int("recorded", len(recorded.Locations)), zap.Int("refused", len(refused)))...)
-	return replyTo(e, ev.LocationsRecorded, "locations-"+e.ID(), recorded)
+	key, _ := e.Extensions()["partitionkey"].(string)
+	return replyTo(ev.LocationsRecorded, "locations-"+e.ID(), key, recorded)
 }
 
-// replyTo is the event that answers e: of type typ, with the given id and
-// data, in e's partition (docs/scaling.md).
-func replyTo(e event.Event, typ, id string, data any) (*event.Event, error) {
+// replyTo is a reply of type typ, with the given id and data, in the
+// partition of key, the reports' (docs/scaling.md): none when empty.
+func replyTo(typ, id, key string, data any) (*event.Event, error) {
 	r, err := server.NewEvent(source, typ, id, data)
 	if err != nil {
 		return nil, err
 	}
-	if key, ok := e.Extensions()["partitionkey"]; ok {
+	if key != "" {
 		r.SetExtension("partitionkey", key)
 	}
 	return r, nil

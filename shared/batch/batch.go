@@ -61,6 +61,7 @@ type Committer[T, R any] struct {
 
 	mu     sync.RWMutex // held to send on queue; Close takes it to close queue
 	closed bool
+	gather sync.Mutex // held by the writer collecting a batch: writers take turns, so that items queued together stay together
 	done   sync.WaitGroup // the writers
 
 	batches, items, largest atomic.Int64
@@ -201,7 +202,9 @@ func (c *Committer[T, R]) run() {
 	defer c.done.Done()
 	batch := make([]request[T, R], 0, c.cfg.MaxSize)
 	for {
+		c.gather.Lock()
 		batch = c.collect(batch[:0])
+		c.gather.Unlock()
 		if len(batch) == 0 {
 			return
 		}

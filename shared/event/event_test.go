@@ -16,7 +16,7 @@ func TestAsyncAPIDocumentsCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, typ := range []string{event.PersonCreate, event.PersonCreated, event.LocationReported, event.LocationRecorded,
+	for _, typ := range []string{event.PersonCreate, event.PersonCreated, event.LocationReported, event.LocationRecorded, event.LocationsReported, event.LocationsRecorded,
 		event.ConnectionsRequested, event.ConnectionsFound, event.ConnectionDetected, event.RetentionDue} {
 		if !strings.Contains(string(doc), "name: "+typ+"\n") {
 			t.Errorf("docs/asyncapi.yaml has no message %s", typ)

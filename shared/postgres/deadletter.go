@@ -29,9 +29,10 @@ func (db *DB) StoreDeadLetter(ctx context.Context, d udaconnect.DeadLetter) (uda
 	return stored, nil
 }
 
-// StoreDeadLetters stores letters in one statement, as StoreDeadLetter
-// does each, without reading them back: what a function that may only add
-// dead letters (locations, for the reports it refuses) can do.
+// StoreDeadLetters stores letters in one statement without reading them
+// back, what a function that may only add dead letters can do (locations,
+// for the reports it refuses): a letter that is there already keeps its
+// event and waits again.
 func (db *DB) StoreDeadLetters(ctx context.Context, letters []udaconnect.DeadLetter) error {
 	if len(letters) == 0 {
 		return nil
@@ -45,9 +46,7 @@ func (db *DB) StoreDeadLetters(ctx context.Context, letters []udaconnect.DeadLet
 		INSERT INTO dead_letter (event_source, event_id, event_type, destination, status, event)
 		SELECT DISTINCT ON (s, i, d) s, i, t, d, st, e::json
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[]) AS r (s, i, t, d, st, e)
-		ON CONFLICT (event_source, event_id, destination) DO UPDATE
-		SET event_type = EXCLUDED.event_type, status = EXCLUDED.status, event = EXCLUDED.event,
-		    received_at = now(), replayed_at = NULL`,
+		ON CONFLICT (event_source, event_id, destination) DO UPDATE SET received_at = now(), replayed_at = NULL`,
 		sources, ids, types, dests, statuses, events)
 	if err != nil {
 		return wrap("store dead letters", err)

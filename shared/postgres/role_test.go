@@ -58,6 +58,9 @@ func TestRoles(t *testing.T) {
 		{postgres.RoleConnections, `DELETE FROM meeting`, allowed},
 		{postgres.RoleLocations, `SELECT count(*) FROM meeting`, allowed}, // for a person's export
 		{postgres.RoleLocations, `DELETE FROM meeting`, refused},
+		{postgres.RoleLocations, `INSERT INTO dead_letter (event_source, event_id, event_type, event) VALUES ('s', 'l3', 't', '{}')`, allowed}, // a report it refuses
+		{postgres.RoleLocations, `SELECT event FROM dead_letter`, refused},
+		{postgres.RoleLocations, `UPDATE dead_letter SET event = '{}'`, refused},
 		{postgres.RolePersons, `SELECT count(*) FROM meeting`, refused},
 		{postgres.RolePersons, `CREATE TABLE mine (id int)`, refused},
 		{postgres.RoleLocations, `DROP TABLE location`, refused},
