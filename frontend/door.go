@@ -22,7 +22,6 @@ import (
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/server"
 	"github.com/udaconnect/udaconnect/shared/telemetry"
-	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 )
 
@@ -104,7 +103,7 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		var res Result
 		if report != nil {
-			res = d.group(ctx, []pendingReport{{eventID: e.ID(), report: *report}})[0]
+			res = d.group(ctx, []pendingReport{{eventID: e.ID(), report: *report, trace: telemetry.EventSpan(ctx, e)}})[0]
 		} else {
 			res = d.forward(ctx, *e)
 		}
@@ -126,7 +125,8 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case results[i].Status != 0:
 		case report != nil:
-			pending, grouped = append(pending, pendingReport{eventID: events[i].ID(), report: *report}), append(grouped, i)
+			pending = append(pending, pendingReport{eventID: events[i].ID(), report: *report, trace: telemetry.EventSpan(ctx, &events[i])})
+			grouped = append(grouped, i)
 		default:
 			single = append(single, i)
 		}
@@ -173,10 +173,6 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // group hands reports to the groups on their way to the Broker and returns
 // the result of each, in order, once its group is accepted or refused.
 func (d *Door) group(ctx context.Context, reports []pendingReport) []Result {
-	span := trace.SpanContextFromContext(ctx)
-	for i := range reports {
-		reports[i].trace = span
-	}
 	results, errs := d.groups.DoAll(ctx, reports)
 	for i, err := range errs {
 		if err != nil {

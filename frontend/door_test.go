@@ -16,6 +16,7 @@ import (
 	"github.com/udaconnect/udaconnect/frontend/auth"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/server/servertest"
+	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -413,5 +414,23 @@ func TestLinger(t *testing.T) {
 	}
 	if len(b.events) != 1 || len(b.accepted) != 3 {
 		t.Errorf("the broker accepted %d events holding %v; want one group of the 3 reports sent together", len(b.events), b.accepted)
+	}
+}
+
+// A group continues the trace of its first report.
+func TestGroupTrace(t *testing.T) {
+	b := &broker{}
+	url := startDoor(t, b) + "/events"
+	e := servertest.NewEvent(t, ev.LocationReported, "traced", map[string]any{"person_id": 1, "latitude": 35.05, "longitude": -106.57})
+	const deviceTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	e.SetExtension("traceparent", "00-"+deviceTrace+"-00f067aa0ba902b7-01")
+	if r := asOrganizer.Send(t, url, "structured", e); r.Status != http.StatusAccepted {
+		t.Fatalf("report = %d %s", r.Status, r.Body)
+	}
+	if len(b.events) != 1 {
+		t.Fatalf("the broker got %d groups; want 1", len(b.events))
+	}
+	if id := telemetry.TraceID(b.events[0]); id != deviceTrace {
+		t.Errorf("the group of a traced report carries trace %q; want the device's, %s", id, deviceTrace)
 	}
 }

@@ -35,8 +35,9 @@ const (
 )
 
 // A pendingReport is an accepted report waiting for its group: the id of
-// the event that carried it, which its result names, and the trace of its
-// request, which the group continues.
+// the event that carried it, which its result names, and the trace of that
+// event (or of its request). A group continues the trace of its first
+// report.
 type pendingReport struct {
 	eventID string
 	report  udaconnect.Report
@@ -104,6 +105,6 @@ func (d *Door) sendGroup(ctx context.Context, reports []pendingReport) Result {
 	ctx, span := telemetry.Start(trace.ContextWithSpanContext(ctx, reports[0].trace), "forward "+e.Type(), e)
 	defer span.End()
 	res := d.send(ctx, *e)
-	d.log.Debug("group forwarded", telemetry.EventFields(*e, zap.Int("reports", len(reports)), zap.Int("status", res.Status))...)
+	d.log.Info("group forwarded", telemetry.EventFields(*e, zap.Int("reports", len(reports)), zap.Int("status", res.Status))...)
 	return res
 }

@@ -64,6 +64,12 @@ func RequestContext(r *http.Request) context.Context {
 	return propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 }
 
+// EventSpan returns the trace e carries, or else ctx's: the parent of what
+// is done with e.
+func EventSpan(ctx context.Context, e *event.Event) trace.SpanContext {
+	return trace.SpanContextFromContext(propagator.Extract(ctx, carrier{e}))
+}
+
 // TraceID returns the id of the trace e carries, or "".
 func TraceID(e event.Event) string {
 	sc := trace.SpanContextFromContext(propagator.Extract(context.Background(), carrier{&e}))
