@@ -38,7 +38,7 @@ func TestRepoManifests(t *testing.T) {
 			t.Errorf("%d triggers; want %d", len(b.triggers), len(want))
 		}
 		for _, tr := range b.triggers {
-			wantPolicy := Policy{Retry: 5, Delay: 200 * time.Millisecond, DeadLetterSink: localServices["dead-letters"]}
+			wantPolicy := Policy{Retry: 10, Delay: 500 * time.Millisecond, DeadLetterSink: localServices["dead-letters"]}
 			if got := tr.url.pick(); got != localServices[want[tr.name]] || tr.policy != wantPolicy {
 				t.Errorf("trigger %s: subscriber %s, policy %+v; want %s, %+v", tr.name, got, tr.policy, localServices[want[tr.name]], wantPolicy)
 			}

@@ -32,17 +32,25 @@ const source = ev.Source + "/connections"
 
 // Detection in batches: the locations recorded while one batch is searched
 // around are searched around together in the next, up to 1,000 at a time
-// (a group of reports), in one statement; up to 10,000 wait, beyond which a
-// location is refused with 429.
-var detectConfig = batch.Config{Name: "detection", MaxSize: 1000, QueueSize: 10_000, Writers: 2, Timeout: 10 * time.Second}
+// (a group of reports), in one statement; up to 20,000 wait (20 groups
+// delivered at once), beyond which a location is refused with 429 and the
+// Broker delivers it again later.
+var detectConfig = batch.Config{Name: "detection", MaxSize: ev.MaxGroupReports, QueueSize: 20 * ev.MaxGroupReports, Writers: 2, Timeout: 10 * time.Second}
 
 // sends bounds the connection.detected events on their way at once.
 const sends = 16
 
-var meetingsDetected = promauto.NewCounter(prometheus.CounterOpts{
-	Name: "udaconnect_meetings_detected_total",
-	Help: "Meetings detected, each announced by a connection.detected event.",
-})
+var (
+	meetingsDetected = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "udaconnect_meetings_detected_total",
+		Help: "Meetings detected, each announced by a connection.detected event.",
+	})
+	detectionLag = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "udaconnect_detection_lag_seconds",
+		Help:    "From a location recorded (its event's time) to its meetings updated and announced, per location.",
+		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300},
+	})
+)
 
 // errNoSink refuses the locations to detect meetings of while the function
 // has nowhere to send them: its revision started before its SinkBinding
@@ -143,6 +151,10 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 			if err != nil {
 				return nil, err // retryable: the event comes again, and changes nothing twice
 			}
+		}
+		lag := time.Since(e.Time()).Seconds()
+		for range locs {
+			detectionLag.Observe(lag)
 		}
 		return nil, nil
 	default:

@@ -29,10 +29,11 @@ import (
 const source = ev.Source + "/locations"
 
 // Group commit: the reports that arrive while a batch is being stored are
-// stored together in the next, up to 1,000 at a time; up to 10,000 wait,
-// beyond which a report is refused with 429. Two batches are stored at once
-// so that one is built while the other commits.
-var batchConfig = batch.Config{Name: "reports", MaxSize: 1000, QueueSize: 10_000, Writers: 2, Timeout: 10 * time.Second}
+// stored together in the next, up to 1,000 at a time (a group of the door's);
+// up to 20,000 wait (20 groups delivered at once), beyond which a report is
+// refused with 429 and the Broker delivers it again later. Two batches are
+// stored at once so that one is built while the other commits.
+var batchConfig = batch.Config{Name: "reports", MaxSize: ev.MaxGroupReports, QueueSize: 20 * ev.MaxGroupReports, Writers: 2, Timeout: 10 * time.Second}
 
 // Function stores location reports.
 type Function struct {
