@@ -23,10 +23,13 @@ type ConnectionResult struct {
 	PlainAnswer  float64 `json:"plain_connections_per_answer"`
 	WindowAnswer float64 `json:"window_connections_per_answer"`
 	// The meetings route on the same day, for the same attendees.
-	Meetings       Latency   `json:"meetings"`
-	MeetingsAnswer float64   `json:"meetings_per_answer"`
-	PoC            PoCResult `json:"poc"`
-	// The proof of concept's time per person over UdaConnect's plain p50.
+	Meetings       Latency `json:"meetings"`
+	MeetingsAnswer float64 `json:"meetings_per_answer"`
+	// The proof of concept on the server's defaults, and with JIT off.
+	PoC      PoCResult `json:"poc"`
+	PoCNoJIT PoCResult `json:"poc_jit_off"`
+	// The proof of concept's median time per person, on the server's
+	// defaults, over UdaConnect's plain p50.
 	Ratio       float64 `json:"poc_over_plain_p50"`
 	LoadSeconds float64 `json:"load_seconds"`
 	// Bytes per report of the location table and its indexes.
@@ -37,7 +40,7 @@ type ConnectionResult struct {
 type PoCResult struct {
 	Persons     int       `json:"persons"`
 	Seconds     []float64 `json:"seconds"` // per person
-	Mean        float64   `json:"mean_seconds"`
+	Median      float64   `json:"median_seconds"`
 	Queries     int       `json:"queries_per_person"`
 	SameAnswers bool      `json:"same_answers"` // the same reports as UdaConnect's plain answer
 }
@@ -104,37 +107,57 @@ func measureConnections(ctx context.Context, o *options, c conference.Config, po
 	}
 	say("  %-10s p50 %.1f ms, p99 %.1f ms, %.0f meetings per answer", "meetings", r.Meetings.P50, r.Meetings.P99, r.MeetingsAnswer)
 
+	for _, run := range []struct {
+		jit    bool
+		result *PoCResult
+	}{{true, &r.PoC}, {false, &r.PoCNoJIT}} {
+		if err := runPoC(ctx, dbURL, c, sample[:min(pocPersons, len(sample))], run.jit, run.result); err != nil {
+			return r, err
+		}
+	}
+	if r.Plain.P50 > 0 {
+		r.Ratio = r.PoC.Median * 1000 / r.Plain.P50
+	}
+	return r, nil
+}
+
+// runPoC runs the proof of concept's algorithm for persons, with the
+// server's JIT setting or with JIT off, and compares each answer with
+// UdaConnect's plain one.
+func runPoC(ctx context.Context, dbURL string, c conference.Config, persons []int64, jit bool, r *PoCResult) error {
 	conn, err := openPoC(ctx, dbURL)
 	if err != nil {
-		return r, err
+		return err
 	}
 	defer conn.Close(ctx)
-	r.PoC.Persons, r.PoC.SameAnswers = min(pocPersons, len(sample)), true
-	for _, person := range sample[:r.PoC.Persons] {
-		say("  the proof of concept's algorithm for person %d…", person)
+	setting := "the server's defaults"
+	if !jit {
+		setting = "JIT off"
+		if _, err := conn.Exec(ctx, "SET jit = off"); err != nil {
+			return err
+		}
+	}
+	r.Persons, r.SameAnswers = len(persons), true
+	for _, person := range persons {
+		say("  the proof of concept's algorithm for person %d (%s)…", person, setting)
 		t := time.Now()
 		found, queries, err := pocFindContacts(ctx, conn, person, c.Start, c.Start.AddDate(0, 0, 1), 5)
 		if err != nil {
-			return r, err
+			return err
 		}
 		sec := time.Since(t).Seconds()
-		r.PoC.Seconds, r.PoC.Queries = append(r.PoC.Seconds, sec), queries
+		r.Seconds, r.Queries = append(r.Seconds, sec), queries
 		ours, err := connectionIDs(ctx, person, queryDay(c))
 		if err != nil {
-			return r, err
+			return err
 		}
 		slices.Sort(found)
 		same := slices.Equal(found, ours)
-		r.PoC.SameAnswers = r.PoC.SameAnswers && same
+		r.SameAnswers = r.SameAnswers && same
 		say("    %.1f s, %d queries, %d reports found; UdaConnect found %d, the same: %v", sec, queries, len(found), len(ours), same)
 	}
-	for _, s := range r.PoC.Seconds {
-		r.PoC.Mean += s / float64(len(r.PoC.Seconds))
-	}
-	if r.Plain.P50 > 0 {
-		r.Ratio = r.PoC.Mean * 1000 / r.Plain.P50
-	}
-	return r, nil
+	r.Median = median(r.Seconds)
+	return nil
 }
 
 // spread picks n of ids evenly spread over them.

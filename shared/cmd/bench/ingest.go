@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/conference"
 	"github.com/udaconnect/udaconnect/shared/device"
@@ -39,6 +41,13 @@ type IngestResult struct {
 	Retries     int     `json:"retried_requests"`
 	Refused     int     `json:"reports_refused"` // finally answered other than 202
 	DeadLetters int     `json:"dead_letters"`
+	// Acknowledged reports not stored, and reports stored more than once.
+	Lost       int `json:"reports_lost"`
+	Duplicated int `json:"reports_duplicated"`
+	// From a location recorded to its meetings updated and announced, by
+	// connections' udaconnect_detection_lag_seconds, in milliseconds.
+	LagP50 float64 `json:"detection_lag_p50_ms"`
+	LagP99 float64 `json:"detection_lag_p99_ms"`
 	// CPU seconds of each process from the first request to the last report
 	// stored (within 500 ms).
 	CPU map[string]float64 `json:"cpu_seconds,omitempty"`
@@ -52,11 +61,11 @@ const (
 )
 
 // ingestConference is where the ingested reports come from: 1,000
-// attendees reporting every 5 minutes for five days, in time order: a third
-// for each mode and the raw COPY.
+// attendees reporting every 5 minutes for eight days, in time order: a third
+// for each mode and the raw COPY, 768,000 each.
 func ingestConference() conference.Config {
 	c := conference.Default
-	c.Attendees, c.Days, c.Seed = 1000, 5, 2
+	c.Attendees, c.Days, c.Seed = 1000, 8, 2
 	return c
 }
 
@@ -105,8 +114,8 @@ func measureIngest(ctx context.Context, o *options, loaded *peaks) ([]IngestResu
 			return nil, err
 		}
 		r.Kind, r.Mode = m.kind, m.mode
-		say("    %.0f stored/s; door acks p50 %.1f ms, p99 %.1f ms; %d answers 429, %d reports refused, %d dead letters",
-			r.StoredPerSecond, r.Ack.P50, r.Ack.P99, r.TooMany, r.Refused, r.DeadLetters)
+		say("    %.0f stored/s; door acks p50 %.1f ms, p99 %.1f ms; %d answers 429, %d reports refused, %d dead letters; %d lost, %d stored twice; detection lag p50 %.0f ms, p99 %.0f ms",
+			r.StoredPerSecond, r.Ack.P50, r.Ack.P99, r.TooMany, r.Refused, r.DeadLetters, r.Lost, r.Duplicated, r.LagP50, r.LagP99)
 		// The next mode starts on an idle system: connections may still be
 		// detecting who met whom.
 		say("    idle %s later", sys.settle(ctx).Round(time.Second))
@@ -146,6 +155,10 @@ func sendReports(ctx context.Context, sys *system, conn *pgx.Conn, client *devic
 		return r, err
 	}
 	deadBefore := deadLetters(ctx)
+	lagBefore, err := detectionLag(ctx)
+	if err != nil {
+		return r, err
+	}
 	cpu := sys.snapshot()
 	cpuAt := cpu // when the last report was stored, give or take 500 ms
 	began := time.Now()
@@ -225,7 +238,52 @@ func sendReports(ctx context.Context, sys *system, conn *pgx.Conn, client *devic
 	r.AckedPerSecond = float64(acked) / lastAnswer.Sub(began).Seconds()
 	r.Ack = summarise(acks)
 	r.DeadLetters = deadLetters(ctx) - deadBefore
+	r.Lost = max(0, acked-r.Stored)
+	if r.Duplicated, err = duplicated(ctx, conn); err != nil {
+		return r, err
+	}
+	// Detection goes on after the last report is stored: its lag is read
+	// once it is done.
+	sys.settle(ctx)
+	lag, err := detectionLag(ctx)
+	if err != nil {
+		return r, err
+	}
+	lag = lag.since(lagBefore)
+	r.LagP50, r.LagP99 = 1000*lag.quantile(0.5), 1000*lag.quantile(0.99)
 	return r, nil
+}
+
+// duplicated counts the reports stored more than once: the conference has
+// one report per person and time.
+func duplicated(ctx context.Context, conn *pgx.Conn) (int, error) {
+	var n int
+	err := conn.QueryRow(ctx, `SELECT count(*) - count(DISTINCT (person_id, creation_time)) FROM location`).Scan(&n)
+	return n, err
+}
+
+// detectionLag reads the histogram udaconnect_detection_lag_seconds from
+// connections' metrics.
+func detectionLag(ctx context.Context) (histogram, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, addr(connectionsPort+5)+"/metrics", nil)
+	resp, err := api.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("connections' metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("connections' metrics: %w", err)
+	}
+	h := histogram{}
+	if f := families["udaconnect_detection_lag_seconds"]; f != nil && len(f.GetMetric()) == 1 {
+		for _, b := range f.GetMetric()[0].GetHistogram().GetBucket() {
+			h[b.GetUpperBound()] = float64(b.GetCumulativeCount())
+		}
+		h[math.Inf(1)] = float64(f.GetMetric()[0].GetHistogram().GetSampleCount())
+	}
+	return h, nil
 }
 
 func countLocations(ctx context.Context, conn *pgx.Conn) (int, error) {

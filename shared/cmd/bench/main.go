@@ -57,8 +57,8 @@ type dataset struct{ attendees, pocPersons int }
 
 var (
 	full = sizes{
-		datasets: []dataset{{1000, 3}, {10_000, 1}}, queries: 200,
-		sending: time.Minute, batch: 100, singleSenders: 64, batchSenders: 8, starts: 5,
+		datasets: []dataset{{1000, 3}, {10_000, 5}}, queries: 200,
+		sending: 30 * time.Second, batch: 100, singleSenders: 64, batchSenders: 8, starts: 5,
 	}
 	quick = sizes{
 		datasets: []dataset{{1000, 1}}, queries: 50,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -53,3 +54,39 @@ func median[T int64 | float64](values []T) T {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// A histogram is a Prometheus histogram: the cumulative count of each
+// bucket by its upper bound, +Inf holding them all.
+type histogram map[float64]float64
+
+// since is h less what earlier counted.
+func (h histogram) since(earlier histogram) histogram {
+	d := histogram{}
+	for le, n := range h {
+		d[le] = n - earlier[le]
+	}
+	return d
+}
+
+// quantile estimates the q-quantile as Prometheus' histogram_quantile does:
+// linearly within the bucket that holds it; the highest finite bound when
+// it lies beyond, and 0 when h is empty.
+func (h histogram) quantile(q float64) float64 {
+	bounds := slices.Sorted(maps.Keys(h))
+	total := h[math.Inf(1)]
+	if total == 0 {
+		return 0
+	}
+	rank := q * total
+	lower, below := 0.0, 0.0
+	for _, le := range bounds {
+		if h[le] >= rank {
+			if math.IsInf(le, 1) {
+				return lower
+			}
+			return lower + (le-lower)*(rank-below)/(h[le]-below)
+		}
+		lower, below = le, h[le]
+	}
+	return lower
+}

@@ -25,13 +25,17 @@ type program struct {
 var programs = []program{
 	{"persons", "./functions/persons", 28091, "/readyz", true},
 	{"locations", "./functions/locations", 28092, "/readyz", true},
-	{"connections", "./functions/connections", 28093, "/readyz", true},
+	{"connections", "./functions/connections", connectionsPort, "/readyz", true},
 	{"deadletters", "./functions/deadletters", 28094, "/readyz", false},
 	{"frontend", "./frontend", 28080, "/readyz", true},
 	{"localbroker", "./eventing/cmd/localbroker", 28090, "/healthz", false},
 }
 
 func addr(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port) }
+
+// connectionsPort is where connections listens; its metrics are on the port
+// plus 5.
+const connectionsPort = 28093
 
 var (
 	doorURL   = addr(28080)
@@ -75,7 +79,7 @@ type proc struct {
 func (b program) start(dir, logs, databaseURL string) (*proc, error) {
 	broker := brokerURL + "/udaconnect/default"
 	env := append(os.Environ(), fmt.Sprintf("PORT=%d", b.port), fmt.Sprintf("METRICS_PORT=%d", b.port+5), "DATABASE_URL="+databaseURL, "LOG_LEVEL=warn",
-		"K_SINK="+broker, "PERSONS_URL="+addr(28091), "LOCATIONS_URL="+addr(28092), "CONNECTIONS_URL="+addr(28093),
+		"K_SINK="+broker, "PERSONS_URL="+addr(28091), "LOCATIONS_URL="+addr(28092), "CONNECTIONS_URL="+addr(connectionsPort),
 		"DEADLETTERS_URL="+addr(28094))
 	var args []string
 	if b.name == "frontend" {
@@ -83,7 +87,7 @@ func (b program) start(dir, logs, databaseURL string) (*proc, error) {
 	}
 	if b.name == "localbroker" {
 		args = []string{"-listen", fmt.Sprintf("127.0.0.1:%d", b.port), "-data", filepath.Join(dir, "broker"), "-manifests", "eventing",
-			"-service", "persons=" + addr(28091), "-service", "locations=" + addr(28092), "-service", "connections=" + addr(28093),
+			"-service", "persons=" + addr(28091), "-service", "locations=" + addr(28092), "-service", "connections=" + addr(connectionsPort),
 			"-service", "dead-letters=" + addr(28094)}
 	}
 	logPath := filepath.Join(logs, b.name+".log")
