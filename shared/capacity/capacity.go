@@ -19,8 +19,12 @@ type Costs struct {
 	CPU map[string]float64 `json:"cpu_seconds_per_report"`
 	// Bytes per report in PostgreSQL: the location table and its indexes.
 	StorageBytes float64 `json:"storage_bytes_per_report"`
-	// Bytes of one location.reported event on the wire (a Kafka message).
+	// Bytes of one report in a locations.reported event on the wire (in a
+	// Kafka message).
 	EventBytes float64 `json:"event_bytes"`
+	// Reports per group (locations.reported) the door gathered on that
+	// path: locations and connections take a request per group.
+	ReportsPerGroup float64 `json:"reports_per_group"`
 }
 
 // The published and chosen limits the model divides by. Each is named in
@@ -34,8 +38,8 @@ const (
 	// figure from Kafka's published sizing guidance, and a topic has at
 	// least a partition per replica of its busiest subscriber, so that the
 	// dispatcher's consumer group spreads as the subscribers do. Events per
-	// report: location.reported and location.recorded, plus
-	// connection.detected for about one report in ten.
+	// report: its share of a locations.reported and of a locations.recorded,
+	// plus connection.detected for about one report in ten.
 	PartitionBytesPerSecond = 10e6
 	EventsPerReport         = 2.1
 	// Kafka keeps every event for its retention, 7 days by default.
@@ -59,7 +63,9 @@ type Row struct {
 	// Replicas of each function and of the door at the design load.
 	Replicas map[string]int
 	// Target is each function's Knative autoscaling target in requests per
-	// second per replica (metric rps): what one replica takes at Utilisation.
+	// second per replica (metric rps): what one replica takes at
+	// Utilisation, reports for the door and groups of reports for locations
+	// and connections.
 	Target          map[string]int
 	KafkaPartitions int
 	DatabaseCores   float64
@@ -78,7 +84,11 @@ func Plan(costs Costs, c Conference) Row {
 		perReport := costs.CPU[p]
 		r.Replicas[p] = max(1, int(math.Ceil(r.ReportsPerSecond*perReport/(ReplicaCores*Utilisation))))
 		if perReport > 0 {
-			r.Target[p] = int(math.Floor(ReplicaCores*Utilisation/perReport + 1e-9))
+			perRequest := 1.0 // the door: a device's report
+			if p != "frontend" {
+				perRequest = max(1, costs.ReportsPerGroup)
+			}
+			r.Target[p] = max(1, int(math.Floor(ReplicaCores*Utilisation/perReport/perRequest+1e-9)))
 		}
 	}
 	bytesPerSecond := r.ReportsPerSecond * EventsPerReport * costs.EventBytes
@@ -129,7 +139,8 @@ func Markdown(costs Costs) string {
 		storage = "not measured by this run: rerun `make bench`"
 	}
 	fmt.Fprintf(&b, "| storage in PostgreSQL (table and indexes) | %s |\n", storage)
-	fmt.Fprintf(&b, "| one location.reported event | %.0f bytes |\n\n", costs.EventBytes)
+	fmt.Fprintf(&b, "| one report in a locations.reported event | %.0f bytes |\n", costs.EventBytes)
+	fmt.Fprintf(&b, "| reports per group the door gathered | %.1f |\n\n", costs.ReportsPerGroup)
 	fmt.Fprintf(&b, "| attendees | every | reports/s | door | locations | connections | Kafka partitions | PostgreSQL cores | storage, 3 days | one primary |\n")
 	fmt.Fprintf(&b, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, c := range Conferences() {
@@ -143,7 +154,7 @@ func Markdown(costs Costs) string {
 			r.KafkaPartitions, r.DatabaseCores, gigabytes(r.StorageBytes), one)
 	}
 	d := Plan(costs, DesignPoint)
-	fmt.Fprintf(&b, "\nAutoscaling targets (requests per second one replica takes at %.0f%% of a core): door %d, locations %d, connections %d.\n",
+	fmt.Fprintf(&b, "\nAutoscaling targets (requests per second one replica takes at %.0f%% of a core; a request is a report at the door, a group at the functions): door %d, locations %d, connections %d.\n",
 		Utilisation*100, d.Target["frontend"], d.Target["locations"], d.Target["connections"])
 	return b.String()
 }

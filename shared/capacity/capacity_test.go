@@ -8,7 +8,7 @@ import (
 func TestPlan(t *testing.T) {
 	costs := Costs{
 		CPU:          map[string]float64{"frontend": 0.0001, "locations": 0.0002, "connections": 0.0007, "postgres": 0.0005},
-		StorageBytes: 400, EventBytes: 300,
+		StorageBytes: 400, EventBytes: 300, ReportsPerGroup: 10,
 	}
 	for _, tt := range []struct {
 		c                     Conference
@@ -31,9 +31,9 @@ func TestPlan(t *testing.T) {
 		}
 	}
 	r := Plan(costs, DesignPoint)
-	if r.Target["locations"] != 3500 || r.MaxScale("locations") != 2*r.Replicas["locations"] || r.TopicPartitions() != 2*r.KafkaPartitions {
-		t.Errorf("design point: target %d, max-scale %d, topic partitions %d; want 3500 (0.7 core / 0.2 ms), twice the replicas, twice the partitions",
-			r.Target["locations"], r.MaxScale("locations"), r.TopicPartitions())
+	if r.Target["locations"] != 350 || r.Target["frontend"] != 7000 || r.MaxScale("locations") != 2*r.Replicas["locations"] || r.TopicPartitions() != 2*r.KafkaPartitions {
+		t.Errorf("design point: targets locations %d, door %d, max-scale %d, topic partitions %d; want 350 groups/s (0.7 core / 0.2 ms / 10 reports), 7000 reports/s, twice the replicas, twice the partitions",
+			r.Target["locations"], r.Target["frontend"], r.MaxScale("locations"), r.TopicPartitions())
 	}
 	// 3 days of 10,000/s at 400 bytes.
 	if want := 10_000.0 * 3 * 86400 * 400; r.StorageBytes != want {

@@ -1,17 +1,19 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"time"
 
-	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/capacity"
-	"github.com/udaconnect/udaconnect/shared/device"
+	ev "github.com/udaconnect/udaconnect/shared/event"
 )
 
 // Costs are the measured inputs of the capacity model: the CPU per report
-// stored of each process on the path of single events, the storage per
-// report at the largest dataset, and the size of one report's event.
+// stored of each process on the path of single events and the reports per
+// group the door gathered there, the storage per report at the largest
+// dataset, and the size of one report in a group.
 func (r *Results) Costs() capacity.Costs {
 	c := capacity.Costs{CPU: map[string]float64{}}
 	for _, in := range r.Ingest {
@@ -21,14 +23,19 @@ func (r *Results) Costs() capacity.Costs {
 		for p, seconds := range in.CPU {
 			c.CPU[p] = seconds / float64(in.Stored)
 		}
+		c.ReportsPerGroup = in.ReportsPerGroup
 	}
 	for _, conn := range r.Connections {
 		c.StorageBytes = max(c.StorageBytes, conn.StorageBytesPerReport)
 	}
-	one := udaconnect.Report{Location: udaconnect.Location{PersonID: 12345, Latitude: 37.553441, Longitude: -122.290524,
-		CreationTime: time.Date(2026, 11, 30, 10, 37, 6, 0, time.UTC)}, Source: "/devices/phone-12345", EventID: "phone-12345-000123"}
-	body, _ := device.Encode([]udaconnect.Report{one})
-	c.EventBytes = float64(len(body))
+	// A report in a group of 100, as the door sends it.
+	group := ev.LocationsReportedData{}
+	for i := range 100 {
+		group.Reports = append(group.Reports, ev.ReportData{Source: "/senders/person-12345/devices/phone", ID: fmt.Sprintf("phone-12345-%06d", i),
+			PersonID: 12345, Latitude: 37.553441, Longitude: -122.290524, CreationTime: time.Date(2026, 11, 30, 10, 37, 6, 0, time.UTC)})
+	}
+	body, _ := json.Marshal(group)
+	c.EventBytes = float64(len(body)) / 100
 	return c
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
@@ -48,6 +49,8 @@ type IngestResult struct {
 	// connections' udaconnect_detection_lag_seconds, in milliseconds.
 	LagP50 float64 `json:"detection_lag_p50_ms"`
 	LagP99 float64 `json:"detection_lag_p99_ms"`
+	// Reports per group the door sent to the Broker, on average.
+	ReportsPerGroup float64 `json:"reports_per_group"`
 	// CPU seconds of each process from the first request to the last report
 	// stored (within 500 ms).
 	CPU map[string]float64 `json:"cpu_seconds,omitempty"`
@@ -114,8 +117,8 @@ func measureIngest(ctx context.Context, o *options, loaded *peaks) ([]IngestResu
 			return nil, err
 		}
 		r.Kind, r.Mode = m.kind, m.mode
-		say("    %.0f stored/s; door acks p50 %.1f ms, p99 %.1f ms; %d answers 429, %d reports refused, %d dead letters; %d lost, %d stored twice; detection lag p50 %.0f ms, p99 %.0f ms",
-			r.StoredPerSecond, r.Ack.P50, r.Ack.P99, r.TooMany, r.Refused, r.DeadLetters, r.Lost, r.Duplicated, r.LagP50, r.LagP99)
+		say("    %.0f stored/s; door acks p50 %.1f ms, p99 %.1f ms; %d answers 429, %d reports refused, %d dead letters; %d lost, %d stored twice; detection lag p50 %.0f ms, p99 %.0f ms; %.0f reports per group",
+			r.StoredPerSecond, r.Ack.P50, r.Ack.P99, r.TooMany, r.Refused, r.DeadLetters, r.Lost, r.Duplicated, r.LagP50, r.LagP99, r.ReportsPerGroup)
 		// The next mode starts on an idle system: connections may still be
 		// detecting who met whom.
 		say("    idle %s later", sys.settle(ctx).Round(time.Second))
@@ -155,7 +158,7 @@ func sendReports(ctx context.Context, sys *system, conn *pgx.Conn, client *devic
 		return r, err
 	}
 	deadBefore := deadLetters(ctx)
-	lagBefore, err := detectionLag(ctx)
+	countersBefore, err := readCounters(ctx)
 	if err != nil {
 		return r, err
 	}
@@ -245,12 +248,15 @@ func sendReports(ctx context.Context, sys *system, conn *pgx.Conn, client *devic
 	// Detection goes on after the last report is stored: its lag is read
 	// once it is done.
 	sys.settle(ctx)
-	lag, err := detectionLag(ctx)
+	after, err := readCounters(ctx)
 	if err != nil {
 		return r, err
 	}
-	lag = lag.since(lagBefore)
+	lag := after.lag.since(countersBefore.lag)
 	r.LagP50, r.LagP99 = 1000*lag.quantile(0.5), 1000*lag.quantile(0.99)
+	if groups := after.groups - countersBefore.groups; groups > 0 {
+		r.ReportsPerGroup = (after.grouped - countersBefore.grouped) / groups
+	}
 	return r, nil
 }
 
@@ -262,28 +268,55 @@ func duplicated(ctx context.Context, conn *pgx.Conn) (int, error) {
 	return n, err
 }
 
-// detectionLag reads the histogram udaconnect_detection_lag_seconds from
-// connections' metrics.
-func detectionLag(ctx context.Context) (histogram, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, addr(connectionsPort+5)+"/metrics", nil)
+// scrape reads the metrics of the process on port (its metrics on port
+// plus 5).
+func scrape(ctx context.Context, port int) (map[string]*dto.MetricFamily, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, addr(port+5)+"/metrics", nil)
 	resp, err := api.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("connections' metrics: %w", err)
+		return nil, fmt.Errorf("metrics of :%d: %w", port, err)
 	}
 	defer resp.Body.Close()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("connections' metrics: %w", err)
+		return nil, fmt.Errorf("metrics of :%d: %w", port, err)
 	}
-	h := histogram{}
+	return families, nil
+}
+
+// The counters the bench reads from the processes' metrics: connections'
+// udaconnect_detection_lag_seconds, and how many groups and reports in them
+// the door sent (udaconnect_batch_size of its door-groups).
+type counters struct {
+	lag             histogram
+	groups, grouped float64
+}
+
+func readCounters(ctx context.Context) (counters, error) {
+	c := counters{lag: histogram{}}
+	families, err := scrape(ctx, connectionsPort)
+	if err != nil {
+		return c, err
+	}
 	if f := families["udaconnect_detection_lag_seconds"]; f != nil && len(f.GetMetric()) == 1 {
-		for _, b := range f.GetMetric()[0].GetHistogram().GetBucket() {
-			h[b.GetUpperBound()] = float64(b.GetCumulativeCount())
+		h := f.GetMetric()[0].GetHistogram()
+		for _, b := range h.GetBucket() {
+			c.lag[b.GetUpperBound()] = float64(b.GetCumulativeCount())
 		}
-		h[math.Inf(1)] = float64(f.GetMetric()[0].GetHistogram().GetSampleCount())
+		c.lag[math.Inf(1)] = float64(h.GetSampleCount())
 	}
-	return h, nil
+	if families, err = scrape(ctx, doorPort); err != nil {
+		return c, err
+	}
+	for _, m := range families["udaconnect_batch_size"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "batcher" && l.GetValue() == "door-groups" {
+				c.groups, c.grouped = float64(m.GetHistogram().GetSampleCount()), m.GetHistogram().GetSampleSum()
+			}
+		}
+	}
+	return c, nil
 }
 
 func countLocations(ctx context.Context, conn *pgx.Conn) (int, error) {

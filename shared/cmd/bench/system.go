@@ -27,18 +27,21 @@ var programs = []program{
 	{"locations", "./functions/locations", 28092, "/readyz", true},
 	{"connections", "./functions/connections", connectionsPort, "/readyz", true},
 	{"deadletters", "./functions/deadletters", 28094, "/readyz", false},
-	{"frontend", "./frontend", 28080, "/readyz", true},
+	{"frontend", "./frontend", doorPort, "/readyz", true},
 	{"localbroker", "./eventing/cmd/localbroker", 28090, "/healthz", false},
 }
 
 func addr(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port) }
 
-// connectionsPort is where connections listens; its metrics are on the port
+// Where the door and connections listen; their metrics are on the port
 // plus 5.
-const connectionsPort = 28093
+const (
+	doorPort        = 28080
+	connectionsPort = 28093
+)
 
 var (
-	doorURL   = addr(28080)
+	doorURL   = addr(doorPort)
 	brokerURL = addr(28090)
 )
 
