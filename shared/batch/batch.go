@@ -61,7 +61,7 @@ type Committer[T, R any] struct {
 
 	mu     sync.RWMutex // held to send on queue; Close takes it to close queue
 	closed bool
-	gather sync.Mutex // held by the writer collecting a batch: writers take turns, so that items queued together stay together
+	gather sync.Mutex     // held by the writer collecting a batch: writers take turns, so that items queued together stay together
 	done   sync.WaitGroup // the writers
 
 	batches, items, largest atomic.Int64
@@ -70,7 +70,7 @@ type Committer[T, R any] struct {
 
 type request[T, R any] struct {
 	item  T
-	index int              // of the item among those of its call
+	index int            // of the item among those of its call
 	reply chan result[R] // buffered for every item of the call: a writer never waits on a caller
 }
 
