@@ -18,9 +18,11 @@ import (
 // Broker must deliver to a function, and the Knative Service that takes each.
 // The others are replies into the Broker or request/reply at a function.
 var consumers = map[string]string{
-	"io.udaconnect.person.create":     "persons",
-	"io.udaconnect.location.reported": "locations",
-	"io.udaconnect.location.recorded": "connections",
+	"io.udaconnect.person.create":      "persons",
+	"io.udaconnect.location.reported":  "locations",
+	"io.udaconnect.locations.reported": "locations",
+	"io.udaconnect.location.recorded":  "connections",
+	"io.udaconnect.locations.recorded": "connections",
 }
 
 // sinkBound are the Knative Services that must get K_SINK from a SinkBinding.
@@ -90,17 +92,26 @@ func (c *cluster) exists(r *knative.KReference) bool {
 	return false
 }
 
-// exactType returns the event type a Trigger filters on exactly, if any.
-func exactType(tr *knative.Trigger) string {
-	for _, f := range tr.Spec.Filters {
+// exactTypes returns the event types a Trigger filters on exactly: of an
+// exact filter, or of each exact filter that any of joins.
+func exactTypes(tr *knative.Trigger) []string {
+	var types []string
+	var walk func(f knative.EventFilter)
+	walk = func(f knative.EventFilter) {
 		if t, ok := f.Exact["type"]; ok {
-			return t
+			types = append(types, t)
+		}
+		for _, g := range f.Any {
+			walk(g)
 		}
 	}
-	if tr.Spec.Filter != nil {
-		return tr.Spec.Filter.Attributes["type"]
+	for _, f := range tr.Spec.Filters {
+		walk(f)
 	}
-	return ""
+	if tr.Spec.Filter != nil && tr.Spec.Filter.Attributes["type"] != "" {
+		types = append(types, tr.Spec.Filter.Attributes["type"])
+	}
+	return types
 }
 
 func TestTopology(t *testing.T) {
@@ -130,7 +141,7 @@ func TestTopology(t *testing.T) {
 				if d := tr.Spec.Delivery; d == nil || d.DeadLetterSink == nil || d.DeadLetterSink.Ref == nil || !c.exists(d.DeadLetterSink.Ref) {
 					t.Errorf("Trigger %s: no dead-letter sink of the build", tr.Name)
 				}
-				if typ := exactType(tr); typ != "" {
+				for _, typ := range exactTypes(tr) {
 					served[typ] = ref.Name
 				}
 			}
