@@ -66,3 +66,10 @@ func (db *DB) StatementTimeouts(ctx context.Context) (writes, reads string, err 
 	err = db.reads.QueryRow(ctx, "SHOW statement_timeout").Scan(&reads)
 	return writes, reads, err
 }
+
+// FindMeetingStarts returns the meetings that the locations ids start, as
+// DetectMeetings finds them.
+func (db *DB) FindMeetingStarts(ctx context.Context, ids []int64) ([]udaconnect.MeetingStart, error) {
+	_, starts, err := db.DetectMeetings(ctx, ids)
+	return starts, err
+}
