@@ -51,6 +51,9 @@ func (db *DB) detect(ctx context.Context, ids []int64, withStarts bool) ([]int64
 	var persons []int64
 	var starts []udaconnect.MeetingStart
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, querySettings); err != nil {
+			return err
+		}
 		var near pairs
 		var found starters
 		rows, _ := tx.Query(ctx, nearSQL, ids, udaconnect.DetectDistance, udaconnect.DetectWindow, withStarts)
@@ -195,7 +198,7 @@ const nearSQL = `
 			  ON l.coordinate && _ST_Expand(n.coordinate, $2)
 			 AND l.creation_time BETWEEN n.creation_time - $3::interval AND n.creation_time + $3::interval
 			 AND l.person_id <> n.person_id
-			CROSS JOIN LATERAL (SELECT ST_Distance(l.coordinate, n.coordinate, false) AS sphere) d
+			CROSS JOIN LATERAL (SELECT ST_Distance(l.coordinate, n.coordinate, false) AS sphere OFFSET 0) d
 			WHERE d.sphere <= $2 * 0.99 OR (d.sphere <= $2 * 1.01 AND ST_Distance(l.coordinate, n.coordinate) <= $2)
 		), pair AS MATERIALIZED (
 			SELECT a, b, min(lo) AS lo, max(hi) AS hi
@@ -233,7 +236,7 @@ const nearSQL = `
 			SELECT DISTINCT ON (x.new_id, x.person_id) x.new_id, x.id, d.distance
 			FROM near x
 			JOIN new n ON n.id = x.new_id
-			CROSS JOIN LATERAL (SELECT ST_Distance(x.coordinate, n.coordinate) AS distance) d
+			CROSS JOIN LATERAL (SELECT ST_Distance(x.coordinate, n.coordinate) AS distance OFFSET 0) d
 			WHERE $4 AND NOT EXISTS (SELECT FROM together t WHERE t.new_id = x.new_id AND t.person_id = x.person_id)
 			ORDER BY x.new_id, x.person_id, d.distance, x.id
 		)
@@ -275,24 +278,23 @@ const recomputeSQL = `
 			SELECT * FROM unnest($3::bigint[], $4::bigint[], $5::timestamptz[], $6::timestamptz[]) AS s(a, b, lo, hi)
 			WHERE lo IS NOT NULL
 		), span AS MATERIALIZED (
-			SELECT s.a, s.b, least(s.lo - $2::interval, min(m.started)) AS first, greatest(s.hi + $2::interval, max(m.last_seen)) AS last
+			SELECT s.a, s.b, least(s.lo - $2::interval, m.started) AS first, greatest(s.hi + $2::interval, m.last_seen) AS last
 			FROM seed s
-			LEFT JOIN meeting m
-			  ON m.person_a = s.a AND m.person_b = s.b AND m.merged_into IS NULL
-			 AND m.last_seen >= s.lo - $2::interval AND m.started <= s.hi + $2::interval
-			GROUP BY s.a, s.b, s.lo, s.hi
+			CROSS JOIN LATERAL (SELECT min(started) AS started, max(last_seen) AS last_seen FROM meeting
+				WHERE person_a = s.a AND person_b = s.b AND merged_into IS NULL
+				  AND last_seen >= s.lo - $2::interval AND started <= s.hi + $2::interval) m
 		), near AS MATERIALIZED (
 			SELECT sp.a, sp.b, la.id AS ia, lb.id AS ib, la.coordinate AS ca, lb.coordinate AS cb,
 				least(la.creation_time, lb.creation_time) AS lo, greatest(la.creation_time, lb.creation_time) AS hi,
-				d.distance
+				d.sphere
 			FROM span sp
 			CROSS JOIN LATERAL (SELECT id, coordinate, creation_time FROM location
 				WHERE person_id = sp.a AND creation_time BETWEEN sp.first AND sp.last OFFSET 0) la
 			JOIN location lb ON lb.person_id = sp.b AND lb.creation_time BETWEEN sp.first AND sp.last
 			 AND lb.creation_time BETWEEN la.creation_time - $2::interval AND la.creation_time + $2::interval
 			CROSS JOIN LATERAL (SELECT CASE WHEN lb.coordinate && _ST_Expand(la.coordinate, $1)
-				THEN ST_Distance(la.coordinate, lb.coordinate) END AS distance) d
-			WHERE d.distance <= $1
+				THEN ST_Distance(la.coordinate, lb.coordinate, false) END AS sphere OFFSET 0) d
+			WHERE d.sphere <= $1 * 0.99 OR (d.sphere <= $1 * 1.01 AND ST_Distance(la.coordinate, lb.coordinate) <= $1)
 		), old AS MATERIALIZED (
 			SELECT sp.a, sp.b, m.id, m.started, m.last_seen
 			FROM span sp
@@ -303,17 +305,19 @@ const recomputeSQL = `
 			SELECT *, count(*) FILTER (WHERE gap) OVER (PARTITION BY a, b ORDER BY lo, hi, ia, ib, old_id) AS n
 			FROM (SELECT *, lo > max(hi) OVER (PARTITION BY a, b ORDER BY lo, hi, ia, ib, old_id
 					ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + $2::interval AS gap
-				FROM (SELECT a, b, ia, ib, ca, cb, lo, hi, distance, NULL::bigint AS old_id FROM near
+				FROM (SELECT a, b, ia, ib, ca, cb, lo, hi, sphere, NULL::bigint AS old_id FROM near
 					UNION ALL
 					SELECT a, b, NULL, NULL, NULL, NULL, started, last_seen, NULL, id FROM old) r) x
 		), island AS MATERIALIZED (
-			SELECT *, min(old_id) OVER w AS keep, count(ia) OVER w AS pairs
+			SELECT *, min(old_id) OVER w AS keep, count(ia) OVER w AS pairs, min(sphere) OVER w AS closest_sphere
 			FROM chained
 			WINDOW w AS (PARTITION BY a, b, n)
 		), endpoint AS (
-			SELECT a, b, n, keep, ia AS id, ca AS c, lo, hi, distance FROM island WHERE ia IS NOT NULL
+			SELECT a, b, n, keep, ia AS id, ca AS c, lo, hi,
+				CASE WHEN sphere <= closest_sphere * 1.02 + 1e-6 THEN ST_Distance(ca, cb) END AS distance
+			FROM island WHERE ia IS NOT NULL
 			UNION ALL
-			SELECT a, b, n, keep, ib, cb, lo, hi, distance FROM island WHERE ia IS NOT NULL
+			SELECT a, b, n, keep, ib, cb, lo, hi, NULL FROM island WHERE ia IS NOT NULL
 		), fresh AS MATERIALIZED (
 			SELECT a, b, n, min(keep) AS keep, min(lo) AS started, max(hi) AS last_seen, min(distance) AS closest_m,
 				avg(ST_Y(c::geometry) ORDER BY id) FILTER (WHERE once) AS latitude,
