@@ -71,22 +71,21 @@ func (db *DB) detect(ctx context.Context, ids []int64, withStarts bool) ([]int64
 			return fmt.Errorf("search: %w", err)
 		}
 		if len(near.as) > 0 {
+			recomputed, err := recompute(ctx, tx, near)
+			if err != nil {
+				return err
+			}
 			changed := map[int64]bool{}
-			for _, step := range []struct {
-				name, sql string
-				args      []any
-			}{
-				{"recompute", recomputeSQL, []any{udaconnect.DetectDistance, udaconnect.DetectWindow, near.as, near.bs, near.los, near.his}},
-				{"end", endSQL, []any{udaconnect.DetectWindow, near.as, near.bs}},
-			} {
-				rows, _ := tx.Query(ctx, step.sql, step.args...)
-				var a, b int64
-				if _, err := pgx.ForEachRow(rows, []any{&a, &b}, func() error {
-					changed[a], changed[b] = true, true
-					return nil
-				}); err != nil {
-					return fmt.Errorf("%s meetings: %w", step.name, err)
-				}
+			for _, p := range recomputed {
+				changed[p[0]], changed[p[1]] = true, true
+			}
+			rows, _ := tx.Query(ctx, endSQL, udaconnect.DetectWindow, near.as, near.bs)
+			var a, b int64
+			if _, err := pgx.ForEachRow(rows, []any{&a, &b}, func() error {
+				changed[a], changed[b] = true, true
+				return nil
+			}); err != nil {
+				return fmt.Errorf("end meetings: %w", err)
 			}
 			for p := range changed {
 				persons = append(persons, p)
@@ -243,116 +242,6 @@ const nearSQL = `
 		SELECT a, b, lo, hi, NULL::bigint, NULL::bigint, NULL::float8 FROM locked, pair
 		UNION ALL
 		SELECT NULL, NULL, NULL, NULL, new_id, id, distance FROM locked, start`
-
-// recomputeSQL recomputes the meetings of the pairs ($3, $4) whose near
-// pairs of reports span $5 to $6 (not NULL) around the locations found, for
-// the distance ($1) and window ($2), and returns the pairs of the meetings
-// it changed:
-//
-//   - span: those times widened by the window and by the meetings within
-//     the window of them, which the new pairs may extend or join. Every
-//     other meeting of the pair lies more than the window away, so the near
-//     pairs in the span make its meetings whole;
-//   - near: the near pairs of reports in the span, found through the
-//     reports of each person in time (the box test only decides whether the
-//     geodesic distance is worth computing: as a join condition it would
-//     lead the planner to the spatial index and everyone's reports; and the
-//     first person's reports are read for each pair, OFFSET 0, rather than
-//     all of location hashed, which the planner would take for few pairs);
-//     old: the stored meetings in it;
-//   - island: both in time order, each a new meeting (n) when it starts
-//     more than the window after every one before it ends. A stored meeting
-//     spans near pairs that chain, so it falls in the meeting they make,
-//     which keeps the lowest id of those it holds (keep);
-//   - fresh: each meeting with its near pairs, from both reports of each
-//     (endpoint): first and last, closest, and the centroid of its reports,
-//     each once (the mean of their coordinates, in report order).
-//
-// Then the kept meetings that differ are updated, the fresh ones that hold
-// none inserted, and the other stored ones merged into theirs. A stored
-// meeting in a meeting without near pairs (its reports are gone) is deleted.
-// Every step is a pass over sorted rows or a lookup by id: no step pairs
-// meetings with meetings.
-const recomputeSQL = `
-		WITH seed AS MATERIALIZED (
-			SELECT * FROM unnest($3::bigint[], $4::bigint[], $5::timestamptz[], $6::timestamptz[]) AS s(a, b, lo, hi)
-			WHERE lo IS NOT NULL
-		), span AS MATERIALIZED (
-			SELECT s.a, s.b, least(s.lo - $2::interval, m.started) AS first, greatest(s.hi + $2::interval, m.last_seen) AS last
-			FROM seed s
-			CROSS JOIN LATERAL (SELECT min(started) AS started, max(last_seen) AS last_seen FROM meeting
-				WHERE person_a = s.a AND person_b = s.b AND merged_into IS NULL
-				  AND last_seen >= s.lo - $2::interval AND started <= s.hi + $2::interval) m
-		), near AS MATERIALIZED (
-			SELECT sp.a, sp.b, la.id AS ia, lb.id AS ib, la.coordinate AS ca, lb.coordinate AS cb,
-				least(la.creation_time, lb.creation_time) AS lo, greatest(la.creation_time, lb.creation_time) AS hi,
-				d.sphere
-			FROM span sp
-			CROSS JOIN LATERAL (SELECT id, coordinate, creation_time FROM location
-				WHERE person_id = sp.a AND creation_time BETWEEN sp.first AND sp.last OFFSET 0) la
-			JOIN location lb ON lb.person_id = sp.b AND lb.creation_time BETWEEN sp.first AND sp.last
-			 AND lb.creation_time BETWEEN la.creation_time - $2::interval AND la.creation_time + $2::interval
-			CROSS JOIN LATERAL (SELECT CASE WHEN lb.coordinate && _ST_Expand(la.coordinate, $1)
-				THEN ST_Distance(la.coordinate, lb.coordinate, false) END AS sphere OFFSET 0) d
-			WHERE d.sphere <= $1 * 0.99 OR (d.sphere <= $1 * 1.01 AND ST_Distance(la.coordinate, lb.coordinate) <= $1)
-		), old AS MATERIALIZED (
-			SELECT sp.a, sp.b, m.id, m.started, m.last_seen
-			FROM span sp
-			JOIN meeting m
-			  ON m.person_a = sp.a AND m.person_b = sp.b AND m.merged_into IS NULL
-			 AND m.last_seen >= sp.first AND m.started <= sp.last
-		), chained AS (
-			SELECT *, count(*) FILTER (WHERE gap) OVER (PARTITION BY a, b ORDER BY lo, hi, ia, ib, old_id) AS n
-			FROM (SELECT *, lo > max(hi) OVER (PARTITION BY a, b ORDER BY lo, hi, ia, ib, old_id
-					ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + $2::interval AS gap
-				FROM (SELECT a, b, ia, ib, ca, cb, lo, hi, sphere, NULL::bigint AS old_id FROM near
-					UNION ALL
-					SELECT a, b, NULL, NULL, NULL, NULL, started, last_seen, NULL, id FROM old) r) x
-		), island AS MATERIALIZED (
-			SELECT *, min(old_id) OVER w AS keep, count(ia) OVER w AS pairs, min(sphere) OVER w AS closest_sphere
-			FROM chained
-			WINDOW w AS (PARTITION BY a, b, n)
-		), endpoint AS (
-			SELECT a, b, n, keep, ia AS id, ca AS c, lo, hi,
-				CASE WHEN sphere <= closest_sphere * 1.02 + 1e-6 THEN ST_Distance(ca, cb) END AS distance
-			FROM island WHERE ia IS NOT NULL
-			UNION ALL
-			SELECT a, b, n, keep, ib, cb, lo, hi, NULL FROM island WHERE ia IS NOT NULL
-		), fresh AS MATERIALIZED (
-			SELECT a, b, n, min(keep) AS keep, min(lo) AS started, max(hi) AS last_seen, min(distance) AS closest_m,
-				avg(ST_Y(c::geometry) ORDER BY id) FILTER (WHERE once) AS latitude,
-				avg(ST_X(c::geometry) ORDER BY id) FILTER (WHERE once) AS longitude,
-				EXISTS (SELECT FROM location l WHERE l.person_id = a AND l.creation_time > max(hi) + $2::interval)
-				OR EXISTS (SELECT FROM location l WHERE l.person_id = b AND l.creation_time > max(hi) + $2::interval) AS ended
-			FROM (SELECT *, row_number() OVER (PARTITION BY a, b, n, id) = 1 AS once FROM endpoint) e
-			GROUP BY a, b, n
-		), updated AS (
-			UPDATE meeting m
-			SET started = f.started, last_seen = f.last_seen, closest_m = f.closest_m,
-				latitude = f.latitude, longitude = f.longitude, ended = f.ended, version = nextval('meeting_version')
-			FROM fresh f
-			WHERE m.id = f.keep
-			  AND (m.started, m.last_seen, m.closest_m, m.latitude, m.longitude, m.ended)
-			      IS DISTINCT FROM (f.started, f.last_seen, f.closest_m, f.latitude, f.longitude, f.ended)
-			RETURNING m.person_a, m.person_b
-		), inserted AS (
-			INSERT INTO meeting (person_a, person_b, started, last_seen, closest_m, latitude, longitude, ended)
-			SELECT a, b, started, last_seen, closest_m, latitude, longitude, ended
-			FROM fresh WHERE keep IS NULL
-			ORDER BY a, b, started
-			RETURNING person_a, person_b
-		), merged AS (
-			UPDATE meeting m SET merged_into = i.keep, version = nextval('meeting_version')
-			FROM island i
-			WHERE m.id = i.old_id AND i.old_id <> i.keep AND i.pairs > 0
-			RETURNING m.person_a, m.person_b
-		), dropped AS (
-			DELETE FROM meeting m USING island i
-			WHERE m.id = i.old_id AND i.pairs = 0
-			RETURNING m.person_a, m.person_b
-		)
-		SELECT * FROM updated UNION ALL SELECT * FROM inserted
-		UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM dropped`
 
 // endSQL ends the open meetings of the locked pairs ($2, $3) that either
 // person reported past the window ($1) of, and returns their pairs.
