@@ -50,12 +50,12 @@ func recompute(ctx context.Context, tx pgx.Tx, seeds pairs) ([][2]int64, error) 
 	}
 	var w meetingWrites
 	var ambiguous []*nearPair
-	near := make([][]*nearPair, len(spans))
+	near := make([][]nearPair, len(spans))
 	for i, sp := range spans {
 		near[i] = sp.pairs(reports[sp.a], reports[sp.b])
-		for _, p := range near[i] {
-			if p.state == undecided {
-				ambiguous = append(ambiguous, p)
+		for j := range near[i] {
+			if near[i][j].state == undecided {
+				ambiguous = append(ambiguous, &near[i][j])
 			}
 		}
 	}
@@ -247,9 +247,9 @@ func (p *nearPair) decide() {
 // pairs returns the pairs of reports of the span at most the window apart
 // that are near or undecided; ras and rbs are a's and b's reports in time
 // order.
-func (sp *span) pairs(ras, rbs []report) []*nearPair {
+func (sp *span) pairs(ras, rbs []report) []nearPair {
 	in := func(r report) bool { return !r.at.Before(sp.first) && !r.at.After(sp.last) }
-	var ps []*nearPair
+	var ps []nearPair
 	start := 0
 	for i := range ras {
 		ra := &ras[i]
@@ -264,8 +264,9 @@ func (sp *span) pairs(ras, rbs []report) []*nearPair {
 			if !in(*rb) {
 				continue
 			}
-			p := &nearPair{ra: ra, rb: rb, lo: earlier(ra.at, rb.at), hi: later(ra.at, rb.at), estimate: estimate(ra, rb)}
+			p := nearPair{ra: ra, rb: rb, estimate: estimate(ra, rb)}
 			if p.decide(); p.state != far {
+				p.lo, p.hi = earlier(ra.at, rb.at), later(ra.at, rb.at)
 				ps = append(ps, p)
 			}
 		}
@@ -337,15 +338,15 @@ type island struct {
 // and stored meetings: in order of first, then last seen, near pairs by
 // their reports before stored meetings by id, an island starting at each
 // that starts more than the window after every one before it ends.
-func (sp *span) chain(ps []*nearPair) []*island {
+func (sp *span) chain(ps []nearPair) []*island {
 	type item struct {
 		lo, hi time.Time
 		pair   *nearPair
 		old    storedMeeting
 	}
-	var items []item
-	for _, p := range ps {
-		if p.state == near {
+	items := make([]item, 0, len(ps)+len(sp.old))
+	for i := range ps {
+		if p := &ps[i]; p.state == near {
 			items = append(items, item{lo: p.lo, hi: p.hi, pair: p})
 		}
 	}
@@ -431,27 +432,22 @@ func (w *meetingWrites) add(is *island) {
 		}
 	}
 	started, lastSeen, closest := is.pairs[0].lo, is.pairs[0].hi, math.Inf(1)
-	seen := map[int64]*report{}
+	reports := make([]*report, 0, 2*len(is.pairs))
 	for _, p := range is.pairs {
 		started, lastSeen = earlier(started, p.lo), later(lastSeen, p.hi)
 		if p.measured {
 			closest = min(closest, p.distance)
 		}
-		seen[p.ra.id], seen[p.rb.id] = p.ra, p.rb
+		reports = append(reports, p.ra, p.rb)
 	}
-	ids := slices.Sorted(func(yield func(int64) bool) {
-		for id := range seen {
-			if !yield(id) {
-				return
-			}
-		}
-	})
+	slices.SortFunc(reports, func(x, y *report) int { return cmp.Compare(x.id, y.id) })
+	reports = slices.CompactFunc(reports, func(x, y *report) bool { return x.id == y.id })
 	var lat, lon float64
-	for _, id := range ids {
-		lat += seen[id].lat
-		lon += seen[id].lon
+	for _, r := range reports {
+		lat += r.lat
+		lon += r.lon
 	}
-	n := float64(len(ids))
+	n := float64(len(reports))
 	w.as, w.bs, w.keeps = append(w.as, is.a), append(w.bs, is.b), append(w.keeps, keep)
 	w.starteds, w.lastSeens = append(w.starteds, started), append(w.lastSeens, lastSeen)
 	w.closests, w.latitudes, w.longitudes = append(w.closests, closest), append(w.latitudes, lat/n), append(w.longitudes, lon/n)
