@@ -170,6 +170,9 @@ func (s starters) read(ctx context.Context, tx pgx.Tx) ([]udaconnect.MeetingStar
 //     each location and other person near it, unless the two were near at
 //     the person's previous report (together), the closest report.
 //
+// The open meetings are read for each location through the partial indexes
+// on them (OFFSET 0 keeps the planner from reading them all).
+//
 // near finds the reports of others through the GiST index on (coordinate,
 // creation_time), the box test written out (&& _ST_Expand, what ST_DWithin
 // does inside). The geodesic distance on the spheroid decides, as
@@ -206,11 +209,13 @@ const nearSQL = `
 					least(new_time, creation_time) AS lo, greatest(new_time, creation_time) AS hi
 				FROM near
 				UNION ALL
-				SELECT m.person_a, m.person_b, NULL, NULL FROM new n JOIN meeting m ON m.person_a = n.person_id
-				WHERE m.merged_into IS NULL AND NOT m.ended AND m.last_seen < n.creation_time - $3::interval
+				SELECT m.person_a, m.person_b, NULL, NULL FROM new n
+				CROSS JOIN LATERAL (SELECT person_a, person_b FROM meeting WHERE person_a = n.person_id
+					AND merged_into IS NULL AND NOT ended AND last_seen < n.creation_time - $3::interval OFFSET 0) m
 				UNION ALL
-				SELECT m.person_a, m.person_b, NULL, NULL FROM new n JOIN meeting m ON m.person_b = n.person_id
-				WHERE m.merged_into IS NULL AND NOT m.ended AND m.last_seen < n.creation_time - $3::interval
+				SELECT m.person_a, m.person_b, NULL, NULL FROM new n
+				CROSS JOIN LATERAL (SELECT person_a, person_b FROM meeting WHERE person_b = n.person_id
+					AND merged_into IS NULL AND NOT ended AND last_seen < n.creation_time - $3::interval OFFSET 0) m
 			) p
 			GROUP BY a, b
 		), locked AS MATERIALIZED (
