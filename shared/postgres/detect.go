@@ -180,9 +180,12 @@ func (s starters) read(ctx context.Context, tx pgx.Tx) ([]udaconnect.MeetingStar
 // sphere is within 0.6 % of it for points metres apart (the radii of
 // curvature of WGS84 are 0.9944 to 1.0045 times the sphere's mean radius),
 // so a pair within 0.99 times the distance on the sphere is within it on
-// the spheroid, and one beyond 1.01 times is not. together looks for the
-// other person's reports around the previous one, by person and time. The
-// distance of a start is the spheroid's, and its report the closest by it.
+// the spheroid, and one beyond 1.01 times is not (OFFSET 0 keeps the
+// distance on the sphere computed once, not once for each use). together
+// looks for the other person's reports around the previous one through
+// (person_id, creation_time), for each candidate (LIMIT 1 keeps the planner
+// from reading everyone's reports). The distance of a start is the
+// spheroid's, and its report the closest by it.
 //
 // A pair's lock is one of 512 keys, its hash's: a batch at a crowded booth
 // concerns thousands of pairs, which would fill PostgreSQL's table of locks;
@@ -232,10 +235,11 @@ const nearSQL = `
 				  AND creation_time >= c.new_time - $3::interval AND creation_time < c.new_time
 				ORDER BY creation_time DESC, id DESC LIMIT 1
 			) e
-			WHERE EXISTS (SELECT FROM location l
+			CROSS JOIN LATERAL (SELECT FROM location l
 				WHERE l.person_id = c.person_id
 				  AND l.creation_time BETWEEN e.creation_time - $3::interval AND e.creation_time + $3::interval
-				  AND _ST_DWithin(l.coordinate, e.coordinate, $2))
+				  AND _ST_DWithin(l.coordinate, e.coordinate, $2)
+				LIMIT 1) seen
 		), start AS (
 			SELECT DISTINCT ON (x.new_id, x.person_id) x.new_id, x.id, d.distance
 			FROM near x
