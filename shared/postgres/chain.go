@@ -49,22 +49,22 @@ func recompute(ctx context.Context, tx pgx.Tx, seeds pairs) ([][2]int64, error) 
 		return nil, err
 	}
 	var w meetingWrites
-	var ambiguous []*nearPair
-	near := make([][]nearPair, len(spans))
+	var toMeasure []*nearPair
+	ps := make([][]nearPair, len(spans))
 	for i, sp := range spans {
-		near[i] = sp.pairs(reports[sp.a], reports[sp.b])
-		for j := range near[i] {
-			if near[i][j].state == undecided {
-				ambiguous = append(ambiguous, &near[i][j])
+		ps[i] = sp.pairs(reports[sp.a], reports[sp.b])
+		for j := range ps[i] {
+			if ps[i][j].state == unsettled {
+				toMeasure = append(toMeasure, &ps[i][j])
 			}
 		}
 	}
-	if err := measure(ctx, tx, ambiguous); err != nil {
+	if err := measure(ctx, tx, toMeasure); err != nil {
 		return nil, err
 	}
 	var islands []*island
 	for i, sp := range spans {
-		islands = append(islands, sp.chain(near[i])...)
+		islands = append(islands, sp.chain(ps[i])...)
 	}
 	var closest []*nearPair
 	for _, is := range islands {
@@ -182,14 +182,14 @@ func readReports(ctx context.Context, tx pgx.Tx, spans []*span) (map[int64][]rep
 	return reports, nil
 }
 
-// A pair of reports is near, not near, or undecided until the spheroid is
-// asked.
+// A pair of reports is within the distance, beyond it, or unsettled until
+// the spheroid is asked.
 type nearState int
 
 const (
-	undecided nearState = iota
-	near
-	far
+	unsettled nearState = iota
+	within
+	beyond
 )
 
 // nearPair is a pair of reports of a and b (ra of a) at most the window
@@ -234,18 +234,18 @@ func estimate(p, q *report) float64 {
 func (p *nearPair) decide() {
 	switch d := udaconnect.DetectDistance; {
 	case math.IsInf(p.estimate, 1):
-		p.state = undecided
+		p.state = unsettled
 	case p.estimate <= d/margin:
-		p.state = near
+		p.state = within
 	case p.estimate > d*margin:
-		p.state = far
+		p.state = beyond
 	default:
-		p.state = undecided
+		p.state = unsettled
 	}
 }
 
 // pairs returns the pairs of reports of the span at most the window apart
-// that are near or undecided; ras and rbs are a's and b's reports in time
+// that are near or unsettled; ras and rbs are a's and b's reports in time
 // order.
 func (sp *span) pairs(ras, rbs []report) []nearPair {
 	in := func(r report) bool { return !r.at.Before(sp.first) && !r.at.After(sp.last) }
@@ -265,7 +265,7 @@ func (sp *span) pairs(ras, rbs []report) []nearPair {
 				continue
 			}
 			p := nearPair{ra: ra, rb: rb, estimate: estimate(ra, rb)}
-			if p.decide(); p.state != far {
+			if p.decide(); p.state != beyond {
 				p.lo, p.hi = earlier(ra.at, rb.at), later(ra.at, rb.at)
 				ps = append(ps, p)
 			}
@@ -289,7 +289,7 @@ func later(x, y time.Time) time.Time {
 }
 
 // measure asks PostGIS for the geodesic distance of each pair not yet
-// measured, from a's report to b's, and settles the undecided.
+// measured, from a's report to b's, and settles the unsettled.
 func measure(ctx context.Context, tx pgx.Tx, ps []*nearPair) error {
 	ps = slices.DeleteFunc(ps, func(p *nearPair) bool { return p.measured })
 	if len(ps) == 0 {
@@ -311,10 +311,10 @@ func measure(ctx context.Context, tx pgx.Tx, ps []*nearPair) error {
 	_, err := pgx.ForEachRow(rows, []any{&d}, func() error {
 		p := ps[i]
 		p.distance, p.measured = d, true
-		if p.state == undecided {
-			p.state = far
+		if p.state == unsettled {
+			p.state = beyond
 			if d <= udaconnect.DetectDistance {
-				p.state = near
+				p.state = within
 			}
 		}
 		i++
@@ -334,7 +334,7 @@ type island struct {
 	old   []storedMeeting
 }
 
-// chain makes the islands of the span's near pairs (the undecided settled)
+// chain makes the islands of the span's near pairs (the unsettled settled)
 // and stored meetings: in order of first, then last seen, near pairs by
 // their reports before stored meetings by id, an island starting at each
 // that starts more than the window after every one before it ends.
@@ -346,7 +346,7 @@ func (sp *span) chain(ps []nearPair) []*island {
 	}
 	items := make([]item, 0, len(ps)+len(sp.old))
 	for i := range ps {
-		if p := &ps[i]; p.state == near {
+		if p := &ps[i]; p.state == within {
 			items = append(items, item{lo: p.lo, hi: p.hi, pair: p})
 		}
 	}
