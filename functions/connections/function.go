@@ -202,11 +202,7 @@ func (f *Function) detectBatch(ctx context.Context, locs []detection) ([]struct{
 		ids[i] = l.loc.ID
 		traces[l.loc.ID] = l.trace
 	}
-	changed, err := f.db.UpdateMeetings(ctx, ids)
-	if err != nil {
-		return nil, nil, err
-	}
-	meetings, err := f.db.FindMeetingStarts(ctx, ids)
+	changed, meetings, err := f.db.DetectMeetings(ctx, ids)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -82,7 +82,7 @@ func (db *DB) findReportsNear(ctx context.Context, q udaconnect.ConnectionQuery)
 	// then the query.
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN READ ONLY`)
-	b.Queue(connectionsSettings)
+	b.Queue(querySettings)
 	sql, args := connectionsQuery(q)
 	b.Queue(sql, args...)
 	b.Queue(`COMMIT`)
@@ -148,13 +148,13 @@ func (db *DB) findPersonsOf(ctx context.Context, near []nearReport) (map[int64]u
 	return persons, nil
 }
 
-// connectionsSettings are the settings of the connection query's
-// transaction. Its cost estimate is high enough for the planner to compile
-// it with LLVM, which takes longer than running it, and to plan parallel
-// workers, which on a database of two cores only take them from other
-// queries; what it holds of up to a few hundred thousand rows fits in
-// memory.
-const connectionsSettings = `SELECT set_config('jit', 'off', true),
+// querySettings are the settings of the transactions of the connection
+// query and of detection. Their cost estimates are high enough for the
+// planner to compile them with LLVM, which takes longer than running them,
+// and to plan parallel workers, which on a database of two cores only take
+// them from other queries; what they hold of up to a few hundred thousand
+// rows fits in memory.
+const querySettings = `SELECT set_config('jit', 'off', true),
 	set_config('max_parallel_workers_per_gather', '0', true),
 	set_config('work_mem', '64MB', true)`
 

@@ -17,7 +17,7 @@ func (db *DB) ExplainConnections(ctx context.Context, q udaconnect.ConnectionQue
 		return "", err
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, connectionsSettings); err != nil {
+	if _, err := tx.Exec(ctx, querySettings); err != nil {
 		return "", err
 	}
 	sql, args := connectionsQuery(q)
@@ -65,4 +65,17 @@ func (db *DB) StatementTimeouts(ctx context.Context) (writes, reads string, err 
 	}
 	err = db.reads.QueryRow(ctx, "SHOW statement_timeout").Scan(&reads)
 	return writes, reads, err
+}
+
+// FindMeetingStarts returns the meetings that the locations ids start, as
+// DetectMeetings finds them.
+func (db *DB) FindMeetingStarts(ctx context.Context, ids []int64) ([]udaconnect.MeetingStart, error) {
+	_, starts, err := db.DetectMeetings(ctx, ids)
+	return starts, err
+}
+
+// LocationIDs returns the ids of the stored locations in time order.
+func (db *DB) LocationIDs(ctx context.Context) ([]int64, error) {
+	rows, _ := db.pool.Query(ctx, "SELECT id FROM location ORDER BY creation_time, id")
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
