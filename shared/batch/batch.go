@@ -59,7 +59,7 @@ type Committer[T, R any] struct {
 	write Func[T, R]
 	queue chan request[T, R]
 
-	mu     sync.RWMutex // held to send on queue; Close takes it to close queue
+	mu     sync.Mutex // held to send on queue and to close it
 	closed bool
 	gather sync.Mutex     // held by the writer collecting a batch: writers take turns, so that items queued together stay together
 	done   sync.WaitGroup // the writers
@@ -116,9 +116,11 @@ func (c *Committer[T, R]) Do(ctx context.Context, item T) (R, error) {
 
 // DoAll queues items, in order, for the next batches and returns the result
 // of each once the batches that hold them are written: what Do returns for
-// each, in order. The items that find the queue full get ErrFull, the
-// others are written; when ctx ends first, those not yet answered get its
-// error and may still be written.
+// each, in order. The items are queued together or not at all: when the
+// queue has no room for all of them, each gets ErrFull and none is written,
+// so that a caller that tries again later does not write some twice. When
+// ctx ends first, those not yet answered get its error and may still be
+// written.
 func (c *Committer[T, R]) DoAll(ctx context.Context, items []T) ([]R, []error) {
 	values, errs := make([]R, len(items)), make([]error, len(items))
 	if err := ctx.Err(); err != nil {
@@ -128,15 +130,20 @@ func (c *Committer[T, R]) DoAll(ctx context.Context, items []T) ([]R, []error) {
 		return values, errs
 	}
 	reply := make(chan result[R], len(items))
-	queued := c.enqueue(items, reply, errs)
+	if err := c.enqueue(items, reply); err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return values, errs
+	}
 	answered := make([]bool, len(items))
-	for ; queued > 0; queued-- {
+	for range items {
 		select {
 		case res := <-reply:
 			values[res.index], errs[res.index], answered[res.index] = res.value, res.err, true
 		case <-ctx.Done():
 			for i := range errs {
-				if errs[i] == nil && !answered[i] {
+				if !answered[i] {
 					errs[i] = ctx.Err()
 				}
 			}
@@ -146,28 +153,23 @@ func (c *Committer[T, R]) DoAll(ctx context.Context, items []T) ([]R, []error) {
 	return values, errs
 }
 
-// enqueue queues each item that fits, to be answered on reply, sets the
-// errors of the others and returns how many it queued.
-func (c *Committer[T, R]) enqueue(items []T, reply chan result[R], errs []error) int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	queued := 0
-	for i, item := range items {
-		if c.closed {
-			errs[i] = ErrClosed
-			continue
-		}
-		c.depth.Inc() // first: a writer may take the item before this line ends
-		select {
-		case c.queue <- request[T, R]{item: item, index: i, reply: reply}:
-			queued++
-		default:
-			c.depth.Dec()
-			telemetry.Overloaded(c.cfg.Name)
-			errs[i] = ErrFull
-		}
+// enqueue queues every item, to be answered on reply, or none when the
+// queue has no room for them all.
+func (c *Committer[T, R]) enqueue(items []T, reply chan result[R]) error {
+	c.mu.Lock() // alone: the room counted stays free until the items are in
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
 	}
-	return queued
+	if cap(c.queue)-len(c.queue) < len(items) {
+		telemetry.Overloaded(c.cfg.Name)
+		return ErrFull
+	}
+	c.depth.Add(float64(len(items))) // first: a writer may take an item before this line ends
+	for i, item := range items {
+		c.queue <- request[T, R]{item: item, index: i, reply: reply}
+	}
+	return nil
 }
 
 // Close stops taking items, writes every item already queued, and returns
