@@ -8,6 +8,12 @@ if (!('createSVGRect' in SVGSVGElement.prototype)) {
   Object.defineProperty(SVGSVGElement.prototype, 'createSVGRect', { value: () => ({ x: 0, y: 0, width: 0, height: 0 }) });
 }
 
+// jsdom lays nothing out: every box is 800 px square, so that the virtual
+// lists draw the rows of that height.
+for (const side of ['offsetHeight', 'offsetWidth'] as const) {
+  Object.defineProperty(HTMLElement.prototype, side, { configurable: true, get: () => 800 });
+}
+
 // jsdom has no EventSource either: live streams are fakes the tests drive.
 beforeEach(() => {
   FakeEventSource.opened = [];
