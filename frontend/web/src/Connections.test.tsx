@@ -28,7 +28,7 @@ async function open({ reports, connections }: Server = {}) {
     </StrictMode>,
   );
   await user.click(await screen.findByRole('button', { name: /Pam Trexler/ }));
-  await user.click(await screen.findByRole('link', { name: 'Show every report' }));
+  await user.click(await screen.findByRole('link', { name: 'Every report' }));
   return { user, calls };
 }
 

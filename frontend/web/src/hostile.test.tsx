@@ -39,7 +39,7 @@ describe('names from the data', () => {
     expect(row.querySelector('.company')!.textContent).toBe('<b>Evil</b> Inc');
     noMarkup();
 
-    await user.click(screen.getByRole('link', { name: 'Show every report' }));
+    await user.click(screen.getByRole('link', { name: 'Every report' }));
     const metList = await screen.findByRole('list', { name: 'People Pam Trexler met' });
     const card = within(metList).getByRole('button', { name: /Hostile/ });
     expect(card.querySelector('.name')!.textContent).toBe(hostileName);

@@ -10,7 +10,7 @@ if (!('createSVGRect' in SVGSVGElement.prototype)) {
 
 // jsdom lays nothing out: every box is 800 px square, so that the virtual
 // lists draw the rows of that height.
-for (const side of ['offsetHeight', 'offsetWidth'] as const) {
+for (const side of ['offsetHeight', 'offsetWidth', 'clientHeight', 'clientWidth'] as const) {
   Object.defineProperty(HTMLElement.prototype, side, { configurable: true, get: () => 800 });
 }
 
