@@ -79,6 +79,7 @@ export function App({ signInToken = '' }: { signInToken?: string }) {
     setSignOutProblem('');
     try {
       await signOut();
+      queries.clear(); // nothing read for one person is shown to the next
       setAuth({ state: 'out' });
     } catch (err) {
       setSignOutProblem(`Could not sign out. ${errorMessage(err)}`);

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { allMeetings, liveMeetings, type Meeting, type Person } from './api';
@@ -31,6 +31,7 @@ interface Props {
 // no change falls between the two.
 function useMeetings(personID: number, range: MeetingRange, zone: string) {
   const queries = useQueryClient();
+  const [live, setLive] = useState(false);
   const key = useMemo(() => ['meetings', personID, range.startDate, range.endDate, zone], [personID, range.startDate, range.endDate, zone]);
   const meetings = useQuery({
     queryKey: key,
@@ -42,12 +43,15 @@ function useMeetings(personID: number, range: MeetingRange, zone: string) {
       liveMeetings(
         personID,
         (m: Meeting) => queries.setQueryData<Meeting[]>(key, (list) => (list ? applyChange(list, m, range, zone) : list)),
-        (open) => open && queries.invalidateQueries({ queryKey: key, exact: true }),
+        (open) => {
+          setLive(open);
+          if (open) queries.invalidateQueries({ queryKey: key, exact: true });
+        },
       ),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [queries, key],
   );
-  return meetings;
+  return { meetings, live };
 }
 
 // Encounters is a person's view about whom they met: a summary, a card per
@@ -58,7 +62,7 @@ function useMeetings(personID: number, range: MeetingRange, zone: string) {
 export function Encounters({ person, view, onView }: Props) {
   const zone = useZone();
   const name = fullName(person);
-  const meetings = useMeetings(person.id, view.range, zone);
+  const { meetings, live } = useMeetings(person.id, view.range, zone);
   const list = meetings.data;
   const all = useMemo(() => toEncounters(list ?? []), [list]);
   const shown = useMemo(() => sortEncounters(filterEncounters(all, view.filter), view.sort), [all, view.filter, view.sort]);
@@ -122,6 +126,9 @@ export function Encounters({ person, view, onView }: Props) {
         </button>
       </form>
 
+      <p className="hint live-state" role="status">
+        {live ? 'Live: new meetings appear as they happen.' : 'Connecting to live updates…'}
+      </p>
       {meetings.isPending && (
         <p className="state loading" role="status">
           Loading {name}'s meetings…
@@ -144,7 +151,6 @@ export function Encounters({ person, view, onView }: Props) {
               ? `No meetings of ${name} yet${view.range.startDate || view.range.endDate ? ' in these days' : ''}.`
               : `Met ${plural(total.people, 'person', 'people')} in ${plural(total.meetings, 'meeting', 'meetings')}, ${formatDuration(total.togetherS)} together`}
             {shown.length !== all.length && `; showing ${plural(shown.length, 'person', 'people')}`}
-            {meetings.isFetching ? ' (updating…)' : ''}
           </p>
           <div className="switch" role="group" aria-label="Show">
             <button type="button" aria-pressed={view.show === 'list'} onClick={() => onView({ show: 'list' }, true)}>

@@ -137,7 +137,7 @@ export function MeetingMap({ ownerName, own, groups, selectedID, selectedMeeting
 
   return (
     <figure className="map">
-      <div ref={container} className="map-canvas" role="region" aria-label={`Map of ${ownerName}'s meetings; the list is its text`} />
+      <div ref={container} className="map-canvas" role="region" aria-label={`Map of ${ownerName}'s ${own.length ? 'reports and ' : ''}meetings`} />
       <figcaption>
         {own.length > 0 && <span className="key own">{ownerName}'s reports</span>}
         <span className="key meeting">meetings (numbers: clusters)</span>

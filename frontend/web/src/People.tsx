@@ -72,7 +72,6 @@ export function People({ query, onQuery, selectedID, onSelect }: Props) {
         <>
           <p className="count" role="status">
             {query.trim() ? `${count} found` : count}
-            {people.isFetching && !isFetchingNextPage ? ', updating…' : ''}
           </p>
           {all.length === 0 && !query.trim() && <p className="state empty">No one is registered yet.</p>}
           {all.length === 0 && query.trim() && <p className="state empty">No one matches “{query.trim()}”.</p>}

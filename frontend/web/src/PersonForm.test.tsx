@@ -1,4 +1,4 @@
-import { render, screen, within } from '@testing-library/react';
+import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { App } from './App';
 import { json, serve, signedIn } from './test/api';
@@ -59,7 +59,7 @@ describe('registering a person', () => {
       ...signedIn(),
       'GET /api/persons': () => json(200, registered),
       'POST /api/persons': (_, body) => {
-      registered = [...people, { id: 42, ...(body as typeof people[0]) }];
+      registered = [...people, { ...(body as typeof people[0]), id: 42 }];
       return json(201, { id: 42, ...(body as object), token: 'ada-token' });
     },
     });

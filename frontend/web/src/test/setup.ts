@@ -1,4 +1,5 @@
 import '@testing-library/jest-dom/vitest';
+import { configure } from '@testing-library/react';
 import { afterEach, beforeEach, vi } from 'vitest';
 import { FakeEventSource } from './api';
 
@@ -7,6 +8,10 @@ import { FakeEventSource } from './api';
 if (!('createSVGRect' in SVGSVGElement.prototype)) {
   Object.defineProperty(SVGSVGElement.prototype, 'createSVGRect', { value: () => ({ x: 0, y: 0, width: 0, height: 0 }) });
 }
+
+// The machine running the tests may be busy: wait longer than 1 s for
+// what a test awaits.
+configure({ asyncUtilTimeout: 4000 });
 
 // jsdom lays nothing out: every box is 800 px square, so that the virtual
 // lists draw the rows of that height.
