@@ -251,7 +251,7 @@ function DateField({ id, label, value, onDate }: { id: string; label: string; va
   const problemID = `${id}-problem`;
   const check = (v: string, leaving: boolean) => {
     const ok = v === '' || isDay(v);
-    if (ok) onDate(v);
+    if (ok && v !== value) onDate(v);
     const input = ref.current!;
     if (leaving || ok) {
       input.setAttribute('aria-invalid', String(!ok));
