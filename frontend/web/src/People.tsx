@@ -1,9 +1,9 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { personsPage, personsPath, type Person } from './api';
 import { fullName, plural } from './format';
-import { errorMessage } from './load';
+import { errorMessage, useKept } from './load';
 
 interface Props {
   query: string;
@@ -32,7 +32,8 @@ export function usePeople(query: string) {
 // while a new search loads, or when it failed, the last list stays, dimmed.
 export function People({ query, onQuery, selectedID, onSelect }: Props) {
   const people = usePeople(query);
-  const all: Person[] = people.data?.pages.flatMap((p) => p.items) ?? [];
+  const data = useKept(people.data);
+  const all: Person[] = useMemo(() => data?.pages.flatMap((p) => p.items) ?? [], [data]);
   const scroller = useRef<HTMLDivElement>(null);
   const rows = useVirtualizer({ count: all.length, getScrollElement: () => scroller.current, estimateSize: () => RowHeight, overscan: 4 });
   const items = rows.getVirtualItems();
@@ -43,7 +44,7 @@ export function People({ query, onQuery, selectedID, onSelect }: Props) {
     if (hasNextPage && !isFetchingNextPage && lastShown >= all.length - 10) fetchNextPage();
   }, [hasNextPage, isFetchingNextPage, fetchNextPage, lastShown, all.length]);
 
-  const stale = people.isPlaceholderData || (people.isError && all.length > 0);
+  const stale = data !== undefined && (people.isPlaceholderData || people.isError || people.data === undefined);
   const count = `${plural(all.length, 'person', 'people')}${hasNextPage ? ' and more' : ''}`;
 
   return (
@@ -68,7 +69,7 @@ export function People({ query, onQuery, selectedID, onSelect }: Props) {
           </button>
         </div>
       )}
-      {people.data && (
+      {data && (
         <>
           <p className="count" role="status">
             {query.trim() ? `${count} found` : count}
@@ -81,7 +82,7 @@ export function People({ query, onQuery, selectedID, onSelect }: Props) {
                 const p = all[row.index];
                 return (
                   <li key={p.id} style={{ transform: `translateY(${row.start}px)`, height: RowHeight }} aria-setsize={hasNextPage ? -1 : all.length} aria-posinset={row.index + 1}>
-                    <button type="button" className="person" aria-pressed={p.id === selectedID} onClick={() => onSelect(p.id)}>
+                    <button type="button" className="person" aria-pressed={p.id === selectedID} onClick={() => onSelect(p.id)} title={`${fullName(p)}, ${p.company_name}`}>
                       <span className="name">{fullName(p)}</span>
                       <span className="company">{p.company_name}</span>
                     </button>
