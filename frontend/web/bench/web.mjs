@@ -12,7 +12,7 @@
 // encounters' "closest within" (longest_task_filter_ms); list_dom_nodes,
 // the elements of the people list scrolled halfway. SCREENSHOTS=dir writes
 // the person's view at 1440×900 and 390×844 there.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -115,6 +115,7 @@ async function measure(browser, rate) {
 }
 
 async function shoot(browser) {
+  await mkdir(screenshots, { recursive: true });
   for (const [name, viewport] of [
     ['web-desktop.png', { width: 1440, height: 900 }],
     ['web-phone.png', { width: 390, height: 844 }],

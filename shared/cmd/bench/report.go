@@ -23,6 +23,7 @@ type Results struct {
 	Connections []ConnectionResult `json:"connections"`
 	Ingest      []IngestResult     `json:"ingest"`
 	Processes   []Process          `json:"processes"`
+	Web         *WebResult         `json:"web,omitempty"`
 }
 
 // Machine is where the run happened.
@@ -68,6 +69,7 @@ func (r *Results) Markdown() string {
 		r.Server.SharedBuffers, r.Server.Fsync, r.Machine.Go, (time.Duration(r.Seconds) * time.Second).String())
 	r.targets(&b)
 	r.connections(&b)
+	r.web(&b)
 	r.ingest(&b)
 	r.processes(&b)
 	return b.String()
