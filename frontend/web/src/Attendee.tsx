@@ -1,5 +1,5 @@
-import { usePerson } from './Organizer';
-import { PersonPage } from './PersonPage';
+import { Suspense } from 'react';
+import { Loading, PersonPage, usePerson } from './Organizer';
 import { errorMessage } from './load';
 
 // Attendee is an attendee's view: their own page, and nobody else's.
@@ -8,11 +8,7 @@ export function Attendee({ personID }: { personID: number }) {
   return (
     <main className="layout single">
       <div className="panel main" id="connections">
-        {person.isPending && (
-          <p className="state loading" role="status">
-            Loading…
-          </p>
-        )}
+        {person.isPending && <Loading />}
         {person.isError && (
           <div className="state error" role="alert">
             <p>Your details could not be loaded. {errorMessage(person.error)}</p>
@@ -21,7 +17,11 @@ export function Attendee({ personID }: { personID: number }) {
             </button>
           </div>
         )}
-        {person.data && <PersonPage person={person.data} />}
+        {person.data && (
+          <Suspense fallback={<Loading />}>
+            <PersonPage person={person.data} />
+          </Suspense>
+        )}
       </div>
     </main>
   );

@@ -1,4 +1,4 @@
-import { useCallback, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useRef, useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMatch, useNavigate } from 'react-router';
 import { getPerson, type Person } from './api';
@@ -6,9 +6,21 @@ import { fullName } from './format';
 import { errorMessage } from './load';
 import { People } from './People';
 import { PersonForm } from './PersonForm';
-import { PersonPage } from './PersonPage';
 import { signInLink } from './signin';
-import { SignInLink } from './SignInLink';
+
+// A person's page (the map, Leaflet) and the sign-in link (its QR code) are
+// loaded when first shown, so that the people list comes first.
+export const PersonPage = lazy(() => import('./PersonPage').then((m) => ({ default: m.PersonPage })));
+const SignInLink = lazy(() => import('./SignInLink').then((m) => ({ default: m.SignInLink })));
+
+// Loading is what a view shows while it loads.
+export function Loading() {
+  return (
+    <p className="state loading" role="status">
+      Loading…
+    </p>
+  );
+}
 
 // usePerson reads one person, kept for the next time they are shown.
 export function usePerson(id: number | null) {
@@ -63,13 +75,11 @@ export function Organizer() {
           <People query={query} onQuery={setQuery} selectedID={selectedID} onSelect={select} />
         </div>
         <div className="panel main" id="connections" ref={connections} tabIndex={-1}>
-          {issued && issued.id === selectedID && <SignInLink name={issued.name} link={issued.link} onDismiss={() => setIssued(null)} />}
-          {selected.data && <PersonPage key={selected.data.id} person={selected.data} />}
-          {selected.isPending && selectedID !== null && (
-            <p className="state loading" role="status">
-              Loading…
-            </p>
-          )}
+          <Suspense fallback={<Loading />}>
+            {issued && issued.id === selectedID && <SignInLink name={issued.name} link={issued.link} onDismiss={() => setIssued(null)} />}
+            {selected.data && <PersonPage key={selected.data.id} person={selected.data} />}
+          </Suspense>
+          {selected.isPending && selectedID !== null && <Loading />}
           {selected.isError && (
             <div className="state error" role="alert">
               <p>
