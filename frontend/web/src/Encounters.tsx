@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { allMeetings, liveMeetings, type Meeting, type Person } from './api';
+import { allMeetings, liveMeetings, type Location, type Meeting, type Person } from './api';
 import { filterEncounters, sortEncounters, sorts, summarize, toEncounters, type Encounter, type Filter, type Sort } from './encounters';
 import { formatDistance, formatDuration, formatSpan, formatTime, fullName, plural } from './format';
 import { errorMessage, useKept } from './load';
@@ -18,6 +18,10 @@ export interface View {
   meeting: number | null; // the meeting centred on the map
   show: 'list' | 'map'; // on a phone
 }
+
+// The meetings' map draws no reports of the person's own: one list for
+// every render, so that the map is not drawn again when nothing changed.
+const noReports: Location[] = [];
 
 interface Props {
   person: Person;
@@ -190,7 +194,7 @@ export function Encounters({ person, view, onView }: Props) {
             </div>
             <MeetingMap
               ownerName={name}
-              own={[]}
+              own={noReports}
               groups={groups}
               selectedID={view.with}
               selectedMeeting={view.meeting}
