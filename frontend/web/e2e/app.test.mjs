@@ -281,7 +281,7 @@ test('a hostile name is shown as text in the list, on the cards and in the map t
   // on top.
   await card.click();
   const map = page.getByRole('region', { name: "Map of Pam Trexler's reports and meetings" });
-  const point = map.locator(`.leaflet-overlay-pane path[stroke="${colors.person}"]`);
+  const point = map.locator(`.leaflet-selection-pane path[stroke="${colors.person}"]`);
   await point.dispatchEvent('mouseover');
   const tooltip = map.locator('.leaflet-tooltip');
   await tooltip.waitFor();

@@ -49,6 +49,8 @@ export function MeetingMap({ ownerName, own, groups, selectedID, selectedMeeting
         .addTo(map);
     }
     L.control.scale({ imperial: false, maxWidth: 150 }).addTo(map);
+    // The selection is drawn above the clusters (the marker pane, 600).
+    map.createPane('selection').style.zIndex = '650';
     const clusters = L.markerClusterGroup({
       showCoverageOnHover: false,
       chunkedLoading: true,
@@ -126,6 +128,7 @@ export function MeetingMap({ ownerName, own, groups, selectedID, selectedMeeting
         fillColor: isSelected ? '#ffd400' : colors.person,
         weight: isSelected ? 4 : 3,
         fillOpacity: 0.7,
+        pane: 'selection',
       })
         .bindTooltip(text(`${fullName(g.person)}, ${formatTime(m.location.creation_time, zone)}, ${formatDistance(m.distance)} apart`))
         .addTo(l.selection);

@@ -54,7 +54,7 @@ describe('names from the data', () => {
     // Selected, the meeting is drawn in the selection's colour; hovering it
     // opens its tooltip.
     await user.click(card);
-    const point = document.querySelector(`.leaflet-overlay-pane path[stroke="${colors.person}"]`)!;
+    const point = document.querySelector(`.leaflet-selection-pane path[stroke="${colors.person}"]`)!;
     fireEvent.mouseOver(point);
     const tooltip = document.querySelector('.leaflet-tooltip')!;
     expect(tooltip.textContent).toBe(`${hostileName}, 2020-07-07 10:37, 3.0 m apart`);

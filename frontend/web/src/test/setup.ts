@@ -20,9 +20,11 @@ for (const side of ['offsetHeight', 'offsetWidth', 'clientHeight', 'clientWidth'
 }
 
 // jsdom has no EventSource either: live streams are fakes the tests drive.
+// It stays when a test's globals are restored: a view may still open a
+// stream as the test ends.
+Object.defineProperty(globalThis, 'EventSource', { value: FakeEventSource, configurable: true, writable: true });
 beforeEach(() => {
   FakeEventSource.opened = [];
-  vi.stubGlobal('EventSource', FakeEventSource);
 });
 
 afterEach(() => {
