@@ -2,6 +2,7 @@ package udaconnect_test
 
 import (
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,43 @@ func TestPersonValidate(t *testing.T) {
 	p := udaconnect.Person{FirstName: " Pam ", LastName: "Trexler", CompanyName: "Hampton"}
 	if _ = p.Validate(); p.FirstName != "Pam" {
 		t.Errorf("Validate left first name %q; want it trimmed", p.FirstName)
+	}
+}
+
+func TestPersonParams(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		p     udaconnect.PersonParams
+		want  udaconnect.PersonQuery
+		field string
+	}{
+		{"defaults", udaconnect.PersonParams{}, udaconnect.PersonQuery{Words: []string{}, Limit: udaconnect.DefaultPersonLimit}, ""},
+		{"words", udaconnect.PersonParams{Q: "  ada  Love ", Limit: "5"}, udaconnect.PersonQuery{Words: []string{"ada", "Love"}, Limit: 5}, ""},
+		{"cursor", udaconnect.PersonParams{After: `["O'Brien, Jr","Zoë",7]`},
+			udaconnect.PersonQuery{Words: []string{}, Limit: udaconnect.DefaultPersonLimit, After: udaconnect.PersonCursor{LastName: "O'Brien, Jr", FirstName: "Zoë", ID: 7}}, ""},
+		{"limit 0", udaconnect.PersonParams{Limit: "0"}, udaconnect.PersonQuery{}, "limit"},
+		{"limit too high", udaconnect.PersonParams{Limit: "1001"}, udaconnect.PersonQuery{}, "limit"},
+		{"limit not a number", udaconnect.PersonParams{Limit: "ten"}, udaconnect.PersonQuery{}, "limit"},
+		{"q too long", udaconnect.PersonParams{Q: strings.Repeat("a", 201)}, udaconnect.PersonQuery{}, "q"},
+		{"q with a NUL", udaconnect.PersonParams{Q: "a\x00"}, udaconnect.PersonQuery{}, "q"},
+		{"cursor not JSON", udaconnect.PersonParams{After: "Lovelace,Ada,7"}, udaconnect.PersonQuery{}, "after"},
+		{"cursor too short", udaconnect.PersonParams{After: `["Lovelace",7]`}, udaconnect.PersonQuery{}, "after"},
+		{"cursor id 0", udaconnect.PersonParams{After: `["Lovelace","Ada",0]`}, udaconnect.PersonQuery{}, "after"},
+		{"cursor with a NUL", udaconnect.PersonParams{After: `["Love\u0000lace","Ada",7]`}, udaconnect.PersonQuery{}, "after"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := tt.p.Query()
+			if got := field(err); got != tt.field || (tt.field == "") != (err == nil) {
+				t.Fatalf("Query(%+v) = %v; want an error on %q", tt.p, err, tt.field)
+			}
+			if err == nil && !reflect.DeepEqual(q, tt.want) {
+				t.Errorf("Query(%+v) = %+v; want %+v", tt.p, q, tt.want)
+			}
+		})
+	}
+	c := udaconnect.PersonCursor{LastName: `Quote "and" comma,`, FirstName: "Ünal", ID: 42}
+	if q, err := (udaconnect.PersonParams{After: c.String()}).Query(); err != nil || q.After != c {
+		t.Errorf("the cursor %q read back = %+v, %v; want %+v", c.String(), q.After, err, c)
 	}
 }
 

@@ -33,5 +33,6 @@ export default defineConfig({
     setupFiles: ['./src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
     css: false,
+    env: { TZ: 'UTC' }, // the venue's zone, by default the browser's
   },
 });

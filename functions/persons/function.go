@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -51,9 +52,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 
 // Routes adds the REST routes of people to mux.
 func (f *Function) Routes(mux *http.ServeMux) {
-	mux.Handle("GET /api/persons", server.Get(func(r *http.Request) ([]udaconnect.Person, error) {
-		return f.db.FindPersons(r.Context())
-	}, f.log))
+	mux.HandleFunc("GET /api/persons", f.personsRoute)
 	mux.Handle("POST /api/persons", server.PostEvent(f.Handle, source, ev.PersonCreate, f.log))
 	mux.Handle("GET /api/persons/{id}", server.GetByID(f.db.FindPerson, f.log))
 	mux.HandleFunc("DELETE /api/persons/{id}", f.deletePerson)
@@ -61,6 +60,28 @@ func (f *Function) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /token-generations", server.Get(func(r *http.Request) (map[int64]int64, error) {
 		return f.db.TokenGenerations(r.Context())
 	}, f.log))
+}
+
+// personsRoute answers a page of the people a search asks for, in name
+// order, with the address of the next page in a Link header when there may
+// be one.
+func (f *Function) personsRoute(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q, err := udaconnect.PersonParams{Q: v.Get("q"), Limit: v.Get("limit"), After: v.Get("after")}.Query()
+	var persons []udaconnect.Person
+	if err == nil {
+		persons, err = f.db.FindPersons(r.Context(), q)
+	}
+	if err != nil {
+		f.writeError(w, r, err)
+		return
+	}
+	if len(persons) == q.Limit {
+		last := persons[len(persons)-1]
+		v.Set("after", udaconnect.PersonCursor{LastName: last.LastName, FirstName: last.FirstName, ID: last.ID}.String())
+		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, v.Encode()))
+	}
+	server.WriteJSON(w, http.StatusOK, persons)
 }
 
 // TokenGeneration is the answer to a new token: the door signs the token of
@@ -80,10 +101,7 @@ func (f *Function) newTokenGeneration(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if server.ErrorStatus(err) >= 500 {
-		f.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
-	}
-	server.WriteError(w, err)
+	f.writeError(w, r, err)
 }
 
 // deletePerson deletes a person with all their data and revokes their
@@ -97,6 +115,11 @@ func (f *Function) deletePerson(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	f.writeError(w, r, err)
+}
+
+// writeError answers err, logging it when it is the server's fault.
+func (f *Function) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if server.ErrorStatus(err) >= 500 {
 		f.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
 	}

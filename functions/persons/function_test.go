@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -145,6 +147,10 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/api/persons/-1", nil, 400, "id"},
 		{"POST", "/api/persons", map[string]string{"first_name": "A"}, 400, "last_name"},
 		{"POST", "/api/persons", []byte("not json"), 400, "body"},
+		{"GET", "/api/persons?limit=0", nil, 400, "limit"},
+		{"GET", "/api/persons?limit=1001", nil, 400, "limit"},
+		{"GET", "/api/persons?q=%00", nil, 400, "q"},
+		{"GET", "/api/persons?after=7", nil, 400, "after"},
 		{"POST", "/api/persons", []byte(`{"first_name": "` + strings.Repeat("a", server.MaxRequestSize) + `"}`), 413, ""},
 	} {
 		r := servertest.Request(t, tt.method, url+tt.path, tt.body)
@@ -164,6 +170,46 @@ func TestRoutes(t *testing.T) {
 	servertest.Request(t, "GET", url+"/api/persons", nil).Decode(t, &persons)
 	if len(persons) != 2 {
 		t.Errorf("GET /api/persons = %d people; want 2 (Pam and one Otto)", len(persons))
+	}
+}
+
+// The people are searched and paged: each page names the next in a Link
+// header, the search kept, until the last.
+func TestPersonsPaged(t *testing.T) {
+	url := start(t)
+	for i := range 5 {
+		p := ev.PersonCreateData{FirstName: fmt.Sprint("Ada", i), LastName: "Lovelace", CompanyName: "Engines"}
+		if i == 4 {
+			p.LastName = "Hopper"
+		}
+		if r := servertest.Request(t, "POST", url+"/api/persons", p); r.Status != http.StatusCreated {
+			t.Fatalf("POST /api/persons = %d %s", r.Status, r.Body)
+		}
+	}
+	link := regexp.MustCompile(`^<(/api/persons\?[^>]+)>; rel="next"$`)
+	var names []string
+	next := "/api/persons?q=love+ENGINES&limit=2"
+	for pages := 0; next != ""; pages++ {
+		if pages == 3 {
+			t.Fatalf("more than 3 pages of 2 for 4 people: %q", names)
+		}
+		r := servertest.Request(t, "GET", url+next, nil)
+		var page []udaconnect.Person
+		if r.Decode(t, &page); r.Status != 200 || len(page) > 2 {
+			t.Fatalf("GET %s = %d, %d people", next, r.Status, len(page))
+		}
+		for _, p := range page {
+			names = append(names, p.FirstName)
+		}
+		next = ""
+		if m := link.FindStringSubmatch(r.Header.Get("Link")); m != nil {
+			next = m[1]
+		} else if h := r.Header.Get("Link"); h != "" {
+			t.Fatalf("Link = %q; want a same-site rel=next", h)
+		}
+	}
+	if want := []string{"Ada0", "Ada1", "Ada2", "Ada3"}; !slices.Equal(names, want) {
+		t.Errorf("the pages of love engines = %q; want %q", names, want)
 	}
 }
 

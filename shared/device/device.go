@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"time"
@@ -149,13 +150,16 @@ func Encode(reports []udaconnect.Report) (body []byte, contentType string) {
 // Attendees returns the ids of len(persons) people: those already
 // registered first, by id, then persons registered in order as needed.
 func (c *Client) Attendees(ctx context.Context, persons []udaconnect.Person) ([]int64, error) {
-	var registered []udaconnect.Person
-	if err := c.getJSON(ctx, "/api/persons", &registered); err != nil {
-		return nil, err
-	}
 	var ids []int64
-	for _, p := range registered {
-		ids = append(ids, p.ID)
+	for next := "/api/persons?limit=1000"; next != ""; {
+		var page []udaconnect.Person
+		var err error
+		if next, err = c.getPage(ctx, next, &page); err != nil {
+			return nil, err
+		}
+		for _, p := range page {
+			ids = append(ids, p.ID)
+		}
 	}
 	slices.Sort(ids)
 	for i := len(ids); i < len(persons); i++ {
@@ -165,7 +169,7 @@ func (c *Client) Attendees(ctx context.Context, persons []udaconnect.Person) ([]
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", fmt.Sprintf("devices-attendee-%d", i))
 		var created udaconnect.Person
-		if err := c.doJSON(req, &created); err != nil {
+		if _, err := c.doJSON(req, &created); err != nil {
 			return nil, fmt.Errorf("register attendee: %w", err)
 		}
 		ids = append(ids, created.ID)
@@ -186,22 +190,35 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	return http.DefaultClient.Do(req)
 }
 
-func (c *Client) getJSON(ctx context.Context, path string, v any) error {
+// nextLink finds the path of rel="next" in a Link header.
+var nextLink = regexp.MustCompile(`<(/api/[^>]*)>\s*;\s*rel="next"`)
+
+// getPage reads the page at path into v and returns the path of the next
+// page, or "" after the last.
+func (c *Client) getPage(ctx context.Context, path string, v any) (next string, err error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.URL+path, nil)
-	return c.doJSON(req, v)
+	resp, err := c.doJSON(req, v)
+	if err != nil {
+		return "", err
+	}
+	if m := nextLink.FindStringSubmatch(resp.Header.Get("Link")); m != nil {
+		return m[1], nil
+	}
+	return "", nil
 }
 
-func (c *Client) doJSON(req *http.Request, v any) error {
+// doJSON sends req and decodes the answer into v.
+func (c *Client) doJSON(req *http.Request, v any) (*http.Response, error) {
 	resp, err := c.do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL, resp.StatusCode, bytes.TrimSpace(b))
+		return nil, fmt.Errorf("%s %s: %d %s", req.Method, req.URL, resp.StatusCode, bytes.TrimSpace(b))
 	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	return resp, json.NewDecoder(resp.Body).Decode(v)
 }
 
 func mustJSON(v any) []byte {

@@ -263,3 +263,28 @@ func TestSendRetriesNetworkErrors(t *testing.T) {
 		t.Errorf("Send = %+v after %d requests; want 2 accepted on the second", res, requests.Load())
 	}
 }
+
+// Attendees reads every page of the people registered, following the
+// Link rel=next of each, and registers only those missing.
+func TestAttendeesFollowsPages(t *testing.T) {
+	var registered []int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/persons", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("after") == "" {
+			w.Header().Set("Link", `</api/persons?limit=1000&after=x>; rel="next"`)
+			json.NewEncoder(w).Encode([]udaconnect.Person{{ID: 3}, {ID: 1}})
+			return
+		}
+		json.NewEncoder(w).Encode([]udaconnect.Person{{ID: 2}})
+	})
+	mux.HandleFunc("POST /api/persons", func(w http.ResponseWriter, r *http.Request) {
+		registered = append(registered, int64(4+len(registered)))
+		json.NewEncoder(w).Encode(udaconnect.Person{ID: registered[len(registered)-1]})
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ids, err := (&device.Client{URL: srv.URL}).Attendees(context.Background(), make([]udaconnect.Person, 5))
+	if want := []int64{1, 2, 3, 4, 5}; err != nil || !reflect.DeepEqual(ids, want) || len(registered) != 2 {
+		t.Errorf("Attendees of 5 with 3 on two pages = %v, %v, %d registered; want %v, 2 registered", ids, err, len(registered), want)
+	}
+}

@@ -27,7 +27,7 @@ func TestSeed(t *testing.T) {
 			t.Fatalf("Seed: %v", err)
 		}
 	}
-	persons, err := db.FindPersons(ctx)
+	persons, err := db.FindPersons(ctx, udaconnect.PersonQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

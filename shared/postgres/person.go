@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
@@ -63,17 +64,32 @@ func (db *DB) FindPerson(ctx context.Context, id int64) (udaconnect.Person, erro
 	return p, nil
 }
 
-// FindPersons returns every person, ordered by last and first name.
-func (db *DB) FindPersons(ctx context.Context) ([]udaconnect.Person, error) {
+// FindPersons returns a page of the people q asks for: those whose first
+// name, last name or company holds each word of q (case aside), ordered by
+// last name, first name and id, from q.After on.
+func (db *DB) FindPersons(ctx context.Context, q udaconnect.PersonQuery) ([]udaconnect.Person, error) {
+	patterns := make([]string, len(q.Words))
+	for i, w := range q.Words {
+		patterns[i] = "%" + likeEscaper.Replace(w) + "%"
+	}
 	rows, _ := db.reads.Query(ctx, `
 		SELECT id, first_name, last_name, company_name FROM person
-		ORDER BY last_name, first_name, id`)
+		WHERE ($1::bigint = 0 OR (last_name, first_name, id) > ($2, $3, $1))
+		  AND NOT EXISTS (SELECT FROM unnest($4::text[]) AS w
+			WHERE first_name NOT ILIKE w AND last_name NOT ILIKE w AND company_name NOT ILIKE w)
+		ORDER BY last_name, first_name, id
+		LIMIT $5`,
+		q.After.ID, q.After.LastName, q.After.FirstName, patterns, q.Limit)
 	persons, err := pgx.CollectRows(rows, pgx.RowToStructByPos[udaconnect.Person])
 	if err != nil {
 		return nil, wrap("find persons", err)
 	}
 	return persons, nil
 }
+
+// likeEscaper escapes the wildcards of a LIKE pattern, so that a word
+// matches itself only.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // NextTokenGeneration raises the token generation of the person with the
 // given ID, revoking their earlier tokens, and returns the new one.

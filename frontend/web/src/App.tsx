@@ -1,10 +1,38 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { BrowserRouter } from 'react-router';
 import { ApiError, getSession, onSignedOut, signIn, signOut, type Session } from './api';
 import { Attendee } from './Attendee';
 import { errorMessage } from './load';
 import { Organizer } from './Organizer';
 import { SignIn, signInProblem } from './SignIn';
+import { setVenueTimeZone, venueTimeZone, ZoneContext } from './zone';
+
+// newQueryClient keeps what was fetched for the session: a view opened again
+// shows it at once and brings it up to date.
+export function newQueryClient(): QueryClient {
+  return new QueryClient({ defaultOptions: { queries: { retry: 1, staleTime: 30_000, refetchOnWindowFocus: false } } });
+}
+
+// ZonePicker shows the venue's time zone and changes it.
+function ZonePicker({ zone, onZone }: { zone: string; onZone: (zone: string) => void }) {
+  const zones = useMemo(() => {
+    const all = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+    return all.includes(zone) ? all : [zone, ...all];
+  }, [zone]);
+  return (
+    <div className="zone field">
+      <label htmlFor="venue-zone">Times in</label>
+      <select id="venue-zone" value={zone} onChange={(e) => onZone(e.target.value)}>
+        {zones.map((z) => (
+          <option key={z} value={z}>
+            {z}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
 
 type Auth = { state: 'checking' } | { state: 'out'; problem?: string } | { state: 'in'; session: Session };
 
@@ -15,6 +43,19 @@ type Auth = { state: 'checking' } | { state: 'out'; problem?: string } | { state
 export function App({ signInToken = '' }: { signInToken?: string }) {
   const [auth, setAuth] = useState<Auth>({ state: 'checking' });
   const [signOutProblem, setSignOutProblem] = useState('');
+  const [queries] = useState(newQueryClient);
+  const [zone, setZone] = useState(venueTimeZone);
+  const zoneContext = useMemo(
+    () => ({
+      zone,
+      setZone: (z: string) => {
+        if (!setVenueTimeZone(z)) return false;
+        setZone(z);
+        return true;
+      },
+    }),
+    [zone],
+  );
 
   useEffect(() => {
     onSignedOut(() => setAuth({ state: 'out', problem: 'Your session has ended. Sign in again.' }));
@@ -38,6 +79,7 @@ export function App({ signInToken = '' }: { signInToken?: string }) {
     setSignOutProblem('');
     try {
       await signOut();
+      queries.clear(); // nothing read for one person is shown to the next
       setAuth({ state: 'out' });
     } catch (err) {
       setSignOutProblem(`Could not sign out. ${errorMessage(err)}`);
@@ -45,6 +87,8 @@ export function App({ signInToken = '' }: { signInToken?: string }) {
   }
 
   return (
+    <QueryClientProvider client={queries}>
+    <ZoneContext.Provider value={zoneContext}>
     <BrowserRouter>
       <header className="top">
         <div>
@@ -53,6 +97,7 @@ export function App({ signInToken = '' }: { signInToken?: string }) {
         </div>
         {auth.state === 'in' && (
           <div className="account">
+            <ZonePicker zone={zone} onZone={zoneContext.setZone} />
             <span>Signed in as {auth.session.role}</span>
             <button type="button" className="secondary" onClick={leave}>
               Sign out
@@ -73,5 +118,7 @@ export function App({ signInToken = '' }: { signInToken?: string }) {
       {auth.state === 'out' && <SignIn problem={auth.problem} onSignedIn={(session) => setAuth({ state: 'in', session })} />}
       {auth.state === 'in' && (auth.session.role === 'organizer' ? <Organizer /> : <Attendee personID={auth.session.person_id} />)}
     </BrowserRouter>
+    </ZoneContext.Provider>
+    </QueryClientProvider>
   );
 }

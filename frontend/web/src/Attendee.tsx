@@ -1,40 +1,27 @@
-import { useEffect, useState } from 'react';
-import { getPerson, type Person } from './api';
-import { PersonPage } from './PersonPage';
-import { errorMessage, isAbort, type Load } from './load';
+import { Suspense } from 'react';
+import { Loading, PersonPage, usePerson } from './Organizer';
+import { errorMessage } from './load';
 
 // Attendee is an attendee's view: their own page, and nobody else's.
 export function Attendee({ personID }: { personID: number }) {
-  const [person, setPerson] = useState<Load<Person>>({ state: 'loading' });
-  const [attempt, setAttempt] = useState(0);
-
-  useEffect(() => {
-    const abort = new AbortController();
-    setPerson({ state: 'loading' });
-    getPerson(personID, abort.signal).then(
-      (data) => setPerson({ state: 'ready', data }),
-      (err) => isAbort(err) || setPerson({ state: 'error', message: errorMessage(err) }),
-    );
-    return () => abort.abort();
-  }, [personID, attempt]);
-
+  const person = usePerson(personID);
   return (
     <main className="layout single">
       <div className="panel main" id="connections">
-        {person.state === 'loading' && (
-          <p className="state loading" role="status">
-            Loading…
-          </p>
-        )}
-        {person.state === 'error' && (
+        {person.isPending && <Loading />}
+        {person.isError && (
           <div className="state error" role="alert">
-            <p>Your details could not be loaded. {person.message}</p>
-            <button type="button" onClick={() => setAttempt((n) => n + 1)}>
+            <p>Your details could not be loaded. {errorMessage(person.error)}</p>
+            <button type="button" onClick={() => person.refetch()}>
               Try again
             </button>
           </div>
         )}
-        {person.state === 'ready' && <PersonPage person={person.data} />}
+        {person.data && (
+          <Suspense fallback={<Loading />}>
+            <PersonPage person={person.data} />
+          </Suspense>
+        )}
       </div>
     </main>
   );

@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { App } from './App';
+import { colors } from './MeetingMap';
 import type { Connection, Location } from './api';
 import { json, never, serve, type Call, signedIn } from './test/api';
 import { frank, met, pamConnections, pamReports, people, report } from './test/fixtures';
@@ -28,7 +29,7 @@ async function open({ reports, connections }: Server = {}) {
     </StrictMode>,
   );
   await user.click(await screen.findByRole('button', { name: /Pam Trexler/ }));
-  await user.click(await screen.findByRole('link', { name: 'Show every report' }));
+  await user.click(await screen.findByRole('link', { name: 'Every report' }));
   return { user, calls };
 }
 
@@ -53,12 +54,12 @@ describe('connections', () => {
 
   it('groups the meetings by person with count, first and last meeting, closest distance', async () => {
     await open();
-    expect(await screen.findByText('Met 3 people, 5 times (within 5 m and 15 minutes, 7 Jul 2020 – 19 Aug 2020)')).toBeInTheDocument();
+    expect(await screen.findByText('Met 3 people, 5 times (within 5 m and 15 minutes, 2020-07-07 – 2020-08-19 (UTC days))')).toBeInTheDocument();
     const groups = within(screen.getByRole('list', { name: 'People Pam Trexler met' })).getAllByRole('button');
     expect(groups.map((g) => g.textContent)).toEqual([
-      'Taco FargoAlpha Omega Upholstery3 times7 Jul 2020, 10:36 – 15 Aug 2020, 10:37 UTCclosest 0.0 m',
-      'Frank ShaderUSDA1 time7 Jul 2020, 10:37 UTCclosest 0.0 m',
-      'Otto SpringThe Chicken Sisters Restaurant1 time7 Jul 2020, 10:37 UTCclosest 0.0 m',
+      'Taco FargoAlpha Omega Upholstery3 times2020-07-07 10:36 – 2020-08-15 10:37closest 0.0 m',
+      'Frank ShaderUSDA1 time2020-07-07 10:37closest 0.0 m',
+      'Otto SpringThe Chicken Sisters Restaurant1 time2020-07-07 10:37closest 0.0 m',
     ]);
   });
 
@@ -75,7 +76,7 @@ describe('connections', () => {
     expect(await screen.findByText(/Met 3 people, 6 times \(within 50 m/)).toBeInTheDocument();
 
     await user.selectOptions(screen.getByLabelText('Time apart'), 'Any time');
-    expect(await screen.findByText(/Met 3 people, 6 times \(within 50 m, 7 Jul/)).toBeInTheDocument();
+    expect(await screen.findByText(/Met 3 people, 6 times \(within 50 m, 2020-07-07/)).toBeInTheDocument();
 
     const last = connectionCalls(calls).at(-1);
     expect(last).toEqual({ start_date: '2020-07-07', end_date: '2020-08-19', distance: '50' });
@@ -127,7 +128,7 @@ describe('connections', () => {
 
   it('says when no one was near', async () => {
     await open({ connections: () => json(200, []) });
-    expect(await screen.findByText(/No one was within 5 m and 15 minutes of Pam Trexler from 7 Jul 2020 – 19 Aug 2020/)).toBeInTheDocument();
+    expect(await screen.findByText(/No one was within 5 m and 15 minutes of Pam Trexler from 2020-07-07 – 2020-08-19/)).toBeInTheDocument();
     expect(document.querySelector('.group-list')).toBeNull();
   });
 
@@ -154,24 +155,28 @@ describe('connections', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('Pam Trexler\'s location reports could not be loaded. person 1 not found');
   });
 
-  it('draws the reports and meetings, and highlights the selected person’s points', async () => {
+  it('draws the reports, clusters the meetings, and highlights the selected person’s points', async () => {
     const { user } = await open();
     await screen.findByText(/Met 3 people/);
     const map = screen.getByRole('region', { name: "Map of Pam Trexler's reports and meetings" });
-    // 4 reports + 5 meetings, and the outline.
-    expect(count(map, '.leaflet-overlay-pane path.leaflet-interactive')).toBe(9);
+    // 4 reports and the outline; the 5 meetings, those close together in
+    // clusters that are not tab stops.
+    expect(count(map, `path[stroke="${colors.own}"]`)).toBe(4);
     expect(count(map, '.leaflet-overlay-pane path:not(.leaflet-interactive)')).toBe(1);
-    expect(count(map, '.leaflet-marker-icon')).toBe(0);
+    const clusters = [...map.querySelectorAll<HTMLElement>('.leaflet-marker-icon.cluster')];
+    expect(clusters.length).toBeGreaterThan(0);
+    expect(clusters.reduce((n, c) => n + Number(c.textContent), 0) + count(map, `path[stroke="${colors.meeting}"]`)).toBe(5);
+    expect(clusters.every((c) => c.tabIndex < 0)).toBe(true);
+    expect(map.querySelector('.leaflet-control-scale')).not.toBeNull();
 
     const taco = within(screen.getByRole('list', { name: 'People Pam Trexler met' })).getByRole('button', { name: /Taco Fargo/ });
     await user.click(taco);
     expect(taco).toHaveAttribute('aria-pressed', 'true');
-    expect(count(map, '.leaflet-marker-icon')).toBe(3);
-    expect(count(map, 'path[stroke="#c4132a"]')).toBe(3);
+    expect(count(map, `path[stroke="${colors.person}"]`)).toBe(3);
     expect(screen.getByRole('list', { name: 'Meetings with Taco Fargo' }).children).toHaveLength(3);
 
     await user.click(taco);
     expect(taco).toHaveAttribute('aria-pressed', 'false');
-    expect(count(map, '.leaflet-marker-icon')).toBe(0);
+    expect(count(map, `path[stroke="${colors.person}"]`)).toBe(0);
   });
 });

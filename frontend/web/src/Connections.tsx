@@ -15,6 +15,7 @@ import {
 import { formatDate, formatDistance, formatSpan, formatTime, fullName, plural } from './format';
 import { errorMessage, isAbort, type Load } from './load';
 import { MeetingMap } from './MeetingMap';
+import { useZone } from './zone';
 
 // Controls are the query as the form holds it.
 export interface Controls {
@@ -208,6 +209,7 @@ interface ResultProps {
 }
 
 function Result({ name, params, result, groups, selectedID, onSelect, onRetry }: ResultProps) {
+  const zone = useZone();
   if (result.state === 'loading') {
     return (
       <p className="state loading" role="status">
@@ -226,7 +228,7 @@ function Result({ name, params, result, groups, selectedID, onSelect, onRetry }:
     );
   }
   const within = `within ${params.distance.toLocaleString("en-GB")} m${params.window ? ` and ${windowOptions.find((o) => o.value === params.window)?.label ?? params.window}` : ''}`;
-  const dates = `${formatDate(params.startDate)} – ${formatDate(params.endDate)}`;
+  const dates = `${formatDate(params.startDate)} – ${formatDate(params.endDate)} (UTC days)`;
   if (groups.length === 0) {
     return (
       <p className="state empty" role="status">
@@ -248,14 +250,14 @@ function Result({ name, params, result, groups, selectedID, onSelect, onRetry }:
                 <span className="name">{fullName(g.person)}</span>
                 <span className="company">{g.person.company_name}</span>
                 <span className="count">{plural(g.meetings.length, 'time', 'times')}</span>
-                <span className="when">{formatSpan(g.first, g.last)}</span>
+                <span className="when">{formatSpan(g.first, g.last, zone)}</span>
                 <span className="closest">closest {formatDistance(g.closest)}</span>
               </button>
               {isSelected && (
                 <ol className="meetings" aria-label={`Meetings with ${fullName(g.person)}`}>
                   {g.meetings.map((m) => (
                     <li key={m.location.id}>
-                      {formatTime(m.location.creation_time)} at {m.location.latitude.toFixed(5)}, {m.location.longitude.toFixed(5)} ({formatDistance(m.distance)} apart)
+                      {formatTime(m.location.creation_time, zone)} at {m.location.latitude.toFixed(5)}, {m.location.longitude.toFixed(5)} ({formatDistance(m.distance)} apart)
                     </li>
                   ))}
                 </ol>

@@ -1,65 +1,97 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useRef, useState } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMatch, useNavigate } from 'react-router';
-import { listPersons, type Person } from './api';
+import { getPerson, type Person } from './api';
 import { fullName } from './format';
-import { errorMessage, isAbort, type Load } from './load';
+import { errorMessage } from './load';
 import { People } from './People';
 import { PersonForm } from './PersonForm';
-import { PersonPage } from './PersonPage';
+import { signInLink } from './signin';
 
-function byName(a: Person, b: Person): number {
-  return fullName(a).localeCompare(fullName(b)) || a.id - b.id;
+// A person's page (the map, Leaflet) and the sign-in link (its QR code) are
+// loaded when first shown, so that the people list comes first.
+export const PersonPage = lazy(() => import('./PersonPage').then((m) => ({ default: m.PersonPage })));
+const SignInLink = lazy(() => import('./SignInLink').then((m) => ({ default: m.SignInLink })));
+
+// Loading is what a view shows while it loads.
+export function Loading() {
+  return (
+    <p className="state loading" role="status">
+      Loading…
+    </p>
+  );
 }
 
-// Organizer is the organizer's view: everyone, the registration form, and
-// the page of the selected person, whose address is /persons/{id}.
+// usePerson reads one person, kept for the next time they are shown.
+export function usePerson(id: number | null) {
+  return useQuery({ queryKey: ['person', id], queryFn: ({ signal }) => getPerson(id!, signal), enabled: id !== null && id > 0 });
+}
+
+// Organizer is the organizer's view: the registration form (folded) above
+// the people list, and the page of the selected person, whose address is
+// /persons/{id}. A person just registered is selected, with their sign-in
+// link above their page.
 export function Organizer() {
-  const [people, setPeople] = useState<Load<Person[]>>({ state: 'loading' });
-  const [attempt, setAttempt] = useState(0);
   const [query, setQuery] = useState('');
+  const [issued, setIssued] = useState<{ id: number; name: string; link: string } | null>(null);
   const match = useMatch('/persons/:id');
-  const selectedID = match ? Number(match.params.id) : null;
+  const selectedID = match && /^\d+$/.test(match.params.id ?? '') ? Number(match.params.id) : null;
   const navigate = useNavigate();
+  const queries = useQueryClient();
   const connections = useRef<HTMLDivElement>(null);
+  const selected = usePerson(selectedID);
 
-  useEffect(() => {
-    const abort = new AbortController();
-    setPeople({ state: 'loading' });
-    listPersons(abort.signal).then(
-      (data) => setPeople({ state: 'ready', data: [...data].sort(byName) }),
-      (err) => isAbort(err) || setPeople({ state: 'error', message: errorMessage(err) }),
-    );
-    return () => abort.abort();
-  }, [attempt]);
+  const select = useCallback(
+    (id: number) => {
+      navigate(`/persons/${id}`);
+      // On a narrow screen the person's page is below the list: bring it up.
+      if (window.matchMedia?.('(max-width: 59.99em)').matches) connections.current?.scrollIntoView({ block: 'start' });
+    },
+    [navigate],
+  );
 
-  const select = useCallback((id: number) => {
-    navigate(`/persons/${id}`);
-    // On a narrow screen the connections are below the list: bring them up.
-    if (window.matchMedia?.('(max-width: 59.99em)').matches) connections.current?.scrollIntoView({ block: 'start' });
-  }, [navigate]);
-
-  // A new person is shown in the whole list, whatever the search was.
-  const created = useCallback((p: Person) => {
-    setQuery('');
-    setPeople((s) => (s.state === 'ready' ? { state: 'ready', data: [...s.data, p].sort(byName) } : s));
-  }, []);
-
-  const selected = people.state === 'ready' ? people.data.find((p) => p.id === selectedID) : undefined;
+  const created = useCallback(
+    (p: Person, token: string) => {
+      queries.setQueryData(['person', p.id], p);
+      queries.invalidateQueries({ queryKey: ['persons'] });
+      setIssued({ id: p.id, name: fullName(p), link: signInLink(token) });
+      select(p.id);
+      connections.current?.focus();
+    },
+    [queries, select],
+  );
 
   return (
     <>
       <a className="skip" href="#connections">
-        Skip to connections
+        Skip to the person's page
       </a>
       <main className="layout">
         <div className="panel side">
-          <People people={people} query={query} onQuery={setQuery} selectedID={selectedID} onSelect={select} onRetry={() => setAttempt((n) => n + 1)} />
-          <PersonForm onCreated={created} />
+          <details className="register-box">
+            <summary>Register a person</summary>
+            <PersonForm onCreated={created} />
+          </details>
+          <People query={query} onQuery={setQuery} selectedID={selectedID} onSelect={select} />
         </div>
         <div className="panel main" id="connections" ref={connections} tabIndex={-1}>
-          {selected && <PersonPage key={selected.id} person={selected} />}
-          {!selected && people.state === 'ready' && selectedID !== null && <p className="state empty">There is no person {match?.params.id}.</p>}
-          {selectedID === null && <p className="state empty">Select a person to see whom they met, where and when.</p>}
+          <Suspense fallback={<Loading />}>
+            {issued && issued.id === selectedID && <SignInLink name={issued.name} link={issued.link} onDismiss={() => setIssued(null)} />}
+            {selected.data && <PersonPage key={selected.data.id} person={selected.data} />}
+          </Suspense>
+          {selected.isPending && selectedID !== null && <Loading />}
+          {selected.isError && (
+            <div className="state error" role="alert">
+              <p>
+                Person {match?.params.id} could not be shown. {errorMessage(selected.error)}
+              </p>
+              <button type="button" onClick={() => selected.refetch()}>
+                Try again
+              </button>
+            </div>
+          )}
+          {match && selectedID === null && <p className="state empty">There is no person {match.params.id}.</p>}
+          {!match && <p className="state empty">Select a person to see whom they met, where and when.</p>}
         </div>
       </main>
     </>

@@ -1,85 +1,47 @@
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { App } from './App';
-import { json, never, serve, signedIn } from './test/api';
+import type { Person } from './api';
+import { json, serve, signedIn } from './test/api';
 import { people } from './test/fixtures';
 
-function names(): string[] {
-  const list = screen.queryByRole('list');
-  return list ? within(list).getAllByRole('button').map((b) => b.querySelector('.name')!.textContent!) : [];
-}
+const crowd: Person[] = Array.from({ length: 15 }, (_, i) => ({ id: 100 + i, first_name: `Row${i}`, last_name: 'Crowd', company_name: 'Crowd Inc' }));
 
-describe('people', () => {
-  it('lists everyone by name with a count', async () => {
-    serve({ ...signedIn(), 'GET /api/persons': () => json(200, people) });
-    render(<App />);
-    expect(await screen.findByText('5 people')).toBeInTheDocument();
-    expect(names()).toEqual(['Frank Shader', 'Otto Spring', 'Pam Trexler', 'Paul Badman', 'Taco Fargo']);
-    expect(screen.getByText('USDA')).toBeInTheDocument();
-  });
-
-  it('searches by name or company, ignoring case and accents', async () => {
-    serve({ ...signedIn(), 'GET /api/persons': () => json(200, [...people, { id: 12, first_name: 'José', last_name: 'Núñez', company_name: 'Acme' }]) });
-    const user = userEvent.setup();
-    render(<App />);
-    const search = await screen.findByLabelText('Search by name or company');
-    await screen.findByText('6 people');
-
-    await user.type(search, 'usda');
-    expect(names()).toEqual(['Frank Shader']);
-    expect(screen.getByText('1 of 6 people')).toBeInTheDocument();
-
-    await user.clear(search);
-    await user.type(search, 'pa');
-    expect(names()).toEqual(['Pam Trexler', 'Paul Badman']);
-    expect(screen.getByText('2 of 6 people')).toBeInTheDocument();
-
-    await user.clear(search);
-    await user.type(search, 'jose nun');
-    expect(names()).toEqual(['José Núñez']);
-
-    await user.clear(search);
-    await user.type(search, 'nobody');
-    expect(names()).toEqual([]);
-    expect(screen.getByText('No one matches “nobody”.')).toBeInTheDocument();
-    expect(screen.getByText('0 of 6 people')).toBeInTheDocument();
-  });
-
-  it('shows that it is loading', async () => {
-    serve({ ...signedIn(), 'GET /api/persons': never });
-    render(<App />);
-    expect(await screen.findByText('Loading people…')).toHaveAttribute('role', 'status');
-  });
-
-  it('says when no one is registered', async () => {
-    serve({ ...signedIn(), 'GET /api/persons': () => json(200, []) });
-    render(<App />);
-    expect(await screen.findByText('0 people')).toBeInTheDocument();
-    expect(screen.getByText(/No one is registered yet/)).toBeInTheDocument();
-  });
-
-  it('shows an error and tries again', async () => {
-    let fail = true;
-    serve({ ...signedIn(), 'GET /api/persons': () => (fail ? json(503, { error: 'persons is unavailable' }) : json(200, people)) });
-    const user = userEvent.setup();
-    render(<App />);
-    const alert = await screen.findByRole('alert');
-    expect(alert).toHaveTextContent('The list of people could not be loaded. persons is unavailable');
-
-    fail = false;
-    await user.click(within(alert).getByRole('button', { name: 'Try again' }));
-    expect(await screen.findByText('5 people')).toBeInTheDocument();
-    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
-  });
-
-  it('says when the server cannot be reached', async () => {
-    serve({
+describe('the people list', () => {
+  it('reads the next page the Link names as its end comes into view', async () => {
+    const calls = serve({
       ...signedIn(),
-      'GET /api/persons': () => {
-        throw new TypeError('Failed to fetch');
-      },
+      'GET /api/persons': (url) =>
+        url.searchParams.has('after')
+          ? json(200, crowd.slice(12))
+          : new Response(JSON.stringify(crowd.slice(0, 12)), { headers: { 'Content-Type': 'application/json', Link: '</api/persons?limit=100&after=x>; rel="next"' } }),
     });
     render(<App />);
-    expect(await screen.findByRole('alert')).toHaveTextContent('The server could not be reached');
+    expect(await screen.findByText('15 people')).toBeInTheDocument();
+    expect(calls.filter((c) => c.url.pathname === '/api/persons').map((c) => c.url.search)).toEqual(['?limit=100', '?limit=100&after=x']);
+  });
+
+  it('searches on the server, and keeps the last list, dimmed, when a search fails', async () => {
+    const calls = serve({
+      ...signedIn(),
+      'GET /api/persons': (url) => {
+        const q = url.searchParams.get('q');
+        if (q === 'x') return json(503, { error: 'the database is unavailable, try again later' });
+        return json(200, q ? people.filter((p) => p.company_name.toLowerCase().includes(q)) : people);
+      },
+    });
+    const user = userEvent.setup();
+    render(<App />);
+    await screen.findByText('5 people');
+    await user.type(screen.getByLabelText('Search by name or company'), 'usda');
+    expect(await screen.findByText('1 person found')).toBeInTheDocument();
+    expect(calls.map((c) => c.url.searchParams.get('q')).filter(Boolean)).toContain('usda');
+    expect(within(screen.getByRole('list', { name: 'People' })).getAllByRole('button').map((b) => b.textContent)).toEqual(['Frank ShaderUSDA']);
+
+    await user.clear(screen.getByLabelText('Search by name or company'));
+    await user.type(screen.getByLabelText('Search by name or company'), 'x');
+    expect(await screen.findByRole('alert')).toHaveTextContent('The list of people could not be brought up to date. the database is unavailable, try again later');
+    expect(document.querySelector('.person-scroll')).toHaveClass('stale');
+    expect(within(screen.getByRole('list', { name: 'People' })).getAllByRole('button').length).toBeGreaterThan(0);
   });
 });

@@ -1,30 +1,51 @@
-import { useMemo } from 'react';
-import type { Person } from './api';
+import { useEffect, useMemo, useRef } from 'react';
+import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { personsPage, personsPath, type Person } from './api';
 import { fullName, plural } from './format';
-import type { Load } from './load';
+import { errorMessage, useKept } from './load';
 
 interface Props {
-  people: Load<Person[]>;
   query: string;
   onQuery: (query: string) => void;
   selectedID: number | null;
   onSelect: (id: number) => void;
-  onRetry: () => void;
 }
 
-// fold lowercases and strips accents so that "jose" finds "José".
-function fold(s: string): string {
-  return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+// RowHeight is the height of a row of the list, in pixels, as drawn.
+const RowHeight = 60;
+
+// usePeople reads the people a search finds, a page at a time, from the
+// server; the pages read are kept for the next time the same search is made.
+export function usePeople(query: string) {
+  return useInfiniteQuery({
+    queryKey: ['persons', query.trim()],
+    queryFn: ({ pageParam, signal }) => personsPage(pageParam, signal),
+    initialPageParam: personsPath(query),
+    getNextPageParam: (last) => last.next,
+    placeholderData: keepPreviousData,
+  });
 }
 
-export function matches(p: Person, query: string): boolean {
-  const hay = fold(`${p.first_name} ${p.last_name} ${p.company_name}`);
-  return fold(query).split(/\s+/).filter(Boolean).every((word) => hay.includes(word));
-}
+// People is the list of people, searched on the server. Only the rows in
+// view are drawn, and the next page is read as the end comes into view;
+// while a new search loads, or when it failed, the last list stays, dimmed.
+export function People({ query, onQuery, selectedID, onSelect }: Props) {
+  const people = usePeople(query);
+  const data = useKept(people.data);
+  const all: Person[] = useMemo(() => data?.pages.flatMap((p) => p.items) ?? [], [data]);
+  const scroller = useRef<HTMLDivElement>(null);
+  const rows = useVirtualizer({ count: all.length, getScrollElement: () => scroller.current, estimateSize: () => RowHeight, overscan: 4 });
+  const items = rows.getVirtualItems();
+  const lastShown = items.length ? items[items.length - 1].index : -1;
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = people;
 
-export function People({ people, query, onQuery, selectedID, onSelect, onRetry }: Props) {
-  const all = people.state === 'ready' ? people.data : [];
-  const shown = useMemo(() => all.filter((p) => matches(p, query)), [all, query]);
+  useEffect(() => {
+    if (hasNextPage && !isFetchingNextPage && lastShown >= all.length - 10) fetchNextPage();
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage, lastShown, all.length]);
+
+  const stale = data !== undefined && (people.isPlaceholderData || people.isError || people.data === undefined);
+  const count = `${plural(all.length, 'person', 'people')}${hasNextPage ? ' and more' : ''}`;
 
   return (
     <section className="people" aria-labelledby="people-heading">
@@ -33,38 +54,43 @@ export function People({ people, query, onQuery, selectedID, onSelect, onRetry }
         <label htmlFor="people-search">Search by name or company</label>
         <input id="people-search" type="search" value={query} onChange={(e) => onQuery(e.target.value)} autoComplete="off" />
       </div>
-      {people.state === 'loading' && (
+      {people.isPending && (
         <p className="state loading" role="status">
           Loading people…
         </p>
       )}
-      {people.state === 'error' && (
+      {people.isError && (
         <div className="state error" role="alert">
-          <p>The list of people could not be loaded. {people.message}</p>
-          <button type="button" onClick={onRetry}>
+          <p>
+            The list of people could not be {all.length ? 'brought up to date' : 'loaded'}. {errorMessage(people.error)}
+          </p>
+          <button type="button" onClick={() => people.refetch()}>
             Try again
           </button>
         </div>
       )}
-      {people.state === 'ready' && (
+      {data && (
         <>
           <p className="count" role="status">
-            {query.trim() ? `${shown.length} of ${plural(all.length, 'person', 'people')}` : plural(all.length, 'person', 'people')}
+            {query.trim() ? `${count} found` : count}
           </p>
-          {all.length === 0 && <p className="state empty">No one is registered yet. Register the first person below.</p>}
-          {all.length > 0 && shown.length === 0 && <p className="state empty">No one matches “{query.trim()}”.</p>}
-          {shown.length > 0 && (
-            <ul className="person-list">
-              {shown.map((p) => (
-                <li key={p.id}>
-                  <button type="button" className="person" aria-pressed={p.id === selectedID} onClick={() => onSelect(p.id)}>
-                    <span className="name">{fullName(p)}</span>
-                    <span className="company">{p.company_name}</span>
-                  </button>
-                </li>
-              ))}
+          {all.length === 0 && !query.trim() && <p className="state empty">No one is registered yet.</p>}
+          {all.length === 0 && query.trim() && <p className="state empty">No one matches “{query.trim()}”.</p>}
+          <div ref={scroller} className={`person-scroll${stale ? ' stale' : ''}`} aria-busy={people.isFetching || undefined}>
+            <ul className="person-list" style={{ height: rows.getTotalSize() }} aria-label="People">
+              {items.map((row) => {
+                const p = all[row.index];
+                return (
+                  <li key={p.id} style={{ transform: `translateY(${row.start}px)`, height: RowHeight }} aria-setsize={hasNextPage ? -1 : all.length} aria-posinset={row.index + 1}>
+                    <button type="button" className="person" aria-pressed={p.id === selectedID} onClick={() => onSelect(p.id)} title={`${fullName(p)}, ${p.company_name}`}>
+                      <span className="name">{fullName(p)}</span>
+                      <span className="company">{p.company_name}</span>
+                    </button>
+                  </li>
+                );
+              })}
             </ul>
-          )}
+          </div>
         </>
       )}
     </section>

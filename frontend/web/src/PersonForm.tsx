@@ -1,9 +1,8 @@
 import { useRef, useState, type FormEvent } from 'react';
-import { ApiError, createPerson, type NewPerson, type Person } from './api';
+import { useQuery } from '@tanstack/react-query';
+import { ApiError, createPerson, personsPage, personsPath, type NewPerson, type Person } from './api';
 import { fullName } from './format';
 import { errorMessage } from './load';
-import { signInLink } from './signin';
-import { SignInLink } from './SignInLink';
 
 // MaxNameLength bounds each name, as the server does.
 export const MaxNameLength = 200;
@@ -27,15 +26,40 @@ export function validatePerson(p: NewPerson): Partial<Record<Field, string>> {
 
 const empty: NewPerson = { first_name: '', last_name: '', company_name: '' };
 
-export function PersonForm({ onCreated }: { onCreated: (p: Person) => void }) {
+const same = (a: string, b: string) => a.trim().toLocaleLowerCase() === b.trim().toLocaleLowerCase();
+
+// isDuplicate reports whether p has the names and company of n, case aside.
+export function isDuplicate(p: Person, n: NewPerson): boolean {
+  return same(p.first_name, n.first_name) && same(p.last_name, n.last_name) && same(p.company_name, n.company_name);
+}
+
+// useDuplicates finds the people registered with the names and company of
+// n, through the people search, once all three are given.
+function useDuplicates(n: NewPerson): Person[] {
+  const complete = fields.every((f) => n[f.name].trim() !== '');
+  const words = `${n.first_name} ${n.last_name} ${n.company_name}`;
+  const found = useQuery({
+    queryKey: ['persons', 'duplicates', words.trim().toLocaleLowerCase()],
+    queryFn: ({ signal }) => personsPage(personsPath(words, 20), signal),
+    enabled: complete,
+  });
+  return complete ? (found.data?.items.filter((p) => isDuplicate(p, n)) ?? []) : [];
+}
+
+// PersonForm registers a person; a field's problem shows once the user has
+// left it after typing, or submitted. A person with the same names and
+// company as one registered is warned of, not refused.
+export function PersonForm({ onCreated }: { onCreated: (p: Person, token: string) => void }) {
   const [values, setValues] = useState<NewPerson>(empty);
+  const [checked, setChecked] = useState<NewPerson>(empty); // as the fields were left
+  const [dirty, setDirty] = useState<Partial<Record<Field, boolean>>>({});
   const [touched, setTouched] = useState<Partial<Record<Field, boolean>>>({});
   const [submitted, setSubmitted] = useState(false);
   const [serverError, setServerError] = useState<{ field?: Field; message: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState('');
-  const [issued, setIssued] = useState<{ name: string; link: string } | null>(null);
   const form = useRef<HTMLFormElement>(null);
+  const duplicates = useDuplicates(checked);
 
   const problems = validatePerson(values);
   const shown = (f: Field) => (submitted || touched[f] ? problems[f] : undefined) ?? (serverError?.field === f ? serverError.message : undefined);
@@ -45,7 +69,6 @@ export function PersonForm({ onCreated }: { onCreated: (p: Person) => void }) {
     setSubmitted(true);
     setServerError(null);
     setDone('');
-    setIssued(null);
     const invalid = fields.find((f) => problems[f.name]);
     if (invalid) {
       form.current?.querySelector<HTMLInputElement>(`[name="${invalid.name}"]`)?.focus();
@@ -59,11 +82,12 @@ export function PersonForm({ onCreated }: { onCreated: (p: Person) => void }) {
         company_name: values.company_name.trim(),
       });
       setValues(empty);
+      setChecked(empty);
+      setDirty({});
       setTouched({});
       setSubmitted(false);
       setDone(`Registered ${fullName(person)}.`);
-      setIssued({ name: fullName(person), link: signInLink(token) });
-      onCreated(person);
+      onCreated(person, token);
     } catch (err) {
       const message = errorMessage(err);
       const field = err instanceof ApiError ? (fields.find((f) => f.name === err.field || message.includes(f.name))?.name ?? undefined) : undefined;
@@ -74,8 +98,7 @@ export function PersonForm({ onCreated }: { onCreated: (p: Person) => void }) {
   }
 
   return (
-    <>
-      <form ref={form} className="register" onSubmit={submit} noValidate aria-labelledby="register-heading">
+    <form ref={form} className="register" onSubmit={submit} noValidate aria-labelledby="register-heading">
         <h2 id="register-heading">Register a person</h2>
         {fields.map((f) => {
           const problem = shown(f.name);
@@ -92,9 +115,13 @@ export function PersonForm({ onCreated }: { onCreated: (p: Person) => void }) {
                 aria-describedby={problem ? `register-${f.name}-problem` : undefined}
                 onChange={(e) => {
                   setValues({ ...values, [f.name]: e.target.value });
+                  setDirty({ ...dirty, [f.name]: true });
                   if (serverError?.field === f.name) setServerError(null);
                 }}
-                onBlur={() => setTouched({ ...touched, [f.name]: true })}
+                onBlur={() => {
+                  if (dirty[f.name]) setTouched({ ...touched, [f.name]: true });
+                  setChecked(values);
+                }}
               />
               {problem && (
                 <p className="problem" id={`register-${f.name}-problem`}>
@@ -104,6 +131,12 @@ export function PersonForm({ onCreated }: { onCreated: (p: Person) => void }) {
             </div>
           );
         })}
+        {duplicates.length > 0 && (
+          <p className="warning" role="status">
+            Likely already registered: {duplicates.map((p) => `${fullName(p)} of ${p.company_name} (number ${p.id})`).join('; ')}. Register only if this is
+            someone else.
+          </p>
+        )}
         {serverError && !serverError.field && (
           <p className="state error" role="alert">
             The person could not be registered. {serverError.message}
@@ -115,8 +148,6 @@ export function PersonForm({ onCreated }: { onCreated: (p: Person) => void }) {
         <p className="done" role="status">
           {done}
         </p>
-      </form>
-      {issued && <SignInLink {...issued} onDismiss={() => setIssued(null)} />}
-    </>
+    </form>
   );
 }

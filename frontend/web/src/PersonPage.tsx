@@ -1,50 +1,82 @@
 import { Link, useSearchParams } from 'react-router';
 import type { Person } from './api';
 import { Connections } from './Connections';
-import { Meetings } from './Meetings';
-import type { MeetingRange } from './meetings';
+import { Encounters, isDay, type View } from './Encounters';
+import { isSort } from './encounters';
 
-// date is a YYYY-MM-DD from the address, or empty.
-function date(v: string | null): string {
-  return v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : '';
+function id(v: string | null): number | null {
+  return v && /^\d{1,15}$/.test(v) ? Number(v) : null;
 }
 
-// PersonPage is a person's page: their meetings, or every report near
-// theirs as the proof of concept showed them (?view=reports). The view and
-// the meetings' days (?from=&to=) are in the address, so that a link opens
-// them and Back and Forward go through them.
+// readView reads the view from the address; what it does not hold, or holds
+// wrong, is the default.
+export function readView(p: URLSearchParams): View {
+  const sort = p.get('sort');
+  const within = p.get('within');
+  const min = Number(p.get('min'));
+  const day = (v: string | null) => (v && isDay(v) ? v : '');
+  return {
+    range: { startDate: day(p.get('from')), endDate: day(p.get('to')) },
+    sort: isSort(sort) ? sort : 'time',
+    filter: {
+      query: p.get('find') ?? '',
+      minMeetings: Number.isInteger(min) && min > 1 ? min : 1,
+      withinM: within && Number(within) >= 0 ? Number(within) : null,
+    },
+    with: id(p.get('with')),
+    meeting: id(p.get('meeting')),
+    show: p.get('show') === 'map' ? 'map' : 'list',
+  };
+}
+
+// writeView puts a view in the address, leaving out its defaults.
+export function writeView(p: URLSearchParams, v: View): URLSearchParams {
+  const q = new URLSearchParams(p);
+  const set = (key: string, value: string) => (value ? q.set(key, value) : q.delete(key));
+  set('from', v.range.startDate);
+  set('to', v.range.endDate);
+  set('sort', v.sort === 'time' ? '' : v.sort);
+  set('find', v.filter.query);
+  set('min', v.filter.minMeetings > 1 ? String(v.filter.minMeetings) : '');
+  set('within', v.filter.withinM === null ? '' : String(v.filter.withinM));
+  set('with', v.with === null ? '' : String(v.with));
+  set('meeting', v.meeting === null ? '' : String(v.meeting));
+  set('show', v.show === 'map' ? 'map' : '');
+  return q;
+}
+
+// PersonPage is a person's page: whom they met, or every report near theirs
+// as the proof of concept showed them (?view=reports). The whole view is in
+// the address, so that a link or a reload opens it again and Back and
+// Forward go through it; typing in a field replaces the entry rather than
+// adding one per keystroke.
 export function PersonPage({ person }: { person: Person }) {
   const [params, setParams] = useSearchParams();
   const reports = params.get('view') === 'reports';
-  const range = { startDate: date(params.get('from')), endDate: date(params.get('to')) };
+  const view = readView(params);
 
-  function view(reports: boolean): string {
+  function link(reports: boolean): string {
     const p = new URLSearchParams(params);
     if (reports) p.set('view', 'reports');
     else p.delete('view');
     return `?${p}`;
   }
 
-  function setRange(r: MeetingRange) {
-    const p = new URLSearchParams(params);
-    for (const [key, value] of [['from', r.startDate], ['to', r.endDate]]) {
-      if (value) p.set(key, value);
-      else p.delete(key);
-    }
-    setParams(p);
-  }
-
   return (
     <>
       <nav className="views" aria-label="Views">
-        <Link to={view(false)} aria-current={reports ? undefined : 'page'}>
-          Meetings
+        <Link to={link(false)} aria-current={reports ? undefined : 'page'}>
+          Whom they met
         </Link>
-        <Link to={view(true)} aria-current={reports ? 'page' : undefined}>
-          Show every report
+        <Link to={link(true)} aria-current={reports ? 'page' : undefined}>
+          Every report
         </Link>
       </nav>
-      {reports ? <Connections key={person.id} person={person} /> : <Meetings key={person.id} person={person} range={range} onRange={setRange} />}
+      {reports ? (
+        <Connections key={person.id} person={person} />
+      ) : (
+        <Encounters key={person.id} person={person} view={view} onView={(change, replace) => setParams(writeView(params, { ...view, ...change }), { replace })} />
+      )}
     </>
   );
 }

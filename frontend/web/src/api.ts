@@ -127,8 +127,22 @@ export function signOut(): Promise<void> {
   return request('/api/session', { method: 'DELETE', headers: json });
 }
 
-export function listPersons(signal?: AbortSignal): Promise<Person[]> {
-  return request('/api/persons', { signal });
+// PersonsPageSize is how many people a page of the list holds.
+export const PersonsPageSize = 100;
+
+// personsPath is the address of the first page of the people a search finds
+// (every word in the names or company, case aside), in name order.
+export function personsPath(query: string, limit = PersonsPageSize): string {
+  const q = new URLSearchParams({ limit: String(limit) });
+  if (query.trim()) q.set('q', query.trim());
+  return `/api/persons?${q}`;
+}
+
+// personsPage asks for the page of people at path: the first, or one that
+// a page named as its next.
+export async function personsPage(path: string, signal?: AbortSignal): Promise<Page<Person>> {
+  const { data, headers } = await answer<Person[]>(path, { signal });
+  return { items: data, next: nextLink(headers.get('Link')) };
 }
 
 export function getPerson(id: number, signal?: AbortSignal): Promise<Person> {
@@ -151,12 +165,27 @@ export function listConnections(personID: number, p: ConnectionParams, signal?: 
 
 // listMeetings asks for the first page of a person's meetings, newest first,
 // that overlap the days from startDate to endDate (either may be empty).
-export function listMeetings(personID: number, range: { startDate: string; endDate: string }, signal?: AbortSignal): Promise<Page<Meeting>> {
+export function listMeetings(personID: number, range: { startDate: string; endDate: string }, signal?: AbortSignal, limit?: number): Promise<Page<Meeting>> {
   const q = new URLSearchParams();
+  if (limit) q.set('limit', String(limit));
   if (range.startDate) q.set('start_date', range.startDate);
   if (range.endDate) q.set('end_date', range.endDate);
   return meetingsPage(`/api/persons/${personID}/meetings?${q}`, signal);
 }
+
+// allMeetings reads every page of a person's meetings in the range.
+export async function allMeetings(personID: number, range: { startDate: string; endDate: string }, signal?: AbortSignal): Promise<Meeting[]> {
+  let page = await listMeetings(personID, range, signal, MaxPageSize);
+  const all = [...page.items];
+  while (page.next) {
+    page = await meetingsPage(page.next, signal);
+    all.push(...page.items);
+  }
+  return all;
+}
+
+// MaxPageSize is the most a page of meetings holds.
+const MaxPageSize = 1000;
 
 // meetingsPage asks for the page of meetings at path: the first, or one
 // that a page named as its next.

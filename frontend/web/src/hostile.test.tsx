@@ -1,6 +1,7 @@
 import { fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { App } from './App';
+import { colors } from './MeetingMap';
 import type { Person } from './api';
 import { json, serve, signedIn } from './test/api';
 import { meeting, met, pamConnections, pamMeetings, pamReports, people, report } from './test/fixtures';
@@ -33,13 +34,18 @@ describe('names from the data', () => {
     noMarkup();
 
     await user.click(within(list).getByRole('button', { name: /Pam Trexler/ }));
-    const meetings = await screen.findByRole('list', { name: 'Meetings of Pam Trexler' });
+    const meetings = await screen.findByRole('list', { name: 'People Pam Trexler met' });
     const row = within(meetings).getByRole('button', { name: /Hostile/ });
     expect(row.querySelector('.name')!.textContent).toBe(hostileName);
     expect(row.querySelector('.company')!.textContent).toBe('<b>Evil</b> Inc');
     noMarkup();
 
-    await user.click(screen.getByRole('link', { name: 'Show every report' }));
+    // Its meetings, opened, name the meeting as text too.
+    await user.click(row);
+    expect(within(screen.getByRole('list', { name: `Meetings with ${hostileName}` })).getAllByRole('button')).toHaveLength(1);
+    noMarkup();
+
+    await user.click(screen.getByRole('link', { name: 'Every report' }));
     const metList = await screen.findByRole('list', { name: 'People Pam Trexler met' });
     const card = within(metList).getByRole('button', { name: /Hostile/ });
     expect(card.querySelector('.name')!.textContent).toBe(hostileName);
@@ -48,10 +54,10 @@ describe('names from the data', () => {
     // Selected, the meeting is drawn in the selection's colour; hovering it
     // opens its tooltip.
     await user.click(card);
-    const point = document.querySelector('.leaflet-overlay-pane path[stroke="#c4132a"]')!;
+    const point = document.querySelector(`.leaflet-selection-pane path[stroke="${colors.person}"]`)!;
     fireEvent.mouseOver(point);
     const tooltip = document.querySelector('.leaflet-tooltip')!;
-    expect(tooltip.textContent).toBe(`${hostileName}, 7 Jul 2020, 10:37 UTC, 3.0 m away`);
+    expect(tooltip.textContent).toBe(`${hostileName}, 2020-07-07 10:37, 3.0 m apart`);
     expect(tooltip.querySelectorAll('*').length).toBe(1); // the one span holding the text
     noMarkup();
   });

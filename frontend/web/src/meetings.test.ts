@@ -7,29 +7,29 @@ const anyDay = { startDate: '', endDate: '' };
 describe('applyChange', () => {
   it('puts a new meeting in its place, newest first', () => {
     const m = meeting(4, frank, '2020-08-01T09:00:00Z', '2020-08-01T09:20:00Z', 2, { ended: false, version: 10 });
-    expect(applyChange(pamMeetings, m, anyDay).map((x) => x.id)).toEqual([3, 4, 2, 1]);
+    expect(applyChange(pamMeetings, m, anyDay, 'UTC').map((x) => x.id)).toEqual([3, 4, 2, 1]);
   });
 
   it('replaces a meeting with a newer version, and only a newer one', () => {
     const ended = { ...pamMeetings[1], last_seen: '2020-07-07T10:50:00Z', version: 7 };
-    const updated = applyChange(pamMeetings, ended, anyDay);
+    const updated = applyChange(pamMeetings, ended, anyDay, 'UTC');
     expect(updated.map((x) => [x.id, x.version])).toEqual([
       [3, 3],
       [2, 7],
       [1, 1],
     ]);
-    expect(applyChange(updated, pamMeetings[1], anyDay)).toBe(updated);
-    expect(applyChange(updated, ended, anyDay)).toBe(updated);
+    expect(applyChange(updated, pamMeetings[1], anyDay, 'UTC')).toBe(updated);
+    expect(applyChange(updated, ended, anyDay, 'UTC')).toBe(updated);
   });
 
   it('drops a meeting merged into another', () => {
     const merged = { ...pamMeetings[0], merged_into: 1, version: 9 };
-    expect(applyChange(pamMeetings, merged, anyDay).map((x) => x.id)).toEqual([2, 1]);
+    expect(applyChange(pamMeetings, merged, anyDay, 'UTC').map((x) => x.id)).toEqual([2, 1]);
   });
 
   it('keeps out a meeting outside the days shown', () => {
     const m = meeting(5, frank, '2020-09-01T09:00:00Z', '2020-09-01T09:20:00Z');
-    expect(applyChange(pamMeetings, m, { startDate: '2020-08-01', endDate: '2020-08-31' }).map((x) => x.id)).toEqual([3, 2, 1]);
+    expect(applyChange(pamMeetings, m, { startDate: '2020-08-01', endDate: '2020-08-31' }, 'UTC').map((x) => x.id)).toEqual([3, 2, 1]);
   });
 });
 
@@ -43,7 +43,16 @@ describe('inRange', () => {
     ['', '2020-08-14', false],
     ['2020-08-15', '2020-08-15', true],
   ])('from %j to %j: %s', (startDate, endDate, want) => {
-    expect(inRange(m, { startDate, endDate })).toBe(want);
+    expect(inRange(m, { startDate, endDate }, 'UTC')).toBe(want);
+  });
+});
+
+describe('inRange in the venue zone', () => {
+  // 23:50 UTC on 15 August is 08:50 on 16 August in Tokyo.
+  const m = meeting(1, taco, '2020-08-15T23:50:00Z', '2020-08-15T23:55:00Z');
+  it('takes the days of the zone', () => {
+    expect(inRange(m, { startDate: '2020-08-16', endDate: '2020-08-16' }, 'Asia/Tokyo')).toBe(true);
+    expect(inRange(m, { startDate: '2020-08-16', endDate: '2020-08-16' }, 'UTC')).toBe(false);
   });
 });
 

@@ -1,8 +1,9 @@
 import type { Connection, Meeting } from './api';
 import { groupConnections, type ConnectionGroup } from './connections';
+import { dayIn } from './format';
 
-// A MeetingRange is the days whose meetings are shown (YYYY-MM-DD, UTC,
-// both included); an empty bound is open.
+// A MeetingRange is the days whose meetings are shown (YYYY-MM-DD, in the
+// venue's time zone, both included); an empty bound is open.
 export interface MeetingRange {
   startDate: string;
   endDate: string;
@@ -13,22 +14,29 @@ function newestFirst(a: Meeting, b: Meeting): number {
   return Date.parse(b.started) - Date.parse(a.started) || b.id - a.id;
 }
 
-// inRange reports whether a meeting overlaps the range's days.
-export function inRange(m: Meeting, r: MeetingRange): boolean {
-  if (r.startDate && Date.parse(m.last_seen) < Date.parse(`${r.startDate}T00:00:00Z`)) return false;
-  if (r.endDate && Date.parse(m.started) >= Date.parse(`${r.endDate}T00:00:00Z`) + 24 * 3600 * 1000) return false;
+// inRange reports whether a meeting overlaps the range's days in zone.
+export function inRange(m: Meeting, r: MeetingRange, zone: string): boolean {
+  if (r.startDate && dayIn(m.last_seen, zone) < r.startDate) return false;
+  if (r.endDate && dayIn(m.started, zone) > r.endDate) return false;
   return true;
+}
+
+// serverRange is the range in UTC days that holds r's days in any zone:
+// a day more on each side.
+export function serverRange(r: MeetingRange): MeetingRange {
+  const shift = (d: string, days: number) => (d ? new Date(Date.parse(`${d}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10) : '');
+  return { startDate: shift(r.startDate, -1), endDate: shift(r.endDate, 1) };
 }
 
 // applyChange brings a list up to date with one change of a meeting: a
 // newer version replaces the one held, a merged meeting is dropped, a new
 // meeting in the range joins, in order. An older version changes nothing,
 // so the same change twice, from a page and the stream, counts once.
-export function applyChange(list: Meeting[], m: Meeting, r: MeetingRange): Meeting[] {
+export function applyChange(list: Meeting[], m: Meeting, r: MeetingRange, zone: string): Meeting[] {
   const held = list.find((x) => x.id === m.id);
   if (held && held.version >= m.version) return list;
   const rest = list.filter((x) => x.id !== m.id);
-  if (m.merged_into || !inRange(m, r)) return rest;
+  if (m.merged_into || !inRange(m, r, zone)) return rest;
   return [...rest, m].sort(newestFirst);
 }
 

@@ -2,7 +2,8 @@
 // connection query over HTTP at about 100,000 and 1,000,000 reports beside
 // the proof of concept's algorithm on the same data; ingest through the
 // whole local path beside the raw COPY rate; each process's cold start,
-// memory and binary size. It prints the tables and writes them to
+// memory and binary size; the web app in Chromium on the largest
+// conference (web.go, issue 15). It prints the tables and writes them to
 // docs/bench.md, docs/bench.json and README.md.
 //
 // `make bench` runs it on a PostgreSQL cluster of its own, from the
@@ -146,6 +147,10 @@ func run(ctx context.Context, o *options) (*Results, error) {
 			return nil, err
 		}
 		r.Connections = append(r.Connections, res)
+	}
+	say("web app")
+	if r.Web, err = measureWeb(ctx, o, r.Connections[len(r.Connections)-1], loaded); err != nil {
+		return nil, err
 	}
 	say("ingest")
 	if r.Ingest, err = measureIngest(ctx, o, loaded); err != nil {

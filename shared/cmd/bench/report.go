@@ -24,6 +24,7 @@ type Results struct {
 	Connections []ConnectionResult `json:"connections"`
 	Ingest      []IngestResult     `json:"ingest"`
 	Processes   []Process          `json:"processes"`
+	Web         *WebResult         `json:"web,omitempty"`
 }
 
 // Machine is where the run happened.
@@ -72,6 +73,7 @@ func (r *Results) Markdown() string {
 		r.Server.SharedBuffers, r.Server.Fsync, r.Machine.Go, (time.Duration(r.Seconds) * time.Second).String())
 	r.targets(&b)
 	r.connections(&b)
+	r.web(&b)
 	r.ingest(&b)
 	r.processes(&b)
 	return b.String()

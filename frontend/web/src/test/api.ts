@@ -37,7 +37,16 @@ export function serve(routes: Record<string, Handler>): Call[] {
       const body = typeof init.body === 'string' ? JSON.parse(init.body) : undefined;
       calls.push({ method, url, headers: new Headers(init.headers), body });
       const handler = routes[`${method} ${url.pathname}`];
-      return handler ? handler(url, body) : json(404, { error: `no route ${method} ${url.pathname}` });
+      if (handler) return handler(url, body);
+      // One person is found in the list of everyone, as the server would.
+      const one = /^\/api\/persons\/(\d+)$/.exec(url.pathname);
+      const everyone = routes['GET /api/persons'];
+      if (method === 'GET' && one && everyone) {
+        const list = await (await everyone(new URL('/api/persons', url), undefined)).json();
+        const p = Array.isArray(list) ? list.find((x: { id: number }) => x.id === Number(one[1])) : undefined;
+        return p ? json(200, p) : json(404, { error: `person ${one[1]} not found` });
+      }
+      return json(404, { error: `no route ${method} ${url.pathname}` });
     }),
   );
   return calls;
