@@ -3,17 +3,15 @@ package conference
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 )
 
-// BatchSize is how many reports Load stores in one statement.
+// BatchSize is how many reports Load stores in one statement, and updates
+// the meetings of in one transaction: the more reports of a round at once,
+// the fewer times each meeting is rewritten.
 const BatchSize = 5000
-
-// meetingBatch is how many of them Load updates the meetings of at once.
-const meetingBatch = 1000
 
 // Load stores the conference in db, with its meetings as connections would
 // have kept them when c.Meetings is set, and returns the ids of its
@@ -38,16 +36,12 @@ func Load(ctx context.Context, db *postgres.DB, c Config, progress func(done, to
 			return err
 		}
 		if c.Meetings {
-			// In parts of the size of connections' batches, each a short
-			// statement.
-			for part := range slices.Chunk(locs, meetingBatch) {
-				stored := make([]int64, len(part))
-				for i, l := range part {
-					stored[i] = l.ID
-				}
-				if _, err := db.UpdateMeetings(ctx, stored); err != nil {
-					return err
-				}
+			stored := make([]int64, len(locs))
+			for i, l := range locs {
+				stored[i] = l.ID
+			}
+			if _, err := db.UpdateMeetings(ctx, stored); err != nil {
+				return err
 			}
 		}
 		done += len(batch)
