@@ -407,6 +407,7 @@ func (is *island) closestCandidates() []*nearPair {
 type meetingWrites struct {
 	as, bs                          []int64
 	keeps                           []*int64
+	joins                           []bool
 	starteds, lastSeens             []time.Time
 	closests, latitudes, longitudes []float64
 	merged, into, dropped           []int64
@@ -448,31 +449,37 @@ func (w *meetingWrites) add(is *island) {
 		lon += r.lon
 	}
 	n := float64(len(reports))
-	w.as, w.bs, w.keeps = append(w.as, is.a), append(w.bs, is.b), append(w.keeps, keep)
+	w.as, w.bs, w.keeps, w.joins = append(w.as, is.a), append(w.bs, is.b), append(w.keeps, keep), append(w.joins, len(is.old) > 1)
 	w.starteds, w.lastSeens = append(w.starteds, started), append(w.lastSeens, lastSeen)
 	w.closests, w.latitudes, w.longitudes = append(w.closests, closest), append(w.latitudes, lat/n), append(w.longitudes, lon/n)
 }
 
 // write writes the meetings in one statement and returns the pairs of those
-// it changed. A meeting has ended once either person reported later than
-// the window after it was last seen.
+// it changed for the live stream: started, ended, merged or gone. A meeting
+// has ended once either person reported later than the window after it was
+// last seen. One that only grows (later last seen, closer, its centroid
+// moved) keeps its version, which changes no indexed column: PostgreSQL
+// updates it in place (a heap-only tuple).
 func (w *meetingWrites) write(ctx context.Context, tx pgx.Tx) ([][2]int64, error) {
 	rows, _ := tx.Query(ctx, `
 		WITH fresh AS MATERIALIZED (
 			SELECT f.*,
 				EXISTS (SELECT FROM location l WHERE l.person_id = f.a AND l.creation_time > f.last_seen + $1::interval)
 				OR EXISTS (SELECT FROM location l WHERE l.person_id = f.b AND l.creation_time > f.last_seen + $1::interval) AS ended
-			FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::timestamptz[], $6::timestamptz[], $7::float8[], $8::float8[], $9::float8[])
-				AS f(a, b, keep, started, last_seen, closest_m, latitude, longitude)
+			FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::timestamptz[], $6::timestamptz[], $7::float8[], $8::float8[], $9::float8[], $13::bool[])
+				AS f(a, b, keep, started, last_seen, closest_m, latitude, longitude, joins)
 		), updated AS (
 			UPDATE meeting m
 			SET started = f.started, last_seen = f.last_seen, closest_m = f.closest_m,
-				latitude = f.latitude, longitude = f.longitude, ended = f.ended, version = nextval('meeting_version')
+				latitude = f.latitude, longitude = f.longitude, ended = f.ended,
+				version = CASE WHEN c.changes THEN nextval('meeting_version') ELSE m.version END
 			FROM fresh f
+			JOIN meeting o ON o.id = f.keep
+			CROSS JOIN LATERAL (SELECT f.joins OR (o.started, o.ended) IS DISTINCT FROM (f.started, f.ended) AS changes) c
 			WHERE m.id = f.keep
 			  AND (m.started, m.last_seen, m.closest_m, m.latitude, m.longitude, m.ended)
 			      IS DISTINCT FROM (f.started, f.last_seen, f.closest_m, f.latitude, f.longitude, f.ended)
-			RETURNING m.person_a, m.person_b
+			RETURNING m.person_a, m.person_b, c.changes
 		), inserted AS (
 			INSERT INTO meeting (person_a, person_b, started, last_seen, closest_m, latitude, longitude, ended)
 			SELECT a, b, started, last_seen, closest_m, latitude, longitude, ended
@@ -488,10 +495,10 @@ func (w *meetingWrites) write(ctx context.Context, tx pgx.Tx) ([][2]int64, error
 			DELETE FROM meeting m WHERE m.id = ANY($12::bigint[])
 			RETURNING m.person_a, m.person_b
 		)
-		SELECT * FROM updated UNION ALL SELECT * FROM inserted
+		SELECT person_a, person_b FROM updated WHERE changes UNION ALL SELECT * FROM inserted
 		UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM dropped`,
 		udaconnect.DetectWindow, w.as, w.bs, w.keeps, w.starteds, w.lastSeens, w.closests, w.latitudes, w.longitudes,
-		w.merged, w.into, w.dropped)
+		w.merged, w.into, w.dropped, w.joins)
 	var changed [][2]int64
 	var a, b int64
 	_, err := pgx.ForEachRow(rows, []any{&a, &b}, func() error {

@@ -10,7 +10,8 @@ import (
 )
 
 // DetectMeetings brings the meetings up to date with the recorded locations
-// ids and returns the persons whose meetings changed and the meetings that
+// ids and returns the persons whose meetings changed (started, ended, merged
+// or went; one that only grew keeps its version) and the meetings that
 // the locations start, in one transaction that searches around each
 // location once:
 //

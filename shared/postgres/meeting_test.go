@@ -281,6 +281,18 @@ func TestMeetingChanges(t *testing.T) {
 		t.Errorf("UpdateMeetings of nothing changed %v", changed)
 	}
 
+	// They stay together: the meeting grows, which is no change to stream.
+	s.deliver(t, []at{{"ann", 5, 0}, {"bob", 5, 2}})
+	if v, err := s.db.MeetingVersion(ctx, ann); err != nil || v != first[0].Version {
+		t.Errorf("MeetingVersion after the meeting grew = %d, %v; want %d", v, err, first[0].Version)
+	}
+	if ms := changesOf(first[0].Version); len(ms) != 0 {
+		t.Errorf("changes after the meeting grew = %+v; want none", ms)
+	}
+	if got := s.meetings(t); !slices.Equal(got, []string{"ann+bob 10:00-10:05"}) {
+		t.Errorf("meetings after they stayed = %q; want the first one grown", got)
+	}
+
 	s.deliver(t, []at{{"ann", 50, 0}, {"bob", 50, 1}})
 	second := changesOf(first[0].Version) // the new one first, then the first one ended
 	if len(second) != 2 || second[0].ID == first[0].ID || second[0].Ended || second[1].ID != first[0].ID || !second[1].Ended {

@@ -45,7 +45,7 @@ export interface Meeting {
   latitude: number;
   longitude: number;
   ended: boolean;
-  version: number; // raised by every change
+  version: number; // raised when it starts, ends or merges, not as it grows
   merged_into?: number;
 }
 
