@@ -31,12 +31,13 @@ import (
 const source = ev.Source + "/connections"
 
 // Detection in batches: the locations recorded while one batch is searched
-// around are searched around together in the next, up to 3,000 at a time
-// (several groups of reports when detection falls behind, which makes each
-// report cheaper), in one statement; up to 20,000 wait (20 groups delivered
-// at once), beyond which a group is refused with 429 and the Broker
-// delivers it again later.
-var detectConfig = batch.Config{Name: "detection", MaxSize: 3 * ev.MaxGroupReports, QueueSize: 20 * ev.MaxGroupReports, Writers: 2, Timeout: 20 * time.Second}
+// around are searched around together in the next, up to 1,000 at a time
+// (a group of reports), in one statement; up to 20,000 wait (20 groups
+// delivered at once), beyond which a group is refused with 429 and the
+// Broker delivers it again later. Larger batches cost less per location but
+// run into the statement timeout when the database is busy with ingest
+// (docs/bench.md).
+var detectConfig = batch.Config{Name: "detection", MaxSize: ev.MaxGroupReports, QueueSize: 20 * ev.MaxGroupReports, Writers: 2, Timeout: 10 * time.Second}
 
 // sends bounds the connection.detected events on their way at once.
 const sends = 16

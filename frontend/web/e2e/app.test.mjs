@@ -345,6 +345,8 @@ test('a meeting that starts while the page is open appears without a reload, and
 
   await api('POST', '/api/locations', { person_id: bob.id, ...spot, creation_time: '2022-03-03T10:05:00Z' });
   const list = page.getByRole('list', { name: `People Ada Live ${stamp} met` });
+  // The new meeting's card is highlighted for a moment as it arrives.
+  await list.locator('li.fresh').filter({ hasText: `Bob Live ${stamp}` }).waitFor();
   await list.getByRole('button', { name: new RegExp(`Bob Live ${stamp}`) }).click();
   const meetingsWithBob = page.getByRole('list', { name: `Meetings with Bob Live ${stamp}` });
   await meetingsWithBob.getByText(/\(ongoing\)/).waitFor();

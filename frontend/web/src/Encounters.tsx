@@ -29,13 +29,27 @@ interface Props {
   onView: (change: Partial<View>, replace?: boolean) => void;
 }
 
+// How long a card whose meeting just started or ended is highlighted.
+const freshMS = 4000;
+
 // useMeetings reads all of a person's meetings in the range's days (in the
 // venue's zone) and keeps them live: each change from the stream is applied
 // by version, and the list read again whenever the stream (re)opens, so that
-// no change falls between the two.
+// no change falls between the two. fresh holds the people whose meeting the
+// stream just brought, for a moment.
 function useMeetings(personID: number, range: MeetingRange, zone: string) {
   const queries = useQueryClient();
   const [live, setLive] = useState(false);
+  const [fresh, setFresh] = useState<ReadonlySet<number>>(new Set());
+  const timers = useRef(new Set<ReturnType<typeof setTimeout>>());
+  useEffect(() => () => timers.current.forEach(clearTimeout), []);
+  const refresh = (id: number, on: boolean) =>
+    setFresh((was) => {
+      const next = new Set(was);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
   const key = useMemo(() => ['meetings', personID, range.startDate, range.endDate, zone], [personID, range.startDate, range.endDate, zone]);
   const meetings = useQuery({
     queryKey: key,
@@ -46,7 +60,15 @@ function useMeetings(personID: number, range: MeetingRange, zone: string) {
     () =>
       liveMeetings(
         personID,
-        (m: Meeting) => queries.setQueryData<Meeting[]>(key, (list) => (list ? applyChange(list, m, range, zone) : list)),
+        (m: Meeting) => {
+          queries.setQueryData<Meeting[]>(key, (list) => (list ? applyChange(list, m, range, zone) : list));
+          refresh(m.person.id, true);
+          const timer = setTimeout(() => {
+            timers.current.delete(timer);
+            refresh(m.person.id, false);
+          }, freshMS);
+          timers.current.add(timer);
+        },
         (open) => {
           setLive(open);
           if (open) queries.invalidateQueries({ queryKey: key, exact: true });
@@ -55,7 +77,7 @@ function useMeetings(personID: number, range: MeetingRange, zone: string) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [queries, key],
   );
-  return { meetings, live };
+  return { meetings, live, fresh };
 }
 
 // Encounters is a person's view about whom they met: a summary, a card per
@@ -66,7 +88,7 @@ function useMeetings(personID: number, range: MeetingRange, zone: string) {
 export function Encounters({ person, view, onView }: Props) {
   const zone = useZone();
   const name = fullName(person);
-  const { meetings, live } = useMeetings(person.id, view.range, zone);
+  const { meetings, live, fresh } = useMeetings(person.id, view.range, zone);
   const list = useKept(meetings.data);
   const all = useMemo(() => toEncounters(list ?? []), [list]);
   const shown = useMemo(() => sortEncounters(filterEncounters(all, view.filter), view.sort), [all, view.filter, view.sort]);
@@ -176,7 +198,7 @@ export function Encounters({ person, view, onView }: Props) {
                         ref={cards.measureElement}
                         data-index={row.index}
                         data-person={e.person.id}
-                        className={e.person.id === view.with ? 'selected' : undefined}
+                        className={[e.person.id === view.with && 'selected', fresh.has(e.person.id) && 'fresh'].filter(Boolean).join(' ') || undefined}
                         style={{ transform: `translateY(${row.start}px)` }}
                       >
                         <Card
