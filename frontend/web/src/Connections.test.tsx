@@ -45,8 +45,8 @@ describe('connections', () => {
   it('defaults to the range of the person’s reports, 5 m and 15 minutes', async () => {
     const { calls } = await open();
     await screen.findByText(/Met 3 people/);
-    expect(screen.getByLabelText('From')).toHaveValue('2020-07-07');
-    expect(screen.getByLabelText('To')).toHaveValue('2020-08-19');
+    expect(screen.getByLabelText('From (YYYY-MM-DD, UTC)')).toHaveValue('2020-07-07');
+    expect(screen.getByLabelText('To (YYYY-MM-DD, UTC)')).toHaveValue('2020-08-19');
     expect(screen.getByLabelText('Distance (m)')).toHaveValue(5);
     expect(screen.getByLabelText('Time apart')).toHaveValue('15m');
     expect(connectionCalls(calls)).toEqual([{ start_date: '2020-07-07', end_date: '2020-08-19', distance: '5', window: '15m' }]);
@@ -87,12 +87,14 @@ describe('connections', () => {
     expect(await screen.findByText(/Met 3 people, 5 times \(within 5 m and 15 minutes/)).toBeInTheDocument();
   });
 
-  it('checks the controls before asking', async () => {
+  it('checks the controls before asking, and shows a problem once the field is left', async () => {
     const { user, calls } = await open();
     await screen.findByText(/Met 3 people/);
 
     const distance = screen.getByLabelText('Distance (m)');
     await user.clear(distance);
+    expect(screen.queryByText('Enter a distance above 0 and at most 1,000 m.')).not.toBeInTheDocument();
+    await user.tab();
     expect(screen.getByText('Enter a distance above 0 and at most 1,000 m.')).toBeInTheDocument();
     expect(distance).toHaveAccessibleDescription('Enter a distance above 0 and at most 1,000 m.');
     await user.type(distance, '2000');
@@ -100,7 +102,11 @@ describe('connections', () => {
     await user.clear(distance);
     await user.type(distance, '5');
 
-    const to = screen.getByLabelText('To');
+    const to = screen.getByLabelText('To (YYYY-MM-DD, UTC)');
+    await user.clear(to);
+    await user.type(to, '2020-7-1');
+    await user.tab();
+    expect(screen.getByText('Enter a day as YYYY-MM-DD, such as 2020-07-07.')).toBeInTheDocument();
     await user.clear(to);
     await user.type(to, '2020-07-01');
     expect(screen.getByText('The last day must not be before the first.')).toBeInTheDocument();

@@ -1,4 +1,5 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
 import { listConnections, listLocations, type Connection, type ConnectionParams, type Location, type Person } from './api';
 import {
   DefaultDistance,
@@ -14,6 +15,7 @@ import {
 } from './connections';
 import { formatDate, formatDistance, formatSpan, formatTime, fullName, plural } from './format';
 import { errorMessage, isAbort, type Load } from './load';
+import { isDay } from './Encounters';
 import { MeetingMap } from './MeetingMap';
 import { useZone } from './zone';
 
@@ -27,10 +29,14 @@ export interface Controls {
 
 type Problems = Partial<Record<keyof Controls, string>>;
 
+const dayFormat = 'Enter a day as YYYY-MM-DD, such as 2020-07-07.';
+
 export function checkControls(c: Controls): Problems {
   const p: Problems = {};
   if (!c.start) p.start = 'Choose the first day.';
+  else if (!isDay(c.start)) p.start = dayFormat;
   if (!c.end) p.end = 'Choose the last day.';
+  else if (!isDay(c.end)) p.end = dayFormat;
   else if (c.start && c.end < c.start) p.end = 'The last day must not be before the first.';
   else if (c.start && daysSpanned(c.start, c.end) > MaxRangeDays) p.end = `The range can span at most ${MaxRangeDays} days.`;
   const d = Number(c.distance);
@@ -58,6 +64,9 @@ export function Connections({ person }: { person: Person }) {
   const [answer, setAnswer] = useState<{ query: string; result: Load<Connection[]> } | null>(null);
   const [resultTry, setResultTry] = useState(0);
   const [selectedID, setSelectedID] = useState<number | null>(null);
+  // A field's problem shows once the user has left it.
+  const [left, setLeft] = useState<ReadonlySet<string>>(new Set());
+  const leave = (id: string) => () => setLeft((l) => new Set(l).add(id));
 
   useEffect(() => {
     const abort = new AbortController();
@@ -75,6 +84,7 @@ export function Connections({ person }: { person: Person }) {
   }, [person.id, reportsTry]);
 
   const problems = controls ? checkControls(controls) : {};
+  const shown = (id: string, problem?: string) => (left.has(id) ? problem : undefined);
   const params: ConnectionParams | null =
     controls && Object.keys(problems).length === 0
       ? { startDate: controls.start, endDate: controls.end, distance: Number(controls.distance), window: controls.window || undefined }
@@ -129,14 +139,14 @@ export function Connections({ person }: { person: Person }) {
         <>
           <form className="controls" onSubmit={(e) => e.preventDefault()} aria-label="Connection search">
             <div className="field">
-              <label htmlFor="from">From</label>
-              <input id="from" type="date" value={controls.start} required onChange={(e) => set({ start: e.target.value })} {...invalid('from', problems.start)} />
-              <Problem id="from" text={problems.start} />
+              <label htmlFor="from">From (YYYY-MM-DD, UTC)</label>
+              <input id="from" inputMode="numeric" placeholder="YYYY-MM-DD" value={controls.start} required onChange={(e) => set({ start: e.target.value.trim() })} onBlur={leave('from')} {...invalid('from', shown('from', problems.start))} />
+              <Problem id="from" text={shown('from', problems.start)} />
             </div>
             <div className="field">
-              <label htmlFor="to">To</label>
-              <input id="to" type="date" value={controls.end} required onChange={(e) => set({ end: e.target.value })} {...invalid('to', problems.end)} />
-              <Problem id="to" text={problems.end} />
+              <label htmlFor="to">To (YYYY-MM-DD, UTC)</label>
+              <input id="to" inputMode="numeric" placeholder="YYYY-MM-DD" value={controls.end} required onChange={(e) => set({ end: e.target.value.trim() })} onBlur={leave('to')} {...invalid('to', shown('to', problems.end))} />
+              <Problem id="to" text={shown('to', problems.end)} />
             </div>
             <div className="field">
               <label htmlFor="distance">Distance (m)</label>
@@ -149,9 +159,10 @@ export function Connections({ person }: { person: Person }) {
                 step="any"
                 value={controls.distance}
                 onChange={(e) => set({ distance: e.target.value })}
-                {...invalid('distance', problems.distance)}
+                onBlur={leave('distance')}
+                {...invalid('distance', shown('distance', problems.distance))}
               />
-              <Problem id="distance" text={problems.distance} />
+              <Problem id="distance" text={shown('distance', problems.distance)} />
             </div>
             <div className="field">
               <label htmlFor="window">Time apart</label>
@@ -210,6 +221,8 @@ interface ResultProps {
 
 function Result({ name, params, result, groups, selectedID, onSelect, onRetry }: ResultProps) {
   const zone = useZone();
+  const scroller = useRef<HTMLDivElement>(null);
+  const rows = useVirtualizer({ count: groups.length, getScrollElement: () => scroller.current, estimateSize: () => 96, overscan: 3 });
   if (result.state === 'loading') {
     return (
       <p className="state loading" role="status">
@@ -241,31 +254,40 @@ function Result({ name, params, result, groups, selectedID, onSelect, onRetry }:
       <p className="summary" role="status">
         Met {plural(groups.length, 'person', 'people')}, {plural(result.data.length, 'time', 'times')} ({within}, {dates})
       </p>
-      <ul className="group-list" aria-label={`People ${name} met`}>
-        {groups.map((g) => {
-          const isSelected = g.person.id === selectedID;
-          return (
-            <li key={g.person.id} className={isSelected ? 'selected' : undefined}>
-              <button type="button" className="group" aria-pressed={isSelected} onClick={() => onSelect(isSelected ? null : g.person.id)}>
-                <span className="name">{fullName(g.person)}</span>
-                <span className="company">{g.person.company_name}</span>
-                <span className="count">{plural(g.meetings.length, 'time', 'times')}</span>
-                <span className="when">{formatSpan(g.first, g.last, zone)}</span>
-                <span className="closest">closest {formatDistance(g.closest)}</span>
-              </button>
-              {isSelected && (
-                <ol className="meetings" aria-label={`Meetings with ${fullName(g.person)}`}>
-                  {g.meetings.map((m) => (
-                    <li key={m.location.id}>
-                      {formatTime(m.location.creation_time, zone)} at {m.location.latitude.toFixed(5)}, {m.location.longitude.toFixed(5)} ({formatDistance(m.distance)} apart)
-                    </li>
-                  ))}
-                </ol>
-              )}
-            </li>
-          );
-        })}
-      </ul>
+      <div ref={scroller} className="card-scroll">
+        <ul className="group-list" aria-label={`People ${name} met`} style={{ height: rows.getTotalSize() }}>
+          {rows.getVirtualItems().map((row) => {
+            const g = groups[row.index];
+            const isSelected = g.person.id === selectedID;
+            return (
+              <li
+                key={g.person.id}
+                ref={rows.measureElement}
+                data-index={row.index}
+                className={isSelected ? 'selected' : undefined}
+                style={{ transform: `translateY(${row.start}px)` }}
+              >
+                <button type="button" className="group" aria-pressed={isSelected} onClick={() => onSelect(isSelected ? null : g.person.id)}>
+                  <span className="name">{fullName(g.person)}</span>
+                  <span className="company">{g.person.company_name}</span>
+                  <span className="count">{plural(g.meetings.length, 'time', 'times')}</span>
+                  <span className="when">{formatSpan(g.first, g.last, zone)}</span>
+                  <span className="closest">closest {formatDistance(g.closest)}</span>
+                </button>
+                {isSelected && (
+                  <ol className="meetings" aria-label={`Meetings with ${fullName(g.person)}`}>
+                    {g.meetings.map((m) => (
+                      <li key={m.location.id}>
+                        {formatTime(m.location.creation_time, zone)} at {m.location.latitude.toFixed(5)}, {m.location.longitude.toFixed(5)} ({formatDistance(m.distance)} apart)
+                      </li>
+                    ))}
+                  </ol>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      </div>
     </>
   );
 }
