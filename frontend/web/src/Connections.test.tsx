@@ -156,6 +156,28 @@ describe('connections', () => {
     expect(await screen.findByText(/Met 3 people/)).toBeInTheDocument();
   });
 
+  it('keeps the last results on screen, dimmed, while new ones load and after they failed', async () => {
+    let next: 'wait' | 'fail' = 'wait';
+    const { user } = await open({
+      connections: (url) =>
+        url.searchParams.get('distance') === '5' ? json(200, pamConnections) : next === 'wait' ? never() : json(500, { error: 'the database is unavailable' }),
+    });
+    await screen.findByText(/Met 3 people, 5 times/);
+    const distance = screen.getByLabelText('Distance (m)');
+    await user.clear(distance);
+    await user.type(distance, '50');
+    expect(await screen.findByText('Looking for people near Pam Trexler…')).toBeInTheDocument();
+    expect(screen.getByText(/Met 3 people, 5 times/)).toBeInTheDocument();
+    expect(document.querySelector('.results.stale')).not.toBeNull();
+
+    next = 'fail';
+    await user.clear(distance);
+    await user.type(distance, '60');
+    expect(await screen.findByRole('alert')).toHaveTextContent('the database is unavailable');
+    expect(screen.getByText(/Met 3 people, 5 times/)).toBeInTheDocument();
+    expect(document.querySelector('.results.stale')).not.toBeNull();
+  });
+
   it('shows an error when the reports cannot be loaded', async () => {
     await open({ reports: () => json(404, { error: 'person 1 not found' }) });
     expect(await screen.findByRole('alert')).toHaveTextContent('Pam Trexler\'s location reports could not be loaded. person 1 not found');

@@ -14,7 +14,7 @@ import {
   type DateRange,
 } from './connections';
 import { formatDate, formatDistance, formatSpan, formatTime, fullName, plural } from './format';
-import { errorMessage, isAbort, type Load } from './load';
+import { errorMessage, isAbort, useKept, type Load } from './load';
 import { isDay } from './Encounters';
 import { MeetingMap } from './MeetingMap';
 import { useZone } from './zone';
@@ -108,8 +108,13 @@ export function Connections({ person }: { person: Person }) {
     };
   }, [person.id, query, resultTry]);
 
-  const result: Load<Connection[]> = answer && answer.query === query ? answer.result : { state: 'loading' };
-  const groups = useMemo(() => (answer?.result.state === 'ready' && answer.query === query ? groupConnections(answer.result.data) : []), [answer, query]);
+  const current: Load<Connection[]> = answer && answer.query === query ? answer.result : { state: 'loading' };
+  // While a new answer loads, or after it failed, the last one stays, dimmed.
+  const kept = useKept(answer?.result.state === 'ready' ? answer : undefined);
+  const stale = current.state !== 'ready' && kept !== undefined;
+  const result = stale ? kept.result : current;
+  const shownParams: ConnectionParams | null = stale ? (JSON.parse(kept.query) as ConnectionParams) : params;
+  const groups = useMemo(() => (result.state === 'ready' ? groupConnections(result.data) : []), [result]);
   const selected = groups.some((g) => g.person.id === selectedID) ? selectedID : null;
   const set = (change: Partial<Controls>) => setControls((c) => (c ? { ...c, ...change } : c));
 
@@ -184,9 +189,24 @@ export function Connections({ person }: { person: Person }) {
             </p>
           )}
 
-          <div className="results">
+          {stale && current.state === 'loading' && params && (
+            <p className="state loading" role="status">
+              Looking for people near {name}…
+            </p>
+          )}
+          {stale && current.state === 'error' && (
+            <div className="state error" role="alert">
+              <p>The connections could not be loaded. {current.message}</p>
+              <button type="button" onClick={() => setResultTry((n) => n + 1)}>
+                Try again
+              </button>
+            </div>
+          )}
+          <div className={`results${stale ? ' stale' : ''}`} aria-busy={(stale && current.state === 'loading') || undefined}>
             <div className="result-list">
-              {params && <Result name={name} params={params} result={result} groups={groups} selectedID={selected} onSelect={setSelectedID} onRetry={() => setResultTry((n) => n + 1)} />}
+              {shownParams && (
+                <Result name={name} params={shownParams} result={result} groups={groups} selectedID={selected} onSelect={setSelectedID} onRetry={() => setResultTry((n) => n + 1)} />
+              )}
               {!params && <p className="state empty">Correct the search above to see connections.</p>}
             </div>
             <MeetingMap ownerName={name} own={reports.data} groups={groups} selectedID={selected} onSelect={setSelectedID} />
