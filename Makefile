@@ -51,13 +51,14 @@ fuzz:
 
 # The browser tests, in Debian's Chromium, against the whole system started as
 # `make run` starts it, on other ports and a fresh database of the test cluster.
-E2E_PORT := 18080
+# E2E_PORT=n moves them all (n, n+10 … n+14), so that two checkouts can test at once.
+E2E_PORT ?= 18080
 test-browser: frontend/web/node_modules/.package-lock.json
 	@test -n "$$TEST_DATABASE_URL" || { echo "TEST_DATABASE_URL is not set: run make test"; exit 1; }
 	@psql "$$TEST_DATABASE_URL" -qc 'DROP DATABASE IF EXISTS browser_e2e WITH (FORCE)' -c 'CREATE DATABASE browser_e2e'
 	@mkdir -p .test; \
 	RUN_DIR=.test/run DATABASE_URL=$${TEST_DATABASE_URL%/*}/browser_e2e?sslmode=disable LOG_LEVEL=warn \
-	  DOOR_PORT=$(E2E_PORT) BROKER_PORT=18090 PERSONS_PORT=18091 LOCATIONS_PORT=18092 CONNECTIONS_PORT=18093 DEADLETTERS_PORT=18094 \
+	  DOOR_PORT=$(E2E_PORT) BROKER_PORT=$$(($(E2E_PORT)+10)) PERSONS_PORT=$$(($(E2E_PORT)+11)) LOCATIONS_PORT=$$(($(E2E_PORT)+12)) CONNECTIONS_PORT=$$(($(E2E_PORT)+13)) DEADLETTERS_PORT=$$(($(E2E_PORT)+14)) \
 	  deploy/local/run.sh > .test/run.log 2>&1 & pid=$$!; \
 	for i in $$(seq 600); do curl -fsS -o /dev/null http://127.0.0.1:$(E2E_PORT)/readyz 2>/dev/null && break; \
 	  kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
