@@ -9,10 +9,11 @@ import { frank, meeting, pamConnections, pamMeetings, pamReports, people } from 
 const live = '/api/persons/1/meetings/live';
 
 // openAt renders the app signed in as the organizer, at address.
-function openAt(address: string, meetings: (url: URL) => Response | Promise<Response> = () => json(200, pamMeetings)) {
+function openAt(address: string, meetings: (url: URL) => Response | Promise<Response> = () => json(200, pamMeetings), detection = () => json(404, { error: 'no route' })) {
   window.history.replaceState(null, '', address);
   const calls = serve({
     ...signedIn(),
+    'GET /api/detection': detection,
     'GET /api/persons': () => json(200, people),
     'GET /api/persons/1/meetings': meetings,
     'GET /api/persons/1/locations': () => json(200, pamReports),
@@ -40,7 +41,7 @@ function send(m: Meeting) {
   act(() => liveStream(live)!.send('meeting', m, String(m.version)));
 }
 
-const all = 'Met 2 people in 3 meetings, 46 min together';
+const all = 'Met 2 people in 3 meetings, 36 min together';
 
 describe('encounters', () => {
   it('sums up whom the person met, a card per person: meetings, time together, closest, last meeting', async () => {
@@ -49,7 +50,7 @@ describe('encounters', () => {
     expect(await screen.findByText(all)).toBeInTheDocument();
     expect(window.location.pathname).toBe('/persons/1');
     expect(cards()).toEqual([
-      'Taco FargoAlpha Omega Upholstery2 meetings · 46 min together · closest 0.0 mlast 2020-08-15 10:45',
+      'Taco FargoAlpha Omega Upholstery2 meetings · 36 min together · closest 0.0 mlast 2020-08-15 10:45',
       'Otto SpringThe Chicken Sisters Restaurant1 meeting · a moment together · closest 0.0 mlast 2020-07-07 10:37',
     ]);
   });
@@ -78,6 +79,51 @@ describe('encounters', () => {
     expect(within(screen.getByRole('list', { name: 'Meetings with Taco Fargo' })).getAllByRole('button')).toHaveLength(2);
   });
 
+  it('shows each meeting’s time together, and filters on the least time together in the address', async () => {
+    const { user } = openAt('/persons/1?with=5');
+    await screen.findByText(all);
+    expect(within(screen.getByRole('list', { name: 'Meetings with Taco Fargo' })).getAllByRole('button').map((b) => b.textContent)).toEqual([
+      '2020-08-15 10:30–10:45, 15 min together, closest 0.3 m',
+      '2020-07-07 10:21–10:52, 21 min together, closest 0.0 m',
+    ]);
+    await user.type(screen.getByLabelText('At least (minutes together)'), '30');
+    expect(window.location.search).toBe('?with=5&together=30');
+    expect(await screen.findByText(`${all}; showing 1 person`)).toBeInTheDocument();
+    await user.clear(screen.getByLabelText('At least (minutes together)'));
+    await user.type(screen.getByLabelText('At least (minutes together)'), '37');
+    expect(await screen.findByText(`${all}; showing 0 people`)).toBeInTheDocument();
+  });
+
+  it('folds the filters behind one control that says how many are on', async () => {
+    const { user } = openAt('/persons/1?find=taco&together=10');
+    await screen.findByText(`${all}; showing 1 person`);
+    const filters = screen.getByRole('button', { name: 'Filters (2 on)' });
+    expect(filters).toHaveAttribute('aria-expanded', 'false');
+    expect(screen.getByRole('form', { name: 'Which meetings' })).toHaveClass('folded');
+    await user.click(filters);
+    expect(filters).toHaveAttribute('aria-expanded', 'true');
+    expect(screen.getByRole('form', { name: 'Which meetings' })).not.toHaveClass('folded');
+    expect(screen.getByLabelText('At least (minutes together)')).toHaveValue(10);
+  });
+
+  it('says how current the meetings are when detection is behind, and nothing when it is not', async () => {
+    const to = new Date(Date.now() - 180_000).toISOString();
+    openAt('/persons/1', undefined, () => json(200, { current_to: to, lag_seconds: 180, backlog_reports: 12000 }));
+    expect(await screen.findByText(`Meetings are up to date to ${to.slice(11, 16)} (3 min behind).`)).toBeInTheDocument();
+  });
+
+  it.each([
+    ['current', () => json(200, { current_to: new Date().toISOString(), lag_seconds: 2, backlog_reports: 0 })],
+    ['forbidden', () => json(403, { error: 'only the organizer may do this' })],
+    ['not there', () => json(404, { error: 'no such route' })],
+  ])('shows nothing about detection when it is %s', async (_, detection) => {
+    const { calls } = openAt('/persons/1', undefined, detection);
+    await screen.findByText(all);
+    await vi.waitFor(() => expect(calls.some((c) => c.url.pathname === '/api/detection')).toBe(true));
+    expect(screen.queryByText(/Meetings are up to date/)).not.toBeInTheDocument();
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+  });
+
   it('adds a new meeting as it happens, and applies changes by version', async () => {
     openAt('/persons/1');
     await screen.findByText(all);
@@ -85,12 +131,12 @@ describe('encounters', () => {
     expect(await screen.findByText('Live: new meetings appear as they happen.')).toBeInTheDocument();
     const now = meeting(7, frank, '2020-08-20T10:00:00Z', '2020-08-20T10:05:00Z', 1.5, { ended: false, version: 20 });
     send(now);
-    expect(await screen.findByText('Met 3 people in 4 meetings, 51 min together')).toBeInTheDocument();
-    send({ ...now, last_seen: '2020-08-20T10:20:00Z', duration_s: 1200, ended: true, version: 21 });
-    expect(await screen.findByText('Met 3 people in 4 meetings, 1 h 6 min together')).toBeInTheDocument();
+    expect(await screen.findByText('Met 3 people in 4 meetings, 41 min together')).toBeInTheDocument();
+    send({ ...now, last_seen: '2020-08-20T10:20:00Z', duration_s: 1200, together_s: 1200, ended: true, version: 21 });
+    expect(await screen.findByText('Met 3 people in 4 meetings, 56 min together')).toBeInTheDocument();
     send({ ...pamMeetings[1], merged_into: 1, version: 22 });
     send(now); // older: changes nothing
-    expect(await screen.findByText('Met 2 people in 3 meetings, 1 h 6 min together')).toBeInTheDocument();
+    expect(await screen.findByText('Met 2 people in 3 meetings, 56 min together')).toBeInTheDocument();
   });
 
   it('asks the server for the days around the venue’s days, and goes back', async () => {

@@ -2,7 +2,8 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { allMeetings, liveMeetings, type Location, type Meeting, type Person } from './api';
-import { filterEncounters, sortEncounters, sorts, summarize, toEncounters, type Encounter, type Filter, type Sort } from './encounters';
+import { DetectionLag } from './Detection';
+import { filterEncounters, noFilter, sortEncounters, sorts, summarize, togetherS, toEncounters, type Encounter, type Filter, type Sort } from './encounters';
 import { formatDistance, formatDuration, formatSpan, formatTime, fullName, plural } from './format';
 import { errorMessage, useKept } from './load';
 import { MeetingMap } from './MeetingMap';
@@ -109,12 +110,25 @@ export function Encounters({ person, view, onView }: Props) {
   }, [selectedIndex, view.with, cards]);
 
   const setFilter = (f: Partial<Filter>) => onView({ filter: { ...view.filter, ...f } }, true);
+  const [unfolded, setUnfolded] = useState(false);
+  const on = [
+    view.range.startDate,
+    view.range.endDate,
+    view.filter.query,
+    view.sort !== 'time',
+    view.filter.minMeetings > 1,
+    view.filter.minTogetherS > 0,
+    view.filter.withinM !== null,
+  ].filter(Boolean).length;
 
   return (
     <section className="connections" aria-labelledby="connections-heading">
       <h2 id="connections-heading">Whom {name} met</h2>
       <p className="subtitle">{person.company_name}</p>
-      <form className="controls" onSubmit={(e) => e.preventDefault()} aria-label="Which meetings">
+      <button type="button" className="secondary filters-toggle" aria-expanded={unfolded} aria-controls="which-meetings" onClick={() => setUnfolded(!unfolded)}>
+        Filters{on > 0 && ` (${on} on)`}
+      </button>
+      <form id="which-meetings" className={`controls${unfolded ? '' : ' folded'}`} onSubmit={(e) => e.preventDefault()} aria-label="Which meetings">
         <DateField id="from" label="From" value={view.range.startDate} onDate={(d) => onView({ range: { ...view.range, startDate: d } })} />
         <DateField id="to" label="To" value={view.range.endDate} onDate={(d) => onView({ range: { ...view.range, endDate: d } })} />
         <div className="field">
@@ -147,7 +161,19 @@ export function Encounters({ person, view, onView }: Props) {
           <label htmlFor="min">At least (meetings)</label>
           <input id="min" type="number" inputMode="numeric" min="1" step="1" value={view.filter.minMeetings} onChange={(e) => setFilter({ minMeetings: Math.max(1, Math.floor(Number(e.target.value)) || 1) })} />
         </div>
-        <button type="button" className="secondary" onClick={() => onView({ range: { startDate: '', endDate: '' }, filter: { query: '', minMeetings: 1, withinM: null } })}>
+        <div className="field">
+          <label htmlFor="together">At least (minutes together)</label>
+          <input
+            id="together"
+            type="number"
+            inputMode="numeric"
+            min="0"
+            step="1"
+            value={view.filter.minTogetherS / 60 || ''}
+            onChange={(e) => setFilter({ minTogetherS: Math.max(0, Math.floor(Number(e.target.value)) || 0) * 60 })}
+          />
+        </div>
+        <button type="button" className="secondary" onClick={() => onView({ range: { startDate: '', endDate: '' }, filter: noFilter })}>
           Clear
         </button>
       </form>
@@ -155,6 +181,7 @@ export function Encounters({ person, view, onView }: Props) {
       <p className="hint live-state" role="status">
         {live ? 'Live: new meetings appear as they happen.' : 'Connecting to live updates…'}
       </p>
+      <DetectionLag />
       {meetings.isPending && (
         <p className="state loading" role="status">
           Loading {name}'s meetings…
@@ -255,7 +282,7 @@ function Card({ e, selected, meeting, onSelect, onMeeting }: CardProps) {
           {e.meetings.map((m) => (
             <li key={m.id}>
               <button type="button" className="meeting" aria-pressed={m.id === meeting} onClick={() => onMeeting(m.id)}>
-                {formatSpan(m.started, m.last_seen, zone)}, {formatDuration(m.duration_s)}, closest {formatDistance(m.closest_m)}
+                {formatSpan(m.started, m.last_seen, zone)}, {formatDuration(togetherS(m))} together, closest {formatDistance(m.closest_m)}
                 {m.ended ? '' : ' (ongoing)'}
               </button>
             </li>

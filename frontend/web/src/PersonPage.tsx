@@ -14,6 +14,7 @@ export function readView(p: URLSearchParams): View {
   const sort = p.get('sort');
   const within = p.get('within');
   const min = Number(p.get('min'));
+  const together = Number(p.get('together'));
   const day = (v: string | null) => (v && isDay(v) ? v : '');
   return {
     range: { startDate: day(p.get('from')), endDate: day(p.get('to')) },
@@ -21,6 +22,7 @@ export function readView(p: URLSearchParams): View {
     filter: {
       query: p.get('find') ?? '',
       minMeetings: Number.isInteger(min) && min > 1 ? min : 1,
+      minTogetherS: Number.isInteger(together) && together > 0 ? together * 60 : 0,
       withinM: within && Number(within) >= 0 ? Number(within) : null,
     },
     with: id(p.get('with')),
@@ -38,6 +40,7 @@ export function writeView(p: URLSearchParams, v: View): URLSearchParams {
   set('sort', v.sort === 'time' ? '' : v.sort);
   set('find', v.filter.query);
   set('min', v.filter.minMeetings > 1 ? String(v.filter.minMeetings) : '');
+  set('together', v.filter.minTogetherS > 0 ? String(Math.round(v.filter.minTogetherS / 60)) : '');
   set('within', v.filter.withinM === null ? '' : String(v.filter.withinM));
   set('with', v.with === null ? '' : String(v.with));
   set('meeting', v.meeting === null ? '' : String(v.meeting));

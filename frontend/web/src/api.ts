@@ -32,15 +32,17 @@ export interface Connection {
 }
 
 // A Meeting is the person and another near each other for a while: from
-// started to last_seen, at closest closest_m metres, around (latitude,
-// longitude). A change on the live stream with merged_into set is a meeting
-// that became part of that one: it is gone.
+// started to last_seen (duration_s apart), together_s seconds of it within
+// the meeting distance at the same moment, at closest closest_m metres,
+// around (latitude, longitude). A change on the live stream with merged_into
+// set is a meeting that became part of that one: it is gone.
 export interface Meeting {
   id: number;
   person: Person; // the other person
   started: string; // RFC 3339
   last_seen: string;
   duration_s: number;
+  together_s?: number; // absent from a server that predates it: duration_s stands in
   closest_m: number;
   latitude: number;
   longitude: number;
@@ -209,4 +211,17 @@ export function liveMeetings(personID: number, onChange: (m: Meeting) => void, o
   source.addEventListener('open', () => onOpen(true));
   source.addEventListener('error', () => onOpen(false));
   return () => source.close();
+}
+
+// Detection is how far the meetings are up to date: detection has taken
+// every report up to current_to, lag_seconds behind the reports received,
+// with backlog_reports still to take.
+export interface Detection {
+  current_to: string; // RFC 3339
+  lag_seconds: number;
+  backlog_reports: number;
+}
+
+export function getDetection(signal?: AbortSignal): Promise<Detection> {
+  return request('/api/detection', { signal });
 }

@@ -25,6 +25,12 @@ export function isSort(s: string | null): s is Sort {
   return sorts.some((x) => x.value === s);
 }
 
+// togetherS is how long a meeting's two people were together: its
+// together_s, or its whole span from a server that does not say.
+export function togetherS(m: Meeting): number {
+  return m.together_s ?? m.duration_s;
+}
+
 // toEncounters groups meetings by the other person.
 export function toEncounters(meetings: Meeting[]): Encounter[] {
   const byPerson = new Map<number, Encounter>();
@@ -35,7 +41,7 @@ export function toEncounters(meetings: Meeting[]): Encounter[] {
       byPerson.set(m.person.id, e);
     }
     e.meetings.push(m);
-    e.togetherS += m.duration_s;
+    e.togetherS += togetherS(m);
     if (Date.parse(m.last_seen) > Date.parse(e.last)) e.last = m.last_seen;
     e.closestM = Math.min(e.closestM, m.closest_m);
   }
@@ -71,16 +77,19 @@ export function sortEncounters(encounters: Encounter[], sort: Sort): Encounter[]
 }
 
 // Filter keeps the encounters whose person matches query (every word in
-// the names or company) and who met at least minMeetings times, at most
-// withinM metres apart when set.
+// the names or company) and who met at least minMeetings times, at least
+// minTogetherS seconds in all, at most withinM metres apart when set.
 export interface Filter {
   query: string;
   minMeetings: number;
+  minTogetherS: number;
   withinM: number | null;
 }
 
+export const noFilter: Filter = { query: '', minMeetings: 1, minTogetherS: 0, withinM: null };
+
 export function filterEncounters(encounters: Encounter[], f: Filter): Encounter[] {
   return encounters.filter(
-    (e) => e.meetings.length >= f.minMeetings && (f.withinM === null || e.closestM <= f.withinM) && matches(e.person, f.query),
+    (e) => e.meetings.length >= f.minMeetings && e.togetherS >= f.minTogetherS && (f.withinM === null || e.closestM <= f.withinM) && matches(e.person, f.query),
   );
 }

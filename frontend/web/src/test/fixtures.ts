@@ -30,13 +30,17 @@ export const pamConnections: Connection[] = [
   met(taco, report(66, 5, '2020-07-07T10:36:06Z'), 1.5),
 ];
 
+// meeting is a meeting from started to lastSeen, together all that time
+// unless changes say otherwise.
 export function meeting(id: number, person: Person, started: string, lastSeen: string, closest = 1, changes: Partial<Meeting> = {}): Meeting {
+  const span = (Date.parse(lastSeen) - Date.parse(started)) / 1000;
   return {
     id,
     person,
     started,
     last_seen: lastSeen,
-    duration_s: (Date.parse(lastSeen) - Date.parse(started)) / 1000,
+    duration_s: span,
+    together_s: span,
     closest_m: closest,
     latitude: 37.55363,
     longitude: -122.290883,
@@ -46,9 +50,10 @@ export function meeting(id: number, person: Person, started: string, lastSeen: s
   };
 }
 
-// Pam's meetings, newest first, as the server answers them.
+// Pam's meetings, newest first, as the server answers them: the first with
+// Taco, 31 minutes long, holds 21 of them together.
 export const pamMeetings: Meeting[] = [
   meeting(3, taco, '2020-08-15T10:30:00Z', '2020-08-15T10:45:00Z', 0.26),
   meeting(2, otto, '2020-07-07T10:37:06Z', '2020-07-07T10:37:06Z', 0),
-  meeting(1, taco, '2020-07-07T10:21:06Z', '2020-07-07T10:52:06Z', 0),
+  meeting(1, taco, '2020-07-07T10:21:06Z', '2020-07-07T10:52:06Z', 0, { together_s: 21 * 60 }),
 ];
