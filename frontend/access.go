@@ -35,11 +35,27 @@ const MaxIdempotencyKey = ev.MaxSenderBytes
 
 // access authenticates requests and applies the rules of each route.
 type access struct {
-	broker *Door // where the door sends events
-	tokens *auth.Tokens
-	gens   *auth.Generations
-	limits *auth.Limits
-	log    *zap.Logger
+	broker  *Door // where the door sends events
+	tokens  *auth.Tokens
+	gens    *auth.Generations
+	limits  *auth.Limits
+	reports ReportSettings
+	log     *zap.Logger
+}
+
+// ReportSettings tell the web app, with the session, what becomes of an
+// attendee's reports: how old one may be when it arrives, and how long
+// reports are kept (RETENTION as it is set, such as 30d; empty when they
+// are kept until deleted).
+type ReportSettings struct {
+	MaxAgeS   float64 `json:"report_max_age_s"`
+	Retention string  `json:"retention,omitempty"`
+}
+
+// Session is who is signed in, with the settings of their reports.
+type Session struct {
+	auth.Principal
+	ReportSettings
 }
 
 type principalKey struct{}
@@ -330,12 +346,12 @@ func (a *access) signIn(w http.ResponseWriter, r *http.Request) {
 		Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
 	})
-	server.WriteJSON(w, http.StatusOK, p)
+	server.WriteJSON(w, http.StatusOK, Session{p, a.reports})
 }
 
 // session answers who is signed in.
-func session(w http.ResponseWriter, r *http.Request) {
-	server.WriteJSON(w, http.StatusOK, principalOf(r.Context()))
+func (a *access) session(w http.ResponseWriter, r *http.Request) {
+	server.WriteJSON(w, http.StatusOK, Session{principalOf(r.Context()), a.reports})
 }
 
 // signOut ends the web app's session.

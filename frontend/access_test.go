@@ -12,6 +12,7 @@ import (
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/server/servertest"
+	"go.uber.org/zap/zaptest"
 )
 
 // The credentials of the access matrix, in its columns' order: a request
@@ -225,4 +226,29 @@ func TestAccess(t *testing.T) {
 			})
 		}
 	})
+}
+
+// The session tells the web app how old an attendee's report may be and how
+// long reports are kept, as the door was started with.
+func TestSessionReportSettings(t *testing.T) {
+	for _, tt := range []struct {
+		settings []string
+		want     ReportSettings
+	}{
+		{nil, ReportSettings{MaxAgeS: 600}},
+		{[]string{"ATTENDEE_REPORT_AGE=90s", "RETENTION=30d"}, ReportSettings{MaxAgeS: 90, Retention: "30d"}},
+	} {
+		door := startDoor(t, &broker{}, tt.settings...)
+		r := asOrganizer.Request(t, "GET", door+"/api/session", nil)
+		var got Session
+		if r.Decode(t, &got); r.Status != http.StatusOK || got.ReportSettings != tt.want || got.Role != auth.Organizer {
+			t.Errorf("GET /api/session with %q = %d %s; want 200 as organizer with %+v", tt.settings, r.Status, r.Body, tt.want)
+		}
+	}
+	_, err := newHandler("http://127.0.0.1:1", func(k string) string {
+		return map[string]string{"AUTH_KEY": testAuthKey, "ORGANIZER_TOKEN": testOrganizerToken, "ATTENDEE_REPORT_AGE": "soon"}[k]
+	}, zaptest.NewLogger(t))
+	if err == nil || !strings.Contains(err.Error(), "ATTENDEE_REPORT_AGE") {
+		t.Errorf("newHandler with ATTENDEE_REPORT_AGE=soon = %v; want an error naming it", err)
+	}
 }

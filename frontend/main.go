@@ -109,7 +109,7 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 	}
 	a.broker = NewDoor(sink, transport, linger, log)
 	api.Handle("POST /events", a.broker)
-	api.HandleFunc("GET /api/session", session)
+	api.HandleFunc("GET /api/session", a.session)
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", a.authenticate(api))
@@ -125,7 +125,9 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 // newAccess reads the door's credentials and limits from the environment:
 // AUTH_KEY signs attendees' tokens, ORGANIZER_TOKEN is the organizer's,
 // ATTENDEE_TOKEN_TTL the lifetime of an attendee's token, ORGANIZER_RATE
-// and ATTENDEE_RATE each credential's requests per second and burst.
+// and ATTENDEE_RATE each credential's requests per second and burst;
+// ATTENDEE_REPORT_AGE (how old an attendee's report may be when it arrives)
+// and RETENTION are told to the web app with the session.
 func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	for _, name := range []string{"AUTH_KEY", "ORGANIZER_TOKEN"} {
 		if getenv(name) == "" {
@@ -148,16 +150,21 @@ func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	if err != nil {
 		return nil, err
 	}
+	reportAge, err := durationOf("ATTENDEE_REPORT_AGE", getenv("ATTENDEE_REPORT_AGE"), 10*time.Minute)
+	if err != nil {
+		return nil, err
+	}
 	persons, err := parseReplicas("PERSONS_URL", getenv("PERSONS_URL"))
 	if err != nil {
 		return nil, err
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
 	return &access{
-		tokens: tokens,
-		gens:   auth.NewGenerations(fetchGenerations(client, persons)),
-		limits: auth.NewLimits(organizerRate, attendeeRate),
-		log:    log,
+		tokens:  tokens,
+		gens:    auth.NewGenerations(fetchGenerations(client, persons)),
+		limits:  auth.NewLimits(organizerRate, attendeeRate),
+		reports: ReportSettings{MaxAgeS: reportAge.Seconds(), Retention: getenv("RETENTION")},
+		log:     log,
 	}, nil
 }
 
