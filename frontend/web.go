@@ -18,6 +18,12 @@ var dist embed.FS
 
 func webApp() http.Handler {
 	files, _ := fs.Sub(dist, "web/dist")
+	return serveWeb(files)
+}
+
+// serveWeb serves the web app in files: its assets, its manifest (which
+// makes it installable) and icons, and index.html for every other path.
+func serveWeb(files fs.FS) http.Handler {
 	index, err := fs.ReadFile(files, "index.html")
 	if err != nil {
 		index = []byte(`<!doctype html><meta charset="utf-8"><title>UdaConnect</title>
@@ -44,6 +50,9 @@ The API is at <a href="/api/docs">/api/docs</a>.</p>`)
 		}
 		if strings.HasPrefix(name, "assets/") {
 			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		if path.Ext(name) == ".webmanifest" { // a type Go's own table does not hold
+			w.Header().Set("Content-Type", "application/manifest+json")
 		}
 		static.ServeHTTP(w, r)
 	})

@@ -116,7 +116,7 @@ export function App({ signInToken = '' }: { signInToken?: string }) {
         </p>
       )}
       {auth.state === 'out' && <SignIn problem={auth.problem} onSignedIn={(session) => setAuth({ state: 'in', session })} />}
-      {auth.state === 'in' && (auth.session.role === 'organizer' ? <Organizer /> : <Attendee personID={auth.session.person_id} />)}
+      {auth.state === 'in' && (auth.session.role === 'organizer' ? <Organizer /> : <Attendee personID={auth.session.person_id} maxAgeS={auth.session.report_max_age_s} retention={auth.session.retention} />)}
     </BrowserRouter>
     </ZoneContext.Provider>
     </QueryClientProvider>

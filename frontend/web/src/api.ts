@@ -1,8 +1,10 @@
 // The HTTP API of UdaConnect (same origin, under /api), as the door serves it.
 // Every call carries the session cookie that signIn obtained.
 
-// Session is who is signed in: an organizer, or an attendee who is one person.
-export type Session = { role: 'organizer' } | { role: 'attendee'; person_id: number };
+// Session is who is signed in: an organizer, or an attendee who is one
+// person; with how old a report may be when it arrives (seconds) and how
+// long reports are kept (such as 30d; absent: until deleted).
+export type Session = ({ role: 'organizer' } | { role: 'attendee'; person_id: number }) & { report_max_age_s?: number; retention?: string };
 
 export interface Person {
   id: number;
@@ -90,8 +92,10 @@ async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   return (await answer<T>(path, init)).data;
 }
 
-// answer is request with the headers of the answer.
-async function answer<T>(path: string, init: RequestInit = {}): Promise<{ data: T; headers: Headers }> {
+// call sends a request to the door with the session cookie; a 401 (but
+// from /api/session, which answers whether one is signed in) means the
+// session has ended.
+async function call(path: string, init: RequestInit = {}): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(path, { ...init, credentials: 'same-origin', headers: { Accept: 'application/json', ...init.headers } });
@@ -99,9 +103,13 @@ async function answer<T>(path: string, init: RequestInit = {}): Promise<{ data: 
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
     throw new ApiError(0, 'The server could not be reached. Check the connection and try again.');
   }
-  // A 401 from /api/session answers whether one is signed in; anywhere else
-  // it means the session has ended.
   if (res.status === 401 && !path.startsWith('/api/session')) signedOut();
+  return res;
+}
+
+// answer is request with the headers of the answer.
+async function answer<T>(path: string, init: RequestInit = {}): Promise<{ data: T; headers: Headers }> {
+  const res = await call(path, init);
   if (!res.ok) {
     const body = await res.json().catch(() => null);
     const message = typeof body?.error === 'string' && body.error ? body.error : `The server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}.`;
@@ -224,4 +232,59 @@ export interface Detection {
 
 export function getDetection(signal?: AbortSignal): Promise<Detection> {
   return request('/api/detection', { signal });
+}
+
+// A CloudEvent as sent to /events (structured mode).
+export interface CloudEvent<T> {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: string;
+  time: string; // RFC 3339
+  datacontenttype: 'application/json';
+  data: T;
+}
+
+// A Result is the door's answer for one event: 202 accepted, else the
+// status it would have had alone.
+export interface Result {
+  id: string;
+  status: number;
+  error?: string;
+}
+
+// Sent is the door's answer to events sent at once: a result per event and,
+// when some may be sent again, the seconds its Retry-After asks to wait.
+export interface Sent {
+  results: Result[];
+  retryAfterS: number | null;
+}
+
+// sendEvents posts events to /events: one alone, more as a batch, which
+// the door answers with a result per event when it did not accept them
+// all. It throws an ApiError with status 0 when the door was not reached.
+export async function sendEvents(events: CloudEvent<unknown>[], signal?: AbortSignal): Promise<Sent> {
+  const one = events.length === 1;
+  const res = await call('/events', {
+    method: 'POST',
+    headers: { 'Content-Type': one ? 'application/cloudevents+json' : 'application/cloudevents-batch+json' },
+    body: JSON.stringify(one ? events[0] : events),
+    signal,
+  });
+  const body = res.ok ? null : await res.json().catch(() => null);
+  const results: Result[] | undefined = Array.isArray(body?.results) ? body.results : undefined;
+  const error = typeof body?.error === 'string' && body.error ? body.error : `The server answered ${res.status}.`;
+  return {
+    results: events.map((e, i) => (res.ok ? { id: e.id, status: res.status } : results?.[i]?.id === e.id ? results[i] : { id: e.id, status: res.status, error })),
+    retryAfterS: retryAfter(res.headers.get('Retry-After')),
+  };
+}
+
+// retryAfter reads a Retry-After header (seconds or an HTTP date) as
+// seconds from now.
+export function retryAfter(header: string | null): number | null {
+  if (!header) return null;
+  if (/^\d+$/.test(header.trim())) return Number(header);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, (at - Date.now()) / 1000);
 }
