@@ -44,9 +44,9 @@ async function api(method, path, body) {
 // newContext is a browser of its own (cookies included) that reaches only
 // BASE_URL and records page errors, violations of the page's
 // Content-Security-Policy and dialogs.
-async function newContext() {
+async function newContext(options = {}) {
   // The venue's zone is the browser's unless set: UTC, as the seed's days.
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, timezoneId: 'UTC' });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, timezoneId: 'UTC', ...options });
   context.setDefaultTimeout(timeout);
   const origin = new URL(baseURL).origin;
   await context.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort()));
@@ -528,6 +528,117 @@ test('no accessibility violations on any main view, as organizer and as attendee
   await hers.getByRole('button', { name: 'Sign in' }).waitFor();
   await axe(hers, 'the sign-in page');
   await context.close();
+});
+
+// A phone of an attendee, with the position granted and set where (and how
+// precise) the test says.
+const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+
+// storedAt waits until the person has a stored report within a metre of
+// (latitude, longitude), and returns how many they have there.
+async function storedAt(personID, { latitude, longitude }) {
+  const near = (l) => Math.abs(l.latitude - latitude) < 1e-5 && Math.abs(l.longitude - longitude) < 1e-5;
+  for (let i = 0; i < 150; i++) {
+    const here = (await api('GET', `/api/persons/${personID}/locations`)).filter(near);
+    if (here.length > 0) return here.length;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`no report of person ${personID} stored at ${latitude}, ${longitude}`);
+}
+
+test('an attendee shares their location from a phone: stored where it is, where it moves, after a spell offline once; Stop sharing stops it', async () => {
+  const person = await api('POST', '/api/persons', { first_name: 'Phoebe', last_name: `Phone ${Date.now()}`, company_name: 'Booth 12' });
+  // Somewhere the seed has no one; each step is 11 m north, 5 s or more
+  // apart: a walk.
+  const at = (step) => ({ latitude: 51.5007 + step * 0.0001, longitude: -0.1246, accuracy: 3 });
+  const context = await newContext({ ...phone, geolocation: at(0) });
+  await context.grantPermissions(['geolocation'], { origin: baseURL });
+  const page = await context.newPage();
+  const sent = []; // the content types of what the page posted to /events
+  page.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/events') && sent.push(r.headers()['content-type']));
+  await page.goto(`${baseURL}/#token=${person.token}`);
+
+  // The first screen: the sharing, what it sends, to whom, how long, how to stop.
+  const sharing = page.getByRole('region', { name: 'Your location' });
+  await sharing.getByText('What is sent:').waitFor();
+  await sharing.getByText('How to stop:').waitFor();
+  await page.getByRole('button', { name: /^Filters/ }).waitFor();
+  assert.equal(await page.getByLabel('Find a person').isVisible(), false, 'the filters are folded on a phone');
+  await axe(page, 'an attendee’s phone, before sharing');
+  await page.screenshot({ path: join(output, 'attendee-phone.png') });
+  assert.equal(sent.length, 0);
+
+  await sharing.getByRole('button', { name: 'Share my location' }).click();
+  await sharing.getByText(/Last position precise to 3\.0 m, at .* Last report sent at/).waitFor();
+  assert.equal(await storedAt(person.id, at(0)), 1);
+  await axe(page, 'an attendee’s phone, sharing');
+  await page.screenshot({ path: join(output, 'attendee-phone-sharing.png') });
+
+  await context.setGeolocation(at(1));
+  assert.equal(await storedAt(person.id, at(1)), 1);
+
+  // Offline: the reports wait, then go as one batch, each stored once.
+  await context.setOffline(true);
+  await page.waitForTimeout(5_000); // the next report is due
+  await context.setGeolocation(at(2));
+  await sharing.getByText(/1 report waiting to be sent: the server cannot be reached/).waitFor();
+  await page.waitForTimeout(5_000);
+  await context.setGeolocation(at(3));
+  await sharing.getByText(/2 reports waiting to be sent/).waitFor();
+  await page.screenshot({ path: join(output, 'attendee-phone-offline.png') });
+  await context.setOffline(false);
+  assert.equal(await storedAt(person.id, at(2)), 1);
+  assert.equal(await storedAt(person.id, at(3)), 1);
+  await sharing.getByText(/waiting to be sent/).waitFor({ state: 'detached' });
+  assert.ok(sent.includes('application/cloudevents-batch+json'), `sent as ${sent.join(', ')}`);
+
+  // Stopped, nothing more is sent, whatever the phone does.
+  await sharing.getByRole('button', { name: 'Stop sharing' }).click();
+  await sharing.getByRole('button', { name: 'Share my location' }).waitFor();
+  const before = { posts: sent.length, stored: (await api('GET', `/api/persons/${person.id}/locations`)).length };
+  await context.setGeolocation(at(4));
+  await page.waitForTimeout(6_000);
+  await context.setGeolocation(at(5));
+  await page.waitForTimeout(6_000);
+  assert.equal(sent.length, before.posts, 'posted after Stop sharing');
+  assert.equal((await api('GET', `/api/persons/${person.id}/locations`)).length, before.stored);
+  await context.close();
+});
+
+test('a denied location permission is said clearly', async () => {
+  const person = await api('POST', '/api/persons', { first_name: 'Dan', last_name: `Denied ${Date.now()}`, company_name: 'Booth 3' });
+  const context = await newContext(phone);
+  const page = await context.newPage();
+  await page.goto(`${baseURL}/#token=${person.token}`);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Browser.setPermission', { permission: { name: 'geolocation' }, setting: 'denied', origin: baseURL });
+  await page.getByRole('button', { name: 'Share my location' }).click();
+  await page.getByRole('alert').filter({ hasText: 'does not let the page know your location' }).waitFor();
+  await page.getByRole('button', { name: 'Share my location' }).waitFor();
+  await axe(page, 'an attendee’s phone, location denied');
+  await context.close();
+});
+
+test('the web app is installable: its manifest and icons, served with their types', async () => {
+  const page = await organizer.newPage();
+  await page.goto(`${baseURL}/`);
+  const manifest = await fetch(`${baseURL}/manifest.webmanifest`);
+  assert.equal(manifest.headers.get('content-type'), 'application/manifest+json');
+  const { icons, display, start_url: start } = await manifest.json();
+  assert.equal(display, 'standalone');
+  assert.equal(start, '/');
+  for (const icon of icons) {
+    const res = await fetch(new URL(icon.src, baseURL));
+    assert.equal(res.headers.get('content-type'), icon.type, icon.src);
+  }
+  const cdp = await organizer.newCDPSession(page);
+  const { errors } = await cdp.send('Page.getAppManifest');
+  assert.deepEqual(errors, []);
+  // A test's browser context is incognito, where nothing installs; that aside,
+  // Chromium finds nothing wanting.
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  assert.deepEqual(installabilityErrors.filter((e) => e.errorId !== 'in-incognito'), []);
+  await page.close();
 });
 
 test('no errors in the page, no dialog', () => {

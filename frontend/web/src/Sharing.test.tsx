@@ -26,7 +26,7 @@ describe('sharing my location', () => {
 
   it('says what is sent, to whom, for how long and how to stop before anything is sent', async () => {
     const { geo, calls } = share({ retention: '30d' });
-    for (const said of [/What is sent:.*latitude and longitude/, /To whom:.*organizer/, /How long:.*kept for 30 days, then deleted/, /How to stop:.*Stop sharing/]) {
+    for (const said of [/What is sent:.*position and its time/, /To whom:.*organizer/, /How long:.*kept for 30 days, then deleted/, /How to stop:.*Stop sharing/]) {
       expect(screen.getByText((_, el) => el?.tagName === 'LI' && said.test(el.textContent ?? ''))).toBeInTheDocument();
     }
     expect(geo.watches.size).toBe(0);

@@ -94,24 +94,20 @@ export function Sharing({ personID, maxAgeS = 600, retention, geolocation = secu
       )}
       {geolocation && !on && (
         <div className="consent">
-          <p>Share your location while this page is open, and UdaConnect tells you whom you met. Before you start:</p>
+          <p>Share your location while this page is open, and UdaConnect tells you whom you met.</p>
           <ul>
             <li>
-              <strong>What is sent:</strong> your position (latitude and longitude) and its time, every {minGapMS / 1000} s while you move and every{' '}
-              {stillMS / 1000} s while you stand still; only positions precise to {meetingDistanceM} m, the distance of a meeting.
+              <strong>What is sent:</strong> your position and its time, every {minGapMS / 1000} s as you move, every {stillMS / 1000} s when still; only
+              positions precise to {meetingDistanceM} m, the distance of a meeting.
             </li>
             <li>
-              <strong>To whom:</strong> this event’s UdaConnect, run by the organizer, who can see your reports. The people you meet see that you met, when
-              and where, never your trail.
+              <strong>To whom:</strong> the organizer’s UdaConnect. The people you meet see when and where you met, never your trail.
             </li>
             <li>
-              <strong>How long:</strong>{' '}
-              {retention
-                ? `your reports are kept for ${formatRetention(retention)}, then deleted.`
-                : 'your reports are kept until the organizer deletes them, or you ask them to.'}
+              <strong>How long:</strong> {retention ? `kept for ${formatRetention(retention)}, then deleted.` : 'kept until the organizer deletes them, or you ask them to.'}
             </li>
             <li>
-              <strong>How to stop:</strong> press Stop sharing, or close this page: nothing is sent while it is closed.
+              <strong>How to stop:</strong> press Stop sharing, or close this page.
             </li>
           </ul>
         </div>
