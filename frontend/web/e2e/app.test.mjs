@@ -546,20 +546,23 @@ async function storedAt(personID, { latitude, longitude }) {
   assert.fail(`no report of person ${personID} stored at ${latitude}, ${longitude}`);
 }
 
-test('an attendee shares their location from a phone: stored where it is, where it moves, after a spell offline once; Stop sharing stops it', async () => {
+test('an attendee shares their location from a phone: stored where it is, where it moves, after a spell offline once, after the page closed; Stop sharing stops it', async () => {
   const person = await api('POST', '/api/persons', { first_name: 'Phoebe', last_name: `Phone ${Date.now()}`, company_name: 'Booth 12' });
   // Somewhere the seed has no one; each step is 11 m north, 5 s or more
   // apart: a walk.
   const at = (step) => ({ latitude: 51.5007 + step * 0.0001, longitude: -0.1246, accuracy: 3 });
   const context = await newContext({ ...phone, geolocation: at(0) });
   await context.grantPermissions(['geolocation'], { origin: baseURL });
-  const page = await context.newPage();
-  const sent = []; // the content types of what the page posted to /events
-  page.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/events') && sent.push(r.headers()['content-type']));
-  await page.goto(`${baseURL}/#token=${person.token}`);
+  const sent = []; // the content types of what the pages posted to /events
+  const open = async (address) => {
+    const page = await context.newPage();
+    page.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/events') && sent.push(r.headers()['content-type']));
+    await page.goto(address);
+    return [page, page.getByRole('region', { name: 'Your location' })];
+  };
+  let [page, sharing] = await open(`${baseURL}/#token=${person.token}`);
 
   // The first screen: the sharing, what it sends, to whom, how long, how to stop.
-  const sharing = page.getByRole('region', { name: 'Your location' });
   await sharing.getByText('What is sent:').waitFor();
   await sharing.getByText('How to stop:').waitFor();
   await page.getByRole('button', { name: /^Filters/ }).waitFor();
@@ -592,13 +595,27 @@ test('an attendee shares their location from a phone: stored where it is, where 
   await sharing.getByText(/waiting to be sent/).waitFor({ state: 'detached' });
   assert.ok(sent.includes('application/cloudevents-batch+json'), `sent as ${sent.join(', ')}`);
 
+  // A report taken offline outlives the page: the next visit sends it,
+  // though sharing is off after a reload the attendee did not ask to keep.
+  await context.setOffline(true);
+  await page.waitForTimeout(5_000);
+  await context.setGeolocation(at(4));
+  await sharing.getByText(/1 report waiting to be sent/).waitFor();
+  await page.close();
+  await context.setOffline(false);
+  [page, sharing] = await open(`${baseURL}/`);
+  assert.equal(await storedAt(person.id, at(4)), 1);
+  await sharing.getByRole('button', { name: 'Share my location' }).waitFor();
+
   // Stopped, nothing more is sent, whatever the phone does.
+  await sharing.getByRole('button', { name: 'Share my location' }).click();
+  await sharing.getByText(/Last report sent at/).waitFor();
   await sharing.getByRole('button', { name: 'Stop sharing' }).click();
   await sharing.getByRole('button', { name: 'Share my location' }).waitFor();
   const before = { posts: sent.length, stored: (await api('GET', `/api/persons/${person.id}/locations`)).length };
-  await context.setGeolocation(at(4));
-  await page.waitForTimeout(6_000);
   await context.setGeolocation(at(5));
+  await page.waitForTimeout(6_000);
+  await context.setGeolocation(at(6));
   await page.waitForTimeout(6_000);
   assert.equal(sent.length, before.posts, 'posted after Stop sharing');
   assert.equal((await api('GET', `/api/persons/${person.id}/locations`)).length, before.stored);
