@@ -474,7 +474,7 @@ test('a failed reload keeps the old results on screen, dimmed', async () => {
   const met = page.getByRole('list', { name: 'People Pam Trexler met' });
   await met.getByRole('button', { name: /Taco Fargo/ }).waitFor();
   await page.route(/\/api\/persons\/\d+\/meetings\?/, (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"the database is unavailable"}' }));
-  await page.getByLabel('To').fill('2020-12-31');
+  await page.getByLabel('To (YYYY-MM-DD)').fill('2020-12-31');
   await page.getByRole('alert').filter({ hasText: 'could not be brought up to date' }).waitFor();
   assert.ok(await met.getByRole('button', { name: /Taco Fargo/ }).isVisible());
   assert.match(await page.locator('.results').getAttribute('class'), /stale/);
