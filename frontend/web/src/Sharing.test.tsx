@@ -40,6 +40,7 @@ describe('sharing my location', () => {
     expect(screen.getByRole('status')).toHaveTextContent('Sharing your location. Waiting for your position…');
     act(() => geo.move(37.55363, -122.290883, 3));
     expect(await screen.findByText(/Last position precise to 3\.0 m, at \d\d:\d\d:\d\d\. Last report sent at/)).toBeInTheDocument();
+    expect(screen.getByText('Sharing your location · precise to 3.0 m')).toHaveClass('sharing-badge'); // wherever the page is scrolled
     const post = calls.find((c) => c.method === 'POST')!;
     expect(post.url.pathname).toBe('/events');
     expect(post.headers.get('Content-Type')).toBe('application/cloudevents+json');

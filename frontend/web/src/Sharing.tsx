@@ -83,6 +83,7 @@ export function Sharing({ personID, maxAgeS = 600, retention, geolocation = secu
   };
   const on = state.sharing !== 'off';
   const minutes = Math.round(maxAgeS / 60);
+  const precision = state.last && `${state.last.accuracy < 10 ? state.last.accuracy.toFixed(1) : Math.round(state.last.accuracy)} m`;
 
   return (
     <section className={`sharing${on ? ' on' : ''}`} aria-labelledby="sharing-heading">
@@ -116,7 +117,7 @@ export function Sharing({ personID, maxAgeS = 600, retention, geolocation = secu
         <p className="sharing-state" role="status">
           <strong>Sharing your location.</strong>{' '}
           {state.last
-            ? `Last position precise to ${state.last.accuracy < 10 ? state.last.accuracy.toFixed(1) : Math.round(state.last.accuracy)} m, at ${clock(state.last.time, zone)}.`
+            ? `Last position precise to ${precision}, at ${clock(state.last.time, zone)}.`
             : 'Waiting for your position…'}
           {state.sentAt !== null && ` Last report sent at ${clock(state.sentAt, zone)}.`}
         </p>
@@ -169,6 +170,13 @@ export function Sharing({ personID, maxAgeS = 600, retention, geolocation = secu
             <input type="checkbox" checked={remember} onChange={(e) => keep(e.target.checked)} /> Keep sharing after a reload
           </label>
         </div>
+      )}
+      {on && (
+        // Wherever the page is scrolled, it says that it is sharing (the
+        // section above says it to screen readers).
+        <p className="sharing-badge" aria-hidden="true">
+          Sharing your location{precision && ` · precise to ${precision}`}
+        </p>
       )}
     </section>
   );
