@@ -392,6 +392,7 @@ test('a deep link opens the view it names, and a reload keeps its filters', asyn
   assert.equal(await page.getByLabel('Sort by').inputValue(), 'closest');
   assert.equal(await page.getByLabel('Find a person').inputValue(), 'taco');
   assert.match(await page.locator('.summary').textContent(), /^Met \d+ people in \d+ meetings, .* together; showing 1 person$/);
+  assert.equal(await page.getByRole('button', { name: 'Share my location' }).count(), 0, 'the organizer shares no location');
 
   await page.getByLabel('Sort by').selectOption('recent');
   await page.waitForURL(/sort=recent/);

@@ -87,10 +87,28 @@ export function memoryOutbox(): Outbox {
   };
 }
 
+// orMemory is outbox until it fails (IndexedDB refused, as in some private
+// windows), then one in memory: reports are still sent, a reload loses them.
+export function orMemory(outbox: Outbox): Outbox {
+  let use = outbox;
+  const memory = memoryOutbox();
+  const safe =
+    <A extends unknown[], R>(method: (o: Outbox) => (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await method(use)(...args);
+      } catch {
+        use = memory;
+        return method(use)(...args);
+      }
+    };
+  return { add: safe((o) => o.add), list: safe((o) => o.list), remove: safe((o) => o.remove), clear: safe((o) => o.clear) };
+}
+
 let shared: Outbox | null = null;
 
 // browserOutbox is the page's outbox: IndexedDB's, else one in memory.
 export function browserOutbox(): Outbox {
-  shared ??= typeof indexedDB === 'undefined' ? memoryOutbox() : indexedDBOutbox();
+  shared ??= typeof indexedDB === 'undefined' ? memoryOutbox() : orMemory(indexedDBOutbox());
   return shared;
 }
