@@ -33,6 +33,7 @@ export default defineConfig({
     setupFiles: ['./src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
     css: false,
+    testTimeout: 15_000, // the machine running the tests may be busy (see src/test/setup.ts)
     env: { TZ: 'UTC' }, // the venue's zone, by default the browser's
   },
 });

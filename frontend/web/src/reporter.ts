@@ -108,6 +108,7 @@ export class Reporter {
   // sent, and the reports not yet sent are discarded.
   async stop() {
     this.pause();
+    this.failures = 0;
     this.set({ sharing: 'off', problem: '', imprecise: null, waiting: 0, offline: false, retryAt: null });
     await this.o.outbox.clear(this.o.personID);
     this.set({ waiting: 0 });
