@@ -5,6 +5,7 @@ import { ApiError, getSession, onSignedOut, signIn, signOut, type Session } from
 import { Attendee } from './Attendee';
 import { errorMessage } from './load';
 import { Organizer } from './Organizer';
+import { forgetSharing } from './Sharing';
 import { SignIn, signInProblem } from './SignIn';
 import { setVenueTimeZone, venueTimeZone, ZoneContext } from './zone';
 
@@ -80,6 +81,7 @@ export function App({ signInToken = '' }: { signInToken?: string }) {
     try {
       await signOut();
       queries.clear(); // nothing read for one person is shown to the next
+      if (auth.state === 'in' && auth.session.role === 'attendee') await forgetSharing(auth.session.person_id);
       setAuth({ state: 'out' });
     } catch (err) {
       setSignOutProblem(`Could not sign out. ${errorMessage(err)}`);

@@ -3,7 +3,7 @@ import { act, render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { App } from './App';
 import { memoryOutbox } from './outbox';
-import { formatRetention, Sharing } from './Sharing';
+import { forgetSharing, formatRetention, Sharing } from './Sharing';
 import { json, serve, signedIn } from './test/api';
 import { people } from './test/fixtures';
 import { FakeGeolocation } from './test/geolocation';
@@ -83,6 +83,17 @@ describe('sharing my location', () => {
     await kept.user.click(screen.getByRole('button', { name: 'Stop sharing' }));
     kept.page.unmount();
     expect(share().geo.watches.size).toBe(0); // stopped: off after a reload
+  });
+
+  it('leaves nothing in the browser once the attendee signs out', async () => {
+    localStorage.setItem('udaconnect.sharing.1', 'on');
+    const outbox = memoryOutbox();
+    const time = new Date().toISOString();
+    const data = { person_id: 1, latitude: 1, longitude: 2, creation_time: time };
+    await outbox.add({ id: 'a', person: 1, taken: Date.now(), event: { specversion: '1.0', id: 'a', source: 's', type: 't', time, datacontenttype: 'application/json', data } });
+    await forgetSharing(1, outbox);
+    expect(await outbox.list(1)).toEqual([]);
+    expect(localStorage.getItem('udaconnect.sharing.1')).toBeNull();
   });
 
   it('says when the browser cannot tell the location', () => {

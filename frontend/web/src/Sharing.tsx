@@ -24,6 +24,14 @@ function setRemembered(personID: number, on: boolean) {
   }
 }
 
+// forgetSharing leaves nothing of a person's sharing in this browser, as
+// they sign out: the reports not yet sent, and the choice to share again
+// after a reload.
+export async function forgetSharing(personID: number, outbox = browserOutbox()) {
+  setRemembered(personID, false);
+  await outbox.clear(personID);
+}
+
 // clock shows a time of day in zone, to the second.
 function clock(ms: number, zone: string): string {
   return new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(ms);
