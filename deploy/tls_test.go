@@ -355,6 +355,9 @@ func TestRevisionsOutliveFirstStart(t *testing.T) {
 				if d < budget+300 {
 					t.Errorf("%s: progress-deadline %d s; want at least PostGIS's %d s plus 300 s for the migrations and pulls", s.Name, d, budget)
 				}
+				if wait := readSkaffold(t).Deploy.StatusCheckDeadlineSeconds; wait <= int(d) {
+					t.Errorf("%s: skaffold's status check gives up after %d s, before the revision's progress deadline (%d s)", s.Name, wait, d)
+				}
 			}
 		})
 	}
