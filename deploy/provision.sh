@@ -267,6 +267,8 @@ main() {
 
   local domain
   domain="$(kubectl -n knative-serving get configmap config-domain -o jsonpath='{.data}' | grep -o '[0-9.]*sslip\.io' | head -n 1 || true)"
+  local ca_fingerprint
+  ca_fingerprint="$(openssl x509 -noout -fingerprint -sha256 -in "${REPO}/deploy/.secrets/ingress-ca.crt")"
   log "Ready"
   cat <<EOF
 On the host, from the repository root:
@@ -276,7 +278,8 @@ On the host, from the repository root:
 The door: http://localhost:8080 (skaffold's port-forward)
       and https://frontend.udaconnect.${domain:-${VM_IP}.sslip.io}
       (its certificate is signed by the CA in deploy/.secrets/ingress-ca.crt:
-      curl --cacert deploy/.secrets/ingress-ca.crt, or trust it in the browser)
+      curl --cacert deploy/.secrets/ingress-ca.crt, or trust it in the browser;
+      ${ca_fingerprint})
 The organizer's token: deploy/.secrets/auth.env (organizer-token=...)
 EOF
 }
