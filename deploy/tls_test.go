@@ -291,21 +291,6 @@ func parseSeconds(v string) (int32, error) {
 	return int32(d / time.Second), nil
 }
 
-// moduleDir returns the folder of a Go module version, downloaded by the
-// schema helper's go mod download.
-func moduleDir(t *testing.T, module, version string) string {
-	t.Helper()
-	cmd := exec.Command("go", "mod", "download", "-json", module+"@"+version)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	out, err := cmd.Output()
-	var mod struct{ Dir string }
-	if err != nil || json.Unmarshal(out, &mod) != nil || mod.Dir == "" {
-		t.Fatalf("go mod download %s@%s: %v %s", module, version, err, out)
-	}
-	return mod.Dir
-}
-
 // The door is public over https only: the cluster gives public Services an
 // https address (external-domain TLS) and the door's answers http with a
 // redirect, in every build.
