@@ -80,12 +80,7 @@ func TestPostgisStartupProbe(t *testing.T) {
 	for _, dir := range overlays {
 		t.Run(dir, func(t *testing.T) {
 			ctr := postgis(t, dir).Spec.Template.Spec.Containers[0]
-			s := ctr.StartupProbe
-			if s == nil {
-				t.Fatal("no startupProbe: the liveness probe can kill the first initialisation")
-			}
-			period := max(s.PeriodSeconds, 10) // the API's default is 10
-			budget := s.InitialDelaySeconds + period*max(s.FailureThreshold, 3)
+			budget := postgisStartBudget(t, dir)
 			if budget < 600 {
 				t.Errorf("the startup probe allows %d s; want at least 600", budget)
 			}
@@ -127,6 +122,18 @@ func TestMigratorWaits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// postgisStartBudget returns how long, in seconds, PostGIS's startup probe
+// lets a first start take before the liveness probe may restart it.
+func postgisStartBudget(t *testing.T, dir string) int32 {
+	t.Helper()
+	s := postgis(t, dir).Spec.Template.Spec.Containers[0].StartupProbe
+	if s == nil {
+		t.Fatal("no startupProbe: the liveness probe can kill the first initialisation")
+	}
+	period := max(s.PeriodSeconds, 10) // the API's default is 10
+	return s.InitialDelaySeconds + period*max(s.FailureThreshold, 3)
 }
 
 // postgis returns the PostGIS StatefulSet of a build.

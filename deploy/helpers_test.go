@@ -209,8 +209,7 @@ var (
 )
 
 // crdSchema returns the openAPIV3Schema that the CRD at path in a Go module
-// gives group/version/kind, with the module fetched by go mod download (from
-// the module cache, or the Go module proxy on a fresh machine).
+// gives group/version/kind (moduleDir).
 func crdSchema(t testing.TB, module, version, path, group, apiVersion, kind string) *openapi.Schema {
 	t.Helper()
 	schemaMu.Lock()
@@ -219,16 +218,7 @@ func crdSchema(t testing.TB, module, version, path, group, apiVersion, kind stri
 	if s, ok := schemas[key]; ok {
 		return s
 	}
-	dir := t.TempDir()
-	cmd := exec.Command("go", "mod", "download", "-json", module+"@"+version)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	out, err := cmd.Output()
-	var mod struct{ Dir, Error string }
-	if jerr := json.Unmarshal(out, &mod); jerr != nil || mod.Error != "" || err != nil {
-		t.Fatal(errors.Join(errors.New("go mod download "+module+"@"+version), err, jerr, errors.New(mod.Error)))
-	}
-	data, err := os.ReadFile(filepath.Join(mod.Dir, path))
+	data, err := os.ReadFile(filepath.Join(moduleDir(t, module, version), path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,6 +228,22 @@ func crdSchema(t testing.TB, module, version, path, group, apiVersion, kind stri
 	}
 	schemas[key] = s
 	return s
+}
+
+// moduleDir returns the folder of a Go module version, fetched by go mod
+// download (from the module cache, or the Go module proxy on a fresh
+// machine).
+func moduleDir(t testing.TB, module, version string) string {
+	t.Helper()
+	cmd := exec.Command("go", "mod", "download", "-json", module+"@"+version)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	var mod struct{ Dir, Error string }
+	if jerr := json.Unmarshal(out, &mod); jerr != nil || mod.Error != "" || err != nil {
+		t.Fatal(errors.Join(errors.New("go mod download "+module+"@"+version), err, jerr, errors.New(mod.Error)))
+	}
+	return mod.Dir
 }
 
 // servingSchema returns the schema of serving.knative.dev/v1 Service from

@@ -22,3 +22,51 @@ const (
 
 // Namespace is where everything of UdaConnect runs.
 const Namespace = "udaconnect"
+
+// cert-manager: the release deploy/provision.sh installs (CERT_MANAGER_VERSION),
+// whose Certificate and ClusterIssuer CRDs (deploy/crds/ of its Go module) the
+// checks validate deploy/vm/issuers.yaml against.
+const (
+	CertManagerModule  = "github.com/cert-manager/cert-manager"
+	CertManagerVersion = "v1.21.1"
+)
+
+// CertManagerKubernetes gives, for each cert-manager release still
+// supported, the Kubernetes minor versions it supports (1.N to 1.M): the
+// table "Currently supported releases" of cert-manager.io/docs/releases. The
+// pinned release must support the Kubernetes of K3S_VERSION.
+var CertManagerKubernetes = map[string][2]int{
+	"1.20": {32, 35},
+	"1.21": {33, 36},
+}
+
+// EventingTLSConfig are the folders of the knative.dev/eventing module whose
+// Certificates make Eventing's release file eventing-tls-networking.yaml
+// (hack/generate-yamls.sh).
+var EventingTLSConfig = []string{
+	"config/core-tls",
+	"config/channels/in-memory-channel-tls",
+	"config/brokers/mt-channel-broker-tls",
+}
+
+// KafkaTLSIssuers are the issuers that the Certificates of
+// eventing-kafka-tls-networking.yaml name (Knative's Kafka broker, not a Go
+// module the proxy serves: knative-extensions/eventing-kafka-broker,
+// data-plane/config/{broker,sink,channel}-tls), by Certificate.
+var KafkaTLSIssuers = map[string]string{
+	"kafka-broker-ingress-server-tls":  "knative-eventing-ca-issuer",
+	"kafka-sink-ingress-server-tls":    "knative-eventing-ca-issuer",
+	"kafka-channel-ingress-server-tls": "knative-eventing-ca-issuer",
+}
+
+// BentoBuilds are the builds of the Vagrant box bento/ubuntu-24.04 by version,
+// provider and architecture (chef/bento CHANGELOG.md, "Builds for version").
+// The Vagrantfile's box version must have an amd64 and an arm64 build for
+// every provider it configures.
+var BentoBuilds = map[string]map[string][]string{
+	"202510.26.0": {
+		"virtualbox":     {"amd64", "arm64"},
+		"vmware_desktop": {"amd64", "arm64"},
+		"parallels":      {"amd64", "arm64"},
+	},
+}

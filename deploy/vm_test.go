@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -216,5 +217,105 @@ func TestProvisionWaitsForNode(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "node/vm condition met") {
 		t.Errorf("wait_for_node returned before the node was Ready:\n%s", out)
+	}
+}
+
+// vagrantStub evaluates the Vagrantfile with a stand-in for Vagrant that
+// reports the host architecture HOST_ARCH and prints what the Vagrantfile
+// sets: the box, its version and architecture, and each provider it
+// configures.
+const vagrantStub = `
+module Vagrant
+  def self.require_version(*); end
+  module Util
+    class Platform
+      def self.architecture = ENV.fetch("HOST_ARCH")
+    end
+  end
+  class Recorder
+    def initialize(prefix) = @prefix = prefix
+    def method_missing(name, *args, **kw, &block)
+      if name.to_s.end_with?("=")
+        puts "#{@prefix}#{name.to_s.chomp("=")}=#{args.first}"
+      elsif name == :provider
+        puts "provider=#{args.first}"
+        block&.call(Recorder.new("#{args.first}."))
+      elsif name == :vm
+        return Recorder.new("vm.")
+      end
+      self
+    end
+    def respond_to_missing?(*) = true
+  end
+  def self.configure(_version) = yield(Recorder.new(""))
+end
+load ARGV.fetch(0)
+`
+
+// vagrantSettings runs the Vagrantfile as a host of architecture arch.
+func vagrantSettings(t *testing.T, ruby, arch string) (settings map[string]string, providers []string) {
+	t.Helper()
+	cmd := exec.Command(ruby, "-e", vagrantStub, filepath.Join(repoRoot(t), "Vagrantfile"))
+	cmd.Env = append(os.Environ(), "HOST_ARCH="+arch)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the Vagrantfile on an %s host: %v\n%s", arch, err, out)
+	}
+	settings = map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		if k == "provider" {
+			providers = append(providers, v)
+		}
+		settings[k] = v
+	}
+	return settings, providers
+}
+
+// The VM boots on Apple silicon: the Vagrantfile picks the box's arm64 build
+// on an arm64 host and its amd64 build elsewhere, and the pinned box version
+// has both builds for every provider the Vagrantfile configures.
+func TestVagrantBoxForHostArch(t *testing.T) {
+	ruby := needTool(t, "ruby")
+	for host, want := range map[string]string{"arm64": "arm64", "amd64": "amd64"} {
+		s, providers := vagrantSettings(t, ruby, host)
+		if got := s["vm.box_architecture"]; got != want {
+			t.Errorf("on an %s host the box architecture is %q; want %q", host, got, want)
+		}
+		builds, ok := BentoBuilds[s["vm.box_version"]]
+		if s["vm.box"] != "bento/ubuntu-24.04" || !ok {
+			t.Fatalf("box %s %s: no known builds (BentoBuilds)", s["vm.box"], s["vm.box_version"])
+		}
+		if len(providers) == 0 {
+			t.Fatal("the Vagrantfile configures no provider")
+		}
+		for _, p := range providers {
+			if !slices.Contains(builds[p], want) {
+				t.Errorf("box %s has no %s build for %s", s["vm.box_version"], want, p)
+			}
+		}
+	}
+}
+
+// The pinned cert-manager supports the Kubernetes that K3s runs.
+func TestCertManagerSupportsKubernetes(t *testing.T) {
+	p := readRepoFile(t, "deploy/provision.sh")
+	if v := scriptVar(t, p, "CERT_MANAGER_VERSION"); v != CertManagerVersion {
+		t.Errorf("provision.sh installs cert-manager %s; the checks use %s", v, CertManagerVersion)
+	}
+	var major, minor, k8sMinor int
+	if _, err := fmt.Sscanf(CertManagerVersion, "v%d.%d.", &major, &minor); err != nil {
+		t.Fatal(err)
+	}
+	k3s := scriptVar(t, p, "K3S_VERSION")
+	if _, err := fmt.Sscanf(k3s, "v1.%d.", &k8sMinor); err != nil {
+		t.Fatal(err)
+	}
+	r, ok := CertManagerKubernetes[fmt.Sprintf("%d.%d", major, minor)]
+	if !ok {
+		t.Fatalf("cert-manager %s is not a supported release (CertManagerKubernetes)", CertManagerVersion)
+	}
+	if k8sMinor < r[0] || k8sMinor > r[1] {
+		t.Errorf("cert-manager %s supports Kubernetes 1.%d to 1.%d, not K3s %s", CertManagerVersion, r[0], r[1], k3s)
 	}
 }

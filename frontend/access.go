@@ -26,9 +26,6 @@ import (
 // to /api/... and /events has an owner, the organizer or one attendee, whose
 // credential is a bearer token or the session cookie the web app got for it.
 
-// SessionCookie holds the web app's credential.
-const SessionCookie = "udaconnect_session"
-
 // MaxIdempotencyKey bounds an Idempotency-Key header, in bytes: the key is
 // scoped to its sender before it becomes an event's id.
 const MaxIdempotencyKey = ev.MaxSenderBytes
@@ -79,7 +76,8 @@ var (
 func (a *access) principal(r *http.Request) (auth.Principal, string, error) {
 	token, ok := bearer(r)
 	if !ok {
-		c, err := r.Cookie(SessionCookie)
+		name, _ := sessionCookie(r)
+		c, err := r.Cookie(name)
 		if err != nil || c.Value == "" {
 			return auth.Principal{}, "", errNoCredential
 		}
@@ -342,9 +340,9 @@ func (a *access) signIn(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	name, secure := sessionCookie(r)
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
+		Name: name, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure,
 	})
 	server.WriteJSON(w, http.StatusOK, Session{p, a.reports})
 }
@@ -356,9 +354,9 @@ func (a *access) session(w http.ResponseWriter, r *http.Request) {
 
 // signOut ends the web app's session.
 func signOut(w http.ResponseWriter, r *http.Request) {
+	name, secure := sessionCookie(r)
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
+		Name: name, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure,
 	})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -159,7 +159,7 @@ func TestAccess(t *testing.T) {
 			t.Fatalf("sign in = %d %s; want 200 as attendee %d", r.Status, r.Body, a.ID)
 		}
 		cookie := r.Header.Get("Set-Cookie")
-		for _, want := range []string{SessionCookie + "=", "HttpOnly", "SameSite=Strict", "Path=/"} {
+		for _, want := range []string{SessionCookieOnHTTP + "=", "HttpOnly", "SameSite=Strict", "Path=/"} {
 			if !strings.Contains(cookie, want) {
 				t.Errorf("Set-Cookie %q; want %s", cookie, want)
 			}

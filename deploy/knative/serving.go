@@ -58,6 +58,13 @@ const (
 	AnnotationMaxScale = "autoscaling.knative.dev/max-scale"
 	LabelVisibility    = "networking.knative.dev/visibility"
 	VisibilityLocal    = "cluster-local"
+	// AnnotationProgressDeadline (on the revision template) is how long a
+	// revision may take to become ready before Serving fails it.
+	AnnotationProgressDeadline = "serving.knative.dev/progress-deadline"
+	// AnnotationHTTPProtocol (on the Service) says what its public address
+	// does with http: enabled, or redirected to https.
+	AnnotationHTTPProtocol = "networking.knative.dev/http-protocol"
+	HTTPRedirected         = "redirected"
 )
 
 // MaxTimeoutSeconds is Knative Serving's default max-revision-timeout-seconds.

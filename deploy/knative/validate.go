@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -27,6 +28,16 @@ func (s *Service) Validate() error {
 		errs = append(errs, fmt.Errorf("metadata.labels[%s]: %q, want %q", LabelVisibility, v, VisibilityLocal))
 	}
 	errs = append(errs, validateAutoscaling(s.Spec.Template.Annotations)...)
+	// knative.dev/serving pkg/apis/serving/v1 validateProgressDeadlineAnnotation
+	// and knative.dev/serving pkg/networking GetHTTPOption.
+	if v, ok := s.Spec.Template.Annotations[AnnotationProgressDeadline]; ok {
+		if d, err := time.ParseDuration(v); err != nil || d < 0 || d.Round(time.Second) != d {
+			errs = append(errs, fmt.Errorf("annotation %s: %q is not a non-negative duration in whole seconds", AnnotationProgressDeadline, v))
+		}
+	}
+	if v, ok := s.Annotations[AnnotationHTTPProtocol]; ok && !slices.Contains([]string{"enabled", HTTPRedirected}, strings.ToLower(v)) {
+		errs = append(errs, fmt.Errorf("annotation %s: %q, want enabled or redirected", AnnotationHTTPProtocol, v))
+	}
 
 	spec := s.Spec.Template.Spec
 	if spec.TimeoutSeconds != nil && (*spec.TimeoutSeconds <= 0 || *spec.TimeoutSeconds > MaxTimeoutSeconds) {

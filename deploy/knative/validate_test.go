@@ -58,6 +58,12 @@ func TestServiceValidate(t *testing.T) {
 			s.Spec.Template.Spec.Containers[0].ReadinessProbe.HTTPGet.Port = intstr.FromInt32(9000)
 		}, "is not the container port"},
 		{"no containers", func(s *Service) { s.Spec.Template.Spec.Containers = nil }, "containers: required"},
+		{"progress deadline", func(s *Service) { s.Spec.Template.Annotations[AnnotationProgressDeadline] = "1800s" }, ""},
+		{"progress deadline in minutes", func(s *Service) { s.Spec.Template.Annotations[AnnotationProgressDeadline] = "30m" }, ""},
+		{"progress deadline not a duration", func(s *Service) { s.Spec.Template.Annotations[AnnotationProgressDeadline] = "1800" }, "progress-deadline"},
+		{"progress deadline below a second", func(s *Service) { s.Spec.Template.Annotations[AnnotationProgressDeadline] = "1.5s" }, "whole seconds"},
+		{"http redirected", func(s *Service) { s.Annotations = map[string]string{AnnotationHTTPProtocol: "Redirected"} }, ""},
+		{"http disabled", func(s *Service) { s.Annotations = map[string]string{AnnotationHTTPProtocol: "disabled"} }, "want enabled or redirected"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

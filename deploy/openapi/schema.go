@@ -2,9 +2,11 @@
 // openAPIV3Schema of a CustomResourceDefinition, the way the API server
 // treats a create with strict field validation: a field the schema does not
 // know is an error (unless the schema preserves unknown fields), and so is a
-// wrong type, a missing required field, a value outside an enum or pattern,
-// or a duplicate key in a map-type or set-type list. Schemas that use a
-// keyword this package does not implement are refused when loaded, so a
+// wrong type, a missing required field, a value outside an enum, pattern,
+// length or range, or a duplicate key in a map-type or set-type list.
+// Schemas that use a keyword this package does not implement are refused
+// when loaded, and a value that reaches a CEL rule
+// (x-kubernetes-validations), which it cannot evaluate, is an error, so a
 // check never passes by ignoring part of a schema.
 package openapi
 
@@ -19,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Schema is one node of an openAPIV3Schema.
@@ -41,6 +44,11 @@ type Schema struct {
 	ListType             string             `json:"x-kubernetes-list-type,omitempty"`
 	ListMapKeys          []string           `json:"x-kubernetes-list-map-keys,omitempty"`
 	MapType              string             `json:"x-kubernetes-map-type,omitempty"`
+	MinLength            *int               `json:"minLength,omitempty"`
+	MaxLength            *int               `json:"maxLength,omitempty"`
+	Minimum              *float64           `json:"minimum,omitempty"`
+	Maximum              *float64           `json:"maximum,omitempty"`
+	Rules                []json.RawMessage  `json:"x-kubernetes-validations,omitempty"`
 
 	pattern *regexp.Regexp
 }
@@ -56,6 +64,7 @@ var known = []string{
 	"x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string",
 	"x-kubernetes-embedded-resource", "x-kubernetes-list-type",
 	"x-kubernetes-list-map-keys", "x-kubernetes-map-type",
+	"minLength", "maxLength", "minimum", "maximum", "x-kubernetes-validations",
 }
 
 // UnmarshalJSON reads a schema node and refuses keywords it cannot check.
@@ -135,8 +144,20 @@ func (s *Schema) validate(path string, v any, errs *[]error, root bool) {
 	if str, ok := v.(string); ok && s.pattern != nil && !s.pattern.MatchString(str) {
 		fail("%q does not match %s", str, s.Pattern)
 	}
+	if str, ok := v.(string); ok {
+		// Kubernetes counts a string's length in characters.
+		if n := utf8.RuneCountInString(str); s.MinLength != nil && n < *s.MinLength || s.MaxLength != nil && n > *s.MaxLength {
+			fail("length %d is outside %s", n, bounds(s.MinLength, s.MaxLength))
+		}
+	}
 	if n, ok := v.(json.Number); ok {
 		checkFormat(n, s.Format, fail)
+		if f, err := n.Float64(); err == nil && (s.Minimum != nil && f < *s.Minimum || s.Maximum != nil && f > *s.Maximum) {
+			fail("%s is outside %s", n, bounds(s.Minimum, s.Maximum))
+		}
+	}
+	if len(s.Rules) > 0 {
+		fail("x-kubernetes-validations (CEL) cannot be checked here")
 	}
 	for _, sub := range s.AllOf {
 		sub.validate(path, v, errs, false)
@@ -228,6 +249,17 @@ func (s *Schema) validateList(path string, list []any, errs *[]error, fail func(
 			seen[id] = true
 		}
 	}
+}
+
+// bounds writes an inclusive range for messages, "any" where it is open.
+func bounds[T int | float64](lo, hi *T) string {
+	text := func(p *T) string {
+		if p == nil {
+			return "any"
+		}
+		return fmt.Sprint(*p)
+	}
+	return "[" + text(lo) + ", " + text(hi) + "]"
 }
 
 func checkFormat(n json.Number, format string, fail func(string, ...any)) {

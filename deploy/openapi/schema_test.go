@@ -43,6 +43,19 @@ spec:
                 quantity:
                   type: string
                   pattern: ^[0-9]+(Mi|Gi)$
+                name:
+                  type: string
+                  minLength: 2
+                  maxLength: 4
+                weight:
+                  type: integer
+                  minimum: 1
+                  maximum: 10
+                ruled:
+                  type: string
+                  x-kubernetes-validations:
+                    - rule: self != ''
+
                 mode:
                   type: string
                   enum: [fast, slow]
@@ -87,6 +100,12 @@ func TestValidate(t *testing.T) {
 		{"additional properties type", `{"size": 1, "labels": {"a": 1}}`, ".spec.labels.a: want string"},
 		{"duplicate map key", `{"size": 1, "ports": [{"name": "a"}, {"name": "a"}]}`, "duplicate entry"},
 		{"null", `{"size": null}`, "null is not allowed"},
+		{"lengths and range", `{"size": 1, "name": "ééé", "weight": 10}`, ""},
+		{"too short", `{"size": 1, "name": "é"}`, "length 1 is outside [2, 4]"},
+		{"too long", `{"size": 1, "name": "abcde"}`, "length 5 is outside [2, 4]"},
+		{"below minimum", `{"size": 1, "weight": 0}`, "0 is outside [1, 10]"},
+		{"above maximum", `{"size": 1, "weight": 11}`, "11 is outside [1, 10]"},
+		{"CEL rule", `{"size": 1, "ruled": "x"}`, "cannot be checked"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,8 +133,8 @@ func TestFromCRDRefuses(t *testing.T) {
 	if _, err := FromCRD([]byte(testCRD), "example.com", "v1", "Gadget"); err == nil {
 		t.Error("FromCRD(Gadget) = nil error; want wrong kind")
 	}
-	unsupported := strings.Replace(testCRD, "format: int32", "minimum: 1", 1)
-	if _, err := FromCRD([]byte(unsupported), "example.com", "v1", "Widget"); err == nil || !strings.Contains(err.Error(), `"minimum" is not supported`) {
-		t.Errorf("FromCRD(minimum) = %v; want the keyword refused", err)
+	unsupported := strings.Replace(testCRD, "format: int32", "multipleOf: 2", 1)
+	if _, err := FromCRD([]byte(unsupported), "example.com", "v1", "Widget"); err == nil || !strings.Contains(err.Error(), `"multipleOf" is not supported`) {
+		t.Errorf("FromCRD(multipleOf) = %v; want the keyword refused", err)
 	}
 }

@@ -2,14 +2,13 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"time"
 
 	"github.com/udaconnect/udaconnect/shared/telemetry"
+	"github.com/udaconnect/udaconnect/shared/telemetry/otlp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/zap"
@@ -17,7 +16,7 @@ import (
 
 // Observe makes the process named service observable: it serves its
 // metrics (telemetry.ServeMetrics) and gives every event it handles a span
-// of its trace. Spans are exported over OTLP/HTTP when
+// of its trace. Spans are exported over OTLP/HTTP (telemetry/otlp) when
 // OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set,
 // and nowhere otherwise. stop flushes the spans not yet exported.
 func Observe(ctx context.Context, service string, log *zap.Logger) (stop func(), err error) {
@@ -28,9 +27,9 @@ func Observe(ctx context.Context, service string, log *zap.Logger) (stop func(),
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", service))),
 	}
 	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
-		exporter, err := otlptracehttp.New(ctx)
+		exporter, err := otlp.NewExporter(os.Getenv)
 		if err != nil {
-			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: %w", err)
+			return nil, err
 		}
 		opts = append(opts, sdktrace.WithBatcher(exporter))
 		log.Info("exporting traces over OTLP")
