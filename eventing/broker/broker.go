@@ -81,6 +81,7 @@ type Config struct {
 	MaxBytes  int64        // bytes of events waiting, likewise; default 1 GiB
 	Workers   int          // events delivered at once to each Trigger; default 16
 	Client    *http.Client // default: 30s timeout
+	Token     string       // sent as a bearer token with every delivery: the secret the functions share with the broker
 	Logger    *zap.Logger  // default: none
 }
 
@@ -176,7 +177,7 @@ func New(ctx context.Context, m *Manifests, bm BrokerManifest, cfg Config) (*Bro
 	b := &Broker{
 		Namespace: bm.Metadata.Namespace,
 		Name:      bm.Metadata.Name,
-		sender:    Sender{Client: cfg.Client},
+		sender:    Sender{Client: cfg.Client, Token: cfg.Token},
 		ingress:   cfg.BaseURL + "/" + bm.Metadata.Namespace + "/" + bm.Metadata.Name,
 		subject:   bm.Metadata.Namespace + "." + bm.Metadata.Name,
 		workers:   cfg.Workers,

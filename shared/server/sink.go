@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 )
 
@@ -33,20 +32,5 @@ func SinkTransport(caCerts, tokenFile string, idle int) (http.RoundTripper, erro
 		}
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &identity{next: t, tokenFile: tokenFile}, nil
-}
-
-// identity adds the sender's token to each request.
-type identity struct {
-	next      *http.Transport
-	tokenFile string
-}
-
-func (i *identity) RoundTrip(r *http.Request) (*http.Response, error) {
-	token, err := os.ReadFile(i.tokenFile)
-	if err == nil && len(token) > 0 {
-		r = r.Clone(r.Context())
-		r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	}
-	return i.next.RoundTrip(r)
+	return &identity{next: t, tokenFile: tokenFile, optional: true}, nil
 }
