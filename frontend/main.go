@@ -99,7 +99,7 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 		}
 		api.Handle(r.pattern, guard(r.rule, proxy(up, a.modify(r.answer), log)))
 	}
-	transport, err := server.SinkTransport(getenv("K_CA_CERTS"), server.OIDCTokenFile, MaxForwarding)
+	transport, err := server.SinkTransport(getenv("K_CA_CERTS"), getenv("INTERNAL_TOKEN"), server.OIDCTokenFile, MaxForwarding)
 	if err != nil {
 		return nil, err
 	}

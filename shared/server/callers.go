@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -19,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/secret"
 )
 
 // Callers admits to a function only the door and the Broker
@@ -37,7 +36,7 @@ import (
 // audience, the expiry, and the subject: a Trigger's at POST /, the door's
 // elsewhere.
 type Callers struct {
-	secret [sha256.Size]byte // of the shared secret, under make run
+	secret *secret.Secret // under make run
 
 	// In the cluster.
 	audience    string
@@ -66,7 +65,7 @@ func NewCallers(cfg Config) (*Callers, error) {
 	case cfg.InternalToken != "" && cfg.Audience != "":
 		return nil, errors.New("INTERNAL_TOKEN and OIDC_AUDIENCE are both set: set INTERNAL_TOKEN under make run, OIDC_AUDIENCE in a cluster")
 	case cfg.InternalToken != "":
-		return &Callers{secret: sha256.Sum256([]byte(cfg.InternalToken))}, nil
+		return &Callers{secret: secret.New(cfg.InternalToken)}, nil
 	case cfg.Audience == "":
 		return nil, errors.New("INTERNAL_TOKEN is not set, nor OIDC_AUDIENCE: a function answers only the door and the Broker, and needs one of them to know them")
 	case len(cfg.EventsSenders) == 0:
@@ -152,14 +151,12 @@ func (c *Callers) require(subjects []string, only string, next http.Handler) htt
 // check returns nil when r carries the shared secret, or a valid token of
 // one of subjects; otherwise an EUNAUTHORIZED or EFORBIDDEN error.
 func (c *Callers) check(r *http.Request, subjects []string, only string) error {
-	scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	raw = strings.TrimSpace(raw)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
+	raw := secret.BearerToken(r)
+	if raw == "" {
 		return udaconnect.Errorf(udaconnect.EUNAUTHORIZED, "%s: no credential", only)
 	}
-	if c.keys == nil {
-		sum := sha256.Sum256([]byte(raw))
-		if subtle.ConstantTimeCompare(sum[:], c.secret[:]) != 1 {
+	if c.secret != nil {
+		if !c.secret.Is(raw) {
 			return udaconnect.Errorf(udaconnect.EUNAUTHORIZED, "%s: the credential is not valid", only)
 		}
 		return nil
