@@ -1,8 +1,9 @@
 // Command localbroker runs the Knative Brokers, Triggers and PingSources of
 // eventing/ without a cluster, keeping their events in JetStream files under
-// -data. It delivers with the secret it shares with the functions,
-// INTERNAL_TOKEN, as a bearer token. LOG_LEVEL sets its log level (default
-// info) and METRICS_PORT the port of its /metrics, as for every process.
+// -data. INTERNAL_TOKEN is the secret it shares with the door and the
+// functions: its ingress takes events only with it, as a bearer token, and
+// it delivers with it. LOG_LEVEL sets its log level (default info) and
+// METRICS_PORT the port of its /metrics, as for every process.
 package main
 
 import (
@@ -43,7 +44,7 @@ func run() error {
 	flag.Parse()
 	token := os.Getenv("INTERNAL_TOKEN")
 	if token == "" {
-		return errors.New("INTERNAL_TOKEN is not set: the functions take deliveries only with the secret they share with the broker")
+		return errors.New("INTERNAL_TOKEN is not set: the broker and the functions take events only with the secret they share with the door")
 	}
 
 	log, err := telemetry.NewLogger(os.Getenv("LOG_LEVEL")) // "" is info
