@@ -67,7 +67,7 @@ func NewCallers(cfg Config) (*Callers, error) {
 	case cfg.InternalToken != "":
 		return &Callers{secret: secret.New(cfg.InternalToken)}, nil
 	case cfg.Audience == "":
-		return nil, errors.New("INTERNAL_TOKEN is not set, nor OIDC_AUDIENCE: a function answers only the door and the Broker, and needs one of them to know them")
+		return nil, errors.New("INTERNAL_TOKEN is not set, nor OIDC_AUDIENCE: a function answers only the door and the Broker, and needs the one (under make run) or the other (in a cluster) to tell them from anyone else")
 	case len(cfg.EventsSenders) == 0:
 		return nil, errors.New("EVENTS_SENDERS is not set: name the subjects that may send events")
 	case len(cfg.APICallers) == 0:
