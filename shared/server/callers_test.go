@@ -14,6 +14,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/udaconnect/udaconnect/shared/secret"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -28,7 +29,7 @@ type signer struct {
 	kid string
 }
 
-func newSigner(t *testing.T, kid string) signer {
+func newSigner(t testing.TB, kid string) signer {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -41,7 +42,7 @@ func (s signer) public() jose.JSONWebKey {
 	return jose.JSONWebKey{Key: &s.key.PublicKey, KeyID: s.kid, Algorithm: string(jose.RS256), Use: "sig"}
 }
 
-func (s signer) token(t *testing.T, subject, aud string, expiry time.Time) string {
+func (s signer) token(t testing.TB, subject, aud string, expiry time.Time) string {
 	t.Helper()
 	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: s.key},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", s.kid))
@@ -196,4 +197,30 @@ func (function) Handle(context.Context, event.Event) (*event.Event, error) { ret
 
 func (function) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /things/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+}
+
+// The cost of the check per request: a hash under make run, a signature
+// in the cluster.
+func BenchmarkCallers(b *testing.B) {
+	cluster := newSigner(b, "k1")
+	req, _ := http.NewRequest("GET", "/things/1", nil)
+	for _, bb := range []struct {
+		name    string
+		callers *Callers
+		token   string
+	}{
+		{"shared secret", &Callers{secret: secret.New("the-shared-secret")}, "the-shared-secret"},
+		{"cluster token", clusterCallers(audience, []string{trigger}, []string{door}, func(context.Context) (*jose.JSONWebKeySet, error) {
+			return &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{cluster.public()}}, nil
+		}), cluster.token(b, door, audience, time.Now().Add(time.Hour))},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			req.Header.Set("Authorization", "Bearer "+bb.token)
+			for b.Loop() {
+				if err := bb.callers.check(req, bb.callers.api, "test"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
