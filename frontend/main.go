@@ -184,7 +184,7 @@ func proxy(up *replicas, modify func(*http.Response) error, log *zap.Logger) htt
 			r.Out.Header.Del("Cookie")
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			if resp.Header.Get("WWW-Authenticate") != "" {
 				return fmt.Errorf("the function refused the door's credential: %s", resp.Status)
 			}
 			if modify == nil {

@@ -49,6 +49,9 @@ func TestDoorCredential(t *testing.T) {
 	status := http.StatusOK
 	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got <- r.Header.Get("Authorization")
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+		}
 		w.WriteHeader(status)
 	}))
 	t.Cleanup(fn.Close)

@@ -134,12 +134,17 @@ func (c *Callers) API(next http.Handler) http.Handler {
 }
 
 // require serves next to the requests that check admits, and answers the
-// others 401 (no valid credential) or 403 (another subject's).
+// others 401 (no valid credential) or 403 (another subject's), each with
+// WWW-Authenticate (RFC 6750), by which the door tells a refusal of its
+// own credential from a function's answer.
 func (c *Callers) require(subjects []string, only string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := c.check(r, subjects, only); err != nil {
-			if udaconnect.ErrorCode(err) == udaconnect.EUNAUTHORIZED {
+			switch udaconnect.ErrorCode(err) {
+			case udaconnect.EUNAUTHORIZED:
 				w.Header().Set("WWW-Authenticate", "Bearer")
+			case udaconnect.EFORBIDDEN:
+				w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
 			}
 			WriteError(w, err)
 			return

@@ -81,8 +81,9 @@ func TestCallersInTheCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode == 401 && resp.Header.Get("WWW-Authenticate") != "Bearer" {
-			t.Errorf("%s %s: 401 without WWW-Authenticate: Bearer", method, path)
+		if resp.StatusCode == 401 && resp.Header.Get("WWW-Authenticate") != "Bearer" ||
+			resp.StatusCode == 403 && resp.Header.Get("WWW-Authenticate") != `Bearer error="insufficient_scope"` {
+			t.Errorf("%s %s: %d with WWW-Authenticate %q", method, path, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 		}
 		return resp.StatusCode
 	}
