@@ -59,7 +59,7 @@ func sourceManifests(t testing.TB) []string {
 	var files []string
 	for _, pattern := range []string{
 		"functions/*/service.yaml",
-		"frontend/service.yaml",
+		"frontend/service.yaml", "frontend/serviceaccount.yaml",
 		"db/k8s/*.yaml", "db/k8s/*/*.yaml",
 		"eventing/broker.yaml", "eventing/triggers.yaml",
 		"eventing/cluster/*.yaml", "eventing/kafka/*.yaml",

@@ -168,7 +168,7 @@ func TestAccess(t *testing.T) {
 			req, _ := http.NewRequest(method, s.door+path, strings.NewReader("{}"))
 			req.Header.Set("Cookie", strings.Split(cookie, ";")[0])
 			req.Header.Set("Content-Type", contentType)
-			return servertest.Do(t, req).Status
+			return servertest.Client{}.Do(t, req).Status
 		}
 		for _, tt := range []struct {
 			method, path, contentType string
@@ -183,7 +183,7 @@ func TestAccess(t *testing.T) {
 				t.Errorf("%s %s (%s) with the session cookie = %d; want %d", tt.method, tt.path, tt.contentType, got, tt.want)
 			}
 		}
-		out := servertest.Request(t, "DELETE", s.door+"/api/session", nil)
+		out := servertest.Client{}.Request(t, "DELETE", s.door+"/api/session", nil)
 		if out.Status != http.StatusNoContent || !strings.Contains(out.Header.Get("Set-Cookie"), "Max-Age=0") {
 			t.Errorf("sign out = %d, Set-Cookie %q; want 204 clearing the cookie", out.Status, out.Header.Get("Set-Cookie"))
 		}

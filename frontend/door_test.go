@@ -92,7 +92,8 @@ func startDoor(t testing.TB, b *broker, settings ...string) string {
 	sink := httptest.NewServer(b)
 	t.Cleanup(sink.Close)
 	env := map[string]string{"PERSONS_URL": "http://127.0.0.1:1", "LOCATIONS_URL": "http://127.0.0.1:1", "CONNECTIONS_URL": "http://127.0.0.1:1",
-		"DEADLETTERS_URL": "http://127.0.0.1:1", "AUTH_KEY": testAuthKey, "ORGANIZER_TOKEN": testOrganizerToken}
+		"DEADLETTERS_URL": "http://127.0.0.1:1", "AUTH_KEY": testAuthKey, "ORGANIZER_TOKEN": testOrganizerToken,
+		"INTERNAL_TOKEN": servertest.InternalToken}
 	for _, kv := range settings {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
@@ -301,7 +302,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	url := startDoor(t, &broker{})
 	for path, want := range map[string]string{"/api/docs": "/api/persons/{id}/connection", "/api/openapi.yaml": "openapi: 3", "/": "UdaConnect"} {
-		r := servertest.Request(t, "GET", url+path, nil)
+		r := servertest.Client{}.Request(t, "GET", url+path, nil)
 		if r.Status != 200 || !strings.Contains(string(r.Body), want) {
 			t.Errorf("GET %s = %d, without %q", path, r.Status, want)
 		}

@@ -305,7 +305,7 @@ func startStackOf(t *testing.T, replicas int, locationSettings ...string) *stack
 		processes: map[string]*process{}, dbURL: dbURL}
 	sink := s.broker + "/udaconnect/default"
 	run := func(name string, args []string, env ...string) {
-		s.processes[name] = start(t, name, args, append([]string{"HOST=127.0.0.1"}, env...)...)
+		s.processes[name] = start(t, name, args, append([]string{"HOST=127.0.0.1", "INTERNAL_TOKEN=" + servertest.InternalToken}, env...)...)
 	}
 	// Every function reaches the database through the outage proxy.
 	u, _ := url.Parse(dbURL)
@@ -622,7 +622,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("%s's metrics = %d, without %s or the request durations", name, r.Status, want)
 		}
 	}
-	if r := servertest.Request(t, "GET", s.door+"/metrics", nil); strings.Contains(string(r.Body), "udaconnect_") {
+	if r := (servertest.Client{}).Request(t, "GET", s.door+"/metrics", nil); strings.Contains(string(r.Body), "udaconnect_") {
 		t.Errorf("the door's public port serves its metrics")
 	}
 }

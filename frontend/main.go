@@ -93,13 +93,13 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 	}
 	api := http.NewServeMux() // what needs a credential
 	for _, r := range routes {
-		up, err := parseReplicas(r.upstream, getenv(r.upstream))
+		up, err := upstream(r.upstream, getenv)
 		if err != nil {
 			return nil, err
 		}
 		api.Handle(r.pattern, guard(r.rule, proxy(up, a.modify(r.answer), log)))
 	}
-	transport, err := server.SinkTransport(getenv("K_CA_CERTS"), server.OIDCTokenFile, MaxForwarding)
+	transport, err := server.SinkTransport(getenv("K_CA_CERTS"), getenv("INTERNAL_TOKEN"), server.OIDCTokenFile, MaxForwarding)
 	if err != nil {
 		return nil, err
 	}
@@ -154,11 +154,11 @@ func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	if err != nil {
 		return nil, err
 	}
-	persons, err := parseReplicas("PERSONS_URL", getenv("PERSONS_URL"))
+	persons, err := upstream("PERSONS_URL", getenv)
 	if err != nil {
 		return nil, err
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: persons.transport}
 	return &access{
 		tokens:  tokens,
 		gens:    auth.NewGenerations(fetchGenerations(client, persons)),
@@ -176,19 +176,29 @@ func getenvOr(getenv func(string) string, name, fallback string) string {
 }
 
 // proxy forwards to a function, with modify applied to its answers; a body
-// over server.MaxRequestSize is a 413, a function that cannot be reached a
-// 503. The door's credentials stay at the door. A stream of Server-Sent
+// over server.MaxRequestSize is a 413, a function that cannot be reached,
+// or that refuses the door's credential, a 503. The caller's credentials
+// stay at the door; the function gets the door's. A stream of Server-Sent
 // Events is passed on as it comes (the proxy flushes text/event-stream at
 // once; the server's write deadline moves with every write).
 func proxy(up *replicas, modify func(*http.Response) error, log *zap.Logger) http.Handler {
 	p := &httputil.ReverseProxy{
+		Transport: up.transport,
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(up.pick())
 			r.SetXForwarded()
 			r.Out.Header.Del("Authorization")
 			r.Out.Header.Del("Cookie")
 		},
-		ModifyResponse: modify,
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.Header.Get("WWW-Authenticate") != "" {
+				return fmt.Errorf("the function refused the door's credential: %s", resp.Status)
+			}
+			if modify == nil {
+				return nil
+			}
+			return modify(resp)
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {

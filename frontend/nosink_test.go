@@ -21,9 +21,10 @@ func TestWithoutSink(t *testing.T) {
 	processes := []*process{
 		start(t, "frontend", nil, "PORT="+ports["frontend"], "PERSONS_URL=http://127.0.0.1:1",
 			"LOCATIONS_URL=http://127.0.0.1:1", "CONNECTIONS_URL=http://127.0.0.1:1", "DEADLETTERS_URL=http://127.0.0.1:1",
-			"AUTH_KEY="+testAuthKey, "ORGANIZER_TOKEN="+testOrganizerToken),
-		start(t, "connections", nil, "PORT="+ports["connections"], "DATABASE_URL="+dbURL),
+			"AUTH_KEY="+testAuthKey, "ORGANIZER_TOKEN="+testOrganizerToken, "INTERNAL_TOKEN="+servertest.InternalToken),
+		start(t, "connections", nil, "PORT="+ports["connections"], "DATABASE_URL="+dbURL, "INTERNAL_TOKEN="+servertest.InternalToken),
 	}
+	senders := map[string]servertest.Client{"frontend": asOrganizer, "connections": servertest.Internal}
 	sends := map[string]string{"frontend": "/events", "connections": "/"}
 	events := map[string]string{"frontend": ev.LocationReported, "connections": ev.LocationRecorded}
 	data := map[string]any{"id": 1, "person_id": 1, "latitude": 35.05, "longitude": -106.57, "creation_time": "2020-07-07T10:00:00Z"}
@@ -37,11 +38,11 @@ func TestWithoutSink(t *testing.T) {
 			resp.Body.Close()
 			return resp.StatusCode == http.StatusOK
 		})
-		if r := servertest.Request(t, "GET", base+"/readyz", nil); r.Status != http.StatusServiceUnavailable {
+		if r := (servertest.Client{}).Request(t, "GET", base+"/readyz", nil); r.Status != http.StatusServiceUnavailable {
 			t.Errorf("%s /readyz without K_SINK = %d %s; want 503", p.name, r.Status, r.Body)
 		}
 		e := servertest.NewEvent(t, events[p.name], "no-sink", data)
-		r := asOrganizer.Send(t, base+sends[p.name], "binary", e)
+		r := senders[p.name].Send(t, base+sends[p.name], "binary", e)
 		if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
 			t.Errorf("%s event without K_SINK = %d (Retry-After %q) %s; want 503 with Retry-After", p.name, r.Status, r.Header.Get("Retry-After"), r.Body)
 		}

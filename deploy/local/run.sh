@@ -59,8 +59,10 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 
 # The credentials, made on the first start and kept with the data: the key
-# that signs attendees' tokens, the organizer's token, and a password for
-# each function's database role (docs/design.md, "Access").
+# that signs attendees' tokens, the organizer's token, the secret the door,
+# the local broker and the functions share (the functions answer no one
+# else), and a password for each function's database role (docs/design.md,
+# "Access").
 secret() { # file: prints it, made first if new
   if [ ! -s "$1" ]; then
     (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$1")
@@ -71,6 +73,7 @@ mkdir -p "$RUN_DIR/secrets"
 chmod 700 "$RUN_DIR/secrets"
 AUTH_KEY=$(secret "$RUN_DIR/secrets/auth-key")
 ORGANIZER_TOKEN=$(secret "$RUN_DIR/organizer-token")
+INTERNAL_TOKEN=$(secret "$RUN_DIR/secrets/internal-token")
 PERSONS_DB_PASSWORD=$(secret "$RUN_DIR/secrets/persons-db-password")
 LOCATIONS_DB_PASSWORD=$(secret "$RUN_DIR/secrets/locations-db-password")
 CONNECTIONS_DB_PASSWORD=$(secret "$RUN_DIR/secrets/connections-db-password")
@@ -139,6 +142,7 @@ start() { # name port [env...]: the binary of name (persons-2 is replica 2 of pe
 }
 # Every process listens on the loopback only; the door is the one entry.
 export HOST=127.0.0.1
+export INTERNAL_TOKEN
 replicas() { # name base [env...]: the function's replicas, named persons, persons-2...
   local name=$1 base=$2 i=1 port
   shift 2

@@ -54,6 +54,7 @@ var kinds = map[schema.GroupVersionKind]func() any{
 	{Version: "v1", Kind: "ConfigMap"}:                                        func() any { return new(corev1.ConfigMap) },
 	{Version: "v1", Kind: "Secret"}:                                           func() any { return new(corev1.Secret) },
 	{Version: "v1", Kind: "Service"}:                                          func() any { return new(corev1.Service) },
+	{Version: "v1", Kind: "ServiceAccount"}:                                   func() any { return new(corev1.ServiceAccount) },
 	{Group: "apps", Version: "v1", Kind: "Deployment"}:                        func() any { return new(appsv1.Deployment) },
 	{Group: "apps", Version: "v1", Kind: "StatefulSet"}:                       func() any { return new(appsv1.StatefulSet) },
 	{Group: "batch", Version: "v1", Kind: "Job"}:                              func() any { return new(batchv1.Job) },

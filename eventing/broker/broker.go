@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/secret"
 	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
@@ -81,6 +82,7 @@ type Config struct {
 	MaxBytes  int64        // bytes of events waiting, likewise; default 1 GiB
 	Workers   int          // events delivered at once to each Trigger; default 16
 	Client    *http.Client // default: 30s timeout
+	Token     string       // the secret shared with the door and the functions: sent as a bearer token with every delivery, and required at the ingress when set
 	Logger    *zap.Logger  // default: none
 }
 
@@ -128,6 +130,7 @@ type Broker struct {
 
 	triggers []trigger
 	sender   Sender
+	secret   *secret.Secret // that the ingress requires, if any
 	ingress  string
 	subject  string // of the broker's streams; events are at .ingress and .reply, dead letters at .dead.<trigger>
 	js       jetstream.JetStream
@@ -176,11 +179,14 @@ func New(ctx context.Context, m *Manifests, bm BrokerManifest, cfg Config) (*Bro
 	b := &Broker{
 		Namespace: bm.Metadata.Namespace,
 		Name:      bm.Metadata.Name,
-		sender:    Sender{Client: cfg.Client},
+		sender:    Sender{Client: cfg.Client, Token: cfg.Token},
 		ingress:   cfg.BaseURL + "/" + bm.Metadata.Namespace + "/" + bm.Metadata.Name,
 		subject:   bm.Metadata.Namespace + "." + bm.Metadata.Name,
 		workers:   cfg.Workers,
 		log:       cfg.Logger.With(zap.String("broker", bm.Metadata.Namespace+"/"+bm.Metadata.Name)),
+	}
+	if cfg.Token != "" {
+		b.secret = secret.New(cfg.Token)
 	}
 	for _, tm := range m.Triggers {
 		if tm.Spec.Broker != b.Name || tm.Metadata.Namespace != b.Namespace {

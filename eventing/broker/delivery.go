@@ -83,9 +83,11 @@ type Result struct {
 // OK reports a 2xx answer.
 func (r Result) OK() bool { return r.Status >= 200 && r.Status < 300 }
 
-// Sender posts events to subscribers.
+// Sender posts events to subscribers, with Token as a bearer token when it
+// is set.
 type Sender struct {
 	Client *http.Client
+	Token  string
 }
 
 // Send posts e to url in binary mode and reads its answer; a 2xx body that
@@ -104,6 +106,9 @@ func (s *Sender) Send(ctx context.Context, url string, e event.Event, timeout ti
 		return Result{Status: http.StatusInternalServerError, Err: fmt.Errorf("build request: %w", err)}
 	}
 	req.Header.Set("Prefer", "reply")
+	if s.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.Token)
+	}
 	resp, err := s.Client.Do(req)
 	if err != nil {
 		return Result{Status: http.StatusInternalServerError, Body: []byte("dispatch error: " + err.Error()), Err: err}

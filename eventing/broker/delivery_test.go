@@ -45,6 +45,25 @@ func TestSendStatuses(t *testing.T) {
 	}
 }
 
+// The sender's token goes with every delivery; without one, none.
+func TestSendToken(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Authorization")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	for token, want := range map[string]string{"the-shared-secret": "Bearer the-shared-secret", "": ""} {
+		s := Sender{Client: srv.Client(), Token: token}
+		if r := s.Send(context.Background(), srv.URL, testEvent(), 0); !r.OK() {
+			t.Fatalf("Send = %d", r.Status)
+		}
+		if h := <-got; h != want {
+			t.Errorf("token %q: Authorization = %q; want %q", token, h, want)
+		}
+	}
+}
+
 func TestSendConnectionError(t *testing.T) {
 	srv, _ := answering(t, 200)
 	srv.Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/cloudevents/sdk-go/v2/types"
+	"github.com/udaconnect/udaconnect/shared/secret"
 	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap"
 )
@@ -34,6 +35,7 @@ var (
 	errClosed    = errors.New("broker is shutting down")
 	errNotStored = errors.New("event not stored: retry later")
 	errTTL       = errors.New("knativebrokerttl exhausted: event dropped to break a reply loop")
+	errStranger  = errors.New("events are taken from the door and the functions only: no valid credential")
 )
 
 // statuses maps the ingress's errors to HTTP statuses; any other is a 400.
@@ -76,8 +78,14 @@ func Handler(brokers ...*Broker) http.Handler {
 	return mux
 }
 
-// ServeHTTP is the broker's ingress: one CloudEvent per POST, 202 once stored.
+// ServeHTTP is the broker's ingress: one CloudEvent per POST, 202 once
+// stored; with a secret, only from those who hold it (401 otherwise).
 func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if b.secret != nil && !b.secret.Is(secret.BearerToken(r)) {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		writeError(w, http.StatusUnauthorized, errStranger)
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, errMethod)

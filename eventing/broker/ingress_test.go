@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -83,6 +84,41 @@ func TestIngress(t *testing.T) {
 	resp, err := http.Get(tb.srv.URL + "/udaconnect/default")
 	if err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET ingress = %v, %v; want 405", resp, err)
+	}
+}
+
+// With the secret it shares with the door and the functions, the ingress
+// takes events only from those who hold it, and the broker delivers with it.
+func TestIngressSecret(t *testing.T) {
+	got := make(chan string, 1)
+	locations := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Authorization")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(locations.Close)
+	tb := newTestBroker(t, Config{Token: "the-shared-secret"}, Services{"locations": locations.URL},
+		triggerYAML("location-reported", "io.udaconnect.location.reported", "locations"))
+	tb.start(t)
+	for _, tt := range []struct {
+		authorization string
+		want          int
+	}{
+		{"", 401},
+		{"Bearer another-secret", 401},
+		{"Bearer the-shared-secret", 202},
+	} {
+		resp := post(t, tb.srv.URL+"/udaconnect/default", with(binaryHeaders, "Authorization", tt.authorization), `{"person_id":1}`)
+		var body struct{ Error string }
+		json.NewDecoder(resp.Body).Decode(&body)
+		if resp.StatusCode != tt.want || tt.want == 401 && !strings.Contains(body.Error, "credential") {
+			t.Errorf("POST with Authorization %q = %d %q; want %d", tt.authorization, resp.StatusCode, body.Error, tt.want)
+		}
+	}
+	if h := <-got; h != "Bearer the-shared-secret" {
+		t.Errorf("the delivery's Authorization = %q; want the shared secret", h)
+	}
+	if resp, err := http.Get(tb.srv.URL + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz without the secret = %v, %v; want 200", resp, err)
 	}
 }
 

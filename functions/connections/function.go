@@ -89,7 +89,7 @@ func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error)
 		return f, nil
 	}
 	// A connection per event on its way.
-	transport, err := server.SinkTransport(cfg.CACerts, server.OIDCTokenFile, detectConfig.Writers*sends)
+	transport, err := server.SinkTransport(cfg.CACerts, cfg.InternalToken, server.OIDCTokenFile, detectConfig.Writers*sends)
 	if err != nil {
 		f.Close()
 		return nil, err

@@ -79,6 +79,13 @@ func startFunction(t *testing.T) (string, *postgres.DB, *sink, *Function) {
 	return srv.URL, db, s, f
 }
 
+// Every route answers only the door and the broker, the live stream too.
+func TestCallers(t *testing.T) {
+	url, _, _ := start(t)
+	servertest.RefusesStrangers(t, url, "POST /", "GET /api/persons/1/connection", "GET /api/persons/1/meetings",
+		"GET /api/persons/1/meetings/live")
+}
+
 func ids(conns []udaconnect.Connection) []int64 {
 	var got []int64
 	for _, c := range conns {

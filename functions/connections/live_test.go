@@ -73,7 +73,7 @@ func TestLiveMeetings(t *testing.T) {
 	live := fmt.Sprintf("%s/api/persons/%d/meetings/live", url, ann)
 
 	r.report(ann, 0, 10, 0)
-	stream := servertest.Client{}.Subscribe(t, live, "")
+	stream := servertest.Internal.Subscribe(t, live, "")
 	if cc := stream.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("Cache-Control = %q; want no-store", cc)
 	}
@@ -93,7 +93,7 @@ func TestLiveMeetings(t *testing.T) {
 	stream.Close()
 	r.report(ann, 0, 10, 40)
 	r.report(bob, 1, 10, 40)
-	again := servertest.Client{}.Subscribe(t, live, first.ID)
+	again := servertest.Internal.Subscribe(t, live, first.ID)
 	missed := map[int64]udaconnect.Meeting{}
 	for range 2 {
 		m := meetingOf(t, again.Next(t))

@@ -51,7 +51,7 @@ func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error)
 		log.Warn("K_SINK is not set: replays are refused until a revision with it starts")
 		return f, nil
 	}
-	transport, err := server.SinkTransport(cfg.CACerts, server.OIDCTokenFile, 2)
+	transport, err := server.SinkTransport(cfg.CACerts, cfg.InternalToken, server.OIDCTokenFile, 2)
 	if err != nil {
 		return nil, err
 	}

@@ -62,6 +62,12 @@ func start(t *testing.T, b *broker) string {
 	return servertest.Start(t, f).URL
 }
 
+// Every route answers only the door and the broker.
+func TestCallers(t *testing.T) {
+	servertest.RefusesStrangers(t, start(t, &broker{}), "POST /", "GET /api/dead-letters", "POST /api/dead-letters/1/replay",
+		"POST /api/dead-letters/replay")
+}
+
 func deadLetter(t *testing.T, id string) event.Event {
 	e := servertest.NewEvent(t, "io.udaconnect.location.reported", id, map[string]any{"person_id": 999})
 	e.SetExtension("knativeerrorcode", 422)

@@ -105,7 +105,14 @@ func send(url string, e event.Event) reply {
 		r.err = err
 		return r
 	}
-	resp, err := http.Post(url, "application/cloudevents+json", bytes.NewReader(body))
+	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
+	if err != nil {
+		r.err = err
+		return r
+	}
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	req.Header.Set("Authorization", "Bearer "+servertest.InternalToken) // as the broker
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		r.err = err
 		return r

@@ -32,6 +32,13 @@ func start(t *testing.T) (string, *postgres.DB) {
 	return servertest.Start(t, f).URL, db
 }
 
+// Every route answers only the door and the broker.
+func TestCallers(t *testing.T) {
+	url, _ := start(t)
+	servertest.RefusesStrangers(t, url, "POST /", "POST /api/locations", "GET /api/locations/1",
+		"GET /api/persons/1/locations?start_date=2020-01-01", "GET /api/persons/1/export")
+}
+
 func reportData(personID int64, lat, lon float64, at string) map[string]any {
 	return map[string]any{"person_id": personID, "latitude": lat, "longitude": lon, "creation_time": at}
 }

@@ -27,6 +27,12 @@ func start(t *testing.T) string {
 	return servertest.Start(t, f).URL
 }
 
+// Every route answers only the door and the broker.
+func TestCallers(t *testing.T) {
+	servertest.RefusesStrangers(t, start(t), "POST /", "GET /api/persons", "POST /api/persons", "GET /api/persons/1",
+		"DELETE /api/persons/999999", "POST /api/persons/999999/token", "GET /token-generations", "GET /no-such-route")
+}
+
 var pam = ev.PersonCreateData{FirstName: "Pam", LastName: "Trexler", CompanyName: "Hampton, Hampton and McQuill"}
 
 func TestCreatePerson(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 )
 
 // Config is read once from the environment at start.
@@ -17,6 +18,15 @@ type Config struct {
 	Sink        string // K_SINK, where emitted events go; a process that sends events starts without it, not ready
 	CACerts     string // K_CA_CERTS, the CA certificates of an https sink (optional)
 	LogLevel    string // LOG_LEVEL: debug, info, warn or error; default info
+
+	// Who may call a function (docs/design.md, "Access"): under make run,
+	// the holders of a shared secret; in the cluster, the holders of a token
+	// the cluster signed for the function's audience, by subject.
+	InternalToken string   // INTERNAL_TOKEN, the secret the door, the local broker and the functions share
+	Audience      string   // OIDC_AUDIENCE, the audience of the tokens a function takes
+	EventsSenders []string // EVENTS_SENDERS, comma-separated: the subjects that may send events (the Triggers)
+	APICallers    []string // API_CALLERS, comma-separated: the subjects that may call the other routes (the door)
+	KubernetesAPI string   // https://KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT, in a pod
 }
 
 // Addr is the address to listen on.
@@ -25,12 +35,19 @@ func (c Config) Addr() string { return net.JoinHostPort(c.Host, c.Port) }
 // LoadConfig reads the environment; required names a variable that must be set.
 func LoadConfig(required ...string) (Config, error) {
 	c := Config{
-		Host:        os.Getenv("HOST"),
-		Port:        getenv("PORT", "8080"),
-		DatabaseURL: os.Getenv("DATABASE_URL"),
-		Sink:        os.Getenv("K_SINK"),
-		CACerts:     os.Getenv("K_CA_CERTS"),
-		LogLevel:    getenv("LOG_LEVEL", "info"),
+		Host:          os.Getenv("HOST"),
+		Port:          getenv("PORT", "8080"),
+		DatabaseURL:   os.Getenv("DATABASE_URL"),
+		Sink:          os.Getenv("K_SINK"),
+		CACerts:       os.Getenv("K_CA_CERTS"),
+		LogLevel:      getenv("LOG_LEVEL", "info"),
+		InternalToken: os.Getenv("INTERNAL_TOKEN"),
+		Audience:      os.Getenv("OIDC_AUDIENCE"),
+		EventsSenders: list(os.Getenv("EVENTS_SENDERS")),
+		APICallers:    list(os.Getenv("API_CALLERS")),
+	}
+	if host := os.Getenv("KUBERNETES_SERVICE_HOST"); host != "" {
+		c.KubernetesAPI = "https://" + net.JoinHostPort(host, getenv("KUBERNETES_SERVICE_PORT", "443"))
 	}
 	for _, name := range required {
 		if os.Getenv(name) == "" {
@@ -45,4 +62,15 @@ func getenv(name, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+// list splits a comma-separated value, dropping blanks.
+func list(v string) []string {
+	var out []string
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

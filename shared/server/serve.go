@@ -159,22 +159,20 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// Mux serves f: CloudEvents at POST / and its REST routes. With senders,
-// only the senders it admits may post events.
-func Mux(f Function, senders *Senders, log *zap.Logger) *http.ServeMux {
+// Mux serves f: CloudEvents at POST / to the Broker and its other routes
+// to the door, as callers admits them.
+func Mux(f Function, callers *Callers, log *zap.Logger) *http.ServeMux {
+	routes := http.NewServeMux()
+	f.Routes(routes)
 	mux := http.NewServeMux()
-	var events http.Handler = Events(f.Handle, log)
-	if senders != nil {
-		events = senders.Require(events)
-	}
-	mux.Handle("POST /{$}", events)
-	f.Routes(mux)
+	mux.Handle("POST /{$}", callers.Events(Events(f.Handle, log)))
+	mux.Handle("/", callers.API(routes))
 	return mux
 }
 
 // Main runs a function as a process: config from the environment, the
-// database, the CloudEvents handler at POST / and its routes on one mux,
-// until SIGINT or SIGTERM. It exits with a message on failure. The process
+// check of its callers, the database, the CloudEvents handler at POST / and
+// its routes on one mux, until SIGINT or SIGTERM. It exits with a message on failure. The process
 // is named after its executable in its traces. A function with a Ready
 // method is ready when that and the database are.
 func Main[F Function](build func(Config, *postgres.DB, *zap.Logger) (F, error)) {
@@ -188,6 +186,10 @@ func Main[F Function](build func(Config, *postgres.DB, *zap.Logger) (F, error)) 
 
 func run[F Function](ctx context.Context, name string, build func(Config, *postgres.DB, *zap.Logger) (F, error)) error {
 	cfg, err := LoadConfig("DATABASE_URL")
+	if err != nil {
+		return err
+	}
+	callers, err := NewCallers(cfg)
 	if err != nil {
 		return err
 	}
@@ -216,10 +218,6 @@ func run[F Function](ctx context.Context, name string, build func(Config, *postg
 	if c, ok := any(f).(interface{ Close() }); ok {
 		defer c.Close()
 	}
-	senders, err := SendersFromEnv()
-	if err != nil {
-		return err
-	}
 	ready := db.Ping
 	if r, ok := any(f).(interface{ Ready(context.Context) error }); ok {
 		ready = func(ctx context.Context) error {
@@ -229,7 +227,7 @@ func run[F Function](ctx context.Context, name string, build func(Config, *postg
 			return db.Ping(ctx)
 		}
 	}
-	s := &Server{Addr: cfg.Addr(), Handler: Mux(f, senders, log), Ready: ready, Log: log}
+	s := &Server{Addr: cfg.Addr(), Handler: Mux(f, callers, log), Ready: ready, Log: log}
 	if d, ok := any(f).(interface{ Drain() }); ok {
 		s.Drain = d.Drain
 	}

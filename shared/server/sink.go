@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 )
 
@@ -17,10 +16,11 @@ const OIDCTokenFile = "/oidc/token"
 // SinkTransport returns the transport for sending events to K_SINK, as a
 // SinkBinding sets it up (docs/design.md, "Access"): it trusts the CA
 // certificates of K_CA_CERTS besides the system's, for an https sink, and
-// sends the identity token of tokenFile, when that file exists, as a bearer
-// token. Locally neither is there, and it is a plain transport. It keeps up
-// to idle connections to the sink.
-func SinkTransport(caCerts, tokenFile string, idle int) (http.RoundTripper, error) {
+// sends as a bearer token the secret token when it is set (INTERNAL_TOKEN,
+// which the local broker takes under make run), or else the identity token
+// of tokenFile when that file exists. It keeps up to idle connections to
+// the sink.
+func SinkTransport(caCerts, token, tokenFile string, idle int) (http.RoundTripper, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = idle
 	if strings.TrimSpace(caCerts) != "" {
@@ -33,20 +33,5 @@ func SinkTransport(caCerts, tokenFile string, idle int) (http.RoundTripper, erro
 		}
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &identity{next: t, tokenFile: tokenFile}, nil
-}
-
-// identity adds the sender's token to each request.
-type identity struct {
-	next      *http.Transport
-	tokenFile string
-}
-
-func (i *identity) RoundTrip(r *http.Request) (*http.Response, error) {
-	token, err := os.ReadFile(i.tokenFile)
-	if err == nil && len(token) > 0 {
-		r = r.Clone(r.Context())
-		r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	}
-	return i.next.RoundTrip(r)
+	return &identity{next: t, token: token, tokenFile: tokenFile, optional: true}, nil
 }

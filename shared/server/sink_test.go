@@ -10,7 +10,8 @@ import (
 )
 
 // An https sink whose CA is in K_CA_CERTS is trusted, and the identity token
-// the SinkBinding mounts goes with every request, read anew each time.
+// the SinkBinding mounts goes with every request, read anew each time; the
+// shared secret instead, when there is one.
 func TestSinkTransport(t *testing.T) {
 	got := make(chan string, 2)
 	sink := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -21,7 +22,7 @@ func TestSinkTransport(t *testing.T) {
 	ca := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sink.Certificate().Raw}))
 	tokenFile := filepath.Join(t.TempDir(), "token")
 
-	plain, err := SinkTransport("", tokenFile, 1)
+	plain, err := SinkTransport("", "", tokenFile, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func TestSinkTransport(t *testing.T) {
 		t.Errorf("a sink whose CA is not given was trusted")
 	}
 
-	trusting, err := SinkTransport(ca, tokenFile, 1)
+	trusting, err := SinkTransport(ca, "", tokenFile, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,21 @@ func TestSinkTransport(t *testing.T) {
 			t.Errorf("the caller's request was changed")
 		}
 	}
-	if _, err := SinkTransport("not a certificate", tokenFile, 1); err == nil {
+	// Under make run, the secret shared with the local broker.
+	local, err := SinkTransport(ca, "the-shared-secret", tokenFile, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequest("POST", sink.URL, nil)
+	if resp, err := local.RoundTrip(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	if h := <-got; h != "Bearer the-shared-secret" {
+		t.Errorf("with INTERNAL_TOKEN: Authorization = %q; want the shared secret", h)
+	}
+	if _, err := SinkTransport("not a certificate", "", tokenFile, 1); err == nil {
 		t.Errorf("K_CA_CERTS without a certificate was taken")
 	}
 }

@@ -1,7 +1,9 @@
 // Command localbroker runs the Knative Brokers, Triggers and PingSources of
 // eventing/ without a cluster, keeping their events in JetStream files under
-// -data. LOG_LEVEL sets its log level (default info) and METRICS_PORT the
-// port of its /metrics, as for every process.
+// -data. INTERNAL_TOKEN is the secret it shares with the door and the
+// functions: its ingress takes events only with it, as a bearer token, and
+// it delivers with it. LOG_LEVEL sets its log level (default info) and
+// METRICS_PORT the port of its /metrics, as for every process.
 package main
 
 import (
@@ -40,6 +42,10 @@ func run() error {
 	services := broker.Services{}
 	flag.Var(services, "service", "Knative Service name=local URL, repeatable")
 	flag.Parse()
+	token := os.Getenv("INTERNAL_TOKEN")
+	if token == "" {
+		return errors.New("INTERNAL_TOKEN is not set: the broker and the functions take events only with the secret they share with the door")
+	}
 
 	log, err := telemetry.NewLogger(os.Getenv("LOG_LEVEL")) // "" is info
 	if err != nil {
@@ -72,7 +78,7 @@ func run() error {
 	var brokers []*broker.Broker
 	for _, bm := range m.Brokers {
 		b, err := broker.New(ctx, m, bm, broker.Config{Services: services, BaseURL: base, Store: store,
-			QueueSize: *queue, Workers: *workers, Logger: log})
+			QueueSize: *queue, Workers: *workers, Token: token, Logger: log})
 		if err == nil {
 			err = b.Start(ctx)
 		}

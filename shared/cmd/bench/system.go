@@ -45,10 +45,12 @@ var (
 	brokerURL = addr(28090)
 )
 
-// The door's credentials in the bench: the bench sends as the organizer.
+// The credentials in the bench: the bench sends as the organizer; the door,
+// the local broker and the functions share the internal secret.
 const (
 	benchAuthKey        = "the-bench-key-that-signs-attendee-tokens"
 	benchOrganizerToken = "the-bench-organizer-token-0123456789"
+	benchInternalToken  = "the-bench-secret-of-the-door-broker-and-functions"
 )
 
 // build builds every binary into dir as ko builds images: static, without
@@ -83,7 +85,7 @@ func (b program) start(dir, logs, databaseURL string) (*proc, error) {
 	broker := brokerURL + "/udaconnect/default"
 	env := append(os.Environ(), fmt.Sprintf("PORT=%d", b.port), fmt.Sprintf("METRICS_PORT=%d", b.port+5), "DATABASE_URL="+databaseURL, "LOG_LEVEL=warn",
 		"K_SINK="+broker, "PERSONS_URL="+addr(28091), "LOCATIONS_URL="+addr(28092), "CONNECTIONS_URL="+addr(connectionsPort),
-		"DEADLETTERS_URL="+addr(28094))
+		"DEADLETTERS_URL="+addr(28094), "INTERNAL_TOKEN="+benchInternalToken)
 	var args []string
 	if b.name == "frontend" {
 		env = append(env, "AUTH_KEY="+benchAuthKey, "ORGANIZER_TOKEN="+benchOrganizerToken)

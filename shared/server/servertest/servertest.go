@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,10 +20,19 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-// Start serves f as its process would, until the test ends.
+// InternalToken is the secret the tests' door, broker and functions share,
+// as INTERNAL_TOKEN does under make run.
+const InternalToken = "test-internal-token-0123456789abcdef"
+
+// Start serves f as its process would under make run, taking only callers
+// with InternalToken, until the test ends.
 func Start(tb testing.TB, f server.Function) *httptest.Server {
 	tb.Helper()
-	srv := httptest.NewServer(server.Mux(f, nil, zaptest.NewLogger(tb)))
+	callers, err := server.NewCallers(server.Config{InternalToken: InternalToken})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := httptest.NewServer(server.Mux(f, callers, zaptest.NewLogger(tb)))
 	tb.Cleanup(srv.Close)
 	return srv
 }
@@ -59,28 +69,32 @@ type Response struct {
 }
 
 // A Client sends requests with a credential: Authorization: Bearer Token,
-// when there is one.
+// when there is one. Client{} sends none.
 type Client struct {
 	Token string
 }
 
-// Send posts e to url in the given mode, with no credential.
+// Internal calls a function as the door and the broker do: with
+// InternalToken.
+var Internal = Client{Token: InternalToken}
+
+// Send posts e to url in the given mode, as the broker does.
 func Send(tb testing.TB, url, mode string, e event.Event) Response {
 	tb.Helper()
-	return Client{}.Send(tb, url, mode, e)
+	return Internal.Send(tb, url, mode, e)
 }
 
-// Do sends req, with no credential, and reads the answer.
+// Do sends req, as the door does, and reads the answer.
 func Do(tb testing.TB, req *http.Request) Response {
 	tb.Helper()
-	return Client{}.Do(tb, req)
+	return Internal.Do(tb, req)
 }
 
-// Request sends a plain HTTP request, with no credential, with an optional
+// Request sends a plain HTTP request, as the door does, with an optional
 // JSON body.
 func Request(tb testing.TB, method, url string, body any) Response {
 	tb.Helper()
-	return Client{}.Request(tb, method, url, body)
+	return Internal.Request(tb, method, url, body)
 }
 
 // Send posts e to url in the given mode.
@@ -182,4 +196,28 @@ func (c Client) send(tb testing.TB, req *http.Request) *http.Response {
 		tb.Fatal(err)
 	}
 	return resp
+}
+
+// RefusesStrangers checks that each route of the function at url ("METHOD
+// /path") answers a request without a credential, or with one that is not
+// InternalToken, 401 with a message, and lets one with InternalToken in
+// (the route's own answer, whatever it is, but neither 401 nor 403).
+func RefusesStrangers(tb testing.TB, url string, routes ...string) {
+	tb.Helper()
+	for _, route := range routes {
+		method, path, _ := strings.Cut(route, " ")
+		for _, c := range []Client{{}, {Token: "not-" + InternalToken}, Internal} {
+			req, err := http.NewRequest(method, url+path, nil)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			r := c.Open(tb, req)
+			switch {
+			case c == Internal && (r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden):
+				tb.Errorf("%s with the internal credential = %d %s; want the route's answer", route, r.Status, r.Body)
+			case c != Internal && (r.Status != http.StatusUnauthorized || !bytes.Contains(r.Body, []byte("credential"))):
+				tb.Errorf("%s with token %q = %d %s; want 401 naming the credential", route, c.Token, r.Status, r.Body)
+			}
+		}
+	}
 }
