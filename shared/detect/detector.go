@@ -57,7 +57,7 @@ func (d *Detector) Time() time.Time {
 	if d.now == math.MinInt64 {
 		return time.Time{}
 	}
-	return time.Unix(0, d.now).UTC()
+	return instant(d.now)
 }
 
 // frontier is the time before which reports are no longer in memory alone.
@@ -82,7 +82,7 @@ func (d *Detector) Add(ctx context.Context, reports []Report, now time.Time) err
 		t := r.Time.UnixNano()
 		d.newest = max(d.newest, t)
 		if t >= frontier {
-			d.place(r.Person, newRep(r))
+			d.place(r.Person, newRep(r), math.MinInt64)
 		}
 	}
 	for _, r := range rs {
@@ -98,20 +98,16 @@ func (d *Detector) Add(ctx context.Context, reports []Report, now time.Time) err
 	return nil
 }
 
-// place adds a report at or after the frontier: it marks the pairs that may
-// change, from its time on.
-func (d *Detector) place(id int64, r rep) {
-	p := d.persons[id]
-	if p == nil {
-		p = &person{id: id}
-		d.persons[id] = p
-	}
+// place adds a report to memory: it marks the pairs that may change, from
+// its time (or from floor, if later) on.
+func (d *Detector) place(id int64, r rep, floor int64) {
+	p := d.person(id)
 	i, added := p.reports.insert(r)
 	if !added {
 		return
 	}
 	d.grid.add(p, r.lat, r.lon)
-	from, to := r.t, p.reports.end(i, d.rl.hold)
+	from, to := max(r.t, floor), p.reports.end(i, d.rl.hold)
 	if from >= to { // another report of the same moment is held instead
 		return
 	}
@@ -129,7 +125,7 @@ func (d *Detector) place(id int64, r rep) {
 		d.touch(pr, from)
 	}
 	d.grid.near(r.lat, r.lon, d.search, touch)
-	if i > 0 && p.reports.end(i-1, d.rl.hold) == from { // the report it cut short
+	if i > 0 && p.reports.end(i-1, d.rl.hold) == r.t { // the report it cut short
 		prev := p.reports[i-1]
 		d.grid.near(prev.lat, prev.lon, d.search, touch)
 	}
@@ -175,12 +171,7 @@ func (d *Detector) Changes() Changes {
 		}
 		d.evaluated = d.now
 	}
-	for _, pr := range d.dirty {
-		d.evaluate(pr)
-		pr.at, pr.dirty = -1, math.MaxInt64
-	}
-	clear(d.dirty)
-	d.dirty = d.dirty[:0]
+	d.settle()
 	if f := d.frontier(); f != math.MinInt64 && (d.pruned == math.MinInt64 || f-d.pruned >= d.rl.late/4) {
 		d.prune(f)
 		d.pruned = f
@@ -188,12 +179,22 @@ func (d *Detector) Changes() Changes {
 	return d.pend.take()
 }
 
+// settle evaluates the pairs changed since they last were.
+func (d *Detector) settle() {
+	for _, pr := range d.dirty {
+		d.evaluate(pr)
+		pr.at, pr.dirty = -1, math.MaxInt64
+	}
+	clear(d.dirty)
+	d.dirty = d.dirty[:0]
+}
+
 // evaluate sweeps pr from its latest checkpoint at or before the earliest
 // change to the detector's time, and reports how its meetings changed.
 func (d *Detector) evaluate(pr *pair) {
 	c := pr.resume(pr.dirty)
 	a, b := pr.a.reports, pr.b.reports
-	latest := max(a[len(a)-1].t, b[len(b)-1].t)
+	latest := max(a.latest(), b.latest())
 	r := c.run
 	d.fresh = d.fresh[:0]
 	done := func(m agg) { d.fresh = append(d.fresh, m) }
@@ -247,7 +248,7 @@ func (d *Detector) report(pr *pair, cut int64, fresh []agg, a, b timeline) {
 		}
 		d.pend.upsert(m)
 		if j < 0 && !slices.ContainsFunc(d.old, func(o sent) bool { return overlaps(o.agg, f) }) {
-			d.pend.start(d.started(pr, m, f.start, a, b))
+			d.pend.start(startOf(m, f.start, pr.a.id, pr.b.id, a, b))
 		}
 	}
 	for _, o := range d.old {
@@ -256,17 +257,18 @@ func (d *Detector) report(pr *pair, cut int64, fresh []agg, a, b timeline) {
 		}
 		var into *Key
 		if j := slices.IndexFunc(fresh, func(f agg) bool { return overlaps(o.agg, f) }); j >= 0 {
-			into = &Key{A: pr.a.id, B: pr.b.id, Started: time.Unix(0, fresh[j].start).UTC()}
+			into = &Key{A: pr.a.id, B: pr.b.id, Started: instant(fresh[j].start)}
 		}
-		d.pend.remove(Key{A: pr.a.id, B: pr.b.id, Started: time.Unix(0, o.start).UTC()}, into)
+		d.pend.remove(Key{A: pr.a.id, B: pr.b.id, Started: instant(o.start)}, into)
 	}
 }
 
-// started is the start of meeting m at t: the report, of a or b, from which
-// both were held together, the other's report held then, and their distance.
-func (d *Detector) started(pr *pair, m Meeting, t int64, a, b timeline) Start {
-	ra, rb := a[a.last(t)], b[b.last(t)]
-	s := Start{Meeting: m, Report: ra.report(pr.a.id), Near: rb.report(pr.b.id), Distance: ra.distance(rb)}
+// startOf is the start of meeting m of a and b at t: the report, of either,
+// from which both were held together, the other's report held then, and
+// their distance.
+func startOf(m Meeting, t int64, a, b int64, ta, tb timeline) Start {
+	ra, rb := ta[ta.last(t)], tb[tb.last(t)]
+	s := Start{Meeting: m, Report: ra.report(a), Near: rb.report(b), Distance: ra.distance(rb)}
 	if compareRep(rb, ra) > 0 {
 		s.Report, s.Near = s.Near, s.Report
 	}
@@ -301,8 +303,10 @@ func (d *Detector) prune(frontier int64) {
 		if i > 0 {
 			p.reports = slices.Clone(p.reports[i:])
 		}
-		if last := p.reports[len(p.reports)-1]; p.pairs == 0 && last.t+d.rl.hold <= frontier {
-			d.grid.remove(p, last.lat, last.lon)
+		if p.pairs == 0 && p.reports.latest()+d.rl.hold <= frontier {
+			for _, r := range p.reports {
+				d.grid.remove(p, r.lat, r.lon)
+			}
 			delete(d.persons, id)
 		}
 	}

@@ -2,8 +2,8 @@ package detect
 
 import (
 	"cmp"
+	"math"
 	"slices"
-	"time"
 )
 
 // rep is a report as the detector keeps it: times in Unix nanoseconds, and
@@ -19,7 +19,7 @@ func newRep(r Report) rep {
 }
 
 func (r rep) report(person int64) Report {
-	return Report{ID: r.id, Person: person, Time: time.Unix(0, r.t).UTC(), Lat: r.lat, Lon: r.lon}
+	return Report{ID: r.id, Person: person, Time: instant(r.t), Lat: r.lat, Lon: r.lon}
 }
 
 func (r rep) distance(q rep) float64 { return distance(r.lat, r.lon, r.s, q.lat, q.lon, q.s) }
@@ -37,6 +37,14 @@ func (tl timeline) end(i int, hold int64) int64 {
 		e = min(e, tl[i+1].t)
 	}
 	return e
+}
+
+// latest is the time of the last report, math.MinInt64 if none.
+func (tl timeline) latest() int64 {
+	if len(tl) == 0 {
+		return math.MinInt64
+	}
+	return tl[len(tl)-1].t
 }
 
 // last returns the index of the last report taken at or before t, or -1.
