@@ -95,15 +95,6 @@ func (d *Detector) merged(id int64, history []Report, frontier int64) timeline {
 	return tl
 }
 
-func (d *Detector) person(id int64) *person {
-	p := d.persons[id]
-	if p == nil {
-		p = &person{id: id}
-		d.persons[id] = p
-	}
-	return p
-}
-
 // redo sweeps the pair of persons x and y from lo (where they were not
 // together) to the frontier, replaces the stored meetings that started
 // from lo on with the sweep's, and hands the meeting open at the frontier to
@@ -164,7 +155,7 @@ func (d *Detector) redo(ctx context.Context, x, y int64, lo, frontier int64) err
 
 	// The rest is memory's: from a checkpoint at the frontier, against the
 	// meetings stored from its open meeting on.
-	pr := d.pairs[pairKey{a, b}]
+	pr := d.pairOf(a, b)
 	if pr == nil {
 		if !r.open {
 			for _, o := range after { // they were memory's, and are no more
@@ -173,7 +164,7 @@ func (d *Detector) redo(ctx context.Context, x, y int64, lo, frontier int64) err
 			return nil
 		}
 		pr = newPair(d.person(a), d.person(b))
-		d.pairs[pairKey{a, b}] = pr
+		d.pairs[key(pr.a, pr.b)] = pr
 	}
 	pr.marks = append(pr.marks[:0], checkpoint{t: frontier, run: r})
 	pr.sent = pr.sent[:0]
@@ -206,12 +197,13 @@ func (d *Detector) meetings(ctx context.Context, person int64, from, to int64) (
 	for _, m := range all {
 		byKey[m.Key] = m
 	}
-	for k := range d.pend.removed {
-		delete(byKey, k)
-	}
-	for k, m := range d.pend.upserted {
-		if (k.A == person || k.B == person) && k.Started.UnixNano() <= to && m.LastSeen.UnixNano() >= from {
-			byKey[k] = m
+	for _, c := range d.pend.changes {
+		m := c.m
+		switch {
+		case c.removed:
+			delete(byKey, m.Key)
+		case (m.A == person || m.B == person) && m.Started.UnixNano() <= to && m.LastSeen.UnixNano() >= from:
+			byKey[m.Key] = m
 		}
 	}
 	ms := make([]Meeting, 0, len(byKey))

@@ -49,6 +49,9 @@ func (tl timeline) latest() int64 {
 
 // last returns the index of the last report taken at or before t, or -1.
 func (tl timeline) last(t int64) int {
+	if n := len(tl); n > 0 && tl[n-1].t <= t { // most often, in time order
+		return n - 1
+	}
 	i, _ := slices.BinarySearchFunc(tl, t, func(r rep, t int64) int {
 		if r.t <= t {
 			return -1
@@ -71,6 +74,7 @@ func (tl *timeline) insert(r rep) (int, bool) {
 // A person is someone the detector holds reports of.
 type person struct {
 	id      int64
+	slot    uint32 // a number of its own among the persons in memory
 	reports timeline
 	cells   []cellRef // the grid cells of reports, with how many are in each
 	pairs   int       // pairs that refer to this person
