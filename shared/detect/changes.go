@@ -28,16 +28,30 @@ func byKey(x, y change) int             { return compareKey(x.m.Key, y.m.Key) }
 func startByKey(x, y Start) int         { return compareKey(x.Key, y.Key) }
 func meetingByKey(x Meeting, k Key) int { return compareKey(x.Key, k) }
 
+type ordered struct {
+	a, b, started int64
+	i             int
+}
+
 // take returns the changes, one per meeting, sorted by key, and forgets
 // them. A start whose meeting went again is left out; the others carry the
 // meeting's latest values.
 func (p *pending) take() Changes {
 	var c Changes
-	slices.SortStableFunc(p.changes, byKey)
+	// By key, then in the order made; the changes themselves are large, so
+	// their indexes are sorted.
+	order := make([]ordered, len(p.changes))
 	for i, ch := range p.changes {
-		if i+1 < len(p.changes) && p.changes[i+1].m.Key == ch.m.Key {
+		order[i] = ordered{ch.m.A, ch.m.B, ch.m.Started.UnixNano(), i}
+	}
+	slices.SortFunc(order, func(x, y ordered) int {
+		return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b), cmp.Compare(x.started, y.started), cmp.Compare(x.i, y.i))
+	})
+	for j, o := range order {
+		if j+1 < len(order) && order[j+1].a == o.a && order[j+1].b == o.b && order[j+1].started == o.started {
 			continue // a later change of the same meeting wins
 		}
+		ch := p.changes[o.i]
 		if ch.removed {
 			c.Removed = append(c.Removed, Removed{Key: ch.m.Key, Into: ch.into})
 		} else {

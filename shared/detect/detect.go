@@ -31,7 +31,7 @@ type Params struct {
 	// Refresh is how often a meeting that only grew is changed again: its
 	// last seen, time together and centroid lag by less than Refresh while
 	// it goes on. Its start, its end, merges and splits are changes at
-	// once. 0: every change at once.
+	// once. 0: every change at once. It must be less than Gap.
 	Refresh time.Duration
 }
 

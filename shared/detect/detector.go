@@ -183,10 +183,15 @@ func (d *Detector) meets(r rep, q *person, from, to int64) bool {
 	return false
 }
 
-// touch marks pr as changed from t on.
+// touch marks pr as changed from t on, to be evaluated at the next Changes;
+// but a change of two people together, from after their last evaluation,
+// waits until the pair wakes (less than Refresh after the last seen sent):
+// until then it can only make their meeting go on or stop going on, which
+// Refresh lets wait (a new meeting begins Gap later at the earliest).
 func (d *Detector) touch(pr *pair, t int64) {
 	pr.dirty = min(pr.dirty, t)
-	if pr.at < 0 {
+	growth := pr.together && d.now < pr.wake && t >= pr.seen
+	if pr.at < 0 && !growth {
 		pr.at = len(d.dirty)
 		d.dirty = append(d.dirty, pr)
 	}
@@ -198,7 +203,7 @@ func (d *Detector) touch(pr *pair, t int64) {
 func (d *Detector) Changes() Changes {
 	if d.now != d.evaluated {
 		for _, pr := range d.growing {
-			if pr.wake <= d.now && len(pr.marks) > 0 {
+			if pr.wake <= d.now {
 				d.touch(pr, pr.marks[len(pr.marks)-1].t)
 			}
 		}
@@ -247,10 +252,11 @@ func (d *Detector) evaluate(pr *pair) {
 	// at or after now (a meeting may begin there), Refresh after the last
 	// seen sent if they are together now, when its meeting ends if they are
 	// not.
+	pr.together, pr.seen = r.open && r.last == d.now, d.now
 	switch {
 	case latest >= d.now:
 		pr.wake = d.now
-	case r.open && r.last == d.now:
+	case pr.together:
 		pr.wake = pr.sent[len(pr.sent)-1].last + d.rl.refresh
 	case r.open && d.now < r.last+d.rl.gap:
 		pr.wake = r.last + d.rl.gap

@@ -28,9 +28,11 @@ type pair struct {
 	// meeting has not ended, or one of the two has reported at or after the
 	// detector's time (where a meeting may begin);
 	// growing is its index in Detector.growing, or -1.
-	growing int
-	wake    int64 // when time passing changes it next
-	last    int64 // the end of the last together-moment; math.MinInt64 if none
+	growing  int
+	wake     int64 // when time passing changes it next
+	seen     int64 // the time of the last evaluation
+	together bool  // at seen
+	last     int64 // the end of the last together-moment; math.MinInt64 if none
 }
 
 type checkpoint struct {
