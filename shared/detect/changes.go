@@ -28,9 +28,16 @@ func byKey(x, y change) int             { return compareKey(x.m.Key, y.m.Key) }
 func startByKey(x, y Start) int         { return compareKey(x.Key, y.Key) }
 func meetingByKey(x Meeting, k Key) int { return compareKey(x.Key, k) }
 
+// ordered is the key of a change, and its index in the order made.
 type ordered struct {
 	a, b, started int64
 	i             int
+}
+
+func (o ordered) key() [3]int64 { return [3]int64{o.a, o.b, o.started} }
+
+func compareOrdered(x, y ordered) int {
+	return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b), cmp.Compare(x.started, y.started), cmp.Compare(x.i, y.i))
 }
 
 // take returns the changes, one per meeting, sorted by key, and forgets
@@ -44,11 +51,9 @@ func (p *pending) take() Changes {
 	for i, ch := range p.changes {
 		order[i] = ordered{ch.m.A, ch.m.B, ch.m.Started.UnixNano(), i}
 	}
-	slices.SortFunc(order, func(x, y ordered) int {
-		return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b), cmp.Compare(x.started, y.started), cmp.Compare(x.i, y.i))
-	})
+	slices.SortFunc(order, compareOrdered)
 	for j, o := range order {
-		if j+1 < len(order) && order[j+1].a == o.a && order[j+1].b == o.b && order[j+1].started == o.started {
+		if j+1 < len(order) && order[j+1].key() == o.key() {
 			continue // a later change of the same meeting wins
 		}
 		ch := p.changes[o.i]
@@ -58,11 +63,16 @@ func (p *pending) take() Changes {
 			c.Upserted = append(c.Upserted, ch.m)
 		}
 	}
-	slices.SortStableFunc(p.started, startByKey)
+	order = order[:0]
 	for i, s := range p.started {
-		if i+1 < len(p.started) && p.started[i+1].Key == s.Key {
-			continue
+		order = append(order, ordered{s.A, s.B, s.Started.UnixNano(), i})
+	}
+	slices.SortFunc(order, compareOrdered)
+	for j, o := range order {
+		if j+1 < len(order) && order[j+1].key() == o.key() {
+			continue // the same start, seen again
 		}
+		s := p.started[o.i]
 		if j, ok := slices.BinarySearchFunc(c.Upserted, s.Key, meetingByKey); ok {
 			s.Meeting = c.Upserted[j]
 			c.Started = append(c.Started, s)
