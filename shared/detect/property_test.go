@@ -74,6 +74,11 @@ func (s *store) apply(t testing.TB, c Changes) {
 		if _, ok := s.meetings[st.Key]; !ok {
 			t.Errorf("start of %v, not upserted", st.Key)
 		}
+		persons := []int64{st.Report.Person, st.Near.Person}
+		if !st.Report.Time.Equal(st.Started) || st.Near.Time.After(st.Started) || st.Distance > 5 ||
+			!slices.Contains(persons, st.A) || !slices.Contains(persons, st.B) {
+			t.Errorf("start %+v: not its reports", st)
+		}
 	}
 }
 
@@ -255,5 +260,82 @@ func TestDetectorRefresh(t *testing.T) {
 		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
 			finish(t, d, s, rs, t0.Add(time.Duration(rng.IntN(80))*time.Minute))
 		})
+	}
+}
+
+// Two detectors given the same reports in other orders and groups agree.
+func TestDetectorsAgree(t *testing.T) {
+	p := DefaultParams()
+	p.Refresh = 0
+	for seed := range *seeds {
+		rng := rand.New(rand.NewPCG(seed, 4))
+		rs := world(rng)
+		now := t0.Add(time.Duration(60+rng.IntN(30)) * time.Minute) // after the last report: the same time for both
+		var stores []*store
+		for _, lateness := range []time.Duration{0, -1} {
+			d, s := New(p, nil), newStore()
+			d.h = s
+			feed(t, rng, &d, s, shuffle(rng, rs, lateness), false)
+			if err := d.Add(context.Background(), nil, now); err != nil {
+				t.Fatal(err)
+			}
+			s.apply(t, d.Changes())
+			stores = append(stores, s)
+		}
+		if err := same(stores[1].sorted(), stores[0].sorted(), 0); err != nil {
+			t.Fatalf("seed %d: in any order, against in time order: %v", seed, err)
+		}
+	}
+}
+
+// standing is a crowd that stands still: at each 5-minute tick everyone is at
+// one of a few spots (a place of their own in it) or away, and stays there
+// until the next tick; after an hour all are away.
+func standing(rng *rand.Rand, every time.Duration) []Report {
+	var rs []Report
+	id := int64(0)
+	for person := int64(1); person <= 6; person++ {
+		for tick := 0; tick <= 12; tick++ {
+			north, east := 1000.0*float64(person), 0.0 // away
+			if spot := rng.IntN(4); spot < 3 {
+				north, east = float64(spot)*4+rng.Float64()*3, rng.Float64()*3
+			}
+			lat, lon := place(north, east)
+			if tick == 12 {
+				north, east = 1000.0*float64(person), 0
+			}
+			start := t0.Add(time.Duration(tick) * 5 * time.Minute)
+			for at := start; at.Before(start.Add(5*time.Minute)) && (tick < 12 || at == start); at = at.Add(every) {
+				id++
+				rs = append(rs, Report{ID: id, Person: person, Time: at, Lat: lat, Lon: lon})
+			}
+		}
+	}
+	return rs
+}
+
+// The same movements reported every 5 s or every 5 minutes give the same
+// meetings.
+func TestEvery5sOr5min(t *testing.T) {
+	p := DefaultParams()
+	p.Refresh = 0
+	for seed := range *seeds / 10 {
+		now := t0.Add(time.Duration(60+seed%20) * time.Minute)
+		var found [][]Meeting
+		for _, every := range []time.Duration{5 * time.Second, 5 * time.Minute} {
+			rng := rand.New(rand.NewPCG(seed, 5))
+			rs := standing(rng, every)
+			d, s := New(p, nil), newStore()
+			d.h = s
+			feed(t, rng, &d, s, shuffle(rng, rs, time.Minute), false)
+			finish(t, d, s, rs, now)
+			found = append(found, s.sorted())
+		}
+		if len(found[0]) == 0 {
+			t.Fatalf("seed %d: no meetings", seed)
+		}
+		if err := same(found[1], found[0], 0); err != nil {
+			t.Fatalf("seed %d: every 5 minutes, against every 5 s: %v", seed, err)
+		}
 	}
 }
