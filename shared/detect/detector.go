@@ -240,7 +240,7 @@ func (d *Detector) evaluate(pr *pair) {
 	// reports in time order resume from there.
 	mark := max(c.t, min(d.now, latest))
 	d.rl.sweep(a, b, c.t, mark, &r, done)
-	pr.keep(checkpoint{t: mark, run: r}, d.rl.late/4)
+	pr.keep(checkpoint{t: mark, run: r}, d.rl.late)
 	d.rl.sweep(a, b, mark, d.now, &r, done)
 	pr.last = math.MinInt64
 	if r.open {
