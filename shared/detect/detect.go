@@ -16,6 +16,7 @@ package detect
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -47,6 +48,18 @@ type Report struct {
 	Person   int64
 	Time     time.Time
 	Lat, Lon float64
+}
+
+// validate tells what makes r unfit to place, if anything: the detector
+// takes only reports already checked, but never trusts them.
+func (r Report) validate() error {
+	switch {
+	case !(r.Lat >= -90 && r.Lat <= 90) || !(r.Lon >= -180 && r.Lon <= 180):
+		return fmt.Errorf("report %d: position %v, %v is not WGS84 degrees", r.ID, r.Lat, r.Lon)
+	case r.Time.Year() < 1970 || r.Time.Year() > 2200:
+		return fmt.Errorf("report %d: time %v out of range", r.ID, r.Time)
+	}
+	return nil
 }
 
 // Key names a stored meeting: the pair (A < B) and when it started.

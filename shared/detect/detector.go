@@ -73,6 +73,11 @@ func (d *Detector) frontier() int64 {
 // seen), never back. A report newer than now is placed, held from its time.
 // A report older than Time() − Lateness is placed through History.
 func (d *Detector) Add(ctx context.Context, reports []Report, now time.Time) error {
+	for _, r := range reports {
+		if err := r.validate(); err != nil {
+			return err
+		}
+	}
 	rs := slices.Clone(reports)
 	slices.SortFunc(rs, func(x, y Report) int {
 		return cmp.Or(x.Time.Compare(y.Time), cmp.Compare(x.ID, y.ID))

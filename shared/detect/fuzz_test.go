@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 )
@@ -70,5 +71,22 @@ func TestSnapshotRefused(t *testing.T) {
 	}
 	if err := New(p, nil).UnmarshalBinary(b); err != nil {
 		t.Errorf("UnmarshalBinary = %v", err)
+	}
+}
+
+func TestAddRefuses(t *testing.T) {
+	for _, r := range []Report{
+		{ID: 1, Person: 1, Time: t0, Lat: math.NaN()},
+		{ID: 2, Person: 1, Time: t0, Lat: 91},
+		{ID: 3, Person: 1, Time: t0, Lon: math.Inf(1)},
+		{ID: 4, Person: 1, Lat: 1, Lon: 1},
+	} {
+		d := New(DefaultParams(), nil)
+		if err := d.Add(context.Background(), []Report{r}, t0); err == nil {
+			t.Errorf("Add(%+v) = nil; want an error", r)
+		}
+		if len(d.persons) != 0 || !d.Time().IsZero() {
+			t.Errorf("Add(%+v) placed it", r)
+		}
 	}
 }
