@@ -37,14 +37,22 @@ type ordered struct {
 func (o ordered) key() [3]int64 { return [3]int64{o.a, o.b, o.started} }
 
 func compareOrdered(x, y ordered) int {
-	return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b), cmp.Compare(x.started, y.started), cmp.Compare(x.i, y.i))
+	switch {
+	case x.a != y.a:
+		return cmp.Compare(x.a, y.a)
+	case x.b != y.b:
+		return cmp.Compare(x.b, y.b)
+	case x.started != y.started:
+		return cmp.Compare(x.started, y.started)
+	}
+	return cmp.Compare(x.i, y.i)
 }
 
 // take returns the changes, one per meeting, sorted by key, and forgets
 // them. A start whose meeting went again is left out; the others carry the
 // meeting's latest values.
 func (p *pending) take() Changes {
-	var c Changes
+	c := Changes{Upserted: make([]Meeting, 0, len(p.changes))}
 	// By key, then in the order made; the changes themselves are large, so
 	// their indexes are sorted.
 	order := make([]ordered, len(p.changes))
