@@ -71,7 +71,9 @@ func (d *Detector) frontier() int64 {
 // Add takes reports in any order (a report whose ID was seen before is
 // ignored) and moves the detector's time to min(now, the newest report time
 // seen), never back. A report newer than now is placed, held from its time.
-// A report older than Time() − Lateness is placed through History.
+// A report older than Time() − Lateness is placed through History. On an
+// error (a report out of range, or History failing), Add can be called again
+// with the same reports.
 func (d *Detector) Add(ctx context.Context, reports []Report, now time.Time) error {
 	for _, r := range reports {
 		if err := r.validate(); err != nil {

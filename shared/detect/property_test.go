@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-var seeds = flag.Uint64("seeds", 300, "random worlds per property test")
+var seeds = flag.Uint64("seeds", 150, "random worlds per property test")
 
 // world is a random small world: a few people in a small hall, standing or
 // walking, reporting in bursts every few seconds or now and then every few

@@ -120,7 +120,10 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		for m := r.count(); m > 0 && r.err == nil; m-- {
 			pr.sent = append(pr.sent, sent{agg: r.agg(), ended: r.bool()})
 		}
-		if dirty != math.MaxInt64 && len(pr.marks) > 0 {
+		if len(pr.marks) == 0 && r.err == nil {
+			return errors.New("snapshot: a pair without checkpoints")
+		}
+		if dirty != math.MaxInt64 {
 			fresh.touch(pr, dirty)
 		}
 	}
