@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"flag"
 	"runtime"
 	"syscall"
 	"testing"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/udaconnect/udaconnect/shared/conference"
 )
+
+var refresh = flag.Duration("refresh", DefaultParams().Refresh, "Params.Refresh of BenchmarkDetector")
 
 // hallBatches are the reports of a hall, one batch per interval.
 func hallBatches(h conference.Hall) [][]Report {
@@ -41,7 +44,11 @@ func neighbours(batch []Report, sample int) float64 {
 	return float64(near) / float64(sample)
 }
 
+// BenchmarkDetector runs the halls of the design point for a few minutes,
+// one Add and Changes per interval of reports; -refresh sets Params.Refresh.
 func BenchmarkDetector(b *testing.B) {
+	p := DefaultParams()
+	p.Refresh = *refresh
 	for _, bench := range []struct {
 		name string
 		hall conference.Hall
@@ -64,7 +71,7 @@ func BenchmarkDetector(b *testing.B) {
 				b.StopTimer()
 				runtime.GC()
 				runtime.ReadMemStats(&before)
-				d = New(DefaultParams(), nil)
+				d = New(p, nil)
 				start := cpuTime(b)
 				b.StartTimer()
 				for _, batch := range batches {

@@ -103,8 +103,10 @@ type Start struct {
 
 // History is the record of reports and meetings that a detector consults for
 // a report older than its time minus Params.Lateness. It must hold every
-// report given to Add before that call (and may hold more), and every change
-// returned by Changes before the next call of Add.
+// report given to Add before that call, and every change returned by Changes
+// before the next call of Add. It may hold reports not yet given to Add: the
+// meetings are exact once those are given too (until then a meeting may
+// begin, for a while, where its reports are not at hand).
 type History interface {
 	// Reports returns the reports taken between from and to (both
 	// included) of the persons given, and of anyone within radius metres of

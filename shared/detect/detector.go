@@ -142,7 +142,7 @@ func (d *Detector) place(id int64, r rep, floor int64) {
 		d.touch(pr, from)
 	}
 	d.grid.near(r.lat, r.lon, d.search, touch)
-	if prev != nil && d.grid.cellOf(prev.lat, prev.lon) != d.grid.cellOf(r.lat, r.lon) {
+	if prev != nil && !d.grid.sameBlock(prev.lat, prev.lon, r.lat, r.lon) {
 		d.grid.near(prev.lat, prev.lon, d.search, touch)
 	}
 }

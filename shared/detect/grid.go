@@ -136,3 +136,18 @@ func (g *grid) near(lat, lon float64, mark uint64, f func(*person)) {
 		}
 	}
 }
+
+// sameBlock tells whether near would look at the same cells around both
+// points.
+func (g *grid) sameBlock(lat1, lon1, lat2, lon2 float64) bool {
+	b := g.bandOf(lat1)
+	if g.bandOf(lat2) != b {
+		return false
+	}
+	for bb := b - 2; bb <= b+2; bb++ {
+		if g.column(bb, lon1) != g.column(bb, lon2) {
+			return false
+		}
+	}
+	return true
+}

@@ -58,6 +58,7 @@ func world(rng *rand.Rand) []Report {
 type store struct {
 	meetings map[Key]Meeting
 	reports  []Report
+	ahead    int // how many reports ingest stores before detection gets them
 }
 
 func newStore() *store { return &store{meetings: map[Key]Meeting{}} }
@@ -74,8 +75,10 @@ func (s *store) apply(t testing.TB, c Changes) {
 		if _, ok := s.meetings[st.Key]; !ok {
 			t.Errorf("start of %v, not upserted", st.Key)
 		}
+		// (With reports in History not yet given to the detector, a meeting
+		// may begin, for a while, where its reports are not at hand.)
 		persons := []int64{st.Report.Person, st.Near.Person}
-		if !st.Report.Time.Equal(st.Started) || st.Near.Time.After(st.Started) || st.Distance > 5 ||
+		if s.ahead == 0 && !st.Report.Time.Equal(st.Started) || st.Near.Time.After(st.Started) || st.Distance > 5 ||
 			!slices.Contains(persons, st.A) || !slices.Contains(persons, st.B) {
 			t.Errorf("start %+v: not its reports", st)
 		}
@@ -158,16 +161,19 @@ func same(got, want []Meeting, lag time.Duration) error {
 func feed(t testing.TB, rng *rand.Rand, d **Detector, s *store, rs []Report, restarts bool) {
 	t.Helper()
 	ctx := context.Background()
+	all, stored := rs, 0
 	for len(rs) > 0 {
 		n := min(len(rs), 1+rng.IntN(12))
 		group := slices.Clone(rs[:n])
 		rs = rs[n:]
+		ahead := min(len(all), len(all)-len(rs)+s.ahead)
+		s.reports = append(s.reports, all[stored:ahead]...)
+		stored = ahead
 		if rng.IntN(4) == 0 { // a redelivery
 			group = append(group, group[rng.IntN(len(group))])
 		}
 		newest := slices.MaxFunc(group, func(x, y Report) int { return x.Time.Compare(y.Time) }).Time
 		now := newest.Add(time.Duration(rng.IntN(60)-20) * time.Second)
-		s.reports = append(s.reports, group...)
 		if err := (*d).Add(ctx, group, now); err != nil {
 			t.Fatal(err)
 		}
@@ -240,6 +246,7 @@ func TestDetectorLate(t *testing.T) {
 		rs := world(rng)
 		d, s := New(p, nil), newStore()
 		d.h = s
+		s.ahead = rng.IntN(3) * 20 // History may hold reports not yet given to the detector
 		feed(t, rng, &d, s, shuffle(rng, rs, time.Duration(rng.IntN(20))*time.Minute), seed%2 == 0)
 		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
 			finish(t, d, s, rs, t0.Add(time.Duration(rng.IntN(80))*time.Minute))
