@@ -39,8 +39,8 @@ type Detector struct {
 	pruned    int64   // the frontier of the last pruning
 	search    uint64  // the mark of the last search of the grid
 	pend      pending
-	fresh     []agg // scratch: the meetings of the pair being evaluated
-	old       []sent
+	fresh     []agg  // scratch: the meetings of the pair being evaluated
+	old       []sent // scratch: the meetings sent before, being compared
 }
 
 // New returns a detector with no reports, that consults h for late reports.
