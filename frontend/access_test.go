@@ -57,7 +57,7 @@ func TestAccess(t *testing.T) {
 		} else if r.Decode(t, &reissued); reissued.PersonID != a.ID || reissued.Token == "" || reissued.Token == a.Token {
 			t.Fatalf("new token for A = %s; want another token of A", r.Body)
 		}
-		other, err := auth.NewTokens("another-key-that-is-long-enough-0123456789", testOrganizerToken, time.Hour)
+		other, err := auth.NewTokens("c20e202d364d0b6250b51285a9666d13c470de601ebe5e9fe503512e5027b251", testOrganizerToken, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,7 +41,7 @@ type stack struct {
 
 // The door's credentials in the tests.
 const (
-	testAuthKey        = "test-key-that-signs-attendee-tokens-0123456789"
+	testAuthKey        = "24797ff6ec2ee8acdf5fe4ce3088629a31285b446cdb681580c3109a9af49d85" // 32 bytes in hex
 	testOrganizerToken = "test-organizer-token-0123456789abcdef"
 )
 

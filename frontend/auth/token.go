@@ -49,9 +49,6 @@ func (p Principal) May(personID int64) bool {
 // expired or revoked. Its message is meant for the sender.
 var ErrToken = errors.New("the token is not valid: sign in again with a current link")
 
-// MinKeySize is the least number of bytes of the key that signs tokens.
-const MinKeySize = 32
-
 const (
 	issuer   = "udaconnect"
 	audience = "udaconnect-door"
@@ -66,18 +63,19 @@ type Tokens struct {
 	Now func() time.Time // the clock: time.Now
 }
 
-// NewTokens returns tokens signed with key, the organizer's token, and the
-// lifetime of an attendee's token.
+// NewTokens returns tokens signed with key (hex or base64, see ParseKey),
+// the organizer's token, and the lifetime of an attendee's token.
 func NewTokens(key, organizer string, ttl time.Duration) (*Tokens, error) {
+	k, err := ParseKey(key)
 	switch {
-	case len(key) < MinKeySize:
-		return nil, fmt.Errorf("AUTH_KEY must be at least %d bytes", MinKeySize)
+	case err != nil:
+		return nil, err
 	case len(organizer) < 32:
 		return nil, fmt.Errorf("ORGANIZER_TOKEN must be at least 32 characters")
 	case ttl <= 0:
 		return nil, fmt.Errorf("ATTENDEE_TOKEN_TTL must be positive")
 	}
-	return &Tokens{key: []byte(key), organizer: sha256.Sum256([]byte(organizer)), ttl: ttl, Now: time.Now}, nil
+	return &Tokens{key: k, organizer: sha256.Sum256([]byte(organizer)), ttl: ttl, Now: time.Now}, nil
 }
 
 type claims struct {

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -9,7 +8,7 @@ import (
 )
 
 const (
-	key       = "a-key-of-at-least-thirty-two-bytes-0123"
+	key       = "tSVou91kUtWdxMoDDvWAhbFpvHiQvUkHtDal2nVwDgo=" // 32 bytes in base64
 	organizer = "the-organizer-token-0123456789abcdef"
 )
 
@@ -28,14 +27,14 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := mustTokens(t, strings.Repeat("k", 40)).Issue(12, 3)
+	other, _ := mustTokens(t, "59595553232fc8640dc86f85baa90776f6f934b0505063e6714aef22ed363dbe").Issue(12, 3)
 	past := mustTokens(t, key)
 	past.Now = func() time.Time { return time.Now().Add(-61 * time.Minute) }
 	expired, _ := past.Issue(12, 3)
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "person-12", "gen": 3,
 		"iss": issuer, "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(jwt.UnsafeAllowNoneSignatureType)
 	organizerSigned, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "organizer", "gen": 1,
-		"iss": issuer, "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(key))
+		"iss": issuer, "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(mustKey(t, key))
 
 	for _, tt := range []struct {
 		name, token string
@@ -64,7 +63,7 @@ func TestNewTokensRefusesWeakSettings(t *testing.T) {
 		name, key, organizer string
 		ttl                  time.Duration
 	}{
-		{"short key", "short", organizer, time.Hour},
+		{"short key", "c2hvcnQ=", organizer, time.Hour},
 		{"short organizer token", key, "short", time.Hour},
 		{"no lifetime", key, organizer, 0},
 	} {
