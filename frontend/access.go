@@ -29,6 +29,12 @@ import (
 // SessionCookie holds the web app's credential.
 const SessionCookie = "udaconnect_session"
 
+// AppHeader is the header the web app sends with every request: a write
+// with the session cookie needs it, or Sec-Fetch-Site: same-origin, to
+// prove it comes from the app's own pages. A page of another origin cannot
+// send it without a CORS preflight, which the door never answers.
+const AppHeader = "X-Requested-With"
+
 // MaxIdempotencyKey bounds an Idempotency-Key header, in bytes: the key is
 // scoped to its sender before it becomes an event's id.
 const MaxIdempotencyKey = ev.MaxSenderBytes
@@ -56,16 +62,20 @@ var (
 	errOrganizer    = udaconnect.Errorf(udaconnect.EFORBIDDEN, "only the organizer may do this")
 	errRateLimited  = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many requests from this credential, slow down")
 	errContentType  = udaconnect.Errorf(udaconnect.EUNSUPPORTED, "send JSON: Content-Type application/json, or a CloudEvents content type")
+	errCrossSite    = udaconnect.Errorf(udaconnect.EFORBIDDEN, "a write with the session cookie must come from the web app's own pages (Sec-Fetch-Site: same-origin, or the "+AppHeader+" header)")
 )
 
 // principal verifies the request's credential: a bearer token, else the
-// session cookie.
+// session cookie, whose writes must prove that they come from the web app.
 func (a *access) principal(r *http.Request) (auth.Principal, string, error) {
 	token, ok := bearer(r)
 	if !ok {
 		c, err := r.Cookie(SessionCookie)
 		if err != nil || c.Value == "" {
 			return auth.Principal{}, "", errNoCredential
+		}
+		if !sameOrigin(r) {
+			return auth.Principal{}, "", errCrossSite
 		}
 		token = c.Value
 	}
@@ -81,6 +91,17 @@ func (a *access) principal(r *http.Request) (auth.Principal, string, error) {
 		return p, "", udaconnect.Errorf(udaconnect.EUNAVAILABLE, "credentials cannot be checked now, try again later")
 	}
 	return p, token, nil
+}
+
+// sameOrigin reports whether r reads, or else shows that it comes from the
+// door's own origin: a browser's Sec-Fetch-Site, or AppHeader, which only a
+// same-origin page can send.
+func sameOrigin(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return r.Header.Get("Sec-Fetch-Site") == "same-origin" || r.Header.Get(AppHeader) != ""
 }
 
 func bearer(r *http.Request) (string, bool) {

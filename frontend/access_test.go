@@ -163,24 +163,54 @@ func TestAccess(t *testing.T) {
 				t.Errorf("Set-Cookie %q; want %s", cookie, want)
 			}
 		}
-		withCookie := func(method, path, contentType string) int {
-			req, _ := http.NewRequest(method, s.door+path, strings.NewReader("{}"))
+		withCookie := func(cookie, method, path, contentType, body string, header ...string) int {
+			req, _ := http.NewRequest(method, s.door+path, strings.NewReader(body))
 			req.Header.Set("Cookie", strings.Split(cookie, ";")[0])
-			req.Header.Set("Content-Type", contentType)
+			if contentType != "" {
+				req.Header.Set("Content-Type", contentType)
+			}
+			for i := 0; i < len(header); i += 2 {
+				req.Header.Set(header[i], header[i+1])
+			}
 			return servertest.Do(t, req).Status
 		}
+		own := fmt.Sprintf(`{"person_id": %d, "latitude": 35.05, "longitude": -106.57, "creation_time": %q}`, a.ID, time.Now().UTC().Format(time.RFC3339))
+		sameSite, app := []string{"Sec-Fetch-Site", "same-origin"}, []string{AppHeader, "udaconnect"}
 		for _, tt := range []struct {
-			method, path, contentType string
-			want                      int
+			method, path, contentType, body string
+			header                          []string
+			want                            int
 		}{
-			{"GET", fmt.Sprintf("/api/persons/%d", a.ID), "", 200},
-			{"GET", fmt.Sprintf("/api/persons/%d", b.ID), "", 403},
-			{"POST", "/api/locations", "text/plain", 415}, // as a cross-site form would
-			{"POST", "/api/locations", "application/x-www-form-urlencoded", 415},
+			{"GET", fmt.Sprintf("/api/persons/%d", a.ID), "", "", nil, 200},
+			{"GET", fmt.Sprintf("/api/persons/%d", b.ID), "", "", nil, 403},
+			{"POST", "/api/locations", "text/plain", own, nil, 403}, // as a cross-site form would
+			{"POST", "/api/locations", "application/json", own, []string{"Sec-Fetch-Site", "same-site"}, 403},
+			{"POST", "/api/locations", "application/json", own, []string{"Sec-Fetch-Site", "cross-site"}, 403},
+			{"POST", "/api/locations", "text/plain", own, app, 415},
+			{"POST", "/api/locations", "application/json", own, sameSite, 201},
+			{"POST", "/api/locations", "application/json", own, app, 201},
+			{"POST", "/events", "", "", nil, 403}, // no body, no type: fetch(…, {mode: "no-cors"})
+			{"DELETE", fmt.Sprintf("/api/persons/%d", a.ID), "", "", nil, 403},
+			{"GET", fmt.Sprintf("/api/persons/%d", a.ID), "", "", nil, 200}, // not deleted
 		} {
-			if got := withCookie(tt.method, tt.path, tt.contentType); got != tt.want {
-				t.Errorf("%s %s (%s) with the session cookie = %d; want %d", tt.method, tt.path, tt.contentType, got, tt.want)
+			if got := withCookie(cookie, tt.method, tt.path, tt.contentType, tt.body, tt.header...); got != tt.want {
+				t.Errorf("%s %s (%s, %v) with the session cookie = %d; want %d", tt.method, tt.path, tt.contentType, tt.header, got, tt.want)
 			}
+		}
+		// The organizer's cookie cannot issue a token from another site
+		// either; a bearer token needs no proof.
+		req, _ = http.NewRequest("POST", s.door+"/api/session", strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "application/json")
+		orgCookie := s.org.Do(t, req).Header.Get("Set-Cookie")
+		token := fmt.Sprintf("/api/persons/%d/token", b.ID)
+		if got := withCookie(orgCookie, "POST", token, "", ""); got != http.StatusForbidden {
+			t.Errorf("POST %s with the organizer's cookie and no proof of origin = %d; want 403", token, got)
+		}
+		if got := withCookie(orgCookie, "POST", token, "", "", app...); got != http.StatusCreated {
+			t.Errorf("POST %s with the organizer's cookie and %s = %d; want 201", token, AppHeader, got)
+		}
+		if r := s.org.Request(t, "POST", s.door+token, nil); r.Status != http.StatusCreated {
+			t.Errorf("POST %s with the organizer's bearer token = %d; want 201", token, r.Status)
 		}
 		out := servertest.Request(t, "DELETE", s.door+"/api/session", nil)
 		if out.Status != http.StatusNoContent || !strings.Contains(out.Header.Get("Set-Cookie"), "Max-Age=0") {
