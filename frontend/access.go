@@ -193,15 +193,23 @@ func ownReport(p auth.Principal, r *http.Request) error {
 	return nil
 }
 
+type headKey struct{}
+
 // guard serves r with next when rule lets its principal through. The
 // principal's Idempotency-Key is made its own, so that no other credential
-// can send the same key.
+// can send the same key. A HEAD goes on as a GET, so that the function's
+// answer is checked as a GET's is (the server sends no body to a HEAD; see
+// modify).
 func guard(rule rule, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r.Context())
 		if err := rule(p, r); err != nil {
 			writeError(w, err)
 			return
+		}
+		if r.Method == http.MethodHead {
+			r = r.Clone(context.WithValue(r.Context(), headKey{}, true))
+			r.Method = http.MethodGet
 		}
 		if key := r.Header.Get("Idempotency-Key"); key != "" {
 			if len(key) > MaxIdempotencyKey {
@@ -218,13 +226,34 @@ func guard(rule rule, next http.Handler) http.Handler {
 // door sends it on; it may replace the body.
 type responseRule func(a *access, p auth.Principal, resp *http.Response, body []byte) (int, any, error)
 
-// ownLocation lets an attendee see only their own locations.
+// ownLocation lets an attendee see only their own locations, and fails
+// closed: anything but a location of theirs, a missing one included, is
+// 403 (only an outage, 5xx, goes on as it is).
 func ownLocation(_ *access, p auth.Principal, resp *http.Response, body []byte) (int, any, error) {
+	if p.Role == auth.Organizer || resp.StatusCode >= 500 {
+		return 0, nil, nil
+	}
 	var loc udaconnect.Location
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &loc) != nil || p.May(loc.PersonID) {
+	if resp.StatusCode == http.StatusOK && json.Unmarshal(body, &loc) == nil && loc.PersonID > 0 && p.May(loc.PersonID) {
 		return 0, nil, nil
 	}
 	return 0, nil, errForbidden
+}
+
+// errAnswer refuses what a function answered but the door cannot read.
+var errAnswer = udaconnect.Errorf(udaconnect.EINTERNAL, "the answer of the service cannot be read")
+
+// created decodes a function's answer into v when it is status, and reports
+// whether it was; an answer of that status that does not decode is an
+// error, not passed on unchecked.
+func created(resp *http.Response, body []byte, status int, v any) (bool, error) {
+	if resp.StatusCode != status {
+		return false, nil
+	}
+	if json.Unmarshal(body, v) != nil {
+		return false, errAnswer
+	}
+	return true, nil
 }
 
 // recorded passes on to the broker the location.recorded of a location
@@ -236,8 +265,8 @@ func ownLocation(_ *access, p auth.Principal, resp *http.Response, body []byte) 
 // once.
 func recorded(a *access, _ auth.Principal, resp *http.Response, body []byte) (int, any, error) {
 	var loc udaconnect.Location
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &loc) != nil {
-		return 0, nil, nil
+	if ok, err := created(resp, body, http.StatusCreated, &loc); !ok {
+		return 0, nil, err
 	}
 	e, err := server.NewEvent(ev.Source+"/locations", ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
 	if err != nil {
@@ -258,8 +287,8 @@ type PersonWithToken struct {
 // withToken adds the new person's sign-in token to their registration.
 func withToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (int, any, error) {
 	var person udaconnect.Person
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &person) != nil {
-		return 0, nil, nil
+	if ok, err := created(resp, body, http.StatusCreated, &person); !ok {
+		return 0, nil, err
 	}
 	token, err := a.tokens.Issue(person.ID, a.gens.Current(person.ID))
 	if err != nil {
@@ -282,8 +311,8 @@ func newToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (in
 		PersonID   int64 `json:"person_id"`
 		Generation int64 `json:"generation"`
 	}
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &gen) != nil {
-		return 0, nil, nil
+	if ok, err := created(resp, body, http.StatusCreated, &gen); !ok {
+		return 0, nil, err
 	}
 	a.gens.Set(gen.PersonID, gen.Generation)
 	token, err := a.tokens.Issue(gen.PersonID, gen.Generation)
@@ -303,12 +332,13 @@ func deleted(a *access, _ auth.Principal, resp *http.Response, _ []byte) (int, a
 	return 0, nil, nil
 }
 
-// modify applies rule to a function's answer; an error becomes the answer.
+// modify applies rule, if any, to a function's answer; an error becomes the
+// answer. The answer to a HEAD, checked as a GET's, goes without its body.
 func (a *access) modify(rule responseRule) func(*http.Response) error {
-	if rule == nil {
-		return nil
-	}
 	return func(resp *http.Response) error {
+		if rule == nil {
+			return headOnly(resp)
+		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		if err != nil {
@@ -332,8 +362,17 @@ func (a *access) modify(rule responseRule) func(*http.Response) error {
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		resp.ContentLength = int64(len(body))
 		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-		return nil
+		return headOnly(resp)
 	}
+}
+
+// headOnly drops the body of the answer to a HEAD (a stream's too).
+func headOnly(resp *http.Response) error {
+	if head, _ := resp.Request.Context().Value(headKey{}).(bool); head {
+		resp.Body.Close()
+		resp.Body = http.NoBody
+	}
+	return nil
 }
 
 // signIn exchanges a bearer token for the session cookie of the web app.

@@ -95,6 +95,10 @@ func TestAccess(t *testing.T) {
 			{"POST", "/api/persons/{id}/token", nil, [7]int{u, u, u, u, f, f, 201}},
 			{"POST", "/api/locations", body(func(id int64) any { return report(id, 2) }), [7]int{u, u, u, u, 201, f, 201}},
 			{"GET", "/api/locations/{location}", nil, [7]int{u, u, u, u, o, f, o}},
+			{"HEAD", "/api/locations/{location}", nil, [7]int{u, u, u, u, o, f, o}},
+			{"GET", "/api/locations/999999999", nil, [7]int{u, u, u, u, f, f, 404}}, // fails closed: no location is not yours
+			{"HEAD", "/api/locations/999999999", nil, [7]int{u, u, u, u, f, f, 404}},
+			{"HEAD", "/api/persons/{id}", nil, [7]int{u, u, u, u, o, f, o}},
 			{"GET", "/api/persons/{id}/locations", nil, [7]int{u, u, u, u, o, f, o}},
 			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05", nil, [7]int{u, u, u, u, o, f, o}},
 			{"GET", "/api/persons/{id}/meetings", nil, [7]int{u, u, u, u, o, f, o}},
