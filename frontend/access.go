@@ -173,6 +173,36 @@ func self(p auth.Principal, r *http.Request) error {
 	return nil
 }
 
+// An attendee's connection query stays within what "met" means: within
+// AttendeeDistance metres and AttendeeWindow apart in time, so that no
+// attendee can read another's trail through wide queries around fake
+// reports of their own.
+const (
+	AttendeeDistance = udaconnect.DefaultDistance
+	AttendeeWindow   = 15 * time.Minute
+)
+
+// nearSelf is self, and keeps an attendee's connection query within
+// AttendeeDistance and AttendeeWindow: 400 for parameters no one may send,
+// 403 naming the parameter for those only the organizer may.
+func nearSelf(p auth.Principal, r *http.Request) error {
+	if err := self(p, r); err != nil || p.Role == auth.Organizer {
+		return err
+	}
+	v := r.URL.Query()
+	q, err := udaconnect.ConnectionParams{PersonID: p.PersonID, StartDate: v.Get("start_date"), EndDate: v.Get("end_date"),
+		Distance: v.Get("distance"), Window: v.Get("window")}.Query()
+	switch {
+	case err != nil:
+		return err
+	case q.Distance > AttendeeDistance:
+		return &udaconnect.Error{Code: udaconnect.EFORBIDDEN, Field: "distance", Message: fmt.Sprintf("an attendee may ask for a distance of at most %g m", AttendeeDistance)}
+	case q.Window == 0 || q.Window > AttendeeWindow:
+		return &udaconnect.Error{Code: udaconnect.EFORBIDDEN, Field: "window", Message: "an attendee must ask for a window of at most 15m, such as window=15m"}
+	}
+	return nil
+}
+
 // ownReport lets an attendee post a location for themself only. A body
 // without a readable person_id goes on, for the function to refuse.
 func ownReport(p auth.Principal, r *http.Request) error {

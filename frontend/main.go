@@ -38,7 +38,7 @@ var routes = []struct {
 	{"POST /api/locations", "LOCATIONS_URL", ownReport, recorded},
 	{"GET /api/locations/{id}", "LOCATIONS_URL", anyone, ownLocation},
 	{"GET /api/persons/{id}/locations", "LOCATIONS_URL", self, nil},
-	{"GET /api/persons/{id}/connection", "CONNECTIONS_URL", self, nil},
+	{"GET /api/persons/{id}/connection", "CONNECTIONS_URL", nearSelf, nil},
 	{"DELETE /api/persons/{id}", "PERSONS_URL", self, deleted},
 	{"GET /api/persons/{id}/export", "LOCATIONS_URL", self, nil},
 	{"GET /api/dead-letters", "DEADLETTERS_URL", organizer, nil},
