@@ -60,6 +60,7 @@ var (
 	errNoCredential = udaconnect.Errorf(udaconnect.EUNAUTHORIZED, "sign in: send Authorization: Bearer <token>")
 	errForbidden    = udaconnect.Errorf(udaconnect.EFORBIDDEN, "you may only act on your own person")
 	errOrganizer    = udaconnect.Errorf(udaconnect.EFORBIDDEN, "only the organizer may do this")
+	errReporter     = udaconnect.Errorf(udaconnect.EFORBIDDEN, "a reporter may only send location reports")
 	errRateLimited  = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many requests from this credential, slow down")
 	errContentType  = udaconnect.Errorf(udaconnect.EUNSUPPORTED, "send JSON: Content-Type application/json, or a CloudEvents content type")
 	errCrossSite    = udaconnect.Errorf(udaconnect.EFORBIDDEN, "a write with the session cookie must come from the web app's own pages (Sec-Fetch-Site: same-origin, or the "+AppHeader+" header)")
@@ -150,11 +151,19 @@ func jsonBody(r *http.Request) bool {
 // A rule decides whether the principal p may have r served.
 type rule func(p auth.Principal, r *http.Request) error
 
-// anyone lets every principal through.
-func anyone(auth.Principal, *http.Request) error { return nil }
+// reader lets through every principal but a reporter, which reads nothing.
+func reader(p auth.Principal, _ *http.Request) error {
+	if p.Role == auth.Reporter {
+		return errReporter
+	}
+	return nil
+}
 
 // organizer lets only the organizer through.
-func organizer(p auth.Principal, _ *http.Request) error {
+func organizer(p auth.Principal, r *http.Request) error {
+	if err := reader(p, r); err != nil {
+		return err
+	}
 	if p.Role != auth.Organizer {
 		return errOrganizer
 	}
@@ -163,6 +172,9 @@ func organizer(p auth.Principal, _ *http.Request) error {
 
 // self lets through the organizer and the person of the path's {id}.
 func self(p auth.Principal, r *http.Request) error {
+	if err := reader(p, r); err != nil {
+		return err
+	}
 	id, err := server.PathID(r, "id")
 	if err != nil {
 		return err
@@ -203,10 +215,11 @@ func nearSelf(p auth.Principal, r *http.Request) error {
 	return nil
 }
 
-// ownReport lets an attendee post a location for themself only. A body
-// without a readable person_id goes on, for the function to refuse.
+// ownReport lets an attendee post a location for themself only, the
+// organizer and reporters for anyone. A body without a readable person_id
+// goes on, for the function to refuse.
 func ownReport(p auth.Principal, r *http.Request) error {
-	if p.Role == auth.Organizer {
+	if p.Role != auth.Attendee {
 		return nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, server.MaxRequestSize+1))
@@ -217,7 +230,7 @@ func ownReport(p auth.Principal, r *http.Request) error {
 	var report struct {
 		PersonID *int64 `json:"person_id"`
 	}
-	if json.Unmarshal(body, &report) == nil && report.PersonID != nil && !p.May(*report.PersonID) {
+	if json.Unmarshal(body, &report) == nil && report.PersonID != nil && !p.MayReport(*report.PersonID) {
 		return errForbidden
 	}
 	return nil
@@ -320,7 +333,7 @@ func withToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (i
 	if ok, err := created(resp, body, http.StatusCreated, &person); !ok {
 		return 0, nil, err
 	}
-	token, err := a.tokens.Issue(person.ID, a.gens.Current(person.ID))
+	token, err := a.tokens.Issue(person.ID, a.gens.Current(auth.Principal{Role: auth.Attendee, PersonID: person.ID}.Subject()))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -344,7 +357,7 @@ func newToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (in
 	if ok, err := created(resp, body, http.StatusCreated, &gen); !ok {
 		return 0, nil, err
 	}
-	a.gens.Set(gen.PersonID, gen.Generation)
+	a.gens.Set(auth.Principal{Role: auth.Attendee, PersonID: gen.PersonID}.Subject(), gen.Generation)
 	token, err := a.tokens.Issue(gen.PersonID, gen.Generation)
 	if err != nil {
 		return 0, nil, err
@@ -357,7 +370,37 @@ func newToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (in
 func deleted(a *access, _ auth.Principal, resp *http.Response, _ []byte) (int, any, error) {
 	id, err := strconv.ParseInt(path.Base(resp.Request.URL.Path), 10, 64)
 	if resp.StatusCode == http.StatusNoContent && err == nil {
-		a.gens.Set(id, auth.Deleted)
+		a.gens.Set(auth.Principal{Role: auth.Attendee, PersonID: id}.Subject(), auth.Deleted)
+	}
+	return 0, nil, nil
+}
+
+// ReporterWithToken is a reporter just registered, with its token: the
+// only time the token is shown.
+type ReporterWithToken struct {
+	udaconnect.Reporter
+	Token string `json:"token"`
+}
+
+// withReporterToken adds the new reporter's token to its registration.
+func withReporterToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (int, any, error) {
+	var reporter udaconnect.Reporter
+	if ok, err := created(resp, body, http.StatusCreated, &reporter); !ok {
+		return 0, nil, err
+	}
+	token, err := a.tokens.IssueReporter(reporter.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, ReporterWithToken{Reporter: reporter, Token: token}, nil
+}
+
+// revoked refuses the token of a reporter the function revoked, here at
+// once and at the other doors within auth.MaxAge.
+func revoked(a *access, _ auth.Principal, resp *http.Response, _ []byte) (int, any, error) {
+	id, err := strconv.ParseInt(path.Base(resp.Request.URL.Path), 10, 64)
+	if resp.StatusCode == http.StatusNoContent && err == nil {
+		a.gens.Set(auth.Principal{Role: auth.Reporter, ReporterID: id}.Subject(), auth.Deleted)
 	}
 	return 0, nil, nil
 }
@@ -412,6 +455,9 @@ func (a *access) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, token, err := a.principal(r)
+	if err == nil {
+		err = reader(p, r)
+	}
 	if err != nil {
 		writeError(w, err)
 		return
@@ -423,9 +469,14 @@ func (a *access) signIn(w http.ResponseWriter, r *http.Request) {
 	server.WriteJSON(w, http.StatusOK, p)
 }
 
-// session answers who is signed in.
+// session answers who is signed in; a reporter has no session.
 func session(w http.ResponseWriter, r *http.Request) {
-	server.WriteJSON(w, http.StatusOK, principalOf(r.Context()))
+	p := principalOf(r.Context())
+	if err := reader(p, r); err != nil {
+		writeError(w, err)
+		return
+	}
+	server.WriteJSON(w, http.StatusOK, p)
 }
 
 // signOut ends the web app's session.
@@ -439,7 +490,7 @@ func signOut(w http.ResponseWriter, r *http.Request) {
 
 // fetchGenerations asks the persons function for the token generations.
 func fetchGenerations(client *http.Client, persons *replicas) auth.FetchFunc {
-	return func(ctx context.Context) (map[int64]int64, error) {
+	return func(ctx context.Context) (map[string]int64, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, persons.pick().JoinPath("token-generations").String(), nil)
 		if err != nil {
 			return nil, err
@@ -452,7 +503,7 @@ func fetchGenerations(client *http.Client, persons *replicas) auth.FetchFunc {
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("persons answered %s", resp.Status)
 		}
-		var gens map[int64]int64
+		var gens map[string]int64
 		if err := json.NewDecoder(resp.Body).Decode(&gens); err != nil {
 			return nil, fmt.Errorf("decode: %w", err)
 		}

@@ -16,12 +16,14 @@ import (
 
 // The credentials of the access matrix, in its columns' order: a request
 // without one, with a token signed by another key, expired, revoked, an
-// attendee A on A's own data, A on B's data, and the organizer (on B's).
-var columns = []string{"none", "forged", "expired", "revoked", "own", "other", "organizer"}
+// attendee A on A's own data, A on B's data, a reporter and the organizer
+// (on B's).
+var columns = []string{"none", "forged", "expired", "revoked", "own", "other", "reporter", "organizer"}
 
-// A cell's target person is A's, except for the other and organizer columns.
+// A cell's target person is A's, except for the other, reporter and
+// organizer columns.
 func target(column string, a, b int64) int64 {
-	if column == "other" || column == "organizer" {
+	if column == "other" || column == "reporter" || column == "organizer" {
 		return b
 	}
 	return a
@@ -66,7 +68,7 @@ func TestAccess(t *testing.T) {
 		past.Now = func() time.Time { return time.Now().Add(-2 * time.Hour) }
 		expired, _ := past.Issue(a.ID, 2)
 		tokens := map[string]string{"forged": forged, "expired": expired, "revoked": a.Token,
-			"own": reissued.Token, "other": reissued.Token, "organizer": testOrganizerToken}
+			"own": reissued.Token, "other": reissued.Token, "reporter": s.reporter(t, "Matrix gateway").Token, "organizer": testOrganizerToken}
 
 		const u, f, o = http.StatusUnauthorized, http.StatusForbidden, http.StatusOK
 		event := func(typ string, data any) func(column string, id int64) (string, string) {
@@ -87,50 +89,54 @@ func TestAccess(t *testing.T) {
 		for _, tt := range []struct {
 			method, path string
 			body         func(column string, id int64) (contentType, body string)
-			want         [7]int // by column
+			want         [8]int // by column
 		}{
-			{"GET", "/api/persons", nil, [7]int{u, u, u, u, f, f, o}},
-			{"POST", "/api/persons", body(func(int64) any { return ev.PersonCreateData{FirstName: "New", LastName: "Person", CompanyName: "X"} }), [7]int{u, u, u, u, f, f, 201}},
-			{"GET", "/api/persons/{id}", nil, [7]int{u, u, u, u, o, f, o}},
-			{"POST", "/api/persons/{id}/token", nil, [7]int{u, u, u, u, f, f, 201}},
-			{"POST", "/api/locations", body(func(id int64) any { return report(id, 2) }), [7]int{u, u, u, u, 201, f, 201}},
-			{"GET", "/api/locations/{location}", nil, [7]int{u, u, u, u, o, f, o}},
-			{"HEAD", "/api/locations/{location}", nil, [7]int{u, u, u, u, o, f, o}},
-			{"GET", "/api/locations/999999999", nil, [7]int{u, u, u, u, f, f, 404}}, // fails closed: no location is not yours
-			{"HEAD", "/api/locations/999999999", nil, [7]int{u, u, u, u, f, f, 404}},
-			{"HEAD", "/api/persons/{id}", nil, [7]int{u, u, u, u, o, f, o}},
-			{"GET", "/api/persons/{id}/locations", nil, [7]int{u, u, u, u, o, f, o}},
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&window=15m", nil, [7]int{u, u, u, u, o, f, o}},
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&distance=5&window=10m", nil, [7]int{u, u, u, u, o, f, o}},
+			{"GET", "/api/persons", nil, [8]int{u, u, u, u, f, f, f, o}},
+			{"POST", "/api/persons", body(func(int64) any { return ev.PersonCreateData{FirstName: "New", LastName: "Person", CompanyName: "X"} }), [8]int{u, u, u, u, f, f, f, 201}},
+			{"GET", "/api/persons/{id}", nil, [8]int{u, u, u, u, o, f, f, o}},
+			{"POST", "/api/persons/{id}/token", nil, [8]int{u, u, u, u, f, f, f, 201}},
+			{"POST", "/api/locations", body(func(id int64) any { return report(id, 2) }), [8]int{u, u, u, u, 201, f, 201, 201}},
+			{"GET", "/api/locations/{location}", nil, [8]int{u, u, u, u, o, f, f, o}},
+			{"HEAD", "/api/locations/{location}", nil, [8]int{u, u, u, u, o, f, f, o}},
+			{"GET", "/api/locations/999999999", nil, [8]int{u, u, u, u, f, f, f, 404}}, // fails closed: no location is not yours
+			{"HEAD", "/api/locations/999999999", nil, [8]int{u, u, u, u, f, f, f, 404}},
+			{"HEAD", "/api/persons/{id}", nil, [8]int{u, u, u, u, o, f, f, o}},
+			{"GET", "/api/persons/{id}/locations", nil, [8]int{u, u, u, u, o, f, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&window=15m", nil, [8]int{u, u, u, u, o, f, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&distance=5&window=10m", nil, [8]int{u, u, u, u, o, f, f, o}},
 			// No raw trails: only the organizer reads wider.
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05", nil, [7]int{u, u, u, u, f, f, o}},
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&distance=6&window=15m", nil, [7]int{u, u, u, u, f, f, o}},
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&window=16m", nil, [7]int{u, u, u, u, f, f, o}},
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&distance=1000&window=24h", nil, [7]int{u, u, u, u, f, f, o}},
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&distance=x&window=15m", nil, [7]int{u, u, u, u, 400, f, 400}},
-			{"GET", "/api/persons/{id}/meetings", nil, [7]int{u, u, u, u, o, f, o}},
-			{"GET", "/api/persons/{id}/meetings/live", nil, [7]int{u, u, u, u, o, f, o}},
-			{"GET", "/api/session", nil, [7]int{u, u, u, u, o, o, o}},
-			{"POST", "/events", event(ev.LocationReported, nil), [7]int{u, u, u, u, 202, f, 202}},
-			{"POST", "/events", event(ev.PersonCreate, ev.PersonCreateData{FirstName: "Via", LastName: "Event", CompanyName: "X"}), [7]int{u, u, u, u, f, f, 202}},
+			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05", nil, [8]int{u, u, u, u, f, f, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&distance=6&window=15m", nil, [8]int{u, u, u, u, f, f, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&window=16m", nil, [8]int{u, u, u, u, f, f, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&distance=1000&window=24h", nil, [8]int{u, u, u, u, f, f, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&distance=x&window=15m", nil, [8]int{u, u, u, u, 400, f, f, 400}},
+			{"GET", "/api/persons/{id}/meetings", nil, [8]int{u, u, u, u, o, f, f, o}},
+			{"GET", "/api/persons/{id}/meetings/live", nil, [8]int{u, u, u, u, o, f, f, o}},
+			{"GET", "/api/session", nil, [8]int{u, u, u, u, o, o, f, o}},
+			{"POST", "/events", event(ev.LocationReported, nil), [8]int{u, u, u, u, 202, f, 202, 202}},
+			{"POST", "/events", event(ev.PersonCreate, ev.PersonCreateData{FirstName: "Via", LastName: "Event", CompanyName: "X"}), [8]int{u, u, u, u, f, f, f, 202}},
 			{"POST", "/events", func(column string, id int64) (string, string) {
 				b, _ := json.Marshal([]any{servertest.NewEvent(t, ev.LocationReported, "matrix-batch-"+column, report(id, 3))})
 				return batchType, string(b)
-			}, [7]int{u, u, u, u, 202, f, 202}},
-			{"GET", "/api/elsewhere", nil, [7]int{u, u, u, u, 404, 404, 404}},
-			{"GET", "/events", nil, [7]int{u, u, u, u, 405, 405, 405}},
-			{"GET", "/", nil, [7]int{o, o, o, o, o, o, o}},
-			{"GET", "/healthz", nil, [7]int{o, o, o, o, o, o, o}},
-			{"GET", "/readyz", nil, [7]int{o, o, o, o, o, o, o}},
-			{"GET", "/api/openapi.yaml", nil, [7]int{o, o, o, o, o, o, o}},
-			{"GET", "/api/docs", nil, [7]int{o, o, o, o, o, o, o}},
-			{"GET", "/api/persons/{id}/export", nil, [7]int{u, u, u, u, o, f, o}},
-			{"GET", "/api/dead-letters", nil, [7]int{u, u, u, u, f, f, o}},
-			{"POST", "/api/dead-letters/999999/replay", body(func(int64) any { return struct{}{} }), [7]int{u, u, u, u, f, f, 404}},
-			{"POST", "/api/dead-letters/replay", body(func(int64) any { return struct{}{} }), [7]int{u, u, u, u, f, f, o}},
+			}, [8]int{u, u, u, u, 202, f, 202, 202}},
+			{"GET", "/api/elsewhere", nil, [8]int{u, u, u, u, 404, 404, 404, 404}},
+			{"GET", "/events", nil, [8]int{u, u, u, u, 405, 405, 405, 405}},
+			{"GET", "/", nil, [8]int{o, o, o, o, o, o, o, o}},
+			{"GET", "/healthz", nil, [8]int{o, o, o, o, o, o, o, o}},
+			{"GET", "/readyz", nil, [8]int{o, o, o, o, o, o, o, o}},
+			{"GET", "/api/openapi.yaml", nil, [8]int{o, o, o, o, o, o, o, o}},
+			{"GET", "/api/docs", nil, [8]int{o, o, o, o, o, o, o, o}},
+			{"GET", "/api/persons/{id}/export", nil, [8]int{u, u, u, u, o, f, f, o}},
+			{"GET", "/api/dead-letters", nil, [8]int{u, u, u, u, f, f, f, o}},
+			{"POST", "/api/dead-letters/999999/replay", body(func(int64) any { return struct{}{} }), [8]int{u, u, u, u, f, f, f, 404}},
+			{"POST", "/api/dead-letters/replay", body(func(int64) any { return struct{}{} }), [8]int{u, u, u, u, f, f, f, o}},
+			{"GET", "/api/reporters", nil, [8]int{u, u, u, u, f, f, f, o}},
+			{"POST", "/api/reporters", body(func(int64) any { return map[string]string{"name": "Gateway"} }), [8]int{u, u, u, u, f, f, f, 201}},
+			{"DELETE", "/api/reporters/999999", nil, [8]int{u, u, u, u, f, f, f, 404}},
+			{"POST", "/api/session", body(func(int64) any { return struct{}{} }), [8]int{u, 401, 401, 401, o, o, f, o}},
 			// Last: A deletes themself, which revokes A's token at once (401
 			// in the next column), and the organizer deletes B.
-			{"DELETE", "/api/persons/{id}", nil, [7]int{u, u, u, u, 204, u, 204}},
+			{"DELETE", "/api/persons/{id}", nil, [8]int{u, u, u, u, 204, u, f, 204}},
 		} {
 			for i, column := range columns {
 				id := target(column, a.ID, b.ID)
@@ -266,4 +272,53 @@ func TestAccess(t *testing.T) {
 			})
 		}
 	})
+}
+
+// A reporter sends reports for any registered person, alone or in a batch,
+// reads nothing, and is refused as soon as the organizer revokes it.
+func TestReporter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole system")
+	}
+	s := startStack(t)
+	a, b := s.register(t, "Gia", "Gateway", "Hall A"), s.register(t, "Hal", "Gateway", "Hall A")
+	r := s.reporter(t, "Hall A gateway")
+	asReporter := servertest.Client{Token: r.Token}
+	at := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second) // an offline batch
+	var batch []any
+	for i, p := range []PersonWithToken{a, b} {
+		batch = append(batch, servertest.NewEvent(t, ev.LocationReported, fmt.Sprint("gateway-", i), map[string]any{
+			"person_id": p.ID, "latitude": 35.05, "longitude": -106.57, "creation_time": at.Format(time.RFC3339)}))
+	}
+	body, _ := json.Marshal(batch)
+	req, _ := http.NewRequest("POST", s.door+"/events", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", batchType)
+	if resp := asReporter.Do(t, req); resp.Status != http.StatusAccepted {
+		t.Fatalf("a reporter's batch = %d %s; want 202", resp.Status, resp.Body)
+	}
+	if resp := asReporter.Request(t, "POST", s.door+"/api/locations", map[string]any{
+		"person_id": a.ID, "latitude": 35.05, "longitude": -106.57, "creation_time": at.Add(time.Minute).Format(time.RFC3339)}); resp.Status != http.StatusCreated {
+		t.Fatalf("a reporter's POST /api/locations = %d %s; want 201", resp.Status, resp.Body)
+	}
+	day := at.Format(time.DateOnly)
+	for p, want := range map[int64]int{a.ID: 2, b.ID: 1} {
+		eventually(t, fmt.Sprintf("the reports of person %d stored", p), func() bool {
+			var locs []udaconnect.Location
+			s.org.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d/locations?start_date=%s&end_date=%s", s.door, p, day, day), nil).Decode(t, &locs)
+			return len(locs) == want
+		})
+	}
+	var listed []map[string]any
+	s.org.Request(t, "GET", s.door+"/api/reporters", nil).Decode(t, &listed)
+	if len(listed) != 1 || listed[0]["name"] != "Hall A gateway" || listed[0]["token"] != nil {
+		t.Errorf("GET /api/reporters = %v; want the reporter, without its token", listed)
+	}
+	if resp := s.org.Request(t, "DELETE", fmt.Sprintf("%s/api/reporters/%d", s.door, r.ID), nil); resp.Status != http.StatusNoContent {
+		t.Fatalf("DELETE the reporter = %d %s; want 204", resp.Status, resp.Body)
+	}
+	e := servertest.NewEvent(t, ev.LocationReported, "gateway-revoked", map[string]any{
+		"person_id": a.ID, "latitude": 35.05, "longitude": -106.57, "creation_time": at.Format(time.RFC3339)})
+	if resp := asReporter.Send(t, s.door+"/events", "binary", e); resp.Status != http.StatusUnauthorized {
+		t.Errorf("a revoked reporter's report = %d %s; want 401 at once", resp.Status, resp.Body)
+	}
 }

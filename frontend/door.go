@@ -215,7 +215,7 @@ func admit(p auth.Principal, e *event.Event) (*udaconnect.Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !p.May(report.PersonID) {
+		if !p.MayReport(report.PersonID) {
 			return nil, errForbidden
 		}
 		return &report, nil

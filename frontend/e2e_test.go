@@ -336,7 +336,7 @@ func startStackOf(t *testing.T, replicas int, locationSettings ...string) *stack
 		"-service", "persons=" + all("persons", local("persons")), "-service", "locations=" + all("locations", local("flaky")),
 		"-service", "connections=" + all("connections", local("connections")), "-service", "dead-letters=" + local("deadletters")})
 	run("frontend", nil, "PORT="+ports["door"], "K_SINK="+sink, "PERSONS_URL="+all("persons", local("persons")),
-		"AUTH_KEY="+testAuthKey, "ORGANIZER_TOKEN="+testOrganizerToken,
+		"AUTH_KEY="+testAuthKey, "ORGANIZER_TOKEN="+testOrganizerToken, "ATTENDEE_RATE=50/200", // the access matrix asks much of one attendee
 		"LOCATIONS_URL="+all("locations", local("locations")), "CONNECTIONS_URL="+all("connections", local("connections")),
 		"DEADLETTERS_URL="+local("deadletters"))
 
@@ -418,6 +418,21 @@ func (s *stack) register(t *testing.T, first, last, company string) PersonWithTo
 		t.Fatalf("register %s = %s; want an id and a token", first, r.Body)
 	}
 	return p
+}
+
+// reporter registers a reporter through the door as the organizer, and
+// returns it with its token.
+func (s *stack) reporter(t *testing.T, name string) ReporterWithToken {
+	t.Helper()
+	var r ReporterWithToken
+	resp := s.org.Request(t, "POST", s.door+"/api/reporters", map[string]string{"name": name})
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("register reporter %s = %d %s; want 201", name, resp.Status, resp.Body)
+	}
+	if resp.Decode(t, &r); r.ID <= 0 || r.Token == "" || r.Name != name {
+		t.Fatalf("register reporter %s = %s; want an id, the name and a token", name, resp.Body)
+	}
+	return r
 }
 
 // post posts body as the organizer.

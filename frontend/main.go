@@ -36,7 +36,7 @@ var routes = []struct {
 	{"GET /api/persons/{id}", "PERSONS_URL", self, nil},
 	{"POST /api/persons/{id}/token", "PERSONS_URL", organizer, newToken},
 	{"POST /api/locations", "LOCATIONS_URL", ownReport, recorded},
-	{"GET /api/locations/{id}", "LOCATIONS_URL", anyone, ownLocation},
+	{"GET /api/locations/{id}", "LOCATIONS_URL", reader, ownLocation},
 	{"GET /api/persons/{id}/locations", "LOCATIONS_URL", self, nil},
 	{"GET /api/persons/{id}/connection", "CONNECTIONS_URL", nearSelf, nil},
 	{"DELETE /api/persons/{id}", "PERSONS_URL", self, deleted},
@@ -46,6 +46,9 @@ var routes = []struct {
 	{"POST /api/dead-letters/{id}/replay", "DEADLETTERS_URL", organizer, nil},
 	{"GET /api/persons/{id}/meetings", "CONNECTIONS_URL", self, nil},
 	{"GET /api/persons/{id}/meetings/live", "CONNECTIONS_URL", self, nil},
+	{"POST /api/reporters", "PERSONS_URL", organizer, withReporterToken},
+	{"GET /api/reporters", "PERSONS_URL", organizer, nil},
+	{"DELETE /api/reporters/{id}", "PERSONS_URL", organizer, revoked},
 }
 
 func main() {
@@ -124,8 +127,9 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 
 // newAccess reads the door's credentials and limits from the environment:
 // AUTH_KEY signs attendees' tokens, ORGANIZER_TOKEN is the organizer's,
-// ATTENDEE_TOKEN_TTL the lifetime of an attendee's token, ORGANIZER_RATE
-// and ATTENDEE_RATE each credential's requests per second and burst.
+// ATTENDEE_TOKEN_TTL and REPORTER_TOKEN_TTL the lifetime of an attendee's
+// and a reporter's token, ORGANIZER_RATE, REPORTER_RATE and ATTENDEE_RATE
+// each credential's requests per second and burst.
 func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	for _, name := range []string{"AUTH_KEY", "ORGANIZER_TOKEN"} {
 		if getenv(name) == "" {
@@ -140,13 +144,22 @@ func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	if err != nil {
 		return nil, err
 	}
-	organizerRate, err := rateOf("ORGANIZER_RATE", getenv("ORGANIZER_RATE"), auth.Rate{PerSecond: 10_000, Burst: 20_000})
-	if err != nil {
+	if tokens.ReporterTTL, err = durationOf("REPORTER_TOKEN_TTL", getenv("REPORTER_TOKEN_TTL"), tokens.ReporterTTL); err != nil {
 		return nil, err
 	}
-	attendeeRate, err := rateOf("ATTENDEE_RATE", getenv("ATTENDEE_RATE"), auth.Rate{PerSecond: 5, Burst: 60})
-	if err != nil {
-		return nil, err
+	rates := map[auth.Role]auth.Rate{}
+	for _, r := range []struct {
+		role     auth.Role
+		name     string
+		fallback auth.Rate
+	}{
+		{auth.Organizer, "ORGANIZER_RATE", auth.Rate{PerSecond: 10_000, Burst: 20_000}},
+		{auth.Reporter, "REPORTER_RATE", auth.Rate{PerSecond: 2_000, Burst: 4_000}},
+		{auth.Attendee, "ATTENDEE_RATE", auth.Rate{PerSecond: 5, Burst: 60}},
+	} {
+		if rates[r.role], err = rateOf(r.name, getenv(r.name), r.fallback); err != nil {
+			return nil, err
+		}
 	}
 	persons, err := parseReplicas("PERSONS_URL", getenv("PERSONS_URL"))
 	if err != nil {
@@ -156,7 +169,7 @@ func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	return &access{
 		tokens: tokens,
 		gens:   auth.NewGenerations(fetchGenerations(client, persons)),
-		limits: auth.NewLimits(organizerRate, attendeeRate),
+		limits: auth.NewLimits(rates),
 		log:    log,
 	}, nil
 }

@@ -33,6 +33,7 @@ func TestVerify(t *testing.T) {
 	expired, _ := past.Issue(12, 3)
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "person-12", "gen": 3,
 		"iss": issuer, "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	reporter, _ := tokens.IssueReporter(3)
 	organizerSigned, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "organizer", "gen": 1,
 		"iss": issuer, "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(mustKey(t, key))
 
@@ -43,6 +44,7 @@ func TestVerify(t *testing.T) {
 	}{
 		{"organizer", organizer, Principal{Role: Organizer}, true},
 		{"attendee", attendee, Principal{Role: Attendee, PersonID: 12, Generation: 3}, true},
+		{"reporter", reporter, Principal{Role: Reporter, ReporterID: 3, Generation: 1}, true},
 		{"organizer's token with one more character", organizer + "x", Principal{}, false},
 		{"signed with another key", other, Principal{}, false},
 		{"expired", expired, Principal{}, false},
@@ -74,9 +76,15 @@ func TestNewTokensRefusesWeakSettings(t *testing.T) {
 }
 
 func TestPrincipal(t *testing.T) {
-	a := Principal{Role: Attendee, PersonID: 7}
-	if !a.May(7) || a.May(8) || !(Principal{Role: Organizer}).May(8) {
-		t.Errorf("May: an attendee may act on their own person only, the organizer on everyone")
+	a, r := Principal{Role: Attendee, PersonID: 7}, Principal{Role: Reporter, ReporterID: 7}
+	if !a.May(7) || a.May(8) || !(Principal{Role: Organizer}).May(8) || r.May(7) {
+		t.Errorf("May: an attendee may act on their own person only, the organizer on everyone, a reporter on no one")
+	}
+	if !a.MayReport(7) || a.MayReport(8) || !r.MayReport(8) || !(Principal{Role: Organizer}).MayReport(8) {
+		t.Errorf("MayReport: an attendee reports for themself only, the organizer and a reporter for anyone")
+	}
+	if r.Subject() != "reporter-7" {
+		t.Errorf("Subject = %q; want reporter-7", r.Subject())
 	}
 	if a.Subject() != "person-7" || (Principal{Role: Organizer}).Subject() != "organizer" {
 		t.Errorf("Subject = %q, %q; want person-7, organizer", a.Subject(), Principal{Role: Organizer}.Subject())
