@@ -41,11 +41,12 @@ const MaxIdempotencyKey = ev.MaxSenderBytes
 
 // access authenticates requests and applies the rules of each route.
 type access struct {
-	broker *Door // where the door sends events
-	tokens *auth.Tokens
-	gens   *auth.Generations
-	limits *auth.Limits
-	log    *zap.Logger
+	broker  *Door // where the door sends events
+	tokens  *auth.Tokens
+	gens    *auth.Generations
+	limits  *auth.Limits
+	reports *reportRules
+	log     *zap.Logger
 }
 
 type principalKey struct{}
@@ -149,10 +150,10 @@ func jsonBody(r *http.Request) bool {
 }
 
 // A rule decides whether the principal p may have r served.
-type rule func(p auth.Principal, r *http.Request) error
+type rule func(a *access, p auth.Principal, r *http.Request) error
 
 // reader lets through every principal but a reporter, which reads nothing.
-func reader(p auth.Principal, _ *http.Request) error {
+func reader(_ *access, p auth.Principal, _ *http.Request) error {
 	if p.Role == auth.Reporter {
 		return errReporter
 	}
@@ -160,8 +161,8 @@ func reader(p auth.Principal, _ *http.Request) error {
 }
 
 // organizer lets only the organizer through.
-func organizer(p auth.Principal, r *http.Request) error {
-	if err := reader(p, r); err != nil {
+func organizer(a *access, p auth.Principal, r *http.Request) error {
+	if err := reader(a, p, r); err != nil {
 		return err
 	}
 	if p.Role != auth.Organizer {
@@ -171,8 +172,8 @@ func organizer(p auth.Principal, r *http.Request) error {
 }
 
 // self lets through the organizer and the person of the path's {id}.
-func self(p auth.Principal, r *http.Request) error {
-	if err := reader(p, r); err != nil {
+func self(a *access, p auth.Principal, r *http.Request) error {
+	if err := reader(a, p, r); err != nil {
 		return err
 	}
 	id, err := server.PathID(r, "id")
@@ -197,8 +198,8 @@ const (
 // nearSelf is self, and keeps an attendee's connection query within
 // AttendeeDistance and AttendeeWindow: 400 for parameters no one may send,
 // 403 naming the parameter for those only the organizer may.
-func nearSelf(p auth.Principal, r *http.Request) error {
-	if err := self(p, r); err != nil || p.Role == auth.Organizer {
+func nearSelf(a *access, p auth.Principal, r *http.Request) error {
+	if err := self(a, p, r); err != nil || p.Role == auth.Organizer {
 		return err
 	}
 	v := r.URL.Query()
@@ -216,10 +217,11 @@ func nearSelf(p auth.Principal, r *http.Request) error {
 }
 
 // ownReport lets an attendee post a location for themself only, the
-// organizer and reporters for anyone. A body without a readable person_id
+// organizer and reporters for anyone, each within the rules of their
+// reports (a missing creation_time is now). A body that is not a report
 // goes on, for the function to refuse.
-func ownReport(p auth.Principal, r *http.Request) error {
-	if p.Role != auth.Attendee {
+func ownReport(a *access, p auth.Principal, r *http.Request) error {
+	if p.Role == auth.Organizer {
 		return nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, server.MaxRequestSize+1))
@@ -227,13 +229,18 @@ func ownReport(p auth.Principal, r *http.Request) error {
 		return udaconnect.Errorf(udaconnect.EINVALID, "the request body cannot be read")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	var report struct {
-		PersonID *int64 `json:"person_id"`
+	var data ev.LocationReportedData
+	if json.Unmarshal(body, &data) != nil || data.PersonID == nil {
+		return nil
 	}
-	if json.Unmarshal(body, &report) == nil && report.PersonID != nil && !p.MayReport(*report.PersonID) {
+	if !p.MayReport(*data.PersonID) {
 		return errForbidden
 	}
-	return nil
+	report, err := data.Report("", "", a.reports.now())
+	if err != nil {
+		return err
+	}
+	return a.reports.check(r.Context(), p, report)
 }
 
 type headKey struct{}
@@ -243,10 +250,10 @@ type headKey struct{}
 // can send the same key. A HEAD goes on as a GET, so that the function's
 // answer is checked as a GET's is (the server sends no body to a HEAD; see
 // modify).
-func guard(rule rule, next http.Handler) http.Handler {
+func (a *access) guard(rule rule, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r.Context())
-		if err := rule(p, r); err != nil {
+		if err := rule(a, p, r); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -456,7 +463,7 @@ func (a *access) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	p, token, err := a.principal(r)
 	if err == nil {
-		err = reader(p, r)
+		err = reader(a, p, r)
 	}
 	if err != nil {
 		writeError(w, err)
@@ -472,7 +479,7 @@ func (a *access) signIn(w http.ResponseWriter, r *http.Request) {
 // session answers who is signed in; a reporter has no session.
 func session(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r.Context())
-	if err := reader(p, r); err != nil {
+	if err := reader(nil, p, r); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -35,9 +35,12 @@ func TestAccess(t *testing.T) {
 	}
 	s := startStack(t)
 	register := func(first string) PersonWithToken { return s.register(t, first, "Tester", "Access") }
+	// Live reports, as an attendee may send: minute m of the last few.
+	base := time.Now().UTC().Truncate(time.Minute).Add(-5 * time.Minute)
+	day, next := base.Format(time.DateOnly), base.AddDate(0, 0, 1).Format(time.DateOnly)
 	report := func(personID int64, m int) map[string]any {
 		return map[string]any{"person_id": personID, "latitude": 35.0585136, "longitude": -106.5719566,
-			"creation_time": fmt.Sprintf("2021-05-05T10:%02d:00Z", m)}
+			"creation_time": base.Add(time.Duration(m) * time.Minute).Format(time.RFC3339)}
 	}
 	locate := func(personID int64) int64 {
 		t.Helper()
@@ -102,14 +105,14 @@ func TestAccess(t *testing.T) {
 			{"HEAD", "/api/locations/999999999", nil, [8]int{u, u, u, u, f, f, f, 404}},
 			{"HEAD", "/api/persons/{id}", nil, [8]int{u, u, u, u, o, f, f, o}},
 			{"GET", "/api/persons/{id}/locations", nil, [8]int{u, u, u, u, o, f, f, o}},
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&window=15m", nil, [8]int{u, u, u, u, o, f, f, o}},
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&distance=5&window=10m", nil, [8]int{u, u, u, u, o, f, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date={day}&end_date={next}&window=15m", nil, [8]int{u, u, u, u, o, f, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date={day}&end_date={next}&distance=5&window=10m", nil, [8]int{u, u, u, u, o, f, f, o}},
 			// No raw trails: only the organizer reads wider.
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05", nil, [8]int{u, u, u, u, f, f, f, o}},
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&distance=6&window=15m", nil, [8]int{u, u, u, u, f, f, f, o}},
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&window=16m", nil, [8]int{u, u, u, u, f, f, f, o}},
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&distance=1000&window=24h", nil, [8]int{u, u, u, u, f, f, f, o}},
-			{"GET", "/api/persons/{id}/connection?start_date=2021-05-05&end_date=2021-05-05&distance=x&window=15m", nil, [8]int{u, u, u, u, 400, f, f, 400}},
+			{"GET", "/api/persons/{id}/connection?start_date={day}&end_date={next}", nil, [8]int{u, u, u, u, f, f, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date={day}&end_date={next}&distance=6&window=15m", nil, [8]int{u, u, u, u, f, f, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date={day}&end_date={next}&window=16m", nil, [8]int{u, u, u, u, f, f, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date={day}&end_date={next}&distance=1000&window=24h", nil, [8]int{u, u, u, u, f, f, f, o}},
+			{"GET", "/api/persons/{id}/connection?start_date={day}&end_date={next}&distance=x&window=15m", nil, [8]int{u, u, u, u, 400, f, f, 400}},
 			{"GET", "/api/persons/{id}/meetings", nil, [8]int{u, u, u, u, o, f, f, o}},
 			{"GET", "/api/persons/{id}/meetings/live", nil, [8]int{u, u, u, u, o, f, f, o}},
 			{"GET", "/api/session", nil, [8]int{u, u, u, u, o, o, f, o}},
@@ -142,6 +145,7 @@ func TestAccess(t *testing.T) {
 				id := target(column, a.ID, b.ID)
 				path := strings.ReplaceAll(tt.path, "{id}", fmt.Sprint(id))
 				path = strings.ReplaceAll(path, "{location}", fmt.Sprint(locs[id]))
+				path = strings.NewReplacer("{day}", day, "{next}", next).Replace(path)
 				req, _ := http.NewRequest(tt.method, s.door+path, nil)
 				if tt.body != nil {
 					contentType, body := tt.body(column, id)
@@ -191,7 +195,7 @@ func TestAccess(t *testing.T) {
 			}
 			return servertest.Do(t, req).Status
 		}
-		own := fmt.Sprintf(`{"person_id": %d, "latitude": 35.05, "longitude": -106.57, "creation_time": %q}`, a.ID, time.Now().UTC().Format(time.RFC3339))
+		own := fmt.Sprintf(`{"person_id": %d, "latitude": 35.0585136, "longitude": -106.5719566, "creation_time": %q}`, a.ID, time.Now().UTC().Format(time.RFC3339))
 		sameSite, app := []string{"Sec-Fetch-Site", "same-origin"}, []string{AppHeader, "udaconnect"}
 		for _, tt := range []struct {
 			method, path, contentType, body string
@@ -255,7 +259,7 @@ func TestAccess(t *testing.T) {
 			id     int64
 		}{{asA, a.ID}, {asB, b.ID}} {
 			req, _ := http.NewRequest("POST", s.door+"/api/locations", strings.NewReader(fmt.Sprintf(
-				`{"person_id": %d, "latitude": 35.05, "longitude": -106.57, "creation_time": "2021-05-05T11:00:00Z"}`, sender.id)))
+				`{"person_id": %d, "latitude": 35.0585136, "longitude": -106.5719566, "creation_time": %q}`, sender.id, base.Add(5*time.Minute).Format(time.RFC3339))))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Idempotency-Key", "key-1")
 			r := sender.client.Do(t, req)
@@ -267,7 +271,7 @@ func TestAccess(t *testing.T) {
 		for _, p := range []PersonWithToken{a, b} {
 			eventually(t, fmt.Sprintf("%s's two reports stored", p.FirstName), func() bool {
 				var locs []udaconnect.Location
-				servertest.Client{Token: p.Token}.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d/locations?start_date=2021-05-05", s.door, p.ID), nil).Decode(t, &locs)
+				servertest.Client{Token: p.Token}.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d/locations?start_date=%s&end_date=%s", s.door, p.ID, day, next), nil).Decode(t, &locs)
 				return len(locs) == 2
 			})
 		}

@@ -51,6 +51,10 @@ type Door struct {
 	parsing chan struct{} // bounds the batches being read and parsed
 	groups  *batch.Committer[pendingReport, Result]
 	log     *zap.Logger
+
+	// Check, when set, refuses a report that its sender may not send as it
+	// is (an attendee's that is not live or not plausible).
+	Check func(ctx context.Context, p auth.Principal, r udaconnect.Report) error
 }
 
 // NewDoor returns a door forwarding to sink, gathering reports into groups
@@ -95,7 +99,7 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e, err := server.ReadEvent(w, r)
 		var report *udaconnect.Report
 		if err == nil {
-			report, err = admit(p, e)
+			report, err = d.admit(ctx, p, e)
 		}
 		if err != nil {
 			server.WriteError(w, err)
@@ -200,7 +204,7 @@ func worse(a, b int) bool {
 // scoped to p, so that no other sender can claim its source and id, and
 // Knative's own extensions are dropped. For a location.reported it returns
 // the report, which travels in a group.
-func admit(p auth.Principal, e *event.Event) (*udaconnect.Report, error) {
+func (d *Door) admit(ctx context.Context, p auth.Principal, e *event.Event) (*udaconnect.Report, error) {
 	if err := ev.Check(e, ev.MaxSenderBytes); err != nil {
 		return nil, err
 	}
@@ -217,6 +221,11 @@ func admit(p auth.Principal, e *event.Event) (*udaconnect.Report, error) {
 		}
 		if !p.MayReport(report.PersonID) {
 			return nil, errForbidden
+		}
+		if d.Check != nil {
+			if err := d.Check(ctx, p, report); err != nil {
+				return nil, err
+			}
 		}
 		return &report, nil
 	case ev.PersonCreate:
@@ -266,7 +275,7 @@ func (d *Door) parseBatch(w http.ResponseWriter, r *http.Request, p auth.Princip
 	reports, results := make([]*udaconnect.Report, len(events)), make([]Result, len(events))
 	for i := range events {
 		e := &events[i]
-		if reports[i], err = admit(p, e); err != nil {
+		if reports[i], err = d.admit(r.Context(), p, e); err != nil {
 			results[i] = Result{ID: e.ID(), Status: server.ErrorStatus(err), Error: udaconnect.ErrorMessage(err)}
 			telemetry.CountEvent(e.Type(), results[i].Status)
 		}

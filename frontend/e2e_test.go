@@ -653,12 +653,15 @@ func TestMeetingsLive(t *testing.T) {
 	s := startStack(t)
 	register := func(first string) PersonWithToken { return s.register(t, first, "Meets", "Booth") }
 	ada, bob, cy := register("Ada"), register("Bob"), register("Cy")
+	// Minute m of the last 45 (Cy's report, an attendee's, must be live).
+	base := time.Now().UTC().Truncate(time.Minute).Add(-45 * time.Minute)
+	at := func(m int) string { return base.Add(time.Duration(m) * time.Minute).Format(time.RFC3339) }
 	n := 0
-	send := func(p PersonWithToken, metres float64, at string) {
+	send := func(p PersonWithToken, metres float64, m int) {
 		t.Helper()
 		n++
 		e := servertest.NewEvent(t, ev.LocationReported, fmt.Sprint("meet-", n), map[string]any{
-			"person_id": p.ID, "latitude": 35.0585136 + metres/110_940, "longitude": -106.5719566, "creation_time": "2021-05-05T" + at + ":00Z"})
+			"person_id": p.ID, "latitude": 35.0585136 + metres/110_940, "longitude": -106.5719566, "creation_time": at(m)})
 		if r := s.org.Send(t, s.door+"/events", "binary", e); r.Status != http.StatusAccepted {
 			t.Fatalf("report = %d %s; want 202", r.Status, r.Body)
 		}
@@ -674,9 +677,9 @@ func TestMeetingsLive(t *testing.T) {
 	asAda := servertest.Client{Token: ada.Token}
 	live := fmt.Sprintf("%s/api/persons/%d/meetings/live", s.door, ada.ID)
 
-	send(ada, 0, "10:00")
+	send(ada, 0, 0)
 	stream := asAda.Subscribe(t, live, "")
-	send(bob, 1, "10:05")
+	send(bob, 1, 5)
 	first := stream.Next(t)
 	if m := meeting(first); m.Person.ID != bob.ID || m.Ended {
 		t.Fatalf("first event = %+v; want an open meeting with Bob", m)
@@ -684,8 +687,8 @@ func TestMeetingsLive(t *testing.T) {
 
 	// Disconnected: the meeting with Bob ends, another starts.
 	stream.Close()
-	send(ada, 0, "10:40")
-	send(bob, 1, "10:40")
+	send(ada, 0, 40)
+	send(bob, 1, 40)
 	var listed []udaconnect.Meeting
 	eventually(t, "two meetings of Ada", func() bool {
 		asAda.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d/meetings", s.door, ada.ID), nil).Decode(t, &listed)
@@ -704,7 +707,7 @@ func TestMeetingsLive(t *testing.T) {
 	// Cy reports through the REST route; the next event is that meeting,
 	// with nothing repeated before it.
 	r := servertest.Client{Token: cy.Token}.Request(t, "POST", s.door+"/api/locations", map[string]any{
-		"person_id": cy.ID, "latitude": 35.0585136, "longitude": -106.5719566, "creation_time": "2021-05-05T10:41:00Z"})
+		"person_id": cy.ID, "latitude": 35.0585136, "longitude": -106.5719566, "creation_time": at(41)})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("POST /api/locations = %d %s; want 201", r.Status, r.Body)
 	}

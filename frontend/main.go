@@ -13,10 +13,12 @@ import (
 	"net/http/httputil"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/udaconnect/udaconnect/frontend/auth"
+	"github.com/udaconnect/udaconnect/frontend/plausible"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/server"
 	"github.com/udaconnect/udaconnect/shared/telemetry"
@@ -100,7 +102,7 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 		if err != nil {
 			return nil, err
 		}
-		api.Handle(r.pattern, guard(r.rule, proxy(up, a.modify(r.answer), log)))
+		api.Handle(r.pattern, a.guard(r.rule, proxy(up, a.modify(r.answer), log)))
 	}
 	transport, err := server.SinkTransport(getenv("K_CA_CERTS"), server.OIDCTokenFile, MaxForwarding)
 	if err != nil {
@@ -111,6 +113,7 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 		return nil, err
 	}
 	a.broker = NewDoor(sink, transport, linger, log)
+	a.broker.Check = a.reports.check
 	api.Handle("POST /events", a.broker)
 	api.HandleFunc("GET /api/session", session)
 
@@ -161,17 +164,57 @@ func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 			return nil, err
 		}
 	}
+	reports, err := newReportRules(getenv)
+	if err != nil {
+		return nil, err
+	}
 	persons, err := parseReplicas("PERSONS_URL", getenv("PERSONS_URL"))
 	if err != nil {
 		return nil, err
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
+	locations, err := parseReplicas("LOCATIONS_URL", getenv("LOCATIONS_URL"))
+	if err != nil {
+		return nil, err
+	}
+	client := &http.Client{Timeout: 5 * time.Second} // the door's own requests to the functions
+	reports.last = &lastReports{fetch: fetchLast(client, locations, log), last: map[int64]plausible.Point{}}
 	return &access{
-		tokens: tokens,
-		gens:   auth.NewGenerations(fetchGenerations(client, persons)),
-		limits: auth.NewLimits(rates),
-		log:    log,
+		tokens:  tokens,
+		gens:    auth.NewGenerations(fetchGenerations(client, persons)),
+		limits:  auth.NewLimits(rates),
+		reports: reports,
+		log:     log,
 	}, nil
+}
+
+// newReportRules reads the rules of reports from the environment:
+// ATTENDEE_REPORT_AGE and REPORTER_REPORT_AGE, how far back an attendee's
+// and a reporter's report may be dated; MAX_SPEED, the fastest an attendee
+// may move between reports, in m/s; VENUE_BOUNDS, optional, the area
+// (south,west,north,east) their reports must lie in.
+func newReportRules(getenv func(string) string) (*reportRules, error) {
+	r := &reportRules{now: time.Now}
+	var err error
+	if r.attendee.MaxAge, err = durationOf("ATTENDEE_REPORT_AGE", getenv("ATTENDEE_REPORT_AGE"), DefaultAttendeeReportAge); err != nil {
+		return nil, err
+	}
+	if r.reporter.MaxAge, err = durationOf("REPORTER_REPORT_AGE", getenv("REPORTER_REPORT_AGE"), DefaultReporterReportAge); err != nil {
+		return nil, err
+	}
+	r.attendee.MaxSpeed = DefaultMaxSpeed
+	if v := getenv("MAX_SPEED"); v != "" {
+		if r.attendee.MaxSpeed, err = strconv.ParseFloat(v, 64); err != nil || !(r.attendee.MaxSpeed > 0) {
+			return nil, fmt.Errorf("MAX_SPEED must be a speed in metres per second above 0, such as 10, not %q", v)
+		}
+	}
+	if v := getenv("VENUE_BOUNDS"); v != "" {
+		b, err := plausible.ParseBounds(v)
+		if err != nil {
+			return nil, err
+		}
+		r.attendee.Bounds = &b
+	}
+	return r, nil
 }
 
 func getenvOr(getenv func(string) string, name, fallback string) string {
