@@ -46,6 +46,7 @@ type access struct {
 	gens    *auth.Generations
 	limits  *auth.Limits
 	reports *reportRules
+	shares  map[share]*auth.Slots // what each credential has under way, by kind
 	log     *zap.Logger
 }
 
@@ -241,6 +242,46 @@ func ownReport(a *access, p auth.Principal, r *http.Request) error {
 		return err
 	}
 	return a.reports.check(r.Context(), p, report)
+}
+
+// A share is a kind of request of which each credential may have only a
+// few under way at once.
+type share int
+
+const (
+	none   share = iota
+	heavy        // a read that may cost seconds of the database: the connection route, an export
+	stream       // a live stream, open for long
+)
+
+// The caps of each credential's heavy reads and streams at once: an
+// attendee's web app opens one stream, and a few tabs may be open.
+var (
+	heavyCaps  = map[auth.Role]int{auth.Attendee: 1, auth.Organizer: 4}
+	streamCaps = map[auth.Role]int{auth.Attendee: 3, auth.Organizer: 32}
+)
+
+var errShare = map[share]error{
+	heavy:  udaconnect.Errorf(udaconnect.EOVERLOADED, "this credential has as many heavy reads under way as it may: wait for one to finish"),
+	stream: udaconnect.Errorf(udaconnect.EOVERLOADED, "this credential has as many live streams open as it may: close one first"),
+}
+
+// shared serves r with next when its principal has a share of kind s left
+// (429 with Retry-After otherwise), and holds it until next returns.
+func (a *access) shared(s share, next http.Handler) http.Handler {
+	if s == none {
+		return next
+	}
+	slots := a.shares[s]
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principalOf(r.Context())
+		if !slots.Acquire(p, 1) {
+			writeError(w, errShare[s])
+			return
+		}
+		defer slots.Release(p, 1)
+		next.ServeHTTP(w, r)
+	})
 }
 
 type headKey struct{}

@@ -42,6 +42,15 @@ const (
 	ForwardTimeout = 10 * time.Second
 )
 
+// What one credential may have under way at the door at once, beyond which
+// it is answered 429 with Retry-After, so that no credential takes the
+// bounds above from the others: batches being read and parsed, and events
+// on their way to the broker (alone, or waiting for their group).
+var (
+	parsingCaps  = map[auth.Role]int{auth.Attendee: 1, auth.Reporter: 4, auth.Organizer: MaxParsing / 2}
+	inFlightCaps = map[auth.Role]int{auth.Attendee: 60, auth.Reporter: 4 * MaxBatchSize, auth.Organizer: groupQueue / 2}
+)
+
 // Door forwards the CloudEvents it accepts at /events to the broker: the
 // reports in groups, other events one by one.
 type Door struct {
@@ -51,6 +60,12 @@ type Door struct {
 	parsing chan struct{} // bounds the batches being read and parsed
 	groups  *batch.Committer[pendingReport, Result]
 	log     *zap.Logger
+
+	parsingOf, inFlightOf *auth.Slots // each credential's share of the bounds
+
+	// Limits, when set, charges each event of a batch to its sender's rate
+	// (the request was charged one already).
+	Limits *auth.Limits
 
 	// Check, when set, refuses a report that its sender may not send as it
 	// is (an attendee's that is not live or not plausible).
@@ -66,6 +81,9 @@ func NewDoor(sink string, transport http.RoundTripper, linger time.Duration, log
 		slots:   make(chan struct{}, MaxForwarding),
 		parsing: make(chan struct{}, MaxParsing),
 		log:     log,
+
+		parsingOf:  auth.NewSlots(parsingCaps),
+		inFlightOf: auth.NewSlots(inFlightCaps),
 	}
 	d.groups = newGrouper(d, linger)
 	return d
@@ -101,10 +119,14 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			report, err = d.admit(ctx, p, e)
 		}
+		if err == nil && !d.inFlightOf.Acquire(p, 1) {
+			err = errInFlight
+		}
 		if err != nil {
 			server.WriteError(w, err)
 			return
 		}
+		defer d.inFlightOf.Release(p, 1)
 		var res Result
 		if report != nil {
 			res = d.group(ctx, []pendingReport{{eventID: e.ID(), report: *report, trace: telemetry.EventSpan(ctx, e)}})[0]
@@ -135,6 +157,12 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			single = append(single, i)
 		}
 	}
+	n := len(pending) + len(single)
+	if !d.inFlightOf.Acquire(p, n) {
+		server.WriteError(w, errInFlight)
+		return
+	}
+	defer d.inFlightOf.Release(p, n)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for j, res := range d.group(ctx, pending) {
@@ -256,12 +284,22 @@ func SenderSource(p auth.Principal, source string) string {
 	return "/senders/" + p.Subject() + "/" + strings.TrimPrefix(source, "/")
 }
 
-var errParsing = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many batches at once, try again later")
+var (
+	errParsing       = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many batches at once, try again later")
+	errParsingOf     = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many batches of this credential at once: send one after the other")
+	errInFlight      = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many events of this credential on their way at once, try again later")
+	errRateOfBatches = udaconnect.Errorf(udaconnect.EOVERLOADED, "over this credential's rate: send this event again later")
+)
 
-// parseBatch reads and admits a batch, when fewer than MaxParsing are: its
-// events, the report of each location.reported, and the result of each
-// event refused already, the others' left zero.
+// parseBatch reads and admits a batch, when fewer than MaxParsing are, and
+// fewer than its sender's share: its events, the report of each
+// location.reported, and the result of each event refused already (over
+// the sender's rate, or not admitted), the others' left zero.
 func (d *Door) parseBatch(w http.ResponseWriter, r *http.Request, p auth.Principal) ([]event.Event, []*udaconnect.Report, []Result, error) {
+	if !d.parsingOf.Acquire(p, 1) {
+		return nil, nil, nil, errParsingOf
+	}
+	defer d.parsingOf.Release(p, 1)
 	select {
 	case d.parsing <- struct{}{}:
 		defer func() { <-d.parsing }()
@@ -272,10 +310,19 @@ func (d *Door) parseBatch(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	charged := len(events) // the request paid for the first
+	if d.Limits != nil {
+		charged = 1 + d.Limits.Take(p, len(events)-1)
+	}
 	reports, results := make([]*udaconnect.Report, len(events)), make([]Result, len(events))
 	for i := range events {
 		e := &events[i]
-		if reports[i], err = d.admit(r.Context(), p, e); err != nil {
+		if i >= charged {
+			err = errRateOfBatches
+		} else {
+			reports[i], err = d.admit(r.Context(), p, e)
+		}
+		if err != nil {
 			results[i] = Result{ID: e.ID(), Status: server.ErrorStatus(err), Error: udaconnect.ErrorMessage(err)}
 			telemetry.CountEvent(e.Type(), results[i].Status)
 		}

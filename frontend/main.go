@@ -27,30 +27,32 @@ import (
 
 // routes maps each API route to the function that serves it, by the
 // environment variable holding its address, with the rule that decides who
-// may call it and, for some, a rule on the function's answer.
+// may call it and, for some, a rule on the function's answer. A heavy read
+// and a stream take one of the caller's few at once (see access).
 var routes = []struct {
 	pattern, upstream string
 	rule              rule
 	answer            responseRule
+	share             share
 }{
-	{"GET /api/persons", "PERSONS_URL", organizer, nil},
-	{"POST /api/persons", "PERSONS_URL", organizer, withToken},
-	{"GET /api/persons/{id}", "PERSONS_URL", self, nil},
-	{"POST /api/persons/{id}/token", "PERSONS_URL", organizer, newToken},
-	{"POST /api/locations", "LOCATIONS_URL", ownReport, recorded},
-	{"GET /api/locations/{id}", "LOCATIONS_URL", reader, ownLocation},
-	{"GET /api/persons/{id}/locations", "LOCATIONS_URL", self, nil},
-	{"GET /api/persons/{id}/connection", "CONNECTIONS_URL", nearSelf, nil},
-	{"DELETE /api/persons/{id}", "PERSONS_URL", self, deleted},
-	{"GET /api/persons/{id}/export", "LOCATIONS_URL", self, nil},
-	{"GET /api/dead-letters", "DEADLETTERS_URL", organizer, nil},
-	{"POST /api/dead-letters/replay", "DEADLETTERS_URL", organizer, nil},
-	{"POST /api/dead-letters/{id}/replay", "DEADLETTERS_URL", organizer, nil},
-	{"GET /api/persons/{id}/meetings", "CONNECTIONS_URL", self, nil},
-	{"GET /api/persons/{id}/meetings/live", "CONNECTIONS_URL", self, nil},
-	{"POST /api/reporters", "PERSONS_URL", organizer, withReporterToken},
-	{"GET /api/reporters", "PERSONS_URL", organizer, nil},
-	{"DELETE /api/reporters/{id}", "PERSONS_URL", organizer, revoked},
+	{"GET /api/persons", "PERSONS_URL", organizer, nil, none},
+	{"POST /api/persons", "PERSONS_URL", organizer, withToken, none},
+	{"GET /api/persons/{id}", "PERSONS_URL", self, nil, none},
+	{"POST /api/persons/{id}/token", "PERSONS_URL", organizer, newToken, none},
+	{"POST /api/locations", "LOCATIONS_URL", ownReport, recorded, none},
+	{"GET /api/locations/{id}", "LOCATIONS_URL", reader, ownLocation, none},
+	{"GET /api/persons/{id}/locations", "LOCATIONS_URL", self, nil, none},
+	{"GET /api/persons/{id}/connection", "CONNECTIONS_URL", nearSelf, nil, heavy},
+	{"DELETE /api/persons/{id}", "PERSONS_URL", self, deleted, none},
+	{"GET /api/persons/{id}/export", "LOCATIONS_URL", self, nil, heavy},
+	{"GET /api/dead-letters", "DEADLETTERS_URL", organizer, nil, none},
+	{"POST /api/dead-letters/replay", "DEADLETTERS_URL", organizer, nil, none},
+	{"POST /api/dead-letters/{id}/replay", "DEADLETTERS_URL", organizer, nil, none},
+	{"GET /api/persons/{id}/meetings", "CONNECTIONS_URL", self, nil, none},
+	{"GET /api/persons/{id}/meetings/live", "CONNECTIONS_URL", self, nil, stream},
+	{"POST /api/reporters", "PERSONS_URL", organizer, withReporterToken, none},
+	{"GET /api/reporters", "PERSONS_URL", organizer, nil, none},
+	{"DELETE /api/reporters/{id}", "PERSONS_URL", organizer, revoked, none},
 }
 
 func main() {
@@ -102,7 +104,7 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 		if err != nil {
 			return nil, err
 		}
-		api.Handle(r.pattern, a.guard(r.rule, proxy(up, a.modify(r.answer), log)))
+		api.Handle(r.pattern, a.guard(r.rule, a.shared(r.share, proxy(up, a.modify(r.answer), log))))
 	}
 	transport, err := server.SinkTransport(getenv("K_CA_CERTS"), server.OIDCTokenFile, MaxForwarding)
 	if err != nil {
@@ -113,7 +115,7 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 		return nil, err
 	}
 	a.broker = NewDoor(sink, transport, linger, log)
-	a.broker.Check = a.reports.check
+	a.broker.Check, a.broker.Limits = a.reports.check, a.limits
 	api.Handle("POST /events", a.broker)
 	api.HandleFunc("GET /api/session", session)
 
@@ -183,6 +185,7 @@ func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 		gens:    auth.NewGenerations(fetchGenerations(client, persons)),
 		limits:  auth.NewLimits(rates),
 		reports: reports,
+		shares:  map[share]*auth.Slots{heavy: auth.NewSlots(heavyCaps), stream: auth.NewSlots(streamCaps)},
 		log:     log,
 	}, nil
 }
