@@ -47,6 +47,7 @@ type access struct {
 	limits  *auth.Limits
 	reports *reportRules
 	shares  map[share]*auth.Slots // what each credential has under way, by kind
+	streams *streams
 	log     *zap.Logger
 }
 
@@ -267,10 +268,15 @@ var errShare = map[share]error{
 }
 
 // shared serves r with next when its principal has a share of kind s left
-// (429 with Retry-After otherwise), and holds it until next returns.
+// (429 with Retry-After otherwise), and holds it until next returns. A
+// stream ends when its credential is revoked, its person deleted, or its
+// life over (see streams).
 func (a *access) shared(s share, next http.Handler) http.Handler {
-	if s == none {
+	switch s {
+	case none:
 		return next
+	case stream:
+		next = a.streams.serve(next)
 	}
 	slots := a.shares[s]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -283,6 +289,7 @@ func (a *access) shared(s share, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
 
 type headKey struct{}
 

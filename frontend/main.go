@@ -134,7 +134,8 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 // AUTH_KEY signs attendees' tokens, ORGANIZER_TOKEN is the organizer's,
 // ATTENDEE_TOKEN_TTL and REPORTER_TOKEN_TTL the lifetime of an attendee's
 // and a reporter's token, ORGANIZER_RATE, REPORTER_RATE and ATTENDEE_RATE
-// each credential's requests per second and burst.
+// each credential's requests per second and burst, STREAM_MAX_LIFE how
+// long a live stream stays open.
 func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	for _, name := range []string{"AUTH_KEY", "ORGANIZER_TOKEN"} {
 		if getenv(name) == "" {
@@ -178,11 +179,17 @@ func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	if err != nil {
 		return nil, err
 	}
+	maxLife, err := durationOf("STREAM_MAX_LIFE", getenv("STREAM_MAX_LIFE"), DefaultStreamMaxLife)
+	if err != nil {
+		return nil, err
+	}
 	client := &http.Client{Timeout: 5 * time.Second} // the door's own requests to the functions
 	reports.last = &lastReports{fetch: fetchLast(client, locations, log), last: map[int64]plausible.Point{}}
+	gens := auth.NewGenerations(fetchGenerations(client, persons))
 	return &access{
 		tokens:  tokens,
-		gens:    auth.NewGenerations(fetchGenerations(client, persons)),
+		gens:    gens,
+		streams: &streams{gens: gens, maxLife: maxLife, log: log, open: map[*openStream]struct{}{}},
 		limits:  auth.NewLimits(rates),
 		reports: reports,
 		shares:  map[share]*auth.Slots{heavy: auth.NewSlots(heavyCaps), stream: auth.NewSlots(streamCaps)},

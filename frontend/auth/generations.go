@@ -70,6 +70,17 @@ func (g *Generations) Check(ctx context.Context, p Principal) error {
 	return nil
 }
 
+// Revoked reports whether p's token is revoked, as far as the generations
+// held now know, without refreshing them.
+func (g *Generations) Revoked(p Principal) bool {
+	return p.Role != Organizer && p.Generation < g.Current(p.Subject())
+}
+
+// Refresh reads the generations now.
+func (g *Generations) Refresh(ctx context.Context) error {
+	return g.refresh(ctx)
+}
+
 // Current returns the generation of the valid tokens of subject.
 func (g *Generations) Current(subject string) int64 {
 	g.mu.Lock()
