@@ -185,9 +185,12 @@ reporter_valid() {
     -H "Authorization: Bearer $(cat "$RUN_DIR/reporter-token")" "http://127.0.0.1:$DOOR_PORT/api/session")" = 403 ]
 }
 if ! reporter_valid; then
-  answer=$(curl -fsS -X POST -H "Authorization: Bearer $ORGANIZER_TOKEN" -H 'Content-Type: application/json' \
-    -d '{"name": "simulator"}' "http://127.0.0.1:$DOOR_PORT/api/reporters")
-  (umask 077 && sed -n 's/.*"token":"\([^"]*\)".*/\1/p' <<<"$answer" >"$RUN_DIR/reporter-token")
+  if answer=$(curl -fsS -X POST -H "Authorization: Bearer $ORGANIZER_TOKEN" -H 'Content-Type: application/json' \
+    -d '{"name": "simulator"}' "http://127.0.0.1:$DOOR_PORT/api/reporters"); then
+    (umask 077 && sed -n 's/.*"token":"\([^"]*\)".*/\1/p' <<<"$answer" >"$RUN_DIR/reporter-token")
+  else
+    echo "could not register the simulator's reporter (see $RUN_DIR/logs/); the rest runs" >&2
+  fi
 fi
 
 cat <<MSG
