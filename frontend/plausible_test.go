@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,19 +72,7 @@ func TestLiveReports(t *testing.T) {
 
 	// Another door, which has not seen the attendee, reads their latest
 	// stored report; and it has a venue.
-	port := freePort(t)
-	env := append(slices.Clone(s.processes["frontend"].env[len(os.Environ()):]), // the first door's settings
-		"PORT="+port, "METRICS_PORT="+freePort(t), "VENUE_BOUNDS=35.05,-106.58,35.07,-106.56")
-	start(t, "frontend", nil, env...)
-	door2 := "http://127.0.0.1:" + port
-	eventually(t, "the other door ready", func() bool {
-		resp, err := http.Get(door2 + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	door2 := s.anotherDoor(t, "VENUE_BOUNDS=35.05,-106.58,35.07,-106.56")
 	refused("at another door, 1 km from the stored report 10 s later", asA.Send(t, door2+"/events", "binary", report(1150, now.Add(-10*time.Second))), "latitude")
 	refused("at another door, outside the venue", asA.Send(t, door2+"/events", "binary", report(-1e6, now)), "latitude")
 	if r := asA.Send(t, door2+"/events", "binary", report(160, now.Add(-10*time.Second))); r.Status != http.StatusAccepted {
