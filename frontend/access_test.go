@@ -169,6 +169,22 @@ func TestAccess(t *testing.T) {
 		}
 	})
 
+	t.Run("no raw trails", func(t *testing.T) {
+		a := register("Tia")
+		asA := servertest.Client{Token: a.Token}
+		for query, field := range map[string]string{
+			"distance=6&window=15m":    "distance",
+			"distance=1000&window=24h": "distance",
+			"window=16m":               "window",
+			"distance=5":               "window", // no window: the whole range
+		} {
+			r := asA.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d/connection?start_date=%s&end_date=%s&%s", s.door, a.ID, day, next, query), nil)
+			if r.Status != http.StatusForbidden || r.ErrorField(t) != field {
+				t.Errorf("an attendee's connection query with %s = %d %s; want 403 naming %s", query, r.Status, r.Body, field)
+			}
+		}
+	})
+
 	t.Run("session cookie", func(t *testing.T) {
 		a, b := register("Cy"), register("Di")
 		req, _ := http.NewRequest("POST", s.door+"/api/session", strings.NewReader("{}"))
