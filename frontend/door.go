@@ -228,7 +228,8 @@ func worse(a, b int) bool {
 
 // admit refuses an event the system cannot take (attributes it could not
 // store or forward, an unknown type, or data that its function would
-// refuse) or that p may not send, then makes it p's own: its source is
+// refuse) or that p may not send (a report for someone else, or one that
+// d.Check refuses), then makes it p's own: its source is
 // scoped to p, so that no other sender can claim its source and id, and
 // Knative's own extensions are dropped. For a location.reported it returns
 // the report, which travels in a group.
