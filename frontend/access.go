@@ -290,7 +290,6 @@ func (a *access) shared(s share, next http.Handler) http.Handler {
 	})
 }
 
-
 type headKey struct{}
 
 // guard serves r with next when rule lets its principal through. The
