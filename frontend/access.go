@@ -220,8 +220,8 @@ func nearSelf(a *access, p auth.Principal, r *http.Request) error {
 
 // ownReport lets an attendee post a location for themself only, the
 // organizer and reporters for anyone, each within the rules of their
-// reports (a missing creation_time is now). A body that is not a report
-// goes on, for the function to refuse.
+// reports (a missing creation_time is now). An attendee's or a reporter's
+// body that is not a report is refused here (400).
 func ownReport(a *access, p auth.Principal, r *http.Request) error {
 	if p.Role == auth.Organizer {
 		return nil
@@ -231,9 +231,15 @@ func ownReport(a *access, p auth.Principal, r *http.Request) error {
 		return udaconnect.Errorf(udaconnect.EINVALID, "the request body cannot be read")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	if len(body) > server.MaxRequestSize {
+		return udaconnect.Errorf(udaconnect.ETOOLARGE, "the request body is larger than %d bytes", server.MaxRequestSize)
+	}
 	var data ev.LocationReportedData
-	if json.Unmarshal(body, &data) != nil || data.PersonID == nil {
-		return nil
+	if err := json.Unmarshal(body, &data); err != nil {
+		return udaconnect.Invalid("body", "the request body must be a location report: %v", err)
+	}
+	if data.PersonID == nil {
+		return udaconnect.Invalid("person_id", "person_id is required")
 	}
 	if !p.MayReport(*data.PersonID) {
 		return errForbidden

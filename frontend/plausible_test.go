@@ -43,6 +43,13 @@ func TestLiveReports(t *testing.T) {
 	refused("a report 5 minutes ahead", asA.Send(t, s.door+"/events", "binary", report(0, now.Add(5*time.Minute))), "creation_time")
 	refused("a REST report of three days ago", asA.Request(t, "POST", s.door+"/api/locations", map[string]any{
 		"person_id": a.ID, "latitude": 35.05, "longitude": -106.57, "creation_time": now.Add(-72 * time.Hour).Format(time.RFC3339)}), "creation_time")
+	for body, want := range map[string]int{`"a string"`: 400, `{"latitude": 35.05}`: 400, `{"person_id": 1, "x": "` + strings.Repeat("x", 70_000) + `"}`: 413} {
+		req, _ := http.NewRequest("POST", s.door+"/api/locations", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if r := asA.Do(t, req); r.Status != want {
+			t.Errorf("POST /api/locations %.40s… = %d %s; want %d", body, r.Status, r.Body, want)
+		}
+	}
 	if r := asA.Send(t, s.door+"/events", "binary", report(0, now.Add(-time.Minute))); r.Status != http.StatusAccepted {
 		t.Fatalf("a live report = %d %s; want 202", r.Status, r.Body)
 	}
