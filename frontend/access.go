@@ -26,18 +26,27 @@ import (
 // to /api/... and /events has an owner, the organizer or one attendee, whose
 // credential is a bearer token or the session cookie the web app got for it.
 
+// AppHeader is the header the web app sends with every request: a write
+// with the session cookie needs it, or Sec-Fetch-Site: same-origin, to
+// prove it comes from the app's own pages. A page of another origin cannot
+// send it without a CORS preflight, which the door never answers.
+const AppHeader = "X-Requested-With"
+
 // MaxIdempotencyKey bounds an Idempotency-Key header, in bytes: the key is
 // scoped to its sender before it becomes an event's id.
 const MaxIdempotencyKey = ev.MaxSenderBytes
 
 // access authenticates requests and applies the rules of each route.
 type access struct {
-	broker  *Door // where the door sends events
-	tokens  *auth.Tokens
-	gens    *auth.Generations
-	limits  *auth.Limits
-	reports ReportSettings
-	log     *zap.Logger
+	broker   *Door // where the door sends events
+	tokens   *auth.Tokens
+	gens     *auth.Generations
+	limits   *auth.Limits
+	reports  *reportRules
+	settings ReportSettings        // told to the web app with the session
+	shares   map[share]*auth.Slots // what each credential has under way, by kind
+	streams  *streams
+	log      *zap.Logger
 }
 
 // ReportSettings tell the web app, with the session, what becomes of an
@@ -67,12 +76,14 @@ var (
 	errNoCredential = udaconnect.Errorf(udaconnect.EUNAUTHORIZED, "sign in: send Authorization: Bearer <token>")
 	errForbidden    = udaconnect.Errorf(udaconnect.EFORBIDDEN, "you may only act on your own person")
 	errOrganizer    = udaconnect.Errorf(udaconnect.EFORBIDDEN, "only the organizer may do this")
+	errReporter     = udaconnect.Errorf(udaconnect.EFORBIDDEN, "a reporter may only send location reports")
 	errRateLimited  = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many requests from this credential, slow down")
 	errContentType  = udaconnect.Errorf(udaconnect.EUNSUPPORTED, "send JSON: Content-Type application/json, or a CloudEvents content type")
+	errCrossSite    = udaconnect.Errorf(udaconnect.EFORBIDDEN, "a write with the session cookie must come from the web app's own pages (Sec-Fetch-Site: same-origin, or the "+AppHeader+" header)")
 )
 
 // principal verifies the request's credential: a bearer token, else the
-// session cookie.
+// session cookie, whose writes must prove that they come from the web app.
 func (a *access) principal(r *http.Request) (auth.Principal, string, error) {
 	token, ok := bearer(r)
 	if !ok {
@@ -80,6 +91,9 @@ func (a *access) principal(r *http.Request) (auth.Principal, string, error) {
 		c, err := r.Cookie(name)
 		if err != nil || c.Value == "" {
 			return auth.Principal{}, "", errNoCredential
+		}
+		if !sameOrigin(r) {
+			return auth.Principal{}, "", errCrossSite
 		}
 		token = c.Value
 	}
@@ -95,6 +109,17 @@ func (a *access) principal(r *http.Request) (auth.Principal, string, error) {
 		return p, "", udaconnect.Errorf(udaconnect.EUNAVAILABLE, "credentials cannot be checked now, try again later")
 	}
 	return p, token, nil
+}
+
+// sameOrigin reports whether r reads, or else shows that it comes from the
+// door's own origin: a browser's Sec-Fetch-Site, or AppHeader, which only a
+// same-origin page can send.
+func sameOrigin(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return r.Header.Get("Sec-Fetch-Site") == "same-origin" || r.Header.Get(AppHeader) != ""
 }
 
 func bearer(r *http.Request) (string, bool) {
@@ -141,13 +166,21 @@ func jsonBody(r *http.Request) bool {
 }
 
 // A rule decides whether the principal p may have r served.
-type rule func(p auth.Principal, r *http.Request) error
+type rule func(a *access, p auth.Principal, r *http.Request) error
 
-// anyone lets every principal through.
-func anyone(auth.Principal, *http.Request) error { return nil }
+// reader lets through every principal but a reporter, which reads nothing.
+func reader(_ *access, p auth.Principal, _ *http.Request) error {
+	if p.Role == auth.Reporter {
+		return errReporter
+	}
+	return nil
+}
 
 // organizer lets only the organizer through.
-func organizer(p auth.Principal, _ *http.Request) error {
+func organizer(a *access, p auth.Principal, r *http.Request) error {
+	if err := reader(a, p, r); err != nil {
+		return err
+	}
 	if p.Role != auth.Organizer {
 		return errOrganizer
 	}
@@ -155,7 +188,10 @@ func organizer(p auth.Principal, _ *http.Request) error {
 }
 
 // self lets through the organizer and the person of the path's {id}.
-func self(p auth.Principal, r *http.Request) error {
+func self(a *access, p auth.Principal, r *http.Request) error {
+	if err := reader(a, p, r); err != nil {
+		return err
+	}
 	id, err := server.PathID(r, "id")
 	if err != nil {
 		return err
@@ -166,9 +202,41 @@ func self(p auth.Principal, r *http.Request) error {
 	return nil
 }
 
-// ownReport lets an attendee post a location for themself only. A body
-// without a readable person_id goes on, for the function to refuse.
-func ownReport(p auth.Principal, r *http.Request) error {
+// An attendee's connection query stays within what "met" means: within
+// AttendeeDistance metres and AttendeeWindow apart in time, so that no
+// attendee can read another's trail through wide queries around fake
+// reports of their own.
+const (
+	AttendeeDistance = udaconnect.DefaultDistance
+	AttendeeWindow   = 15 * time.Minute
+)
+
+// nearSelf is self, and keeps an attendee's connection query within
+// AttendeeDistance and AttendeeWindow: 400 for parameters no one may send,
+// 403 naming the parameter for those only the organizer may.
+func nearSelf(a *access, p auth.Principal, r *http.Request) error {
+	if err := self(a, p, r); err != nil || p.Role == auth.Organizer {
+		return err
+	}
+	v := r.URL.Query()
+	q, err := udaconnect.ConnectionParams{PersonID: p.PersonID, StartDate: v.Get("start_date"), EndDate: v.Get("end_date"),
+		Distance: v.Get("distance"), Window: v.Get("window")}.Query()
+	switch {
+	case err != nil:
+		return err
+	case q.Distance > AttendeeDistance:
+		return &udaconnect.Error{Code: udaconnect.EFORBIDDEN, Field: "distance", Message: fmt.Sprintf("an attendee may ask for a distance of at most %g m", AttendeeDistance)}
+	case q.Window == 0 || q.Window > AttendeeWindow:
+		return &udaconnect.Error{Code: udaconnect.EFORBIDDEN, Field: "window", Message: "an attendee must ask for a window of at most 15m, such as window=15m"}
+	}
+	return nil
+}
+
+// ownReport lets an attendee post a location for themself only, the
+// organizer and reporters for anyone, each within the rules of their
+// reports (a missing creation_time is now). An attendee's or a reporter's
+// body that is not a report is refused here (400).
+func ownReport(a *access, p auth.Principal, r *http.Request) error {
 	if p.Role == auth.Organizer {
 		return nil
 	}
@@ -177,24 +245,88 @@ func ownReport(p auth.Principal, r *http.Request) error {
 		return udaconnect.Errorf(udaconnect.EINVALID, "the request body cannot be read")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	var report struct {
-		PersonID *int64 `json:"person_id"`
+	if len(body) > server.MaxRequestSize {
+		return udaconnect.Errorf(udaconnect.ETOOLARGE, "the request body is larger than %d bytes", server.MaxRequestSize)
 	}
-	if json.Unmarshal(body, &report) == nil && report.PersonID != nil && !p.May(*report.PersonID) {
+	var data ev.LocationReportedData
+	if err := json.Unmarshal(body, &data); err != nil {
+		return udaconnect.Invalid("body", "the request body must be a location report: %v", err)
+	}
+	if data.PersonID == nil {
+		return udaconnect.Invalid("person_id", "person_id is required")
+	}
+	if !p.MayReport(*data.PersonID) {
 		return errForbidden
 	}
-	return nil
+	report, err := data.Report("", "", a.reports.now())
+	if err != nil {
+		return err
+	}
+	return a.reports.check(r.Context(), p, report)
 }
+
+// A share is a kind of request of which each credential may have only a
+// few under way at once.
+type share int
+
+const (
+	none   share = iota
+	heavy        // a read that may cost seconds of the database: the connection route, an export
+	stream       // a live stream, open for long
+)
+
+// The caps of each credential's heavy reads and streams at once: an
+// attendee's web app opens one stream, and a few tabs may be open.
+var (
+	heavyCaps  = map[auth.Role]int{auth.Attendee: 1, auth.Organizer: 4}
+	streamCaps = map[auth.Role]int{auth.Attendee: 3, auth.Organizer: 32}
+)
+
+var errShare = map[share]error{
+	heavy:  udaconnect.Errorf(udaconnect.EOVERLOADED, "this credential has as many heavy reads under way as it may: wait for one to finish"),
+	stream: udaconnect.Errorf(udaconnect.EOVERLOADED, "this credential has as many live streams open as it may: close one first"),
+}
+
+// shared serves r with next when its principal has a share of kind s left
+// (429 with Retry-After otherwise), and holds it until next returns. A
+// stream ends when its credential is revoked, its person deleted, or its
+// life over (see streams).
+func (a *access) shared(s share, next http.Handler) http.Handler {
+	switch s {
+	case none:
+		return next
+	case stream:
+		next = a.streams.serve(next)
+	}
+	slots := a.shares[s]
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principalOf(r.Context())
+		if !slots.Acquire(p, 1) {
+			writeError(w, errShare[s])
+			return
+		}
+		defer slots.Release(p, 1)
+		next.ServeHTTP(w, r)
+	})
+}
+
+type headKey struct{}
 
 // guard serves r with next when rule lets its principal through. The
 // principal's Idempotency-Key is made its own, so that no other credential
-// can send the same key.
-func guard(rule rule, next http.Handler) http.Handler {
+// can send the same key. A HEAD goes on as a GET, so that the function's
+// answer is checked as a GET's is (the server sends no body to a HEAD; see
+// modify).
+func (a *access) guard(rule rule, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r.Context())
-		if err := rule(p, r); err != nil {
+		if err := rule(a, p, r); err != nil {
 			writeError(w, err)
 			return
+		}
+		if r.Method == http.MethodHead {
+			r = r.Clone(context.WithValue(r.Context(), headKey{}, true))
+			r.Method = http.MethodGet
 		}
 		if key := r.Header.Get("Idempotency-Key"); key != "" {
 			if len(key) > MaxIdempotencyKey {
@@ -211,13 +343,34 @@ func guard(rule rule, next http.Handler) http.Handler {
 // door sends it on; it may replace the body.
 type responseRule func(a *access, p auth.Principal, resp *http.Response, body []byte) (int, any, error)
 
-// ownLocation lets an attendee see only their own locations.
+// ownLocation lets an attendee see only their own locations, and fails
+// closed: anything but a location of theirs, a missing one included, is
+// 403 (only an outage, 5xx, goes on as it is).
 func ownLocation(_ *access, p auth.Principal, resp *http.Response, body []byte) (int, any, error) {
+	if p.Role == auth.Organizer || resp.StatusCode >= 500 {
+		return 0, nil, nil
+	}
 	var loc udaconnect.Location
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &loc) != nil || p.May(loc.PersonID) {
+	if resp.StatusCode == http.StatusOK && json.Unmarshal(body, &loc) == nil && loc.PersonID > 0 && p.May(loc.PersonID) {
 		return 0, nil, nil
 	}
 	return 0, nil, errForbidden
+}
+
+// errAnswer refuses what a function answered but the door cannot read.
+var errAnswer = udaconnect.Errorf(udaconnect.EINTERNAL, "the answer of the service cannot be read")
+
+// created decodes a function's answer into v when it is status, and reports
+// whether it was; an answer of that status that does not decode is an
+// error, not passed on unchecked.
+func created(resp *http.Response, body []byte, status int, v any) (bool, error) {
+	if resp.StatusCode != status {
+		return false, nil
+	}
+	if json.Unmarshal(body, v) != nil {
+		return false, errAnswer
+	}
+	return true, nil
 }
 
 // recorded passes on to the broker the location.recorded of a location
@@ -229,8 +382,8 @@ func ownLocation(_ *access, p auth.Principal, resp *http.Response, body []byte) 
 // once.
 func recorded(a *access, _ auth.Principal, resp *http.Response, body []byte) (int, any, error) {
 	var loc udaconnect.Location
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &loc) != nil {
-		return 0, nil, nil
+	if ok, err := created(resp, body, http.StatusCreated, &loc); !ok {
+		return 0, nil, err
 	}
 	e, err := server.NewEvent(ev.Source+"/locations", ev.LocationRecorded, fmt.Sprintf("location-%d", loc.ID), loc)
 	if err != nil {
@@ -251,10 +404,10 @@ type PersonWithToken struct {
 // withToken adds the new person's sign-in token to their registration.
 func withToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (int, any, error) {
 	var person udaconnect.Person
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &person) != nil {
-		return 0, nil, nil
+	if ok, err := created(resp, body, http.StatusCreated, &person); !ok {
+		return 0, nil, err
 	}
-	token, err := a.tokens.Issue(person.ID, a.gens.Current(person.ID))
+	token, err := a.tokens.Issue(person.ID, a.gens.Current(auth.Principal{Role: auth.Attendee, PersonID: person.ID}.Subject()))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -275,10 +428,10 @@ func newToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (in
 		PersonID   int64 `json:"person_id"`
 		Generation int64 `json:"generation"`
 	}
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &gen) != nil {
-		return 0, nil, nil
+	if ok, err := created(resp, body, http.StatusCreated, &gen); !ok {
+		return 0, nil, err
 	}
-	a.gens.Set(gen.PersonID, gen.Generation)
+	a.gens.Set(auth.Principal{Role: auth.Attendee, PersonID: gen.PersonID}.Subject(), gen.Generation)
 	token, err := a.tokens.Issue(gen.PersonID, gen.Generation)
 	if err != nil {
 		return 0, nil, err
@@ -291,17 +444,48 @@ func newToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (in
 func deleted(a *access, _ auth.Principal, resp *http.Response, _ []byte) (int, any, error) {
 	id, err := strconv.ParseInt(path.Base(resp.Request.URL.Path), 10, 64)
 	if resp.StatusCode == http.StatusNoContent && err == nil {
-		a.gens.Set(id, auth.Deleted)
+		a.gens.Set(auth.Principal{Role: auth.Attendee, PersonID: id}.Subject(), auth.Deleted)
 	}
 	return 0, nil, nil
 }
 
-// modify applies rule to a function's answer; an error becomes the answer.
-func (a *access) modify(rule responseRule) func(*http.Response) error {
-	if rule == nil {
-		return nil
+// ReporterWithToken is a reporter just registered, with its token: the
+// only time the token is shown.
+type ReporterWithToken struct {
+	udaconnect.Reporter
+	Token string `json:"token"`
+}
+
+// withReporterToken adds the new reporter's token to its registration.
+func withReporterToken(a *access, _ auth.Principal, resp *http.Response, body []byte) (int, any, error) {
+	var reporter udaconnect.Reporter
+	if ok, err := created(resp, body, http.StatusCreated, &reporter); !ok {
+		return 0, nil, err
 	}
+	token, err := a.tokens.IssueReporter(reporter.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, ReporterWithToken{Reporter: reporter, Token: token}, nil
+}
+
+// revoked refuses the token of a reporter the function revoked, here at
+// once and at the other doors within auth.MaxAge.
+func revoked(a *access, _ auth.Principal, resp *http.Response, _ []byte) (int, any, error) {
+	id, err := strconv.ParseInt(path.Base(resp.Request.URL.Path), 10, 64)
+	if resp.StatusCode == http.StatusNoContent && err == nil {
+		a.gens.Set(auth.Principal{Role: auth.Reporter, ReporterID: id}.Subject(), auth.Deleted)
+	}
+	return 0, nil, nil
+}
+
+// modify applies rule, if any, to a function's answer; an error becomes the
+// answer. The answer to a HEAD, checked as a GET's, goes without its body.
+func (a *access) modify(rule responseRule) func(*http.Response) error {
 	return func(resp *http.Response) error {
+		if rule == nil {
+			return headOnly(resp)
+		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		if err != nil {
@@ -325,8 +509,17 @@ func (a *access) modify(rule responseRule) func(*http.Response) error {
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		resp.ContentLength = int64(len(body))
 		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-		return nil
+		return headOnly(resp)
 	}
+}
+
+// headOnly drops the body of the answer to a HEAD (a stream's too).
+func headOnly(resp *http.Response) error {
+	if head, _ := resp.Request.Context().Value(headKey{}).(bool); head {
+		resp.Body.Close()
+		resp.Body = http.NoBody
+	}
+	return nil
 }
 
 // signIn exchanges a bearer token for the session cookie of the web app.
@@ -336,6 +529,9 @@ func (a *access) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, token, err := a.principal(r)
+	if err == nil {
+		err = reader(a, p, r)
+	}
 	if err != nil {
 		writeError(w, err)
 		return
@@ -344,12 +540,18 @@ func (a *access) signIn(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure,
 	})
-	server.WriteJSON(w, http.StatusOK, Session{p, a.reports})
+	server.WriteJSON(w, http.StatusOK, Session{p, a.settings})
 }
 
-// session answers who is signed in.
+// session answers who is signed in, with the settings of their reports; a
+// reporter has no session.
 func (a *access) session(w http.ResponseWriter, r *http.Request) {
-	server.WriteJSON(w, http.StatusOK, Session{principalOf(r.Context()), a.reports})
+	p := principalOf(r.Context())
+	if err := reader(nil, p, r); err != nil {
+		writeError(w, err)
+		return
+	}
+	server.WriteJSON(w, http.StatusOK, Session{p, a.settings})
 }
 
 // signOut ends the web app's session.
@@ -363,7 +565,7 @@ func signOut(w http.ResponseWriter, r *http.Request) {
 
 // fetchGenerations asks the persons function for the token generations.
 func fetchGenerations(client *http.Client, persons *replicas) auth.FetchFunc {
-	return func(ctx context.Context) (map[int64]int64, error) {
+	return func(ctx context.Context) (map[string]int64, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, persons.pick().JoinPath("token-generations").String(), nil)
 		if err != nil {
 			return nil, err
@@ -376,7 +578,7 @@ func fetchGenerations(client *http.Client, persons *replicas) auth.FetchFunc {
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("persons answered %s", resp.Status)
 		}
-		var gens map[int64]int64
+		var gens map[string]int64
 		if err := json.NewDecoder(resp.Body).Decode(&gens); err != nil {
 			return nil, fmt.Errorf("decode: %w", err)
 		}

@@ -42,6 +42,15 @@ const (
 	ForwardTimeout = 10 * time.Second
 )
 
+// What one credential may have under way at the door at once, beyond which
+// it is answered 429 with Retry-After, so that no credential takes the
+// bounds above from the others: batches being read and parsed, and events
+// on their way to the broker (alone, or waiting for their group).
+var (
+	parsingCaps  = map[auth.Role]int{auth.Attendee: 1, auth.Reporter: 4, auth.Organizer: MaxParsing / 2}
+	inFlightCaps = map[auth.Role]int{auth.Attendee: 60, auth.Reporter: 4 * MaxBatchSize, auth.Organizer: groupQueue / 2}
+)
+
 // Door forwards the CloudEvents it accepts at /events to the broker: the
 // reports in groups, other events one by one.
 type Door struct {
@@ -51,6 +60,16 @@ type Door struct {
 	parsing chan struct{} // bounds the batches being read and parsed
 	groups  *batch.Committer[pendingReport, Result]
 	log     *zap.Logger
+
+	parsingOf, inFlightOf *auth.Slots // each credential's share of the bounds
+
+	// Limits, when set, charges each event of a batch to its sender's rate
+	// (the request was charged one already).
+	Limits *auth.Limits
+
+	// Check, when set, refuses a report that its sender may not send as it
+	// is (an attendee's that is not live or not plausible).
+	Check func(ctx context.Context, p auth.Principal, r udaconnect.Report) error
 }
 
 // NewDoor returns a door forwarding to sink, gathering reports into groups
@@ -62,6 +81,9 @@ func NewDoor(sink string, transport http.RoundTripper, linger time.Duration, log
 		slots:   make(chan struct{}, MaxForwarding),
 		parsing: make(chan struct{}, MaxParsing),
 		log:     log,
+
+		parsingOf:  auth.NewSlots(parsingCaps),
+		inFlightOf: auth.NewSlots(inFlightCaps),
 	}
 	d.groups = newGrouper(d, linger)
 	return d
@@ -95,12 +117,16 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e, err := server.ReadEvent(w, r)
 		var report *udaconnect.Report
 		if err == nil {
-			report, err = admit(p, e)
+			report, err = d.admit(ctx, p, e)
+		}
+		if err == nil && !d.inFlightOf.Acquire(p, 1) {
+			err = errInFlight
 		}
 		if err != nil {
 			server.WriteError(w, err)
 			return
 		}
+		defer d.inFlightOf.Release(p, 1)
 		var res Result
 		if report != nil {
 			res = d.group(ctx, []pendingReport{{eventID: e.ID(), report: *report, trace: telemetry.EventSpan(ctx, e)}})[0]
@@ -131,6 +157,12 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			single = append(single, i)
 		}
 	}
+	n := len(pending) + len(single)
+	if !d.inFlightOf.Acquire(p, n) {
+		server.WriteError(w, errInFlight)
+		return
+	}
+	defer d.inFlightOf.Release(p, n)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for j, res := range d.group(ctx, pending) {
@@ -196,11 +228,12 @@ func worse(a, b int) bool {
 
 // admit refuses an event the system cannot take (attributes it could not
 // store or forward, an unknown type, or data that its function would
-// refuse) or that p may not send, then makes it p's own: its source is
+// refuse) or that p may not send (a report for someone else, or one that
+// d.Check refuses), then makes it p's own: its source is
 // scoped to p, so that no other sender can claim its source and id, and
 // Knative's own extensions are dropped. For a location.reported it returns
 // the report, which travels in a group.
-func admit(p auth.Principal, e *event.Event) (*udaconnect.Report, error) {
+func (d *Door) admit(ctx context.Context, p auth.Principal, e *event.Event) (*udaconnect.Report, error) {
 	if err := ev.Check(e, ev.MaxSenderBytes); err != nil {
 		return nil, err
 	}
@@ -215,8 +248,13 @@ func admit(p auth.Principal, e *event.Event) (*udaconnect.Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !p.May(report.PersonID) {
+		if !p.MayReport(report.PersonID) {
 			return nil, errForbidden
+		}
+		if d.Check != nil {
+			if err := d.Check(ctx, p, report); err != nil {
+				return nil, err
+			}
 		}
 		return &report, nil
 	case ev.PersonCreate:
@@ -247,12 +285,22 @@ func SenderSource(p auth.Principal, source string) string {
 	return "/senders/" + p.Subject() + "/" + strings.TrimPrefix(source, "/")
 }
 
-var errParsing = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many batches at once, try again later")
+var (
+	errParsing       = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many batches at once, try again later")
+	errParsingOf     = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many batches of this credential at once: send one after the other")
+	errInFlight      = udaconnect.Errorf(udaconnect.EOVERLOADED, "too many events of this credential on their way at once, try again later")
+	errRateOfBatches = udaconnect.Errorf(udaconnect.EOVERLOADED, "over this credential's rate: send this event again later")
+)
 
-// parseBatch reads and admits a batch, when fewer than MaxParsing are: its
-// events, the report of each location.reported, and the result of each
-// event refused already, the others' left zero.
+// parseBatch reads and admits a batch, when fewer than MaxParsing are, and
+// fewer than its sender's share: its events, the report of each
+// location.reported, and the result of each event refused already (over
+// the sender's rate, or not admitted), the others' left zero.
 func (d *Door) parseBatch(w http.ResponseWriter, r *http.Request, p auth.Principal) ([]event.Event, []*udaconnect.Report, []Result, error) {
+	if !d.parsingOf.Acquire(p, 1) {
+		return nil, nil, nil, errParsingOf
+	}
+	defer d.parsingOf.Release(p, 1)
 	select {
 	case d.parsing <- struct{}{}:
 		defer func() { <-d.parsing }()
@@ -263,10 +311,19 @@ func (d *Door) parseBatch(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	charged := len(events) // the request paid for the first
+	if d.Limits != nil {
+		charged = 1 + d.Limits.Take(p, len(events)-1)
+	}
 	reports, results := make([]*udaconnect.Report, len(events)), make([]Result, len(events))
 	for i := range events {
 		e := &events[i]
-		if reports[i], err = admit(p, e); err != nil {
+		if i >= charged {
+			err = errRateOfBatches
+		} else {
+			reports[i], err = d.admit(r.Context(), p, e)
+		}
+		if err != nil {
 			results[i] = Result{ID: e.ID(), Status: server.ErrorStatus(err), Error: udaconnect.ErrorMessage(err)}
 			telemetry.CountEvent(e.Type(), results[i].Status)
 		}

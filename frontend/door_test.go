@@ -231,12 +231,16 @@ func TestEventsBatch(t *testing.T) {
 // else and a registration, forwards the others under the attendee's own
 // source without Knative's extensions, and limits the attendee's rate.
 func TestEventsOfAnAttendee(t *testing.T) {
-	persons := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{}`) // GET /token-generations: no token reissued
+	functions := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token-generations" {
+			fmt.Fprint(w, `{}`) // no token reissued
+			return
+		}
+		fmt.Fprint(w, `[]`) // GET /api/persons/1/locations: no report before
 	}))
-	t.Cleanup(persons.Close)
+	t.Cleanup(functions.Close)
 	b := &broker{}
-	url := startDoor(t, b, "PERSONS_URL="+persons.URL, "ATTENDEE_RATE=0.001/4") + "/events"
+	url := startDoor(t, b, "PERSONS_URL="+functions.URL, "LOCATIONS_URL="+functions.URL, "ATTENDEE_RATE=0.001/4") + "/events"
 	tokens, err := auth.NewTokens(testAuthKey, testOrganizerToken, time.Hour)
 	if err != nil {
 		t.Fatal(err)

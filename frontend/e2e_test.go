@@ -41,7 +41,7 @@ type stack struct {
 
 // The door's credentials in the tests.
 const (
-	testAuthKey        = "test-key-that-signs-attendee-tokens-0123456789"
+	testAuthKey        = "24797ff6ec2ee8acdf5fe4ce3088629a31285b446cdb681580c3109a9af49d85" // 32 bytes in hex
 	testOrganizerToken = "test-organizer-token-0123456789abcdef"
 )
 
@@ -336,7 +336,7 @@ func startStackOf(t *testing.T, replicas int, locationSettings ...string) *stack
 		"-service", "persons=" + all("persons", local("persons")), "-service", "locations=" + all("locations", local("flaky")),
 		"-service", "connections=" + all("connections", local("connections")), "-service", "dead-letters=" + local("deadletters")})
 	run("frontend", nil, "PORT="+ports["door"], "K_SINK="+sink, "PERSONS_URL="+all("persons", local("persons")),
-		"AUTH_KEY="+testAuthKey, "ORGANIZER_TOKEN="+testOrganizerToken,
+		"AUTH_KEY="+testAuthKey, "ORGANIZER_TOKEN="+testOrganizerToken, "ATTENDEE_RATE=50/200", // the access matrix asks much of one attendee
 		"LOCATIONS_URL="+all("locations", local("locations")), "CONNECTIONS_URL="+all("connections", local("connections")),
 		"DEADLETTERS_URL="+local("deadletters"))
 
@@ -418,6 +418,21 @@ func (s *stack) register(t *testing.T, first, last, company string) PersonWithTo
 		t.Fatalf("register %s = %s; want an id and a token", first, r.Body)
 	}
 	return p
+}
+
+// reporter registers a reporter through the door as the organizer, and
+// returns it with its token.
+func (s *stack) reporter(t *testing.T, name string) ReporterWithToken {
+	t.Helper()
+	var r ReporterWithToken
+	resp := s.org.Request(t, "POST", s.door+"/api/reporters", map[string]string{"name": name})
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("register reporter %s = %d %s; want 201", name, resp.Status, resp.Body)
+	}
+	if resp.Decode(t, &r); r.ID <= 0 || r.Token == "" || r.Name != name {
+		t.Fatalf("register reporter %s = %s; want an id, the name and a token", name, resp.Body)
+	}
+	return r
 }
 
 // post posts body as the organizer.
@@ -638,12 +653,15 @@ func TestMeetingsLive(t *testing.T) {
 	s := startStack(t)
 	register := func(first string) PersonWithToken { return s.register(t, first, "Meets", "Booth") }
 	ada, bob, cy := register("Ada"), register("Bob"), register("Cy")
+	// Minute m of the last 45 (Cy's report, an attendee's, must be live).
+	base := time.Now().UTC().Truncate(time.Minute).Add(-45 * time.Minute)
+	at := func(m int) string { return base.Add(time.Duration(m) * time.Minute).Format(time.RFC3339) }
 	n := 0
-	send := func(p PersonWithToken, metres float64, at string) {
+	send := func(p PersonWithToken, metres float64, m int) {
 		t.Helper()
 		n++
 		e := servertest.NewEvent(t, ev.LocationReported, fmt.Sprint("meet-", n), map[string]any{
-			"person_id": p.ID, "latitude": 35.0585136 + metres/110_940, "longitude": -106.5719566, "creation_time": "2021-05-05T" + at + ":00Z"})
+			"person_id": p.ID, "latitude": 35.0585136 + metres/110_940, "longitude": -106.5719566, "creation_time": at(m)})
 		if r := s.org.Send(t, s.door+"/events", "binary", e); r.Status != http.StatusAccepted {
 			t.Fatalf("report = %d %s; want 202", r.Status, r.Body)
 		}
@@ -659,9 +677,9 @@ func TestMeetingsLive(t *testing.T) {
 	asAda := servertest.Client{Token: ada.Token}
 	live := fmt.Sprintf("%s/api/persons/%d/meetings/live", s.door, ada.ID)
 
-	send(ada, 0, "10:00")
+	send(ada, 0, 0)
 	stream := asAda.Subscribe(t, live, "")
-	send(bob, 1, "10:05")
+	send(bob, 1, 5)
 	first := stream.Next(t)
 	if m := meeting(first); m.Person.ID != bob.ID || m.Ended {
 		t.Fatalf("first event = %+v; want an open meeting with Bob", m)
@@ -669,8 +687,8 @@ func TestMeetingsLive(t *testing.T) {
 
 	// Disconnected: the meeting with Bob ends, another starts.
 	stream.Close()
-	send(ada, 0, "10:40")
-	send(bob, 1, "10:40")
+	send(ada, 0, 40)
+	send(bob, 1, 40)
 	var listed []udaconnect.Meeting
 	eventually(t, "two meetings of Ada", func() bool {
 		asAda.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d/meetings", s.door, ada.ID), nil).Decode(t, &listed)
@@ -689,7 +707,7 @@ func TestMeetingsLive(t *testing.T) {
 	// Cy reports through the REST route; the next event is that meeting,
 	// with nothing repeated before it.
 	r := servertest.Client{Token: cy.Token}.Request(t, "POST", s.door+"/api/locations", map[string]any{
-		"person_id": cy.ID, "latitude": 35.0585136, "longitude": -106.5719566, "creation_time": "2021-05-05T10:41:00Z"})
+		"person_id": cy.ID, "latitude": 35.0585136, "longitude": -106.5719566, "creation_time": at(41)})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("POST /api/locations = %d %s; want 201", r.Status, r.Body)
 	}

@@ -13,10 +13,12 @@ import (
 	"net/http/httputil"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/udaconnect/udaconnect/frontend/auth"
+	"github.com/udaconnect/udaconnect/frontend/plausible"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/server"
 	"github.com/udaconnect/udaconnect/shared/telemetry"
@@ -25,27 +27,32 @@ import (
 
 // routes maps each API route to the function that serves it, by the
 // environment variable holding its address, with the rule that decides who
-// may call it and, for some, a rule on the function's answer.
+// may call it and, for some, a rule on the function's answer. A heavy read
+// and a stream take one of the caller's few at once (see access).
 var routes = []struct {
 	pattern, upstream string
 	rule              rule
 	answer            responseRule
+	share             share
 }{
-	{"GET /api/persons", "PERSONS_URL", organizer, nil},
-	{"POST /api/persons", "PERSONS_URL", organizer, withToken},
-	{"GET /api/persons/{id}", "PERSONS_URL", self, nil},
-	{"POST /api/persons/{id}/token", "PERSONS_URL", organizer, newToken},
-	{"POST /api/locations", "LOCATIONS_URL", ownReport, recorded},
-	{"GET /api/locations/{id}", "LOCATIONS_URL", anyone, ownLocation},
-	{"GET /api/persons/{id}/locations", "LOCATIONS_URL", self, nil},
-	{"GET /api/persons/{id}/connection", "CONNECTIONS_URL", self, nil},
-	{"DELETE /api/persons/{id}", "PERSONS_URL", self, deleted},
-	{"GET /api/persons/{id}/export", "LOCATIONS_URL", self, nil},
-	{"GET /api/dead-letters", "DEADLETTERS_URL", organizer, nil},
-	{"POST /api/dead-letters/replay", "DEADLETTERS_URL", organizer, nil},
-	{"POST /api/dead-letters/{id}/replay", "DEADLETTERS_URL", organizer, nil},
-	{"GET /api/persons/{id}/meetings", "CONNECTIONS_URL", self, nil},
-	{"GET /api/persons/{id}/meetings/live", "CONNECTIONS_URL", self, nil},
+	{"GET /api/persons", "PERSONS_URL", organizer, nil, none},
+	{"POST /api/persons", "PERSONS_URL", organizer, withToken, none},
+	{"GET /api/persons/{id}", "PERSONS_URL", self, nil, none},
+	{"POST /api/persons/{id}/token", "PERSONS_URL", organizer, newToken, none},
+	{"POST /api/locations", "LOCATIONS_URL", ownReport, recorded, none},
+	{"GET /api/locations/{id}", "LOCATIONS_URL", reader, ownLocation, none},
+	{"GET /api/persons/{id}/locations", "LOCATIONS_URL", self, nil, none},
+	{"GET /api/persons/{id}/connection", "CONNECTIONS_URL", nearSelf, nil, heavy},
+	{"DELETE /api/persons/{id}", "PERSONS_URL", self, deleted, none},
+	{"GET /api/persons/{id}/export", "LOCATIONS_URL", self, nil, heavy},
+	{"GET /api/dead-letters", "DEADLETTERS_URL", organizer, nil, none},
+	{"POST /api/dead-letters/replay", "DEADLETTERS_URL", organizer, nil, none},
+	{"POST /api/dead-letters/{id}/replay", "DEADLETTERS_URL", organizer, nil, none},
+	{"GET /api/persons/{id}/meetings", "CONNECTIONS_URL", self, nil, none},
+	{"GET /api/persons/{id}/meetings/live", "CONNECTIONS_URL", self, nil, stream},
+	{"POST /api/reporters", "PERSONS_URL", organizer, withReporterToken, none},
+	{"GET /api/reporters", "PERSONS_URL", organizer, nil, none},
+	{"DELETE /api/reporters/{id}", "PERSONS_URL", organizer, revoked, none},
 }
 
 func main() {
@@ -97,7 +104,7 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 		if err != nil {
 			return nil, err
 		}
-		api.Handle(r.pattern, guard(r.rule, proxy(up, a.modify(r.answer), log)))
+		api.Handle(r.pattern, a.guard(r.rule, a.shared(r.share, proxy(up, a.modify(r.answer), log))))
 	}
 	transport, err := server.SinkTransport(getenv("K_CA_CERTS"), getenv("INTERNAL_TOKEN"), server.OIDCTokenFile, MaxForwarding)
 	if err != nil {
@@ -108,6 +115,7 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 		return nil, err
 	}
 	a.broker = NewDoor(sink, transport, linger, log)
+	a.broker.Check, a.broker.Limits = a.reports.check, a.limits
 	api.Handle("POST /events", a.broker)
 	api.HandleFunc("GET /api/session", a.session)
 
@@ -124,10 +132,12 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 
 // newAccess reads the door's credentials and limits from the environment:
 // AUTH_KEY signs attendees' tokens, ORGANIZER_TOKEN is the organizer's,
-// ATTENDEE_TOKEN_TTL the lifetime of an attendee's token, ORGANIZER_RATE
-// and ATTENDEE_RATE each credential's requests per second and burst;
-// ATTENDEE_REPORT_AGE (how old an attendee's report may be when it arrives)
-// and RETENTION are told to the web app with the session.
+// ATTENDEE_TOKEN_TTL and REPORTER_TOKEN_TTL the lifetime of an attendee's
+// and a reporter's token, ORGANIZER_RATE, REPORTER_RATE and ATTENDEE_RATE
+// each credential's requests per second and burst, STREAM_MAX_LIFE how
+// long a live stream stays open; ATTENDEE_REPORT_AGE (how old an attendee's
+// report may be when it arrives) and RETENTION are told to the web app with
+// the session.
 func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	for _, name := range []string{"AUTH_KEY", "ORGANIZER_TOKEN"} {
 		if getenv(name) == "" {
@@ -142,15 +152,24 @@ func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	if err != nil {
 		return nil, err
 	}
-	organizerRate, err := rateOf("ORGANIZER_RATE", getenv("ORGANIZER_RATE"), auth.Rate{PerSecond: 10_000, Burst: 20_000})
-	if err != nil {
+	if tokens.ReporterTTL, err = durationOf("REPORTER_TOKEN_TTL", getenv("REPORTER_TOKEN_TTL"), tokens.ReporterTTL); err != nil {
 		return nil, err
 	}
-	attendeeRate, err := rateOf("ATTENDEE_RATE", getenv("ATTENDEE_RATE"), auth.Rate{PerSecond: 5, Burst: 60})
-	if err != nil {
-		return nil, err
+	rates := map[auth.Role]auth.Rate{}
+	for _, r := range []struct {
+		role     auth.Role
+		name     string
+		fallback auth.Rate
+	}{
+		{auth.Organizer, "ORGANIZER_RATE", auth.Rate{PerSecond: 10_000, Burst: 20_000}},
+		{auth.Reporter, "REPORTER_RATE", auth.Rate{PerSecond: 2_000, Burst: 4_000}},
+		{auth.Attendee, "ATTENDEE_RATE", auth.Rate{PerSecond: 5, Burst: 60}},
+	} {
+		if rates[r.role], err = rateOf(r.name, getenv(r.name), r.fallback); err != nil {
+			return nil, err
+		}
 	}
-	reportAge, err := durationOf("ATTENDEE_REPORT_AGE", getenv("ATTENDEE_REPORT_AGE"), 10*time.Minute)
+	reports, err := newReportRules(getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -158,14 +177,58 @@ func newAccess(getenv func(string) string, log *zap.Logger) (*access, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: persons.transport}
+	locations, err := upstream("LOCATIONS_URL", getenv)
+	if err != nil {
+		return nil, err
+	}
+	maxLife, err := durationOf("STREAM_MAX_LIFE", getenv("STREAM_MAX_LIFE"), DefaultStreamMaxLife)
+	if err != nil {
+		return nil, err
+	}
+	// The door's own requests to the functions, each with its credential.
+	reports.last = &lastReports{fetch: fetchLast(&http.Client{Timeout: 5 * time.Second, Transport: locations.transport}, locations, log), last: map[int64]plausible.Point{}}
+	gens := auth.NewGenerations(fetchGenerations(&http.Client{Timeout: 5 * time.Second, Transport: persons.transport}, persons))
+	settings := ReportSettings{MaxAgeS: reports.attendee.MaxAge.Seconds(), Retention: getenv("RETENTION")}
 	return &access{
-		tokens:  tokens,
-		gens:    auth.NewGenerations(fetchGenerations(client, persons)),
-		limits:  auth.NewLimits(organizerRate, attendeeRate),
-		reports: ReportSettings{MaxAgeS: reportAge.Seconds(), Retention: getenv("RETENTION")},
-		log:     log,
+		tokens:   tokens,
+		gens:     gens,
+		streams:  &streams{gens: gens, maxLife: maxLife, log: log, open: map[*openStream]struct{}{}},
+		limits:   auth.NewLimits(rates),
+		reports:  reports,
+		settings: settings,
+		shares:   map[share]*auth.Slots{heavy: auth.NewSlots(heavyCaps), stream: auth.NewSlots(streamCaps)},
+		log:      log,
 	}, nil
+}
+
+// newReportRules reads the rules of reports from the environment:
+// ATTENDEE_REPORT_AGE and REPORTER_REPORT_AGE, how far back an attendee's
+// and a reporter's report may be dated; MAX_SPEED, the fastest an attendee
+// may move between reports, in m/s; VENUE_BOUNDS, optional, the area
+// (south,west,north,east) their reports must lie in.
+func newReportRules(getenv func(string) string) (*reportRules, error) {
+	r := &reportRules{now: time.Now}
+	var err error
+	if r.attendee.MaxAge, err = durationOf("ATTENDEE_REPORT_AGE", getenv("ATTENDEE_REPORT_AGE"), DefaultAttendeeReportAge); err != nil {
+		return nil, err
+	}
+	if r.reporter.MaxAge, err = durationOf("REPORTER_REPORT_AGE", getenv("REPORTER_REPORT_AGE"), DefaultReporterReportAge); err != nil {
+		return nil, err
+	}
+	r.attendee.MaxSpeed = DefaultMaxSpeed
+	if v := getenv("MAX_SPEED"); v != "" {
+		if r.attendee.MaxSpeed, err = strconv.ParseFloat(v, 64); err != nil || !(r.attendee.MaxSpeed > 0) {
+			return nil, fmt.Errorf("MAX_SPEED must be a speed in metres per second above 0, such as 10, not %q", v)
+		}
+	}
+	if v := getenv("VENUE_BOUNDS"); v != "" {
+		b, err := plausible.ParseBounds(v)
+		if err != nil {
+			return nil, err
+		}
+		r.attendee.Bounds = &b
+	}
+	return r, nil
 }
 
 func getenvOr(getenv func(string) string, name, fallback string) string {

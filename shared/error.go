@@ -14,6 +14,7 @@ const (
 	EINVALID      = "invalid"      // the input is malformed or out of range
 	ENOTFOUND     = "not_found"    // the addressed thing does not exist
 	EUNKNOWN      = "unknown"      // the input refers to something that does not exist
+	EIMPLAUSIBLE  = "implausible"  // the input is well formed but cannot be true: too old, too fast, elsewhere
 	ETOOLARGE     = "too_large"    // the input exceeds a size limit
 	EUNAUTHORIZED = "unauthorized" // the sender has no valid credential
 	EFORBIDDEN    = "forbidden"    // the sender may not do this

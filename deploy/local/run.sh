@@ -181,6 +181,22 @@ for url in "${ready[@]}" "http://127.0.0.1:$DEADLETTERS_PORT/readyz" \
   exit 1
 done
 
+# The simulator's reporter (docs/design.md, "Access"): registered on the
+# first start, again when its token is no longer valid (a reporter has no
+# session: 403 means its token is good, 401 that it is not).
+reporter_valid() {
+  [ -s "$RUN_DIR/reporter-token" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' \
+    -H "Authorization: Bearer $(cat "$RUN_DIR/reporter-token")" "http://127.0.0.1:$DOOR_PORT/api/session")" = 403 ]
+}
+if ! reporter_valid; then
+  if answer=$(curl -fsS -X POST -H "Authorization: Bearer $ORGANIZER_TOKEN" -H 'Content-Type: application/json' \
+    -d '{"name": "simulator"}' "http://127.0.0.1:$DOOR_PORT/api/reporters"); then
+    (umask 077 && sed -n 's/.*"token":"\([^"]*\)".*/\1/p' <<<"$answer" >"$RUN_DIR/reporter-token")
+  else
+    echo "could not register the simulator's reporter (see $RUN_DIR/logs/); the rest runs" >&2
+  fi
+fi
+
 cat <<MSG
 UdaConnect is running:
   web app and API   http://localhost:$DOOR_PORT   (API docs: /api/docs, events: POST /events)
@@ -197,6 +213,7 @@ UdaConnect is running:
 The organizer's token is in $RUN_DIR/organizer-token:
   $ORGANIZER_TOKEN
 Sign in as the organizer: http://localhost:$DOOR_PORT/#token=$ORGANIZER_TOKEN
+A reporter's token, to send location reports (the simulator's), is in $RUN_DIR/reporter-token.
 A process that exits is restarted ("restarted <name> (n)" here and in its log).
 Ctrl-C stops it all; the data stays for the next run.
 MSG

@@ -12,7 +12,8 @@ import (
 
 // Revocation: each person has a token generation, 1 at first and one more
 // each time the organizer issues them a new token. A token of an earlier
-// generation is revoked. The door keeps the generations of all persons in
+// generation is revoked. A reporter's tokens are of generation 1 until it
+// is revoked, when its generation becomes Deleted. The door keeps the generations of all persons in
 // memory and refreshes them in the background once they are Fresh old; past
 // MaxAge a request waits for the refresh. So a revocation takes effect within
 // MaxAge, with no database round trip per request, and an idle door asks
@@ -22,13 +23,13 @@ const (
 	MaxAge = 50 * time.Second
 )
 
-// Deleted is the generation of a deleted person, as the persons function
-// reports it: no token of theirs reaches it.
+// Deleted is the generation of a deleted person or a revoked reporter, as
+// the persons function reports it: no token of theirs reaches it.
 const Deleted = math.MaxInt64
 
-// A FetchFunc returns the generation of every person whose generation is
-// above 1.
-type FetchFunc func(ctx context.Context) (map[int64]int64, error)
+// A FetchFunc returns the generation of every attendee and reporter whose
+// generation is above 1, by subject (Principal.Subject).
+type FetchFunc func(ctx context.Context) (map[string]int64, error)
 
 // Generations is the door's cache of token generations.
 type Generations struct {
@@ -37,7 +38,7 @@ type Generations struct {
 	group singleflight.Group
 
 	mu      sync.Mutex
-	gens    map[int64]int64
+	gens    map[string]int64 // by subject
 	fetched time.Time
 }
 
@@ -49,7 +50,7 @@ func NewGenerations(fetch FetchFunc) *Generations {
 // Check returns ErrToken when p's token was revoked; an error of its own
 // when the generations are too old and cannot be refreshed.
 func (g *Generations) Check(ctx context.Context, p Principal) error {
-	if p.Role != Attendee {
+	if p.Role == Organizer {
 		return nil
 	}
 	g.mu.Lock()
@@ -63,27 +64,38 @@ func (g *Generations) Check(ctx context.Context, p Principal) error {
 	case age > Fresh:
 		go func() { _ = g.refresh(context.WithoutCancel(ctx)) }()
 	}
-	if p.Generation < g.Current(p.PersonID) {
+	if p.Generation < g.Current(p.Subject()) {
 		return ErrToken
 	}
 	return nil
 }
 
-// Current returns the generation of the person's valid tokens.
-func (g *Generations) Current(personID int64) int64 {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return max(1, g.gens[personID])
+// Revoked reports whether p's token is revoked, as far as the generations
+// held now know, without refreshing them.
+func (g *Generations) Revoked(p Principal) bool {
+	return p.Role != Organizer && p.Generation < g.Current(p.Subject())
 }
 
-// Set records that the person's tokens are now of generation gen.
-func (g *Generations) Set(personID, gen int64) {
+// Refresh reads the generations now.
+func (g *Generations) Refresh(ctx context.Context) error {
+	return g.refresh(ctx)
+}
+
+// Current returns the generation of the valid tokens of subject.
+func (g *Generations) Current(subject string) int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return max(1, g.gens[subject])
+}
+
+// Set records that the tokens of subject are now of generation gen.
+func (g *Generations) Set(subject string, gen int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.gens == nil {
-		g.gens = map[int64]int64{}
+		g.gens = map[string]int64{}
 	}
-	g.gens[personID] = max(g.gens[personID], gen)
+	g.gens[subject] = max(g.gens[subject], gen)
 }
 
 func (g *Generations) refresh(ctx context.Context) error {
@@ -96,7 +108,7 @@ func (g *Generations) refresh(ctx context.Context) error {
 			return nil, fmt.Errorf("token generations: %w", err)
 		}
 		if gens == nil {
-			gens = map[int64]int64{}
+			gens = map[string]int64{}
 		}
 		g.mu.Lock()
 		defer g.mu.Unlock()

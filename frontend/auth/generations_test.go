@@ -11,13 +11,13 @@ import (
 func TestGenerations(t *testing.T) {
 	var fetches atomic.Int32
 	var fail atomic.Bool
-	stored := map[int64]int64{5: 3}
-	g := NewGenerations(func(context.Context) (map[int64]int64, error) {
+	stored := map[string]int64{"person-5": 3}
+	g := NewGenerations(func(context.Context) (map[string]int64, error) {
 		fetches.Add(1)
 		if fail.Load() {
 			return nil, errors.New("persons is down")
 		}
-		return map[int64]int64{5: stored[5]}, nil
+		return map[string]int64{"person-5": stored["person-5"], "reporter-5": stored["reporter-5"]}, nil
 	})
 	now := time.Now()
 	g.now = func() time.Time { return now }
@@ -42,18 +42,26 @@ func TestGenerations(t *testing.T) {
 	}
 
 	// Reissued at this door: revoked at once.
-	g.Set(6, 2)
+	g.Set("person-6", 2)
 	if err := check(6, 1); !errors.Is(err, ErrToken) {
 		t.Errorf("generation 1 of person 6 after Set(6, 2) = %v; want ErrToken", err)
 	}
 	// Reissued at another door: revoked here by the next refresh.
-	stored[5] = 4
+	stored["person-5"] = 4
+	stored["reporter-5"] = Deleted
 	now = now.Add(MaxAge + time.Second)
 	if err := check(5, 3); !errors.Is(err, ErrToken) {
 		t.Errorf("generation 3 of person 5 after a reissue elsewhere and MaxAge = %v; want ErrToken", err)
 	}
 	if err := check(6, 1); !errors.Is(err, ErrToken) {
 		t.Errorf("the refresh forgot a generation set here: %v; want ErrToken", err)
+	}
+	// A reporter revoked elsewhere, apart from the attendee of the same id.
+	if err := g.Check(ctx, Principal{Role: Reporter, ReporterID: 5, Generation: 1}); !errors.Is(err, ErrToken) {
+		t.Errorf("reporter 5 after its revocation = %v; want ErrToken", err)
+	}
+	if err := g.Check(ctx, Principal{Role: Reporter, ReporterID: 6, Generation: 1}); err != nil {
+		t.Errorf("reporter 6, of the id of a reissued attendee = %v; want valid", err)
 	}
 	// Too old and cannot be refreshed: an error, not a guess.
 	fail.Store(true)

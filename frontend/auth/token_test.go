@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -9,7 +8,7 @@ import (
 )
 
 const (
-	key       = "a-key-of-at-least-thirty-two-bytes-0123"
+	key       = "tSVou91kUtWdxMoDDvWAhbFpvHiQvUkHtDal2nVwDgo=" // 32 bytes in base64
 	organizer = "the-organizer-token-0123456789abcdef"
 )
 
@@ -28,14 +27,15 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := mustTokens(t, strings.Repeat("k", 40)).Issue(12, 3)
+	other, _ := mustTokens(t, "59595553232fc8640dc86f85baa90776f6f934b0505063e6714aef22ed363dbe").Issue(12, 3)
 	past := mustTokens(t, key)
 	past.Now = func() time.Time { return time.Now().Add(-61 * time.Minute) }
 	expired, _ := past.Issue(12, 3)
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "person-12", "gen": 3,
 		"iss": issuer, "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	reporter, _ := tokens.IssueReporter(3)
 	organizerSigned, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "organizer", "gen": 1,
-		"iss": issuer, "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(key))
+		"iss": issuer, "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(mustKey(t, key))
 
 	for _, tt := range []struct {
 		name, token string
@@ -44,6 +44,7 @@ func TestVerify(t *testing.T) {
 	}{
 		{"organizer", organizer, Principal{Role: Organizer}, true},
 		{"attendee", attendee, Principal{Role: Attendee, PersonID: 12, Generation: 3}, true},
+		{"reporter", reporter, Principal{Role: Reporter, ReporterID: 3, Generation: 1}, true},
 		{"organizer's token with one more character", organizer + "x", Principal{}, false},
 		{"signed with another key", other, Principal{}, false},
 		{"expired", expired, Principal{}, false},
@@ -64,7 +65,7 @@ func TestNewTokensRefusesWeakSettings(t *testing.T) {
 		name, key, organizer string
 		ttl                  time.Duration
 	}{
-		{"short key", "short", organizer, time.Hour},
+		{"short key", "c2hvcnQ=", organizer, time.Hour},
 		{"short organizer token", key, "short", time.Hour},
 		{"no lifetime", key, organizer, 0},
 	} {
@@ -75,9 +76,15 @@ func TestNewTokensRefusesWeakSettings(t *testing.T) {
 }
 
 func TestPrincipal(t *testing.T) {
-	a := Principal{Role: Attendee, PersonID: 7}
-	if !a.May(7) || a.May(8) || !(Principal{Role: Organizer}).May(8) {
-		t.Errorf("May: an attendee may act on their own person only, the organizer on everyone")
+	a, r := Principal{Role: Attendee, PersonID: 7}, Principal{Role: Reporter, ReporterID: 7}
+	if !a.May(7) || a.May(8) || !(Principal{Role: Organizer}).May(8) || r.May(7) {
+		t.Errorf("May: an attendee may act on their own person only, the organizer on everyone, a reporter on no one")
+	}
+	if !a.MayReport(7) || a.MayReport(8) || !r.MayReport(8) || !(Principal{Role: Organizer}).MayReport(8) {
+		t.Errorf("MayReport: an attendee reports for themself only, the organizer and a reporter for anyone")
+	}
+	if r.Subject() != "reporter-7" {
+		t.Errorf("Subject = %q; want reporter-7", r.Subject())
 	}
 	if a.Subject() != "person-7" || (Principal{Role: Organizer}).Subject() != "organizer" {
 		t.Errorf("Subject = %q, %q; want person-7, organizer", a.Subject(), Principal{Role: Organizer}.Subject())

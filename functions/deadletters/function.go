@@ -1,16 +1,21 @@
 // Deadletters keeps what the Broker could not deliver: every Trigger's
 // dead-letter sink. Each dead letter is stored in PostgreSQL (its own role)
 // and served at /api/dead-letters, from where an organizer replays one or
-// all: the stored event is sent to the Broker ($K_SINK) again.
+// all: the stored event is sent to the Broker ($K_SINK) again. Each sender
+// has a cap of dead letters, and they are deleted once older than
+// $DEAD_LETTER_RETENTION (default 30d).
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -36,29 +41,85 @@ const (
 // to: its revision started before its SinkBinding gave it K_SINK.
 var errNoSink = udaconnect.Errorf(udaconnect.EUNAVAILABLE, "K_SINK is not set: there is no broker to replay to yet, try again later")
 
+// DefaultRetention is how long a dead letter is kept without
+// DEAD_LETTER_RETENTION; expiry runs at start and then every expiryEvery.
+const (
+	DefaultRetention = 30 * 24 * time.Hour
+	expiryEvery      = time.Hour
+)
+
 // Function stores dead letters and replays them.
 type Function struct {
 	db   *postgres.DB
 	log  *zap.Logger
 	sink cloudevents.Client // the Broker: K_SINK; nil without
+	stop context.CancelFunc // stops the expiry
+	done chan struct{}      // closed when the expiry stopped
 }
 
-// New returns the function on db, replaying to cfg.Sink. Without a sink it
-// stores dead letters and refuses replays with 503.
+// New returns the function on db, replaying to cfg.Sink and deleting the
+// dead letters older than DEAD_LETTER_RETENTION while it runs; Close stops
+// that. Without a sink it stores dead letters and refuses replays with 503.
 func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error) {
+	retention, err := server.ParseRetention("DEAD_LETTER_RETENTION", os.Getenv("DEAD_LETTER_RETENTION"))
+	if err != nil {
+		return nil, err
+	}
+	if retention == 0 {
+		retention = DefaultRetention
+	}
 	f := &Function{db: db, log: log}
 	if cfg.Sink == "" {
 		log.Warn("K_SINK is not set: replays are refused until a revision with it starts")
-		return f, nil
+	} else if f.sink, err = newSink(cfg); err != nil {
+		return nil, err
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	f.stop, f.done = stop, make(chan struct{})
+	go f.expire(ctx, retention)
+	return f, nil
+}
+
+func newSink(cfg server.Config) (cloudevents.Client, error) {
 	transport, err := server.SinkTransport(cfg.CACerts, cfg.InternalToken, server.OIDCTokenFile, 2)
 	if err != nil {
 		return nil, err
 	}
-	if f.sink, err = cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink), cehttp.WithClient(http.Client{Transport: transport})); err != nil {
+	sink, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink), cehttp.WithClient(http.Client{Transport: transport}))
+	if err != nil {
 		return nil, fmt.Errorf("K_SINK: %w", err)
 	}
-	return f, nil
+	return sink, nil
+}
+
+// expire deletes the dead letters older than retention now and every
+// expiryEvery, until ctx ends.
+func (f *Function) expire(ctx context.Context, retention time.Duration) {
+	defer close(f.done)
+	tick := time.NewTicker(expiryEvery)
+	defer tick.Stop()
+	for {
+		cutoff := time.Now().Add(-retention)
+		n, err := f.db.DeleteDeadLettersBefore(ctx, cutoff)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			f.log.Error("delete old dead letters", zap.Error(err))
+		case n > 0:
+			f.log.Info("old dead letters deleted", zap.Time("before", cutoff), zap.Int64("deleted", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops the expiry. The server calls it once it has stopped taking
+// requests.
+func (f *Function) Close() {
+	f.stop()
+	<-f.done
 }
 
 // Handle stores a dead letter, once per event and destination. Any event
@@ -80,7 +141,12 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		d.Status = &status
 	}
 	d.Destination, _ = types.ToString(ext["knativeerrordest"])
-	if d, err = f.db.StoreDeadLetter(ctx, d); err != nil {
+	if d, err = f.db.StoreDeadLetter(ctx, d); errors.Is(err, postgres.ErrCapped) {
+		f.log.Warn("dead letter dropped: its sender has as many as it may keep", zap.String("event_id", d.EventID),
+			zap.String("event_type", d.Type), zap.String("source", d.Source))
+		return nil, nil
+	}
+	if err != nil {
 		return nil, err
 	}
 	// Warn: a dead letter is an event that did not reach its destination.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -215,5 +216,64 @@ func TestPoisonStored(t *testing.T) {
 	servertest.Request(t, "GET", url+"/api/dead-letters", nil).Decode(t, &page)
 	if len(page) != 2 || page[0].EventID != "nul-data" || page[1].EventID != "not-json" {
 		t.Errorf("dead letters = %+v; want nul-data and not-json", page)
+	}
+}
+
+// Dead letters are bounded: an attendee's beyond 100 are dropped (202, so
+// that the Broker does not retry them), another sender keeps its own; those
+// older than DEAD_LETTER_RETENTION are deleted when the function starts
+// (and every hour).
+func TestCapAndExpiry(t *testing.T) {
+	t.Setenv("DEAD_LETTER_RETENTION", "1s")
+	dbURL := pgtest.NewDatabase(t)
+	owner, err := postgres.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(owner.Close)
+	db, err := postgres.Open(context.Background(), pgtest.RoleURL(t, dbURL, postgres.RoleDeadLetters))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	old := udaconnect.DeadLetter{Source: "/senders/organizer/import", EventID: "old", Type: "t", Event: []byte(`{}`)}
+	if _, err := owner.StoreDeadLetter(context.Background(), old); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // older than the retention when the function starts
+	f, err := New(server.Config{}, db, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := servertest.Start(t, f).URL
+	count := func() map[string]int {
+		var page []udaconnect.DeadLetter
+		servertest.Request(t, "GET", url+"/api/dead-letters?limit=1000", nil).Decode(t, &page)
+		n := map[string]int{}
+		for _, d := range page {
+			n[strings.Split(d.Source, "/")[2]]++
+		}
+		return n
+	}
+	for deadline := time.Now().Add(10 * time.Second); count()["organizer"] != 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := count()["organizer"]; n != 0 {
+		t.Fatalf("%d dead letters older than the retention kept; want none", n)
+	}
+	for i := range 105 {
+		e := deadLetter(t, fmt.Sprint("mine-", i))
+		e.SetSource("/senders/person-7/phone")
+		if r := servertest.Send(t, url, "binary", e); r.Status != http.StatusAccepted {
+			t.Fatalf("dead letter %d = %d %s; want 202, kept or dropped", i, r.Status, r.Body)
+		}
+	}
+	for i := range 3 {
+		e := deadLetter(t, fmt.Sprint("gateway-", i))
+		e.SetSource("/senders/reporter-1/gateway")
+		servertest.Send(t, url, "binary", e)
+	}
+	if n := count(); n["person-7"] != 100 || n["reporter-1"] != 3 {
+		t.Errorf("dead letters kept by sender = %v; want 100 of the attendee's 105, the reporter's 3", n)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -46,31 +45,13 @@ type Function struct {
 // New returns the function on db, keeping reports for $RETENTION (such as
 // 30d or 720h; unset keeps them forever); Close stops it.
 func New(_ server.Config, db *postgres.DB, log *zap.Logger) (*Function, error) {
-	retention, err := parseRetention(os.Getenv("RETENTION"))
+	retention, err := server.ParseRetention("RETENTION", os.Getenv("RETENTION"))
 	if err != nil {
 		return nil, err
 	}
 	f := newFunction(db, log, batchConfig, db.StoreReports)
 	f.retention = retention
 	return f, nil
-}
-
-// parseRetention reads a duration in days (30d) or as Go writes it (720h).
-func parseRetention(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	var d time.Duration
-	days, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
-	if strings.HasSuffix(s, "d") && err == nil {
-		d = time.Duration(days) * 24 * time.Hour
-	} else if d, err = time.ParseDuration(s); err != nil {
-		return 0, fmt.Errorf("RETENTION: want a duration such as 30d or 720h, not %q", s)
-	}
-	if d <= 0 {
-		return 0, fmt.Errorf("RETENTION: want a positive duration, not %q", s)
-	}
-	return d, nil
 }
 
 // newFunction returns the function storing each batch of reports with store.

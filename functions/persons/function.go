@@ -1,9 +1,11 @@
 // Persons registers attendees: io.udaconnect.person.create in,
-// io.udaconnect.person.created out, and the /api/persons routes.
+// io.udaconnect.person.created out, and the /api/persons routes; and the
+// reporters that send reports for them, at /api/reporters.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -57,9 +59,54 @@ func (f *Function) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/persons/{id}", server.GetByID(f.db.FindPerson, f.log))
 	mux.HandleFunc("DELETE /api/persons/{id}", f.deletePerson)
 	mux.HandleFunc("POST /api/persons/{id}/token", f.newTokenGeneration)
-	mux.Handle("GET /token-generations", server.Get(func(r *http.Request) (map[int64]int64, error) {
+	mux.Handle("GET /token-generations", server.Get(func(r *http.Request) (map[string]int64, error) {
 		return f.db.TokenGenerations(r.Context())
 	}, f.log))
+	mux.HandleFunc("POST /api/reporters", f.createReporter)
+	mux.Handle("GET /api/reporters", server.Get(func(r *http.Request) ([]udaconnect.Reporter, error) {
+		reporters, err := f.db.FindReporters(r.Context())
+		if reporters == nil {
+			reporters = []udaconnect.Reporter{}
+		}
+		return reporters, err
+	}, f.log))
+	mux.HandleFunc("DELETE /api/reporters/{id}", f.revokeReporter)
+}
+
+// createReporter registers a reporter from a body {"name": …}: 201 with
+// the reporter, whose token the door adds.
+func (f *Function) createReporter(w http.ResponseWriter, r *http.Request) {
+	var reporter udaconnect.Reporter
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, server.MaxRequestSize)).Decode(&reporter)
+	if err != nil {
+		err = udaconnect.Invalid("body", "the request body must be a JSON object such as {\"name\": \"Hall A gateway\"}")
+	}
+	if err == nil {
+		err = reporter.Validate()
+	}
+	if err == nil {
+		reporter, err = f.db.CreateReporter(r.Context(), udaconnect.Reporter{Name: reporter.Name})
+	}
+	if err != nil {
+		f.writeError(w, r, err)
+		return
+	}
+	f.log.Info("reporter created", zap.Int64("reporter_id", reporter.ID))
+	server.WriteJSON(w, http.StatusCreated, reporter)
+}
+
+// revokeReporter revokes a reporter's token: 204, or 404 for an unknown
+// or revoked reporter.
+func (f *Function) revokeReporter(w http.ResponseWriter, r *http.Request) {
+	id, err := server.PathID(r, "id")
+	if err == nil {
+		if err = f.db.RevokeReporter(r.Context(), id); err == nil {
+			f.log.Info("reporter revoked", zap.Int64("reporter_id", id))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	f.writeError(w, r, err)
 }
 
 // personsRoute answers a page of the people a search asks for, in name

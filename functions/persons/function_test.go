@@ -236,7 +236,7 @@ func TestTokenGenerations(t *testing.T) {
 			t.Errorf("new token = %d %s; want 201 with generation %d", r.Status, r.Body, want)
 		}
 	}
-	if servertest.Request(t, "GET", url+"/token-generations", nil).Decode(t, &gens); gens[fmt.Sprint(p.ID)] != 3 || len(gens) != 1 {
+	if servertest.Request(t, "GET", url+"/token-generations", nil).Decode(t, &gens); gens[fmt.Sprint("person-", p.ID)] != 3 || len(gens) != 1 {
 		t.Errorf("generations = %v; want {%d: 3}", gens, p.ID)
 	}
 	for path, want := range map[string]int{"/api/persons/4040/token": 404, "/api/persons/x/token": 400} {
@@ -258,12 +258,47 @@ func TestDeletePerson(t *testing.T) {
 			t.Errorf("%s deleted person = %d; want %d", method, r.Status, want)
 		}
 	}
-	var gens map[int64]int64
+	var gens map[string]int64
 	servertest.Request(t, "GET", url+"/token-generations", nil).Decode(t, &gens)
-	if gens[p.ID] != postgres.Deleted {
-		t.Errorf("token generation of the deleted person = %d; want %d", gens[p.ID], int64(postgres.Deleted))
+	if gens[fmt.Sprint("person-", p.ID)] != postgres.Deleted {
+		t.Errorf("token generations after a deletion = %v; want person-%d at %d", gens, p.ID, int64(postgres.Deleted))
 	}
 	if r := servertest.Request(t, "DELETE", url+"/api/persons/x", nil); r.Status != http.StatusBadRequest {
 		t.Errorf("DELETE /api/persons/x = %d; want 400", r.Status)
+	}
+}
+
+// Reporters are registered, listed without their tokens (the door adds a
+// token to the registration alone) and revoked, which the door learns from
+// the token generations.
+func TestReporters(t *testing.T) {
+	url := start(t)
+	var r udaconnect.Reporter
+	if resp := servertest.Request(t, "POST", url+"/api/reporters", map[string]string{"name": "  Hall A gateway "}); resp.Status != http.StatusCreated {
+		t.Fatalf("POST /api/reporters = %d %s; want 201", resp.Status, resp.Body)
+	} else if resp.Decode(t, &r); r.ID <= 0 || r.Name != "Hall A gateway" {
+		t.Fatalf("POST /api/reporters = %s; want an id and the trimmed name", resp.Body)
+	}
+	for _, body := range []any{map[string]string{"name": ""}, map[string]string{"name": "a\nb"}, "not an object", map[string]any{"name": 5}} {
+		if resp := servertest.Request(t, "POST", url+"/api/reporters", body); resp.Status != http.StatusBadRequest || resp.ErrorField(t) == "" {
+			t.Errorf("POST /api/reporters %v = %d %s; want 400 naming the field", body, resp.Status, resp.Body)
+		}
+	}
+	var listed []udaconnect.Reporter
+	if servertest.Request(t, "GET", url+"/api/reporters", nil).Decode(t, &listed); len(listed) != 1 || listed[0].ID != r.ID {
+		t.Errorf("GET /api/reporters = %+v; want the reporter", listed)
+	}
+	if resp := servertest.Request(t, "DELETE", fmt.Sprintf("%s/api/reporters/%d", url, r.ID), nil); resp.Status != http.StatusNoContent {
+		t.Fatalf("DELETE reporter = %d %s; want 204", resp.Status, resp.Body)
+	}
+	if resp := servertest.Request(t, "DELETE", fmt.Sprintf("%s/api/reporters/%d", url, r.ID), nil); resp.Status != http.StatusNotFound {
+		t.Errorf("DELETE a revoked reporter = %d; want 404", resp.Status)
+	}
+	if resp := servertest.Request(t, "GET", url+"/api/reporters", nil); string(resp.Body) != "[]\n" {
+		t.Errorf("GET /api/reporters after the revocation = %s; want []", resp.Body)
+	}
+	var gens map[string]int64
+	if servertest.Request(t, "GET", url+"/token-generations", nil).Decode(t, &gens); gens[fmt.Sprint("reporter-", r.ID)] != postgres.Deleted {
+		t.Errorf("token generations = %v; want reporter-%d revoked", gens, r.ID)
 	}
 }

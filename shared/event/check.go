@@ -9,8 +9,8 @@ import (
 )
 
 // Bounds of an event's id and source, which key what it stores, in bytes.
-// The door scopes a sender's source under /senders/<subject>/ (at most 36
-// bytes) and its Idempotency-Key under <subject>: (at most 27), so it takes
+// The door scopes a sender's source under /senders/<subject>/ (at most 38
+// bytes) and its Idempotency-Key under <subject>: (at most 29), so it takes
 // at most MaxSenderBytes of either from a sender, and what it forwards stays
 // within MaxKeyBytes, which the functions check: under PostgreSQL's btree
 // row limit for the (source, id) key by far.

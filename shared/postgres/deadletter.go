@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
@@ -10,9 +11,14 @@ import (
 
 const deadLetterColumns = `id, event_source, event_id, event_type, destination, status, event, received_at, replayed_at`
 
+// ErrCapped is the error of a dead letter not kept: its sender has as many
+// as it may (db/migrations/0013_dead_letter_cap.sql).
+var ErrCapped = errors.New("dead letter not kept: its sender has as many as it may")
+
 // StoreDeadLetter stores d, once per event and destination: a dead letter
 // that comes again (delivered twice, or failing again after a replay) takes
-// its new event and waits again.
+// its new event and waits again. A new one of a sender that has its cap
+// already is ErrCapped.
 func (db *DB) StoreDeadLetter(ctx context.Context, d udaconnect.DeadLetter) (udaconnect.DeadLetter, error) {
 	rows, _ := db.pool.Query(ctx, `
 		INSERT INTO dead_letter (event_source, event_id, event_type, destination, status, event)
@@ -23,16 +29,37 @@ func (db *DB) StoreDeadLetter(ctx context.Context, d udaconnect.DeadLetter) (uda
 		RETURNING `+deadLetterColumns,
 		d.Source, d.EventID, d.Type, d.Destination, d.Status, d.Event)
 	stored, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[udaconnect.DeadLetter])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, ErrCapped
+	}
 	if err != nil {
 		return d, wrap("store dead letter", err)
 	}
 	return stored, nil
 }
 
+// DeleteDeadLettersBefore deletes the dead letters received before cutoff,
+// RetentionBatch at a time, and returns how many it deleted.
+func (db *DB) DeleteDeadLettersBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	var deleted int64
+	for {
+		tag, err := db.pool.Exec(ctx, `
+			DELETE FROM dead_letter WHERE id IN (
+				SELECT id FROM dead_letter WHERE received_at < $1 LIMIT $2)`, cutoff, RetentionBatch)
+		if err != nil {
+			return deleted, wrap("delete old dead letters", err)
+		}
+		deleted += tag.RowsAffected()
+		if tag.RowsAffected() < RetentionBatch {
+			return deleted, nil
+		}
+	}
+}
+
 // StoreDeadLetters stores letters in one statement without reading them
 // back, what a function that may only add dead letters can do (locations,
 // for the reports it refuses): a letter that is there already keeps its
-// event and waits again.
+// event and waits again; a new one of a sender at its cap is dropped.
 func (db *DB) StoreDeadLetters(ctx context.Context, letters []udaconnect.DeadLetter) error {
 	if len(letters) == 0 {
 		return nil

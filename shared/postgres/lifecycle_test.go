@@ -56,7 +56,7 @@ func TestDeletePerson(t *testing.T) {
 		t.Errorf("%d reports of another person; want 1", n)
 	}
 	gens, err := persons.TokenGenerations(ctx)
-	if err != nil || gens[pam.ID] != postgres.Deleted || gens[ann.ID] != 0 {
+	if err != nil || gens[fmt.Sprint("person-", pam.ID)] != postgres.Deleted || gens[fmt.Sprint("person-", ann.ID)] != 0 || len(gens) != 1 {
 		t.Errorf("TokenGenerations = %v, %v; want %d for the deleted person alone", gens, err, int64(postgres.Deleted))
 	}
 	if err := persons.DeletePerson(ctx, pam.ID); udaconnect.ErrorCode(err) != udaconnect.ENOTFOUND {

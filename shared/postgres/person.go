@@ -107,20 +107,25 @@ func (db *DB) NextTokenGeneration(ctx context.Context, id int64) (int64, error) 
 	return gen, nil
 }
 
-// Deleted is the token generation of a deleted person: no token reaches it.
+// Deleted is the token generation of a deleted person or a revoked
+// reporter: no token reaches it.
 const Deleted = math.MaxInt64
 
 // TokenGenerations returns the token generation of every person whose tokens
-// were reissued, by person ID, and Deleted for every deleted person.
-func (db *DB) TokenGenerations(ctx context.Context) (map[int64]int64, error) {
+// were reissued, and Deleted for every deleted person and revoked reporter,
+// by the subject the door names them with: person-<id>, reporter-<id>.
+func (db *DB) TokenGenerations(ctx context.Context) (map[string]int64, error) {
 	rows, _ := db.reads.Query(ctx, `
-		SELECT id, token_generation FROM person WHERE token_generation > 1
+		SELECT 'person-' || id, token_generation FROM person WHERE token_generation > 1
 		UNION ALL
-		SELECT id, $1 FROM deleted_person`, int64(Deleted))
-	gens := map[int64]int64{}
-	var id, gen int64
-	_, err := pgx.ForEachRow(rows, []any{&id, &gen}, func() error {
-		gens[id] = gen
+		SELECT 'person-' || id, $1 FROM deleted_person
+		UNION ALL
+		SELECT 'reporter-' || id, $1 FROM reporter WHERE revoked_at IS NOT NULL`, int64(Deleted))
+	gens := map[string]int64{}
+	var subject string
+	var gen int64
+	_, err := pgx.ForEachRow(rows, []any{&subject, &gen}, func() error {
+		gens[subject] = gen
 		return nil
 	})
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is read once from the environment at start.
@@ -55,6 +57,25 @@ func LoadConfig(required ...string) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// ParseRetention reads the setting name, how long data is kept: in days
+// (30d) or as Go writes a duration (720h); empty is 0, kept forever.
+func ParseRetention(name, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	var d time.Duration
+	days, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+	if strings.HasSuffix(s, "d") && err == nil {
+		d = time.Duration(days) * 24 * time.Hour
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, fmt.Errorf("%s: want a duration such as 30d or 720h, not %q", name, s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%s: want a positive duration, not %q", name, s)
+	}
+	return d, nil
 }
 
 func getenv(name, fallback string) string {

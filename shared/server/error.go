@@ -15,6 +15,7 @@ var statuses = map[string]int{
 	udaconnect.EINVALID:      http.StatusBadRequest,
 	udaconnect.ENOTFOUND:     http.StatusNotFound,
 	udaconnect.EUNKNOWN:      http.StatusUnprocessableEntity,
+	udaconnect.EIMPLAUSIBLE:  http.StatusUnprocessableEntity,
 	udaconnect.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	udaconnect.EREUSED:       http.StatusUnprocessableEntity,
 	udaconnect.EINFLIGHT:     http.StatusConflict,

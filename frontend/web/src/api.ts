@@ -1,5 +1,7 @@
 // The HTTP API of UdaConnect (same origin, under /api), as the door serves it.
-// Every call carries the session cookie that signIn obtained.
+// Every call carries the session cookie that signIn obtained, and the header
+// X-Requested-With, without which the door refuses a write with the cookie
+// (a page of another site cannot send it).
 
 // Session is who is signed in: an organizer, or an attendee who is one
 // person; with how old a report may be when it arrives (seconds) and how
@@ -98,7 +100,7 @@ async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
 async function call(path: string, init: RequestInit = {}): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(path, { ...init, credentials: 'same-origin', headers: { Accept: 'application/json', ...init.headers } });
+    res = await fetch(path, { ...init, credentials: 'same-origin', headers: { Accept: 'application/json', 'X-Requested-With': 'udaconnect', ...init.headers } });
   } catch (err) {
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
     throw new ApiError(0, 'The server could not be reached. Check the connection and try again.');

@@ -48,7 +48,7 @@ var (
 // The credentials in the bench: the bench sends as the organizer; the door,
 // the local broker and the functions share the internal secret.
 const (
-	benchAuthKey        = "the-bench-key-that-signs-attendee-tokens"
+	benchAuthKey        = "791356bb956faebfbb6214c1be91ae0d120029c339385af30b2de613833bf86c"
 	benchOrganizerToken = "the-bench-organizer-token-0123456789"
 	benchInternalToken  = "the-bench-secret-of-the-door-broker-and-functions"
 )

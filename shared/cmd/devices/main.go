@@ -1,8 +1,9 @@
-// Command devices simulates attendees' phones: it walks N attendees between
-// the booths and talks of a synthetic conference and posts their location
-// reports to UdaConnect's /events, one event per request or in batches, at a
-// given rate, resending the reports answered with a retryable status as
-// devices do; then it prints a summary.
+// Command devices simulates attendees' phones behind a venue's gateway: it
+// walks N attendees between the booths and talks of a synthetic conference
+// and posts their location reports to UdaConnect's /events as a reporter,
+// one event per request or in batches, at a given rate, resending the
+// reports answered with a retryable status as devices do; then it prints a
+// summary. The organizer's token registers the attendees that are missing.
 package main
 
 import (
@@ -34,6 +35,7 @@ type options struct {
 	concurrency int
 	start       string
 	tokenFile   string
+	reporter    string
 }
 
 func main() {
@@ -44,8 +46,9 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 100, "reports per second; 0 sends as fast as the system takes them")
 	flag.IntVar(&o.batch, "batch", 1, "reports per request; above 1 they go as a CloudEvents batch")
 	flag.IntVar(&o.concurrency, "concurrency", 8, "requests under way at once")
-	flag.StringVar(&o.start, "start", time.Now().UTC().Format(time.DateOnly), "the conference's day, YYYY-MM-DD")
-	flag.StringVar(&o.tokenFile, "token-file", ".run/organizer-token", "the file holding the organizer's token, which `make run` writes")
+	flag.StringVar(&o.start, "start", "", "the conference's day, YYYY-MM-DD; when absent the reports end now (a reporter's may be a day old at most)")
+	flag.StringVar(&o.tokenFile, "token-file", ".run/organizer-token", "the file holding the organizer's token, which `make run` writes: it registers the attendees")
+	flag.StringVar(&o.reporter, "reporter-token-file", ".run/reporter-token", "the file holding the reporter's token the reports are sent with, which `make run` writes")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -64,19 +67,27 @@ func run(ctx context.Context, o options) (*summary, error) {
 	c := conference.Default
 	c.Attendees, c.Interval = o.attendees, time.Minute
 	c.Days = max(1, (o.count/o.attendees)/c.ReportsPerAttendee()+1)
-	var err error
-	if c.Start, err = time.Parse(time.DateOnly, o.start); err != nil {
-		return nil, fmt.Errorf("-start: %w", err)
+	c.Start = time.Now().UTC().Truncate(24 * time.Hour)
+	if o.start != "" {
+		var err error
+		if c.Start, err = time.Parse(time.DateOnly, o.start); err != nil {
+			return nil, fmt.Errorf("-start: %w", err)
+		}
 	}
 	// One kept-alive connection per request under way.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = o.concurrency
-	token, err := os.ReadFile(o.tokenFile)
-	if err != nil {
-		return nil, fmt.Errorf("-token-file: %w", err)
+	var tokens [2]string
+	for i, file := range []string{o.tokenFile, o.reporter} {
+		token, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		tokens[i] = strings.TrimSpace(string(token))
 	}
-	client := &device.Client{URL: o.url, Token: strings.TrimSpace(string(token)), HTTP: &http.Client{Transport: transport}}
-	ids, err := client.Attendees(ctx, c.Persons())
+	organizer := &device.Client{URL: o.url, Token: tokens[0], HTTP: &http.Client{Transport: transport}}
+	client := &device.Client{URL: o.url, Token: tokens[1], HTTP: organizer.HTTP}
+	ids, err := organizer.Attendees(ctx, c.Persons())
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +96,12 @@ func run(ctx context.Context, o options) (*summary, error) {
 	for r := range c.Reports(ids) {
 		if reports = append(reports, r); len(reports) == o.count {
 			break
+		}
+	}
+	if o.start == "" { // the last report is now
+		shift := time.Since(reports[len(reports)-1].CreationTime)
+		for i := range reports {
+			reports[i].CreationTime = reports[i].CreationTime.Add(shift)
 		}
 	}
 	fmt.Printf("sending %d reports of %d attendees to %s/events, %d per request\n", len(reports), len(ids), o.url, o.batch)
