@@ -14,7 +14,9 @@ var (
 	origin = Point{35.0844, -106.6511}
 )
 
-func at0(seconds float64) time.Time { return t0.Add(time.Duration(seconds * float64(time.Second))).UTC() }
+func at0(seconds float64) time.Time {
+	return t0.Add(time.Duration(seconds * float64(time.Second))).UTC()
+}
 
 func place(north, east float64) (lat, lon float64) {
 	s := scaleAt(origin.Lat)

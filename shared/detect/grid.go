@@ -1,0 +1,137 @@
+package detect
+
+import "math"
+
+// The grid files people by the cells of their reports, so that the people
+// who may be within Distance of a point are those in the 3×3 cells around
+// it. Cells are bands of latitude at least Distance high, each cut into
+// cells of longitude at least Distance wide everywhere in the band and its
+// neighbours, a whole number of them around the globe.
+type grid struct {
+	band  float64 // degrees of latitude
+	dist  float64
+	cells map[int64]*cell
+	lons  map[int64]float64 // cell width in degrees of longitude, by band
+}
+
+type cell struct{ members []*person }
+
+type cellRef struct {
+	key int64
+	c   *cell
+	n   int32
+}
+
+// Lower bounds of metres per degree of latitude and of longitude at the
+// equator on WGS84.
+const (
+	minMetresNorth = 110_000
+	minMetresEast  = 111_000
+)
+
+func newGrid(distance float64) *grid {
+	return &grid{band: distance / minMetresNorth, dist: distance, cells: map[int64]*cell{}, lons: map[int64]float64{}}
+}
+
+// width is the cell width of band b, in degrees of longitude.
+func (g *grid) width(b int64) float64 {
+	if w, ok := g.lons[b]; ok {
+		return w
+	}
+	edge := math.Max(math.Abs(float64(b)*g.band), math.Abs(float64(b+1)*g.band)) + g.band
+	n := 1.0
+	if cos := math.Cos(edge * radians); edge < 89 {
+		n = math.Max(1, math.Floor(360/(g.dist/(minMetresEast*cos))))
+	}
+	w := 360 / n
+	g.lons[b] = w
+	return w
+}
+
+func (g *grid) bandOf(lat float64) int64 { return int64(math.Floor(lat / g.band)) }
+
+// key is the cell of band b and longitude index x, wrapped around the globe.
+func (g *grid) key(b int64, x int64) int64 {
+	n := int64(math.Round(360 / g.width(b)))
+	x %= n
+	if x < 0 {
+		x += n
+	}
+	return b<<32 | x
+}
+
+func (g *grid) column(b int64, lon float64) int64 {
+	return int64(math.Floor((lon + 180) / g.width(b)))
+}
+
+func (g *grid) cellOf(lat, lon float64) int64 {
+	b := g.bandOf(lat)
+	return g.key(b, g.column(b, lon))
+}
+
+// add files a report of p at (lat, lon).
+func (g *grid) add(p *person, lat, lon float64) {
+	k := g.cellOf(lat, lon)
+	for i := range p.cells {
+		if p.cells[i].key == k {
+			p.cells[i].n++
+			return
+		}
+	}
+	c := g.cells[k]
+	if c == nil {
+		c = &cell{}
+		g.cells[k] = c
+	}
+	c.members = append(c.members, p)
+	p.cells = append(p.cells, cellRef{key: k, c: c, n: 1})
+}
+
+// remove unfiles a report of p at (lat, lon).
+func (g *grid) remove(p *person, lat, lon float64) {
+	k := g.cellOf(lat, lon)
+	for i := range p.cells {
+		ref := &p.cells[i]
+		if ref.key != k {
+			continue
+		}
+		if ref.n--; ref.n > 0 {
+			return
+		}
+		ms := ref.c.members
+		for j, q := range ms {
+			if q == p {
+				ms[j] = ms[len(ms)-1]
+				ref.c.members = ms[:len(ms)-1]
+				break
+			}
+		}
+		if len(ref.c.members) == 0 {
+			delete(g.cells, k)
+		}
+		p.cells[i] = p.cells[len(p.cells)-1]
+		p.cells = p.cells[:len(p.cells)-1]
+		return
+	}
+}
+
+// near calls f for each person filed in the cells around (lat, lon), once
+// per mark: a person already marked with it is skipped.
+func (g *grid) near(lat, lon float64, mark uint64, f func(*person)) {
+	b := g.bandOf(lat)
+	for bb := b - 1; bb <= b+1; bb++ {
+		x := g.column(bb, lon)
+		for xx := x - 1; xx <= x+1; xx++ {
+			c := g.cells[g.key(bb, xx)]
+			if c == nil {
+				continue
+			}
+			for _, q := range c.members {
+				if q.mark != mark {
+					q.mark = mark
+					f(q)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package detect
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// rep is a report as the detector keeps it: times in Unix nanoseconds, and
+// the scale of the map at its latitude.
+type rep struct {
+	id, t    int64
+	lat, lon float64
+	s        scale
+}
+
+func newRep(r Report) rep {
+	return rep{id: r.ID, t: r.Time.UnixNano(), lat: r.Lat, lon: r.Lon, s: scaleAt(r.Lat)}
+}
+
+func (r rep) report(person int64) Report {
+	return Report{ID: r.id, Person: person, Time: time.Unix(0, r.t).UTC(), Lat: r.lat, Lon: r.lon}
+}
+
+func (r rep) distance(q rep) float64 { return distance(r.lat, r.lon, r.s, q.lat, q.lon, q.s) }
+
+func compareRep(x, y rep) int { return cmp.Or(cmp.Compare(x.t, y.t), cmp.Compare(x.id, y.id)) }
+
+// A timeline is a person's reports, sorted by time then ID, with none missing
+// from the first on.
+type timeline []rep
+
+// end is when reports[i] stops being held: at the next report, or after hold.
+func (tl timeline) end(i int, hold int64) int64 {
+	e := tl[i].t + hold
+	if i+1 < len(tl) {
+		e = min(e, tl[i+1].t)
+	}
+	return e
+}
+
+// last returns the index of the last report taken at or before t, or -1.
+func (tl timeline) last(t int64) int {
+	i, _ := slices.BinarySearchFunc(tl, t, func(r rep, t int64) int {
+		if r.t <= t {
+			return -1
+		}
+		return 1
+	})
+	return i - 1
+}
+
+// insert places r, and returns its index, or false if it is there already.
+func (tl *timeline) insert(r rep) (int, bool) {
+	i, found := slices.BinarySearchFunc(*tl, r, compareRep)
+	if found {
+		return i, false
+	}
+	*tl = slices.Insert(*tl, i, r)
+	return i, true
+}
+
+// A person is someone the detector holds reports of.
+type person struct {
+	id      int64
+	reports timeline
+	cells   []cellRef // the grid cells of reports, with how many are in each
+	pairs   int       // pairs that refer to this person
+	mark    uint64    // the last search that found this person
+	keep    int64     // while pruning: the earliest time a pair may sweep from
+}

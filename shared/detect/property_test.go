@@ -1,0 +1,205 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// world is a random small world: a few people in a small hall, standing or
+// walking, reporting in bursts every few seconds or now and then every few
+// minutes, over an hour or so.
+func world(rng *rand.Rand) []Report {
+	var rs []Report
+	id := int64(0)
+	n := 2 + rng.IntN(5)
+	size := 6 + rng.Float64()*14
+	for person := int64(1); person <= int64(n); person++ {
+		t := rng.Float64() * 600
+		north, east := rng.Float64()*size, rng.Float64()*size
+		for t < 3600 {
+			switch rng.IntN(10) {
+			case 0: // a new spot
+				north, east = rng.Float64()*size, rng.Float64()*size
+			case 1, 2: // a step
+				north += rng.NormFloat64() * 2
+				east += rng.NormFloat64() * 2
+			}
+			lat, lon := place(north+rng.NormFloat64()*0.3, east+rng.NormFloat64()*0.3)
+			id++
+			// Whole milliseconds, and now and then two at the same moment.
+			at := t0.Add(time.Duration(t*1000) * time.Millisecond)
+			rs = append(rs, Report{ID: id, Person: person, Time: at, Lat: lat, Lon: lon})
+			switch rng.IntN(6) {
+			case 0:
+				t += 60 + rng.Float64()*1200 // silent for a while
+			case 1:
+				t += 0 // the same moment
+			case 2, 3:
+				t += 1 + rng.Float64()*10
+			default:
+				t += 20 + rng.Float64()*200
+			}
+		}
+	}
+	return rs
+}
+
+// store is the meetings as a caller keeps them: Changes applied in turn. As a
+// History, it holds the reports stored so far.
+type store struct {
+	meetings map[Key]Meeting
+	reports  []Report
+}
+
+func newStore() *store { return &store{meetings: map[Key]Meeting{}} }
+
+func (s *store) apply(t testing.TB, c Changes) {
+	t.Helper()
+	for _, r := range c.Removed {
+		delete(s.meetings, r.Key)
+	}
+	for _, m := range c.Upserted {
+		s.meetings[m.Key] = m
+	}
+	for _, st := range c.Started {
+		if _, ok := s.meetings[st.Key]; !ok {
+			t.Errorf("start of %v, not upserted", st.Key)
+		}
+	}
+}
+
+func (s *store) sorted() []Meeting {
+	ms := make([]Meeting, 0, len(s.meetings))
+	for _, m := range s.meetings {
+		ms = append(ms, m)
+	}
+	slices.SortFunc(ms, func(x, y Meeting) int { return compareKey(x.Key, y.Key) })
+	return ms
+}
+
+func (s *store) Reports(ctx context.Context, from, to time.Time, persons []int64, points []Point, radius float64) ([]Report, error) {
+	var out []Report
+	for _, r := range s.reports {
+		if r.Time.Before(from) || r.Time.After(to) {
+			continue
+		}
+		in := slices.Contains(persons, r.Person)
+		for _, p := range points {
+			in = in || distance(p.Lat, p.Lon, scaleAt(p.Lat), r.Lat, r.Lon, scaleAt(r.Lat)) <= radius
+		}
+		if in {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (s *store) Meetings(ctx context.Context, person int64, from, to time.Time) ([]Meeting, error) {
+	var out []Meeting
+	for _, m := range s.meetings {
+		if (m.A == person || m.B == person) && !m.Started.After(to) && !m.LastSeen.Before(from) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// same tells how two lists of meetings differ, if they do: times exactly,
+// distances and places within 1e-6.
+func same(got, want []Meeting) error {
+	if len(got) != len(want) {
+		return fmt.Errorf("%d meetings; want %d:\n got %v\nwant %v", len(got), len(want), got, want)
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Key != w.Key || !g.LastSeen.Equal(w.LastSeen) || g.Together != w.Together || g.Ended != w.Ended ||
+			math.Abs(g.ClosestM-w.ClosestM) > 1e-6 || math.Abs(g.Lat-w.Lat) > 1e-6 || math.Abs(g.Lon-w.Lon) > 1e-6 {
+			return fmt.Errorf("meeting %d = %+v; want %+v", i, g, w)
+		}
+	}
+	return nil
+}
+
+// feed gives the reports to d in random groups, some twice, with a now a
+// little ahead of (or behind) the newest of each group, applying the changes
+// to s; now and then it restarts d from a snapshot.
+func feed(t testing.TB, rng *rand.Rand, d **Detector, s *store, rs []Report, restarts bool) {
+	t.Helper()
+	ctx := context.Background()
+	for len(rs) > 0 {
+		n := min(len(rs), 1+rng.IntN(12))
+		group := slices.Clone(rs[:n])
+		rs = rs[n:]
+		if rng.IntN(4) == 0 { // a redelivery
+			group = append(group, group[rng.IntN(len(group))])
+		}
+		newest := slices.MaxFunc(group, func(x, y Report) int { return x.Time.Compare(y.Time) }).Time
+		now := newest.Add(time.Duration(rng.IntN(60)-20) * time.Second)
+		s.reports = append(s.reports, group...)
+		if err := (*d).Add(ctx, group, now); err != nil {
+			t.Fatal(err)
+		}
+		s.apply(t, (*d).Changes())
+		if restarts && rng.IntN(8) == 0 {
+			b, err := (*d).MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh := New((*d).p, s)
+			if err := fresh.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+			*d = fresh
+		}
+	}
+}
+
+// finish moves d to now and checks that the stored meetings are the
+// reference's.
+func finish(t testing.TB, d *Detector, s *store, all []Report, now time.Time) {
+	t.Helper()
+	if err := d.Add(context.Background(), nil, now); err != nil {
+		t.Fatal(err)
+	}
+	s.apply(t, d.Changes())
+	if err := same(s.sorted(), Reference(d.p, all, d.Time())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shuffle returns the reports in time order, each moved back by up to
+// lateness at random (a report that arrives late), or in any order.
+func shuffle(rng *rand.Rand, rs []Report, lateness time.Duration) []Report {
+	rs = slices.Clone(rs)
+	if lateness < 0 {
+		rng.Shuffle(len(rs), func(i, j int) { rs[i], rs[j] = rs[j], rs[i] })
+		return rs
+	}
+	arrival := map[int64]time.Time{}
+	for _, r := range rs {
+		arrival[r.ID] = r.Time.Add(time.Duration(rng.Float64() * float64(lateness)))
+	}
+	slices.SortStableFunc(rs, func(x, y Report) int { return arrival[x.ID].Compare(arrival[y.ID]) })
+	return rs
+}
+
+func TestDetectorInMemory(t *testing.T) {
+	p := DefaultParams()
+	p.Lateness = 24 * time.Hour // every report from memory
+	for seed := range uint64(300) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		rs := world(rng)
+		for _, order := range []time.Duration{0, 30 * time.Second, -1} {
+			d, s := New(p, nil), newStore()
+			feed(t, rng, &d, s, shuffle(rng, rs, order), seed%2 == 0)
+			t.Run(fmt.Sprintf("seed %d order %v", seed, order), func(t *testing.T) {
+				finish(t, d, s, rs, t0.Add(time.Duration(rng.IntN(80))*time.Minute))
+			})
+		}
+	}
+}
