@@ -29,7 +29,8 @@ type Detector struct {
 	now     int64 // the detector's time; math.MinInt64 before any report
 	newest  int64 // the newest report's time
 	persons map[int64]*person
-	pairs   map[pairKey]*pair
+	pairs   map[uint64]*pair // by key(a, b)
+	free    []uint32         // slots of persons forgotten
 	grid    *grid
 
 	dirty     []*pair // pairs changed since the last Changes
@@ -47,8 +48,7 @@ func New(p Params, h History) *Detector {
 	return &Detector{
 		p: p, rl: rulesOf(p), h: h,
 		now: math.MinInt64, newest: math.MinInt64, evaluated: math.MinInt64, pruned: math.MinInt64,
-		persons: map[int64]*person{}, pairs: map[pairKey]*pair{}, grid: newGrid(p.Distance),
-		pend: newPending(),
+		persons: map[int64]*person{}, pairs: map[uint64]*pair{}, grid: newGrid(p.Distance),
 	}
 }
 
@@ -57,7 +57,7 @@ func (d *Detector) Time() time.Time {
 	if d.now == math.MinInt64 {
 		return time.Time{}
 	}
-	return time.Unix(0, d.now).UTC()
+	return instant(d.now)
 }
 
 // frontier is the time before which reports are no longer in memory alone.
@@ -82,7 +82,7 @@ func (d *Detector) Add(ctx context.Context, reports []Report, now time.Time) err
 		t := r.Time.UnixNano()
 		d.newest = max(d.newest, t)
 		if t >= frontier {
-			d.place(r.Person, newRep(r))
+			d.place(r.Person, newRep(r), math.MinInt64)
 		}
 	}
 	for _, r := range rs {
@@ -98,29 +98,35 @@ func (d *Detector) Add(ctx context.Context, reports []Report, now time.Time) err
 	return nil
 }
 
-// place adds a report at or after the frontier: it marks the pairs that may
-// change, from its time on.
-func (d *Detector) place(id int64, r rep) {
-	p := d.persons[id]
-	if p == nil {
-		p = &person{id: id}
-		d.persons[id] = p
-	}
+// place adds a report to memory: it marks the pairs that may change, from
+// its time (or from floor, if later) on.
+func (d *Detector) place(id int64, r rep, floor int64) {
+	p := d.person(id)
 	i, added := p.reports.insert(r)
 	if !added {
 		return
 	}
 	d.grid.add(p, r.lat, r.lon)
-	from, to := r.t, p.reports.end(i, d.rl.hold)
+	from, to := max(r.t, floor), p.reports.end(i, d.rl.hold)
 	if from >= to { // another report of the same moment is held instead
 		return
 	}
 	d.search++
 	p.mark = d.search
+	// The pairs that change are with those held near r, or near the report
+	// it cut short (prev), from `from` to `to`.
+	var prev *rep
+	if i > 0 && p.reports.end(i-1, d.rl.hold) == r.t {
+		prev = &p.reports[i-1]
+	}
 	touch := func(q *person) {
+		now := d.meets(r, q, from, to)
+		if !now && (prev == nil || !d.meets(*prev, q, from, to)) {
+			return
+		}
 		pr := d.pairs[key(p, q)]
 		if pr == nil {
-			if !d.meets(r, q, from, to) {
+			if !now {
 				return
 			}
 			pr = newPair(p, q)
@@ -129,17 +135,40 @@ func (d *Detector) place(id int64, r rep) {
 		d.touch(pr, from)
 	}
 	d.grid.near(r.lat, r.lon, d.search, touch)
-	if i > 0 && p.reports.end(i-1, d.rl.hold) == from { // the report it cut short
-		prev := p.reports[i-1]
+	if prev != nil && d.grid.cellOf(prev.lat, prev.lon) != d.grid.cellOf(r.lat, r.lon) {
 		d.grid.near(prev.lat, prev.lon, d.search, touch)
 	}
 }
 
-func key(p, q *person) pairKey {
-	if p.id > q.id {
-		p, q = q, p
+// key is the key of the pair of p and q among the detector's pairs.
+func key(p, q *person) uint64 {
+	lo, hi := p.slot, q.slot
+	if lo > hi {
+		lo, hi = hi, lo
 	}
-	return pairKey{p.id, q.id}
+	return uint64(lo)<<32 | uint64(hi)
+}
+
+// pairOf returns the pair of persons a and b, if there is one.
+func (d *Detector) pairOf(a, b int64) *pair {
+	p, q := d.persons[a], d.persons[b]
+	if p == nil || q == nil {
+		return nil
+	}
+	return d.pairs[key(p, q)]
+}
+
+// person returns the person id, in memory from now on.
+func (d *Detector) person(id int64) *person {
+	p := d.persons[id]
+	if p == nil {
+		p = &person{id: id, slot: uint32(len(d.persons))}
+		if n := len(d.free); n > 0 {
+			p.slot, d.free = d.free[n-1], d.free[:n-1]
+		}
+		d.persons[id] = p
+	}
+	return p
 }
 
 // meets tells whether q is held within Distance of r at some moment of [from,
@@ -169,18 +198,13 @@ func (d *Detector) touch(pr *pair, t int64) {
 func (d *Detector) Changes() Changes {
 	if d.now != d.evaluated {
 		for _, pr := range d.growing {
-			if len(pr.marks) > 0 {
+			if pr.wake <= d.now && len(pr.marks) > 0 {
 				d.touch(pr, pr.marks[len(pr.marks)-1].t)
 			}
 		}
 		d.evaluated = d.now
 	}
-	for _, pr := range d.dirty {
-		d.evaluate(pr)
-		pr.at, pr.dirty = -1, math.MaxInt64
-	}
-	clear(d.dirty)
-	d.dirty = d.dirty[:0]
+	d.settle()
 	if f := d.frontier(); f != math.MinInt64 && (d.pruned == math.MinInt64 || f-d.pruned >= d.rl.late/4) {
 		d.prune(f)
 		d.pruned = f
@@ -188,12 +212,22 @@ func (d *Detector) Changes() Changes {
 	return d.pend.take()
 }
 
+// settle evaluates the pairs changed since they last were.
+func (d *Detector) settle() {
+	for _, pr := range d.dirty {
+		d.evaluate(pr)
+		pr.at, pr.dirty = -1, math.MaxInt64
+	}
+	clear(d.dirty)
+	d.dirty = d.dirty[:0]
+}
+
 // evaluate sweeps pr from its latest checkpoint at or before the earliest
 // change to the detector's time, and reports how its meetings changed.
 func (d *Detector) evaluate(pr *pair) {
 	c := pr.resume(pr.dirty)
 	a, b := pr.a.reports, pr.b.reports
-	latest := max(a[len(a)-1].t, b[len(b)-1].t)
+	latest := max(a.latest(), b.latest())
 	r := c.run
 	d.fresh = d.fresh[:0]
 	done := func(m agg) { d.fresh = append(d.fresh, m) }
@@ -209,7 +243,21 @@ func (d *Detector) evaluate(pr *pair) {
 		pr.last = r.last
 	}
 	d.report(pr, c.cut(), d.fresh, a, b)
-	d.grow(pr, (r.open && d.now < r.last+d.rl.gap) || latest >= d.now)
+	// Time passing changes the pair next: at once if one of the two reported
+	// at or after now (a meeting may begin there), Refresh after the last
+	// seen sent if they are together now, when its meeting ends if they are
+	// not.
+	switch {
+	case latest >= d.now:
+		pr.wake = d.now
+	case r.open && r.last == d.now:
+		pr.wake = pr.sent[len(pr.sent)-1].last + d.rl.refresh
+	case r.open && d.now < r.last+d.rl.gap:
+		pr.wake = r.last + d.rl.gap
+	default:
+		pr.wake = math.MaxInt64
+	}
+	d.grow(pr, pr.wake != math.MaxInt64)
 }
 
 // grow files pr among the growing pairs, or takes it out.
@@ -239,15 +287,17 @@ func (d *Detector) report(pr *pair, cut int64, fresh []agg, a, b timeline) {
 	d.old = append(d.old[:0], pr.sent[i:]...)
 	pr.sent = pr.sent[:i]
 	for _, f := range fresh {
-		m := f.meeting(pr.a.id, pr.b.id, d.rl.gap, d.now)
-		pr.sent = append(pr.sent, sent{f, m.Ended})
+		ended := d.now >= f.last+d.rl.gap
 		j := slices.IndexFunc(d.old, func(o sent) bool { return o.start == f.start })
-		if j >= 0 && d.old[j] == (sent{f, m.Ended}) {
+		if j >= 0 && (d.old[j] == sent{f, ended} || d.grew(d.old[j], f, ended)) {
+			pr.sent = append(pr.sent, d.old[j])
 			continue
 		}
+		pr.sent = append(pr.sent, sent{f, ended})
+		m := f.meeting(pr.a.id, pr.b.id, d.rl.gap, d.now)
 		d.pend.upsert(m)
 		if j < 0 && !slices.ContainsFunc(d.old, func(o sent) bool { return overlaps(o.agg, f) }) {
-			d.pend.start(d.started(pr, m, f.start, a, b))
+			d.pend.start(startOf(m, f.start, pr.a.id, pr.b.id, a, b))
 		}
 	}
 	for _, o := range d.old {
@@ -256,17 +306,24 @@ func (d *Detector) report(pr *pair, cut int64, fresh []agg, a, b timeline) {
 		}
 		var into *Key
 		if j := slices.IndexFunc(fresh, func(f agg) bool { return overlaps(o.agg, f) }); j >= 0 {
-			into = &Key{A: pr.a.id, B: pr.b.id, Started: time.Unix(0, fresh[j].start).UTC()}
+			into = &Key{A: pr.a.id, B: pr.b.id, Started: instant(fresh[j].start)}
 		}
-		d.pend.remove(Key{A: pr.a.id, B: pr.b.id, Started: time.Unix(0, o.start).UTC()}, into)
+		d.pend.remove(Key{A: pr.a.id, B: pr.b.id, Started: instant(o.start)}, into)
 	}
 }
 
-// started is the start of meeting m at t: the report, of a or b, from which
-// both were held together, the other's report held then, and their distance.
-func (d *Detector) started(pr *pair, m Meeting, t int64, a, b timeline) Start {
-	ra, rb := a[a.last(t)], b[b.last(t)]
-	s := Start{Meeting: m, Report: ra.report(pr.a.id), Near: rb.report(pr.b.id), Distance: ra.distance(rb)}
+// grew tells whether f, the meeting sent as o, only went on for less than
+// Refresh since: a change that can wait.
+func (d *Detector) grew(o sent, f agg, ended bool) bool {
+	return !o.ended && !ended && f.last >= o.last && f.last-o.last < d.rl.refresh && f.together >= o.together
+}
+
+// startOf is the start of meeting m of a and b at t: the report, of either,
+// from which both were held together, the other's report held then, and
+// their distance.
+func startOf(m Meeting, t int64, a, b int64, ta, tb timeline) Start {
+	ra, rb := ta[ta.last(t)], tb[tb.last(t)]
+	s := Start{Meeting: m, Report: ra.report(a), Near: rb.report(b), Distance: ra.distance(rb)}
 	if compareRep(rb, ra) > 0 {
 		s.Report, s.Near = s.Near, s.Report
 	}
@@ -301,9 +358,12 @@ func (d *Detector) prune(frontier int64) {
 		if i > 0 {
 			p.reports = slices.Clone(p.reports[i:])
 		}
-		if last := p.reports[len(p.reports)-1]; p.pairs == 0 && last.t+d.rl.hold <= frontier {
-			d.grid.remove(p, last.lat, last.lon)
+		if p.pairs == 0 && p.reports.latest()+d.rl.hold <= frontier {
+			for _, r := range p.reports {
+				d.grid.remove(p, r.lat, r.lon)
+			}
 			delete(d.persons, id)
+			d.free = append(d.free, p.slot)
 		}
 	}
 }

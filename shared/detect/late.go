@@ -1,11 +1,239 @@
 package detect
 
 import (
+	"cmp"
 	"context"
-	"errors"
+	"fmt"
+	"math"
+	"slices"
 )
 
-// late places a report older than the frontier, through History.
-func (d *Detector) late(ctx context.Context, r Report) error {
-	return errors.New("late reports: todo")
+// late places a report older than the frontier. Memory no longer holds what
+// it changes, so History does: the report changes its person's held position
+// from its time t until their next report or the hold's end (e), so the
+// pairs it can change are with the people who reported near it, or near the
+// report it cuts short, from t − Hold to e. For each, the meetings that can
+// change are those within Gap of [t, e); the sweep starts Gap before the
+// first of them (where, before and after the report alike, the two were not
+// together), runs to the frontier over History's reports and memory's, and
+// its meetings replace the stored ones. The meeting open at the frontier, if
+// any, goes on in memory from a checkpoint there.
+func (d *Detector) late(ctx context.Context, report Report) error {
+	if d.h == nil {
+		return fmt.Errorf("a report older than %v needs a history", d.Time().Add(-d.p.Lateness))
+	}
+	d.settle() // what memory knows, among the meetings
+	frontier := d.frontier()
+	r := newRep(report)
+	id := report.Person
+	around, err := d.h.Reports(ctx, instant(r.t-d.rl.hold), instant(r.t+d.rl.hold), []int64{id}, nil, 0)
+	if err != nil {
+		return err
+	}
+	mine := d.merged(id, around, frontier)
+	i, _ := mine.insert(r)
+	from, to := r.t, mine.end(i, d.rl.hold)
+	points := []Point{{r.lat, r.lon}}
+	if i > 0 && mine.end(i-1, d.rl.hold) == from {
+		points = append(points, Point{mine[i-1].lat, mine[i-1].lon})
+	}
+	if to > frontier { // it is held into memory's time
+		d.place(id, r, frontier)
+	}
+	near, err := d.h.Reports(ctx, instant(from-d.rl.hold), instant(to), nil, points, d.rl.distance)
+	if err != nil {
+		return err
+	}
+	stored, err := d.meetings(ctx, id, from-d.rl.gap, to+d.rl.gap)
+	if err != nil {
+		return err
+	}
+	others := map[int64]bool{}
+	for _, q := range near {
+		others[q.Person] = true
+	}
+	for _, m := range stored {
+		others[m.A], others[m.B] = true, true
+	}
+	delete(others, id)
+	for _, other := range slices.Sorted(mapsKeys(others)) {
+		lo := from
+		for _, m := range stored {
+			if m.A == other || m.B == other {
+				lo = min(lo, m.Started.UnixNano())
+			}
+		}
+		if err := d.redo(ctx, id, other, lo-d.rl.gap, frontier); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func mapsKeys(m map[int64]bool) func(func(int64) bool) {
+	return func(yield func(int64) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// merged is the timeline of a person: History's reports before the
+// frontier, and memory's.
+func (d *Detector) merged(id int64, history []Report, frontier int64) timeline {
+	var tl timeline
+	if p := d.persons[id]; p != nil {
+		tl = slices.Clone(p.reports)
+	}
+	for _, h := range history {
+		if h.Person == id && h.Time.UnixNano() < frontier {
+			tl.insert(newRep(h))
+		}
+	}
+	return tl
+}
+
+// redo sweeps the pair of persons x and y from lo (where they were not
+// together) to the frontier, replaces the stored meetings that started
+// from lo on with the sweep's, and hands the meeting open at the frontier to
+// memory.
+func (d *Detector) redo(ctx context.Context, x, y int64, lo, frontier int64) error {
+	a, b := min(x, y), max(x, y)
+	history, err := d.h.Reports(ctx, instant(lo-d.rl.hold), instant(frontier), []int64{a, b}, nil, 0)
+	if err != nil {
+		return err
+	}
+	ta, tb := d.merged(a, history, frontier), d.merged(b, history, frontier)
+	var closed []agg
+	var r run
+	d.rl.sweep(ta, tb, lo, frontier, &r, func(m agg) { closed = append(closed, m) })
+	if r.open && r.last+d.rl.gap <= frontier { // it cannot grow from memory
+		closed, r = append(closed, r.agg), run{}
+	}
+	cut := checkpoint{t: frontier, run: r}.cut()
+
+	old, err := d.stored(ctx, a, b, lo)
+	if err != nil {
+		return err
+	}
+	var before, after []Meeting
+	for _, m := range old {
+		if m.Started.UnixNano() < cut {
+			before = append(before, m)
+		} else {
+			after = append(after, m)
+		}
+	}
+	// The meetings closed before the frontier, against those stored.
+	fresh := slices.Clone(closed)
+	if r.open {
+		fresh = append(fresh, r.agg)
+	}
+	for _, f := range closed {
+		m := f.meeting(a, b, d.rl.gap, d.now)
+		j := slices.IndexFunc(before, func(o Meeting) bool { return o.Started.Equal(m.Started) })
+		if j >= 0 && sameMeeting(before[j], m) {
+			continue
+		}
+		d.pend.upsert(m)
+		if j < 0 && !slices.ContainsFunc(before, func(o Meeting) bool { return overlaps(aggOf(o), f) }) {
+			d.pend.start(startOf(m, f.start, a, b, ta, tb))
+		}
+	}
+	for _, o := range before {
+		if slices.ContainsFunc(closed, func(f agg) bool { return f.start == o.Started.UnixNano() }) {
+			continue
+		}
+		var into *Key
+		if j := slices.IndexFunc(fresh, func(f agg) bool { return overlaps(aggOf(o), f) }); j >= 0 {
+			into = &Key{A: a, B: b, Started: instant(fresh[j].start)}
+		}
+		d.pend.remove(o.Key, into)
+	}
+
+	// The rest is memory's: from a checkpoint at the frontier, against the
+	// meetings stored from its open meeting on.
+	pr := d.pairOf(a, b)
+	if pr == nil {
+		if !r.open {
+			for _, o := range after { // they were memory's, and are no more
+				d.pend.remove(o.Key, nil)
+			}
+			return nil
+		}
+		pr = newPair(d.person(a), d.person(b))
+		d.pairs[key(pr.a, pr.b)] = pr
+	}
+	pr.marks = append(pr.marks[:0], checkpoint{t: frontier, run: r})
+	pr.sent = pr.sent[:0]
+	for _, o := range after {
+		pr.sent = append(pr.sent, sent{aggOf(o), o.Ended})
+	}
+	// The open meeting, if new, starts here, where its first reports are at
+	// hand.
+	if f := r.agg; r.open && !slices.ContainsFunc(after, func(o Meeting) bool { return o.Started.UnixNano() == f.start }) {
+		m := f.meeting(a, b, d.rl.gap, frontier)
+		d.pend.upsert(m)
+		if !slices.ContainsFunc(old, func(o Meeting) bool { return overlaps(aggOf(o), f) }) {
+			d.pend.start(startOf(m, f.start, a, b, ta, tb))
+		}
+		pr.sent = append(pr.sent, sent{f, m.Ended})
+		slices.SortFunc(pr.sent, func(x, y sent) int { return cmp.Compare(x.start, y.start) })
+	}
+	d.touch(pr, frontier)
+	return nil
+}
+
+// meetings returns the stored meetings of person that overlap [from, to],
+// with the changes not yet taken applied, by start.
+func (d *Detector) meetings(ctx context.Context, person int64, from, to int64) ([]Meeting, error) {
+	all, err := d.h.Meetings(ctx, person, instant(from), instant(to))
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[Key]Meeting{}
+	for _, m := range all {
+		byKey[m.Key] = m
+	}
+	for _, c := range d.pend.changes {
+		m := c.m
+		switch {
+		case c.removed:
+			delete(byKey, m.Key)
+		case (m.A == person || m.B == person) && m.Started.UnixNano() <= to && m.LastSeen.UnixNano() >= from:
+			byKey[m.Key] = m
+		}
+	}
+	ms := make([]Meeting, 0, len(byKey))
+	for _, m := range byKey {
+		ms = append(ms, m)
+	}
+	slices.SortFunc(ms, func(x, y Meeting) int { return x.Started.Compare(y.Started) })
+	return ms, nil
+}
+
+// stored returns the stored meetings of a and b that started at or after
+// lo.
+func (d *Detector) stored(ctx context.Context, a, b int64, lo int64) ([]Meeting, error) {
+	all, err := d.meetings(ctx, a, lo, math.MaxInt64)
+	return slices.DeleteFunc(all, func(m Meeting) bool { return m.B != b || m.Started.UnixNano() < lo }), err
+}
+
+// sameMeeting tells whether x and y are the same meeting with the same
+// values, floats within 1e-9.
+func sameMeeting(x, y Meeting) bool {
+	return x.A == y.A && x.B == y.B && x.Started.Equal(y.Started) && x.LastSeen.Equal(y.LastSeen) &&
+		x.Together == y.Together && x.Ended == y.Ended &&
+		math.Abs(x.ClosestM-y.ClosestM) <= 1e-9 && math.Abs(x.Lat-y.Lat) <= 1e-9 && math.Abs(x.Lon-y.Lon) <= 1e-9
+}
+
+// aggOf is a stored meeting as a sweep's.
+func aggOf(m Meeting) agg {
+	together := int64(m.Together)
+	return agg{
+		start: m.Started.UnixNano(), last: m.LastSeen.UnixNano(), together: together,
+		closest: m.ClosestM, sumLat: m.Lat * float64(together), sumLon: m.Lon * float64(together),
+	}
 }

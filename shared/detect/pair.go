@@ -29,6 +29,7 @@ type pair struct {
 	// detector's time (where a meeting may begin);
 	// growing is its index in Detector.growing, or -1.
 	growing int
+	wake    int64 // when time passing changes it next
 	last    int64 // the end of the last together-moment; math.MinInt64 if none
 }
 
@@ -41,8 +42,6 @@ type sent struct {
 	agg
 	ended bool
 }
-
-type pairKey struct{ a, b int64 }
 
 func newPair(a, b *person) *pair {
 	if a.id > b.id {

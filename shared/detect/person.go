@@ -2,8 +2,8 @@ package detect
 
 import (
 	"cmp"
+	"math"
 	"slices"
-	"time"
 )
 
 // rep is a report as the detector keeps it: times in Unix nanoseconds, and
@@ -19,7 +19,7 @@ func newRep(r Report) rep {
 }
 
 func (r rep) report(person int64) Report {
-	return Report{ID: r.id, Person: person, Time: time.Unix(0, r.t).UTC(), Lat: r.lat, Lon: r.lon}
+	return Report{ID: r.id, Person: person, Time: instant(r.t), Lat: r.lat, Lon: r.lon}
 }
 
 func (r rep) distance(q rep) float64 { return distance(r.lat, r.lon, r.s, q.lat, q.lon, q.s) }
@@ -39,8 +39,19 @@ func (tl timeline) end(i int, hold int64) int64 {
 	return e
 }
 
+// latest is the time of the last report, math.MinInt64 if none.
+func (tl timeline) latest() int64 {
+	if len(tl) == 0 {
+		return math.MinInt64
+	}
+	return tl[len(tl)-1].t
+}
+
 // last returns the index of the last report taken at or before t, or -1.
 func (tl timeline) last(t int64) int {
+	if n := len(tl); n > 0 && tl[n-1].t <= t { // most often, in time order
+		return n - 1
+	}
 	i, _ := slices.BinarySearchFunc(tl, t, func(r rep, t int64) int {
 		if r.t <= t {
 			return -1
@@ -63,6 +74,7 @@ func (tl *timeline) insert(r rep) (int, bool) {
 // A person is someone the detector holds reports of.
 type person struct {
 	id      int64
+	slot    uint32 // a number of its own among the persons in memory
 	reports timeline
 	cells   []cellRef // the grid cells of reports, with how many are in each
 	pairs   int       // pairs that refer to this person

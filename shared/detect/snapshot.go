@@ -12,7 +12,7 @@ import (
 // reports, each pair's checkpoints and meetings sent, and the changes not yet
 // taken. Integers are varints, times mostly as differences, floats their 8
 // bytes.
-const snapshotVersion = 1
+const snapshotVersion = 3
 
 // MarshalBinary encodes the detector's whole state (for scale to zero and
 // failover); UnmarshalBinary restores it into a detector made by New with the
@@ -24,6 +24,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	w.int(d.rl.hold)
 	w.int(d.rl.gap)
 	w.int(d.rl.late)
+	w.int(d.rl.refresh)
 	w.int(d.now)
 	w.int(d.newest)
 	w.int(d.evaluated)
@@ -47,6 +48,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 		w.int(pr.b.id)
 		w.int(pr.dirty)
 		w.bool(pr.growing >= 0)
+		w.int(pr.wake)
 		w.int(pr.last)
 		w.int(int64(len(pr.marks)))
 		for _, c := range pr.marks {
@@ -60,16 +62,13 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 			w.bool(s.ended)
 		}
 	}
-	w.int(int64(len(d.pend.upserted)))
-	for _, m := range d.pend.upserted {
-		w.meeting(m)
-	}
-	w.int(int64(len(d.pend.removed)))
-	for k, into := range d.pend.removed {
-		w.key(k)
-		w.bool(into != nil)
-		if into != nil {
-			w.key(*into)
+	w.int(int64(len(d.pend.changes)))
+	for _, c := range d.pend.changes {
+		w.meeting(c.m)
+		w.bool(c.removed)
+		w.bool(c.into != nil)
+		if c.into != nil {
+			w.key(*c.into)
 		}
 	}
 	w.int(int64(len(d.pend.started)))
@@ -88,13 +87,13 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	if v := r.int(); v != snapshotVersion {
 		return fmt.Errorf("snapshot version %d, want %d", v, snapshotVersion)
 	}
-	if rl := (rules{distance: r.float(), hold: r.int(), gap: r.int(), late: r.int()}); r.err == nil && rl != d.rl {
+	if rl := (rules{distance: r.float(), hold: r.int(), gap: r.int(), late: r.int(), refresh: r.int()}); r.err == nil && rl != d.rl {
 		return fmt.Errorf("snapshot made with %+v, detector has %+v", rl, d.rl)
 	}
 	fresh := New(d.p, d.h)
 	fresh.now, fresh.newest, fresh.evaluated, fresh.pruned = r.int(), r.int(), r.int(), r.int()
 	for n := r.count(); n > 0 && r.err == nil; n-- {
-		p := &person{id: r.int()}
+		p := fresh.person(r.int())
 		var id, t int64
 		for m := r.count(); m > 0 && r.err == nil; m-- {
 			id, t = id+r.int(), t+r.int()
@@ -102,7 +101,6 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 			p.reports = append(p.reports, rep{id: id, t: t, lat: lat, lon: lon, s: scaleAt(lat)})
 			fresh.grid.add(p, lat, lon)
 		}
-		fresh.persons[p.id] = p
 	}
 	for n := r.count(); n > 0 && r.err == nil; n-- {
 		a, b := fresh.persons[r.int()], fresh.persons[r.int()]
@@ -115,7 +113,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 			fresh.touch(pr, dirty)
 		}
 		fresh.grow(pr, r.bool())
-		pr.last = r.int()
+		pr.wake, pr.last = r.int(), r.int()
 		for m := r.count(); m > 0 && r.err == nil; m-- {
 			pr.marks = append(pr.marks, checkpoint{t: r.int(), run: run{open: r.bool(), agg: r.agg()}})
 		}
@@ -124,16 +122,12 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		}
 	}
 	for n := r.count(); n > 0 && r.err == nil; n-- {
-		fresh.pend.upsert(r.meeting())
-	}
-	for n := r.count(); n > 0 && r.err == nil; n-- {
-		k := r.key()
-		var into *Key
+		c := change{m: r.meeting(), removed: r.bool()}
 		if r.bool() {
-			i := r.key()
-			into = &i
+			into := r.key()
+			c.into = &into
 		}
-		fresh.pend.remove(k, into)
+		fresh.pend.changes = append(fresh.pend.changes, c)
 	}
 	for n := r.count(); n > 0 && r.err == nil; n-- {
 		fresh.pend.start(Start{Meeting: r.meeting(), Report: r.report(), Near: r.report(), Distance: r.float()})

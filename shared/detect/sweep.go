@@ -20,11 +20,14 @@ type run struct {
 	agg
 }
 
+// instant is a time in Unix nanoseconds as a time.Time, in UTC.
+func instant(t int64) time.Time { return time.Unix(0, t).UTC() }
+
 // meeting is the meeting of a and b that m is, at time now.
 func (m agg) meeting(a, b int64, gap, now int64) Meeting {
 	return Meeting{
-		Key:      Key{A: a, B: b, Started: time.Unix(0, m.start).UTC()},
-		LastSeen: time.Unix(0, m.last).UTC(),
+		Key:      Key{A: a, B: b, Started: instant(m.start)},
+		LastSeen: instant(m.last),
 		Together: time.Duration(m.together),
 		ClosestM: m.closest,
 		Lat:      m.sumLat / float64(m.together),
@@ -35,12 +38,12 @@ func (m agg) meeting(a, b int64, gap, now int64) Meeting {
 
 // rules are Params in Unix nanoseconds.
 type rules struct {
-	distance        float64
-	hold, gap, late int64
+	distance                 float64
+	hold, gap, late, refresh int64
 }
 
 func rulesOf(p Params) rules {
-	return rules{distance: p.Distance, hold: int64(p.Hold), gap: int64(p.Gap), late: int64(p.Lateness)}
+	return rules{distance: p.Distance, hold: int64(p.Hold), gap: int64(p.Gap), late: int64(p.Lateness), refresh: int64(p.Refresh)}
 }
 
 // sweep carries r over the elementary intervals of [from, to): the moments
