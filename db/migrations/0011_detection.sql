@@ -25,6 +25,19 @@ CREATE TABLE detect_state (
     reported        timestamptz NOT NULL DEFAULT now()
 );
 
+-- What a zone's owner wrote to the meeting table since its checkpoint: the
+-- row as it was before (NULL: the owner inserted it). An owner that takes
+-- the zone over puts those rows back before it restores the checkpoint and
+-- applies the rows after it, so that the meetings are what the checkpoint
+-- saw and the replay changes them as the first run did, whatever order the
+-- rows come in this time.
+CREATE TABLE detect_undo (
+    zone       integer NOT NULL,
+    meeting_id bigint NOT NULL,
+    before     jsonb,
+    PRIMARY KEY (zone, meeting_id)
+);
+
 -- Meetings are co-presence now: together_s is the time the two were
 -- together, gaps excluded. A meeting is known by its pair and start; the
 -- merged tombstones keep theirs but no longer count.
@@ -46,3 +59,4 @@ ORDER BY chunk;
 GRANT INSERT ON detect_backlog TO udaconnect_locations;
 GRANT SELECT, DELETE ON detect_backlog TO udaconnect_connections;
 GRANT SELECT, INSERT, UPDATE ON detect_state TO udaconnect_connections;
+GRANT SELECT, INSERT, DELETE ON detect_undo TO udaconnect_connections;

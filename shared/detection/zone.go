@@ -37,8 +37,12 @@ type Zone struct {
 	starts    []detect.Start        // meetings started since the last flush
 }
 
-// Open restores the detector of the zone leased.
+// Open restores the detector of the zone leased, and the meetings as its
+// checkpoint saw them: the rows after it are applied again from there.
 func Open(ctx context.Context, lease *postgres.ZoneLease, p detect.Params) (*Zone, error) {
+	if err := lease.Undo(ctx); err != nil {
+		return nil, err
+	}
 	z := &Zone{lease: lease, pending: newPending()}
 	z.d = detect.New(p, overlay{lease.History(), &z.pending})
 	state, err := lease.State(ctx)
@@ -136,8 +140,25 @@ func (z *Zone) Publish(ctx context.Context) (int64, time.Time, error) {
 	return z.lease.Publish(ctx, z.d.Time(), z.applied)
 }
 
+// DrainZone leases zone and applies its whole backlog, as connections
+// would: what a loader does after storing reports. It does nothing, and
+// returns false, when another process owns the zone, which then detects
+// them.
+func DrainZone(ctx context.Context, db *postgres.DB, zone int, p detect.Params) (bool, error) {
+	lease, err := db.ClaimZone(ctx, zone)
+	if err != nil || lease == nil {
+		return false, err
+	}
+	defer lease.Close()
+	z, err := Open(ctx, lease, p)
+	if err != nil {
+		return false, err
+	}
+	return true, z.Drain(ctx, time.Now())
+}
+
 // Drain applies the whole backlog of the zone, writes what it changed and
-// checkpoints: what a loader does after storing reports.
+// checkpoints.
 func (z *Zone) Drain(ctx context.Context, now time.Time) error {
 	for {
 		n, err := z.Step(ctx, now)

@@ -177,22 +177,26 @@ func (h history) Meetings(ctx context.Context, person int64, from, to time.Time)
 // one that only grows keeps its version and its row's indexed columns, so
 // that PostgreSQL updates it in place. Writing the same changes twice
 // changes nothing the second time.
+//
+// The rows as they were before their first change since the checkpoint are
+// kept (detect_undo), for Undo.
 func (z *ZoneLease) WriteMeetings(ctx context.Context, upserted []detect.Meeting, removed []detect.Removed) error {
-	return writeMeetings(ctx, z.conn, upserted, removed)
+	return writeMeetings(ctx, z.conn, &z.zone, upserted, removed)
 }
 
-// WriteMeetings is ZoneLease.WriteMeetings without a zone: for a loader that
-// is the only one to detect the reports it stores.
+// WriteMeetings is ZoneLease.WriteMeetings outside any zone, with nothing
+// kept to undo: for meetings worked out elsewhere, such as a test's known
+// answer.
 func (db *DB) WriteMeetings(ctx context.Context, upserted []detect.Meeting, removed []detect.Removed) error {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return wrap("write meetings", err)
 	}
 	defer conn.Release()
-	return writeMeetings(ctx, conn.Conn(), upserted, removed)
+	return writeMeetings(ctx, conn.Conn(), nil, upserted, removed)
 }
 
-func writeMeetings(ctx context.Context, conn *pgx.Conn, upserted []detect.Meeting, removed []detect.Removed) error {
+func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, upserted []detect.Meeting, removed []detect.Removed) error {
 	n := len(upserted)
 	as, bs, starts, lasts := make([]int64, n), make([]int64, n), make([]time.Time, n), make([]time.Time, n)
 	together, closest, lats, lons, ended := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]bool, n)
@@ -210,8 +214,11 @@ func writeMeetings(ctx context.Context, conn *pgx.Conn, upserted []detect.Meetin
 	}
 	var batch pgx.Batch
 	batch.Queue(`BEGIN`)
+	if zone != nil {
+		batch.Queue(keepSQL, *zone, append(as, ras...), append(bs, rbs...), append(starts, rstarts...))
+	}
 	if n > 0 {
-		batch.Queue(upsertSQL, as, bs, starts, lasts, together, closest, lats, lons, ended, MeetingChannel)
+		batch.Queue(upsertSQL, as, bs, starts, lasts, together, closest, lats, lons, ended, MeetingChannel, zone)
 	}
 	if gone > 0 {
 		batch.Queue(removeSQL, ras, rbs, rstarts, intos, MeetingChannel)
@@ -224,8 +231,19 @@ func writeMeetings(ctx context.Context, conn *pgx.Conn, upserted []detect.Meetin
 	return nil
 }
 
+// keepSQL keeps the rows of the keys ($2, $3, $4) as they are now, unless
+// kept since the zone's ($1) checkpoint.
+const keepSQL = `
+		INSERT INTO detect_undo (zone, meeting_id, before)
+		SELECT $1, m.id, to_jsonb(m)
+		FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[]) AS k(person_a, person_b, started)
+		JOIN meeting m USING (person_a, person_b, started)
+		WHERE m.merged_into IS NULL
+		ON CONFLICT (zone, meeting_id) DO NOTHING`
+
 // upsertSQL writes the meetings by key; old holds them as they were, to
-// tell those whose end changed (or that are new) from those that grew.
+// tell those whose end changed (or that are new) from those that grew. With
+// a zone ($11), the rows it inserts are kept as inserted, for Undo.
 const upsertSQL = `
 		WITH m AS (
 			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::bool[])
@@ -243,7 +261,11 @@ const upsertSQL = `
 				version = CASE WHEN t.ended = excluded.ended THEN t.version ELSE nextval('meeting_version') END
 			WHERE (t.last_seen, t.together_s, t.closest_m, t.latitude, t.longitude, t.ended)
 				IS DISTINCT FROM (excluded.last_seen, excluded.together_s, excluded.closest_m, excluded.latitude, excluded.longitude, excluded.ended)
-			RETURNING t.person_a, t.person_b, t.started, t.ended
+			RETURNING t.id, t.person_a, t.person_b, t.started, t.ended, t.xmax = 0 AS inserted
+		), kept AS (
+			INSERT INTO detect_undo (zone, meeting_id)
+			SELECT $11, id FROM written WHERE inserted AND $11::int IS NOT NULL
+			ON CONFLICT (zone, meeting_id) DO NOTHING
 		), changed AS (
 			SELECT w.person_a, w.person_b FROM written w
 			LEFT JOIN old o USING (person_a, person_b, started)
@@ -281,9 +303,55 @@ const removeSQL = `
 		SELECT count(pg_notify($5, p::text))
 		FROM (SELECT person_a FROM changed UNION SELECT person_b FROM changed) c(p)`
 
+// Undo puts the meetings that the zone's owner wrote since its checkpoint
+// back as they were then, each with a new version: what a new owner does
+// before it restores the checkpoint. The rows it inserted are first made
+// tombstones of themselves, out of the way of the rows put back, then
+// deleted.
+func (z *ZoneLease) Undo(ctx context.Context) error {
+	var batch pgx.Batch
+	batch.Queue(`BEGIN`)
+	batch.Queue(`
+		UPDATE meeting m SET merged_into = m.id
+		FROM detect_undo u WHERE u.zone = $1 AND u.before IS NULL AND m.id = u.meeting_id`, z.zone)
+	batch.Queue(`
+		UPDATE meeting m SET person_a = b.person_a, person_b = b.person_b, started = b.started, last_seen = b.last_seen,
+			together_s = b.together_s, closest_m = b.closest_m, latitude = b.latitude, longitude = b.longitude,
+			ended = b.ended, merged_into = b.merged_into, version = nextval('meeting_version')
+		FROM detect_undo u CROSS JOIN LATERAL jsonb_populate_record(NULL::meeting, u.before) b
+		WHERE u.zone = $1 AND u.before IS NOT NULL AND m.id = u.meeting_id`, z.zone)
+	batch.Queue(`
+		INSERT INTO meeting (id, person_a, person_b, started, last_seen, together_s, closest_m, latitude, longitude, ended, merged_into)
+		SELECT b.id, b.person_a, b.person_b, b.started, b.last_seen, b.together_s, b.closest_m, b.latitude, b.longitude, b.ended, b.merged_into
+		FROM detect_undo u CROSS JOIN LATERAL jsonb_populate_record(NULL::meeting, u.before) b
+		WHERE u.zone = $1 AND u.before IS NOT NULL
+		  AND NOT EXISTS (SELECT FROM meeting m WHERE m.id = u.meeting_id)
+		  AND EXISTS (SELECT FROM person p WHERE p.id = b.person_a) AND EXISTS (SELECT FROM person p WHERE p.id = b.person_b)
+		  AND (b.merged_into IS NULL OR EXISTS (SELECT FROM meeting i WHERE i.id = b.merged_into))
+		ORDER BY b.merged_into NULLS FIRST`, z.zone)
+	batch.Queue(`
+		WITH gone AS (
+			DELETE FROM meeting m USING detect_undo u WHERE u.zone = $1 AND u.before IS NULL AND m.id = u.meeting_id
+			RETURNING m.person_a, m.person_b
+		), undone AS (
+			DELETE FROM detect_undo u WHERE u.zone = $1
+			RETURNING (u.before->>'person_a')::bigint AS person_a, (u.before->>'person_b')::bigint AS person_b
+		), changed AS (
+			SELECT * FROM gone UNION ALL SELECT * FROM undone WHERE person_a IS NOT NULL
+		)
+		SELECT count(pg_notify($2, p::text))
+		FROM (SELECT person_a FROM changed UNION SELECT person_b FROM changed) c(p)`, z.zone, MeetingChannel)
+	batch.Queue(`COMMIT`)
+	if err := z.conn.SendBatch(ctx, &batch).Close(); err != nil {
+		z.conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
+		return wrap("undo meetings", err)
+	}
+	return nil
+}
+
 // Checkpoint saves state as the zone's detector and deletes the backlog
-// rows applied to it, in one transaction: after a crash, the detector is
-// this state plus the rows left.
+// rows applied to it, and what was kept to undo, in one transaction: after
+// a crash, the detector is this state plus the rows left.
 func (z *ZoneLease) Checkpoint(ctx context.Context, state []byte, applied []int64) error {
 	var batch pgx.Batch
 	batch.Queue(`BEGIN`)
@@ -291,6 +359,7 @@ func (z *ZoneLease) Checkpoint(ctx context.Context, state []byte, applied []int6
 		INSERT INTO detect_state (zone, state, saved) VALUES ($1, $2, now())
 		ON CONFLICT (zone) DO UPDATE SET state = excluded.state, saved = excluded.saved`, z.zone, state)
 	batch.Queue(`DELETE FROM detect_backlog WHERE zone = $1 AND id = ANY($2)`, z.zone, applied)
+	batch.Queue(`DELETE FROM detect_undo WHERE zone = $1`, z.zone)
 	batch.Queue(`COMMIT`)
 	if err := z.conn.SendBatch(ctx, &batch).Close(); err != nil {
 		z.conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
