@@ -46,6 +46,7 @@ var routes = []struct {
 	{"POST /api/dead-letters/{id}/replay", "DEADLETTERS_URL", organizer, nil},
 	{"GET /api/persons/{id}/meetings", "CONNECTIONS_URL", self, nil},
 	{"GET /api/persons/{id}/meetings/live", "CONNECTIONS_URL", self, nil},
+	{"GET /api/detection", "CONNECTIONS_URL", anyone, nil},
 }
 
 func main() {

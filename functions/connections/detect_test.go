@@ -416,3 +416,22 @@ func pgxQueryRow(t *testing.T, url, query string, dest ...any) error {
 	defer conn.Close(context.Background())
 	return conn.QueryRow(context.Background(), query).Scan(dest...)
 }
+
+// The detection route tells how current the meetings are; the ping is
+// answered once nothing waits.
+func TestDetectionRoute(t *testing.T) {
+	url, db, _ := start(t)
+	if r := servertest.Send(t, url, "binary", servertest.NewEvent(t, ev.DetectionDue, "ping-1", map[string]any{})); r.Status != http.StatusAccepted {
+		t.Fatalf("ping = %d %s; want 202", r.Status, r.Body)
+	}
+	waitDetected(t, db)
+	var d udaconnect.Detection
+	eventually(t, "the seed detected", func() bool {
+		r := servertest.Request(t, "GET", url+"/api/detection", nil)
+		r.Decode(t, &d)
+		return r.Status == 200 && d.CurrentTo != nil && d.CurrentTo.Year() == 2020
+	})
+	if d.BacklogReports != 0 || d.LagS != 0 {
+		t.Errorf("GET /api/detection = %+v; want nothing waiting", d)
+	}
+}

@@ -34,9 +34,10 @@ const source = ev.Source + "/connections"
 const sends = 16
 
 // pingWait bounds how long a ping's delivery waits for the backlog to
-// drain: long enough to keep a replica up while there is work, within
-// Knative's request timeout.
-const pingWait = 50 * time.Second
+// drain (eventing/detection.yaml): with a ping a minute, long enough to
+// keep a replica up while there is work, within the time the local broker
+// gives a delivery.
+const pingWait = 25 * time.Second
 
 var meetingsDetected = promauto.NewCounter(prometheus.CounterOpts{
 	Name: "udaconnect_meetings_detected_total",
