@@ -2,12 +2,19 @@ package detect
 
 import (
 	"context"
+	"flag"
 	"runtime"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/udaconnect/udaconnect/shared/conference"
+)
+
+var (
+	refresh  = flag.Duration("refresh", DefaultParams().Refresh, "Params.Refresh of BenchmarkDetector")
+	lateness = flag.Duration("lateness", DefaultParams().Lateness, "Params.Lateness of BenchmarkDetector")
+	duration = flag.Duration("duration", 6*time.Minute, "how long the halls of BenchmarkDetector report")
 )
 
 // hallBatches are the reports of a hall, one batch per interval.
@@ -41,7 +48,13 @@ func neighbours(batch []Report, sample int) float64 {
 	return float64(near) / float64(sample)
 }
 
+// BenchmarkDetector runs the halls of the design point for -duration (6
+// minutes: pairs are forgotten some 4 minutes after they part, so memory
+// is steady after that), one Add and Changes per interval of reports;
+// -refresh and -lateness set Params.
 func BenchmarkDetector(b *testing.B) {
+	p := DefaultParams()
+	p.Refresh, p.Lateness = *refresh, *lateness
 	for _, bench := range []struct {
 		name string
 		hall conference.Hall
@@ -51,7 +64,7 @@ func BenchmarkDetector(b *testing.B) {
 	} {
 		b.Run(bench.name, func(b *testing.B) {
 			h := bench.hall
-			h.Duration = 2 * time.Minute
+			h.Duration = *duration
 			batches := hallBatches(h)
 			reports := h.Attendees * len(batches)
 			ctx := context.Background()
@@ -64,7 +77,7 @@ func BenchmarkDetector(b *testing.B) {
 				b.StopTimer()
 				runtime.GC()
 				runtime.ReadMemStats(&before)
-				d = New(DefaultParams(), nil)
+				d = New(p, nil)
 				start := cpuTime(b)
 				b.StartTimer()
 				for _, batch := range batches {

@@ -28,27 +28,59 @@ func byKey(x, y change) int             { return compareKey(x.m.Key, y.m.Key) }
 func startByKey(x, y Start) int         { return compareKey(x.Key, y.Key) }
 func meetingByKey(x Meeting, k Key) int { return compareKey(x.Key, k) }
 
+// ordered is the key of a change, and its index in the order made.
+type ordered struct {
+	a, b, started int64
+	i             int
+}
+
+func (o ordered) key() [3]int64 { return [3]int64{o.a, o.b, o.started} }
+
+func compareOrdered(x, y ordered) int {
+	switch {
+	case x.a != y.a:
+		return cmp.Compare(x.a, y.a)
+	case x.b != y.b:
+		return cmp.Compare(x.b, y.b)
+	case x.started != y.started:
+		return cmp.Compare(x.started, y.started)
+	}
+	return cmp.Compare(x.i, y.i)
+}
+
 // take returns the changes, one per meeting, sorted by key, and forgets
 // them. A start whose meeting went again is left out; the others carry the
 // meeting's latest values.
 func (p *pending) take() Changes {
-	var c Changes
-	slices.SortStableFunc(p.changes, byKey)
+	c := Changes{Upserted: make([]Meeting, 0, len(p.changes))}
+	// By key, then in the order made; the changes themselves are large, so
+	// their indexes are sorted.
+	order := make([]ordered, len(p.changes))
 	for i, ch := range p.changes {
-		if i+1 < len(p.changes) && p.changes[i+1].m.Key == ch.m.Key {
+		order[i] = ordered{ch.m.A, ch.m.B, ch.m.Started.UnixNano(), i}
+	}
+	slices.SortFunc(order, compareOrdered)
+	for j, o := range order {
+		if j+1 < len(order) && order[j+1].key() == o.key() {
 			continue // a later change of the same meeting wins
 		}
+		ch := p.changes[o.i]
 		if ch.removed {
 			c.Removed = append(c.Removed, Removed{Key: ch.m.Key, Into: ch.into})
 		} else {
 			c.Upserted = append(c.Upserted, ch.m)
 		}
 	}
-	slices.SortStableFunc(p.started, startByKey)
+	order = order[:0]
 	for i, s := range p.started {
-		if i+1 < len(p.started) && p.started[i+1].Key == s.Key {
-			continue
+		order = append(order, ordered{s.A, s.B, s.Started.UnixNano(), i})
+	}
+	slices.SortFunc(order, compareOrdered)
+	for j, o := range order {
+		if j+1 < len(order) && order[j+1].key() == o.key() {
+			continue // the same start, seen again
 		}
+		s := p.started[o.i]
 		if j, ok := slices.BinarySearchFunc(c.Upserted, s.Key, meetingByKey); ok {
 			s.Meeting = c.Upserted[j]
 			c.Started = append(c.Started, s)

@@ -16,6 +16,7 @@ package detect
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -31,7 +32,7 @@ type Params struct {
 	// Refresh is how often a meeting that only grew is changed again: its
 	// last seen, time together and centroid lag by less than Refresh while
 	// it goes on. Its start, its end, merges and splits are changes at
-	// once. 0: every change at once.
+	// once. 0: every change at once. It must be less than Gap.
 	Refresh time.Duration
 }
 
@@ -47,6 +48,18 @@ type Report struct {
 	Person   int64
 	Time     time.Time
 	Lat, Lon float64
+}
+
+// validate tells what makes r unfit to place, if anything: the detector
+// takes only reports already checked, but never trusts them.
+func (r Report) validate() error {
+	switch {
+	case !(r.Lat >= -90 && r.Lat <= 90) || !(r.Lon >= -180 && r.Lon <= 180):
+		return fmt.Errorf("report %d: position %v, %v is not WGS84 degrees", r.ID, r.Lat, r.Lon)
+	case r.Time.Year() < 1970 || r.Time.Year() > 2200:
+		return fmt.Errorf("report %d: time %v out of range", r.ID, r.Time)
+	}
+	return nil
 }
 
 // Key names a stored meeting: the pair (A < B) and when it started.
@@ -90,8 +103,10 @@ type Start struct {
 
 // History is the record of reports and meetings that a detector consults for
 // a report older than its time minus Params.Lateness. It must hold every
-// report given to Add before that call (and may hold more), and every change
-// returned by Changes before the next call of Add.
+// report given to Add before that call, and every change returned by Changes
+// before the next call of Add. It may hold reports not yet given to Add: the
+// meetings are exact once those are given too (until then a meeting may
+// begin, for a while, where its reports are not at hand).
 type History interface {
 	// Reports returns the reports taken between from and to (both
 	// included) of the persons given, and of anyone within radius metres of

@@ -71,8 +71,15 @@ func (d *Detector) frontier() int64 {
 // Add takes reports in any order (a report whose ID was seen before is
 // ignored) and moves the detector's time to min(now, the newest report time
 // seen), never back. A report newer than now is placed, held from its time.
-// A report older than Time() − Lateness is placed through History.
+// A report older than Time() − Lateness is placed through History. On an
+// error (a report out of range, or History failing), Add can be called again
+// with the same reports.
 func (d *Detector) Add(ctx context.Context, reports []Report, now time.Time) error {
+	for _, r := range reports {
+		if err := r.validate(); err != nil {
+			return err
+		}
+	}
 	rs := slices.Clone(reports)
 	slices.SortFunc(rs, func(x, y Report) int {
 		return cmp.Or(x.Time.Compare(y.Time), cmp.Compare(x.ID, y.ID))
@@ -135,7 +142,7 @@ func (d *Detector) place(id int64, r rep, floor int64) {
 		d.touch(pr, from)
 	}
 	d.grid.near(r.lat, r.lon, d.search, touch)
-	if prev != nil && d.grid.cellOf(prev.lat, prev.lon) != d.grid.cellOf(r.lat, r.lon) {
+	if prev != nil && !d.grid.sameBlock(prev.lat, prev.lon, r.lat, r.lon) {
 		d.grid.near(prev.lat, prev.lon, d.search, touch)
 	}
 }
@@ -183,10 +190,15 @@ func (d *Detector) meets(r rep, q *person, from, to int64) bool {
 	return false
 }
 
-// touch marks pr as changed from t on.
+// touch marks pr as changed from t on, to be evaluated at the next Changes;
+// but a change of two people together, from after their last evaluation,
+// waits until the pair wakes (less than Refresh after the last seen sent):
+// until then it can only make their meeting go on or stop going on, which
+// Refresh lets wait (a new meeting begins Gap later at the earliest).
 func (d *Detector) touch(pr *pair, t int64) {
 	pr.dirty = min(pr.dirty, t)
-	if pr.at < 0 {
+	growth := pr.together && d.now < pr.wake && t >= pr.seen
+	if pr.at < 0 && !growth {
 		pr.at = len(d.dirty)
 		d.dirty = append(d.dirty, pr)
 	}
@@ -198,7 +210,7 @@ func (d *Detector) touch(pr *pair, t int64) {
 func (d *Detector) Changes() Changes {
 	if d.now != d.evaluated {
 		for _, pr := range d.growing {
-			if pr.wake <= d.now && len(pr.marks) > 0 {
+			if pr.wake <= d.now {
 				d.touch(pr, pr.marks[len(pr.marks)-1].t)
 			}
 		}
@@ -235,7 +247,7 @@ func (d *Detector) evaluate(pr *pair) {
 	// reports in time order resume from there.
 	mark := max(c.t, min(d.now, latest))
 	d.rl.sweep(a, b, c.t, mark, &r, done)
-	pr.keep(checkpoint{t: mark, run: r}, d.rl.late/4)
+	pr.keep(checkpoint{t: mark, run: r}, d.rl.late)
 	d.rl.sweep(a, b, mark, d.now, &r, done)
 	pr.last = math.MinInt64
 	if r.open {
@@ -247,10 +259,11 @@ func (d *Detector) evaluate(pr *pair) {
 	// at or after now (a meeting may begin there), Refresh after the last
 	// seen sent if they are together now, when its meeting ends if they are
 	// not.
+	pr.together, pr.seen = r.open && r.last == d.now, d.now
 	switch {
 	case latest >= d.now:
 		pr.wake = d.now
-	case r.open && r.last == d.now:
+	case pr.together:
 		pr.wake = pr.sent[len(pr.sent)-1].last + d.rl.refresh
 	case r.open && d.now < r.last+d.rl.gap:
 		pr.wake = r.last + d.rl.gap

@@ -3,13 +3,14 @@ package detect
 import "math"
 
 // The grid files people by the cells of their reports, so that the people
-// who may be within Distance of a point are those in the 3×3 cells around
-// it. Cells are bands of latitude at least Distance high, each cut into
-// cells of longitude at least Distance wide everywhere in the band and its
-// neighbours, a whole number of them around the globe.
+// who may be within Distance of a point are those in the 5×5 cells around
+// it. Cells are bands of latitude at least Distance/2 high, each cut into
+// cells of longitude at least Distance/2 wide everywhere in the band and the
+// two on either side, a whole number of them around the globe. (Smaller
+// cells than Distance, so that fewer people are looked at for nothing.)
 type grid struct {
 	band  float64 // degrees of latitude
-	dist  float64
+	dist  float64 // the least width of a cell, metres
 	cells map[int64]*cell
 	lons  map[int64]float64 // cell width in degrees of longitude, by band
 }
@@ -30,7 +31,7 @@ const (
 )
 
 func newGrid(distance float64) *grid {
-	return &grid{band: distance / minMetresNorth, dist: distance, cells: map[int64]*cell{}, lons: map[int64]float64{}}
+	return &grid{band: distance / 2 / minMetresNorth, dist: distance / 2, cells: map[int64]*cell{}, lons: map[int64]float64{}}
 }
 
 // width is the cell width of band b, in degrees of longitude.
@@ -38,7 +39,7 @@ func (g *grid) width(b int64) float64 {
 	if w, ok := g.lons[b]; ok {
 		return w
 	}
-	edge := math.Max(math.Abs(float64(b)*g.band), math.Abs(float64(b+1)*g.band)) + g.band
+	edge := math.Max(math.Abs(float64(b)*g.band), math.Abs(float64(b+1)*g.band)) + 2*g.band
 	n := 1.0
 	if cos := math.Cos(edge * radians); edge < 89 {
 		n = math.Max(1, math.Floor(360/(g.dist/(minMetresEast*cos))))
@@ -119,9 +120,9 @@ func (g *grid) remove(p *person, lat, lon float64) {
 // per mark: a person already marked with it is skipped.
 func (g *grid) near(lat, lon float64, mark uint64, f func(*person)) {
 	b := g.bandOf(lat)
-	for bb := b - 1; bb <= b+1; bb++ {
+	for bb := b - 2; bb <= b+2; bb++ {
 		x := g.column(bb, lon)
-		for xx := x - 1; xx <= x+1; xx++ {
+		for xx := x - 2; xx <= x+2; xx++ {
 			c := g.cells[g.key(bb, xx)]
 			if c == nil {
 				continue
@@ -134,4 +135,19 @@ func (g *grid) near(lat, lon float64, mark uint64, f func(*person)) {
 			}
 		}
 	}
+}
+
+// sameBlock tells whether near would look at the same cells around both
+// points.
+func (g *grid) sameBlock(lat1, lon1, lat2, lon2 float64) bool {
+	b := g.bandOf(lat1)
+	if g.bandOf(lat2) != b {
+		return false
+	}
+	for bb := b - 2; bb <= b+2; bb++ {
+		if g.column(bb, lon1) != g.column(bb, lon2) {
+			return false
+		}
+	}
+	return true
 }

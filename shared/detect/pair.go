@@ -13,6 +13,21 @@ import (
 // for reports in time order that is the last one, and the work is that of
 // the few reports since.
 type pair struct {
+	// What a report near the pair looks at comes first, in one cache line.
+	//
+	// dirty is the earliest time changed since the last evaluation
+	// (math.MaxInt64: none); at is the pair's index in Detector.dirty, or -1.
+	dirty int64
+	at    int
+	wake  int64 // when time passing changes it next
+	seen  int64 // the time of the last evaluation
+	// growing is the pair's index in Detector.growing, or -1: it is there
+	// while time passing can change it (its last meeting has not ended, or
+	// one of the two has reported at or after the detector's time).
+	growing  int
+	together bool  // at seen
+	last     int64 // the end of the last together-moment; math.MinInt64 if none
+
 	a, b *person // a.id < b.id
 	// marks are checkpoints by time, the first at or before the frontier (or
 	// the first moment the pair could be together).
@@ -20,17 +35,6 @@ type pair struct {
 	// sent are the meetings last reported from the open meeting of marks[0]
 	// on, by start.
 	sent []sent
-	// dirty is the earliest time changed since the last evaluation
-	// (math.MaxInt64: none); at is the pair's index in Detector.dirty, or -1.
-	dirty int64
-	at    int
-	// grows tells that the pair must be evaluated as time passes: its last
-	// meeting has not ended, or one of the two has reported at or after the
-	// detector's time (where a meeting may begin);
-	// growing is its index in Detector.growing, or -1.
-	growing int
-	wake    int64 // when time passing changes it next
-	last    int64 // the end of the last together-moment; math.MinInt64 if none
 }
 
 type checkpoint struct {

@@ -12,7 +12,7 @@ import (
 // reports, each pair's checkpoints and meetings sent, and the changes not yet
 // taken. Integers are varints, times mostly as differences, floats their 8
 // bytes.
-const snapshotVersion = 3
+const snapshotVersion = 4
 
 // MarshalBinary encodes the detector's whole state (for scale to zero and
 // failover); UnmarshalBinary restores it into a detector made by New with the
@@ -49,6 +49,8 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 		w.int(pr.dirty)
 		w.bool(pr.growing >= 0)
 		w.int(pr.wake)
+		w.int(pr.seen)
+		w.bool(pr.together)
 		w.int(pr.last)
 		w.int(int64(len(pr.marks)))
 		for _, c := range pr.marks {
@@ -109,16 +111,20 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		}
 		pr := newPair(a, b)
 		fresh.pairs[key(a, b)] = pr
-		if dirty := r.int(); dirty != math.MaxInt64 {
-			fresh.touch(pr, dirty)
-		}
+		dirty := r.int()
 		fresh.grow(pr, r.bool())
-		pr.wake, pr.last = r.int(), r.int()
+		pr.wake, pr.seen, pr.together, pr.last = r.int(), r.int(), r.bool(), r.int()
 		for m := r.count(); m > 0 && r.err == nil; m-- {
 			pr.marks = append(pr.marks, checkpoint{t: r.int(), run: run{open: r.bool(), agg: r.agg()}})
 		}
 		for m := r.count(); m > 0 && r.err == nil; m-- {
 			pr.sent = append(pr.sent, sent{agg: r.agg(), ended: r.bool()})
+		}
+		if len(pr.marks) == 0 && r.err == nil {
+			return errors.New("snapshot: a pair without checkpoints")
+		}
+		if dirty != math.MaxInt64 {
+			fresh.touch(pr, dirty)
 		}
 	}
 	for n := r.count(); n > 0 && r.err == nil; n-- {
