@@ -614,7 +614,7 @@ func TestEndToEnd(t *testing.T) {
 		"localbroker": `udaconnect_broker_deliveries_total{outcome="delivered",trigger="location-reported"}`,
 		"persons":     `udaconnect_db_pool_max_connections{pool="reads"}`,
 		"locations":   `udaconnect_batch_size_count{batcher="reports"}`,
-		"connections": `udaconnect_batch_size_count{batcher="detection"}`,
+		"connections": `udaconnect_detection_lag_seconds_count`,
 	} {
 		r := servertest.Request(t, "GET", s.processes[name].metrics, nil)
 		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), want) ||

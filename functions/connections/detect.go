@@ -51,17 +51,17 @@ var (
 type detectConfig struct {
 	params     detect.Params
 	zones      int           // DETECT_ZONES: how many, the rest of the world included
-	flush      time.Duration // DETECT_FLUSH: how often a meeting that only grows is written (0: at once)
+	flush      time.Duration // DETECT_FLUSH: how often a meeting that only grows is written
 	checkpoint time.Duration // DETECT_CHECKPOINT: between checkpoints of a detector
 }
 
 // detectConfigFromEnv reads DETECT_DISTANCE (metres), DETECT_HOLD,
 // DETECT_GAP, DETECT_FLUSH, DETECT_CHECKPOINT (durations) and DETECT_ZONES
-// (udaconnect.ParseZones), each optional. DETECT_FLUSH is the detector's
-// Refresh too: a meeting that only grows changes at most that often, and
-// is written at most that long after.
+// (udaconnect.ParseZones), each optional. The detector reports every
+// change (detection.Params): the runner writes a growing meeting's changes
+// at least every DETECT_FLUSH.
 func detectConfigFromEnv() (detectConfig, error) {
-	c := detectConfig{params: detect.DefaultParams(), flush: 2 * time.Second, checkpoint: 30 * time.Second}
+	c := detectConfig{params: detection.Params(), flush: 2 * time.Second, checkpoint: 30 * time.Second}
 	zones, err := udaconnect.ParseZones(os.Getenv("DETECT_ZONES"))
 	if err != nil {
 		return c, err
@@ -83,12 +83,11 @@ func detectConfigFromEnv() (detectConfig, error) {
 			continue
 		}
 		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 || d == 0 && v.to != &c.flush || d > 24*time.Hour {
+		if err != nil || d <= 0 || d > 24*time.Hour {
 			return c, fmt.Errorf("%s: want a positive duration of at most 24h such as 2s or 15m, not %q", v.name, s)
 		}
 		*v.to = d
 	}
-	c.params.Refresh = c.flush
 	return c, nil
 }
 

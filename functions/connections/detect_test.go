@@ -297,7 +297,6 @@ func expectMeetings(t *testing.T, db *postgres.DB, zones udaconnect.Zones, repor
 // Reports sent in groups of any size, in any order, some twice, are
 // detected once each, and the meetings stored are the definition's.
 func TestDetectionIsTheDefinition(t *testing.T) {
-	t.Setenv("DETECT_FLUSH", "0") // every change written at once, to compare
 	for seed := range uint64(2) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			db := pgtest.MustOpenDB(t)
@@ -323,7 +322,6 @@ func TestDetectionIsTheDefinition(t *testing.T) {
 func TestDetectionAcrossReplicasAndFailures(t *testing.T) {
 	t.Setenv("DETECT_ZONES", zoneA)
 	t.Setenv("DETECT_CHECKPOINT", "1s")
-	t.Setenv("DETECT_FLUSH", "0")
 	zones, err := udaconnect.ParseZones(zoneA)
 	if err != nil {
 		t.Fatal(err)
@@ -364,7 +362,6 @@ func TestDetectionAcrossReplicasAndFailures(t *testing.T) {
 // A backlog many steps long, queued while no replica ran, drains without
 // a step that fails.
 func TestDetectionDrainsALargeBacklog(t *testing.T) {
-	t.Setenv("DETECT_FLUSH", "0")
 	db := pgtest.MustOpenDB(t)
 	rng := rand.New(rand.NewPCG(3, 20))
 	ps := persons(t, db, 120, "q")

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	udaconnect "github.com/udaconnect/udaconnect/shared"
-	"github.com/udaconnect/udaconnect/shared/detect"
 	"github.com/udaconnect/udaconnect/shared/detection"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/server/servertest"
@@ -60,7 +59,7 @@ func TestRetention(t *testing.T) {
 func TestExport(t *testing.T) {
 	url, db := start(t)
 	// The seed's meetings, as connections would detect them.
-	if _, err := detection.DrainZone(context.Background(), db, 0, detect.DefaultParams()); err != nil {
+	if _, err := detection.DrainZone(context.Background(), db, 0, detection.Params()); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {

@@ -24,6 +24,16 @@ const MaxStep = 5000
 // every read of the backlog names.
 const MaxApplied = 10_000
 
+// Params are the detection's defaults as a zone's owner runs them: every
+// change reported (Refresh 0), the owner coalescing a growing meeting's
+// writes itself, so that its last values are written even when reports
+// stop.
+func Params() detect.Params {
+	p := detect.DefaultParams()
+	p.Refresh = 0
+	return p
+}
+
 // Zone is a zone's detector, restored from its last checkpoint, and what it
 // has applied and found since. It is not safe for concurrent use. After an
 // error of any of its methods it must be closed and opened again: the

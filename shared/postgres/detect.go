@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -197,31 +198,36 @@ func (db *DB) WriteMeetings(ctx context.Context, upserted []detect.Meeting, remo
 }
 
 func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, upserted []detect.Meeting, removed []detect.Removed) error {
-	n := len(upserted)
-	as, bs, starts, lasts := make([]int64, n), make([]int64, n), make([]time.Time, n), make([]time.Time, n)
-	together, closest, lats, lons, ended := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]bool, n)
-	for i, m := range upserted {
-		as[i], bs[i], starts[i], lasts[i] = m.A, m.B, m.Started, m.LastSeen
-		together[i], closest[i], lats[i], lons[i], ended[i] = m.Together.Seconds(), m.ClosestM, m.Lat, m.Lon, m.Ended
-	}
-	gone := len(removed)
-	ras, rbs, rstarts, intos := make([]int64, gone), make([]int64, gone), make([]time.Time, gone), make([]*time.Time, gone)
-	for i, r := range removed {
-		ras[i], rbs[i], rstarts[i] = r.A, r.B, r.Started
-		if r.Into != nil {
-			intos[i] = &r.Into.Started
-		}
-	}
 	var batch pgx.Batch
 	batch.Queue(`BEGIN`)
-	if zone != nil {
-		batch.Queue(keepSQL, *zone, append(as, ras...), append(bs, rbs...), append(starts, rstarts...))
-	}
-	if n > 0 {
+	// Statements of at most writeChunk meetings, none near the statement
+	// timeout however many changed.
+	for chunk := range slices.Chunk(upserted, writeChunk) {
+		n := len(chunk)
+		as, bs, starts, lasts := make([]int64, n), make([]int64, n), make([]time.Time, n), make([]time.Time, n)
+		together, closest, lats, lons, ended := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]bool, n)
+		for i, m := range chunk {
+			as[i], bs[i], starts[i], lasts[i] = m.A, m.B, m.Started, m.LastSeen
+			together[i], closest[i], lats[i], lons[i], ended[i] = m.Together.Seconds(), m.ClosestM, m.Lat, m.Lon, m.Ended
+		}
+		if zone != nil {
+			batch.Queue(keepSQL, *zone, as, bs, starts)
+		}
 		batch.Queue(upsertSQL, as, bs, starts, lasts, together, closest, lats, lons, ended, MeetingChannel, zone)
 	}
-	if gone > 0 {
-		batch.Queue(removeSQL, ras, rbs, rstarts, intos, MeetingChannel)
+	for chunk := range slices.Chunk(removed, writeChunk) {
+		n := len(chunk)
+		as, bs, starts, intos := make([]int64, n), make([]int64, n), make([]time.Time, n), make([]*time.Time, n)
+		for i, r := range chunk {
+			as[i], bs[i], starts[i] = r.A, r.B, r.Started
+			if r.Into != nil {
+				intos[i] = &r.Into.Started
+			}
+		}
+		if zone != nil {
+			batch.Queue(keepSQL, *zone, as, bs, starts)
+		}
+		batch.Queue(removeSQL, as, bs, starts, intos, MeetingChannel)
 	}
 	batch.Queue(`COMMIT`)
 	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
@@ -230,6 +236,9 @@ func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, upserted []de
 	}
 	return nil
 }
+
+// writeChunk bounds the meetings of one statement of writeMeetings.
+const writeChunk = 5000
 
 // keepSQL keeps the rows of the keys ($2, $3, $4) as they are now, unless
 // kept since the zone's ($1) checkpoint.
@@ -241,9 +250,10 @@ const keepSQL = `
 		WHERE m.merged_into IS NULL
 		ON CONFLICT (zone, meeting_id) DO NOTHING`
 
-// upsertSQL writes the meetings by key; old holds them as they were, to
-// tell those whose end changed (or that are new) from those that grew. With
-// a zone ($11), the rows it inserts are kept as inserted, for Undo.
+// upsertSQL writes the meetings by key, but those of a person deleted since
+// their reports were detected; old holds them as they were, to tell those
+// whose end changed (or that are new) from those that grew. With a zone
+// ($11), the rows it inserts are kept as inserted, for Undo.
 const upsertSQL = `
 		WITH m AS (
 			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::bool[])
@@ -255,6 +265,7 @@ const upsertSQL = `
 		), written AS (
 			INSERT INTO meeting AS t (person_a, person_b, started, last_seen, together_s, closest_m, latitude, longitude, ended)
 			SELECT * FROM m
+			WHERE EXISTS (SELECT FROM person p WHERE p.id = m.person_a) AND EXISTS (SELECT FROM person p WHERE p.id = m.person_b)
 			ON CONFLICT (person_a, person_b, started) WHERE merged_into IS NULL DO UPDATE SET
 				last_seen = excluded.last_seen, together_s = excluded.together_s, closest_m = excluded.closest_m,
 				latitude = excluded.latitude, longitude = excluded.longitude, ended = excluded.ended,

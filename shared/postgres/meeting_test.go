@@ -105,6 +105,11 @@ func TestWriteMeetings(t *testing.T) {
 	}
 	// Removing what is not there is nothing.
 	mustWrite(t, db, nil, detect.Removed{Key: moved.Key})
+	// A meeting of a person deleted since is not written.
+	mustWrite(t, db, []detect.Meeting{pair(ann, 4040, clock(11, 0), clock(11, 5), false)})
+	if ms, err := db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: ann, Limit: 10}); err != nil || len(ms) != 0 {
+		t.Errorf("meetings after one with a deleted person = %+v, %v; want none", ms, err)
+	}
 }
 
 // A person's meetings page by page, newest first, within a date range.

@@ -6,7 +6,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/udaconnect/udaconnect/shared/conference"
-	"github.com/udaconnect/udaconnect/shared/detect"
 	"github.com/udaconnect/udaconnect/shared/detection"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 )
@@ -55,7 +54,7 @@ func loadConference(ctx context.Context, dbURL string, c conference.Config, prog
 	if err != nil {
 		return nil, fmt.Errorf("load conference: %w", err)
 	}
-	if _, err := detection.DrainZone(ctx, db, 0, detect.DefaultParams()); err != nil {
+	if _, err := detection.DrainZone(ctx, db, 0, detection.Params()); err != nil {
 		return nil, fmt.Errorf("detect meetings: %w", err)
 	}
 	conn, err := pgx.Connect(ctx, dbURL)

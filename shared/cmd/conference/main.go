@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/udaconnect/udaconnect/shared/conference"
-	"github.com/udaconnect/udaconnect/shared/detect"
 	"github.com/udaconnect/udaconnect/shared/detection"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 )
@@ -65,7 +64,7 @@ func run(ctx context.Context, c conference.Config, start string, meetings bool) 
 	}
 	if meetings {
 		fmt.Println("detecting the meetings")
-		mine, err := detection.DrainZone(ctx, db, 0, detect.DefaultParams())
+		mine, err := detection.DrainZone(ctx, db, 0, detection.Params())
 		if err != nil {
 			return err
 		}
