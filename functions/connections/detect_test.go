@@ -432,3 +432,26 @@ func TestDetectionRoute(t *testing.T) {
 		t.Errorf("GET /api/detection = %+v; want nothing waiting", d)
 	}
 }
+
+// Detection's variables are read once at start; a bad one stops it with a
+// message that names it.
+func TestDetectConfig(t *testing.T) {
+	for _, tt := range []struct{ name, value string }{
+		{"DETECT_DISTANCE", "far"}, {"DETECT_DISTANCE", "0"}, {"DETECT_DISTANCE", "5000"},
+		{"DETECT_HOLD", "15"}, {"DETECT_GAP", "-1m"}, {"DETECT_FLUSH", "0s"}, {"DETECT_CHECKPOINT", "48h"},
+		{"DETECT_ZONES", "hall"},
+	} {
+		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
+			t.Setenv(tt.name, tt.value)
+			if _, err := detectConfigFromEnv(); err == nil || !strings.Contains(err.Error(), tt.name) {
+				t.Errorf("detectConfigFromEnv() = %v; want an error naming %s", err, tt.name)
+			}
+		})
+	}
+	t.Setenv("DETECT_ZONES", zoneA)
+	t.Setenv("DETECT_HOLD", "10m")
+	c, err := detectConfigFromEnv()
+	if err != nil || c.zones != 2 || c.params.Hold != 10*time.Minute || c.params.Distance != 5 || c.flush != 2*time.Second {
+		t.Errorf("detectConfigFromEnv() = %+v, %v; want 2 zones, a hold of 10m, the other defaults", c, err)
+	}
+}
