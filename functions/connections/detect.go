@@ -208,7 +208,7 @@ func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 			}
 			flushed = time.Now()
 		}
-		if !zone.Unflushed() && zone.Applied() > 0 && (time.Since(checkpointed) >= r.cfg.checkpoint || zone.Applied() >= detection.MaxApplied) {
+		if !zone.Unflushed() && zone.Applied() > 0 && (time.Since(checkpointed) >= r.cfg.checkpoint || zone.CheckpointDue()) {
 			if err := zone.Checkpoint(ctx); err != nil {
 				return err
 			}

@@ -20,9 +20,13 @@ import (
 // into a statement timeout whatever the backlog.
 const MaxStep = 5000
 
-// MaxApplied bounds the backlog rows applied between checkpoints, which
-// every read of the backlog names.
-const MaxApplied = 10_000
+// Between checkpoints: at most MaxApplied backlog rows applied (every read
+// of the backlog names them) and about MaxAppliedReports reports (what a
+// checkpoint keeps to undo grows with them).
+const (
+	MaxApplied        = 10_000
+	MaxAppliedReports = 50_000
+)
 
 // Params are the detection's defaults as a zone's owner runs them: every
 // change reported (Refresh 0), the owner coalescing a growing meeting's
@@ -43,6 +47,7 @@ type Zone struct {
 	d         *detect.Detector
 	pending   pending
 	applied   []int64               // backlog rows applied since the checkpoint
+	reports   int                   // the reports of those rows
 	unflushed []postgres.BacklogRow // those applied since the last flush
 	starts    []detect.Start        // meetings started since the last flush
 }
@@ -92,6 +97,7 @@ func (z *Zone) Step(ctx context.Context, now time.Time) (int, error) {
 	for _, r := range rows {
 		z.applied = append(z.applied, r.ID)
 	}
+	z.reports += len(ids)
 	z.unflushed = append(z.unflushed, rows...)
 	return len(ids), nil
 }
@@ -126,6 +132,12 @@ func (z *Zone) Flush(ctx context.Context) (Flushed, error) {
 // Applied is the number of backlog rows applied since the last checkpoint.
 func (z *Zone) Applied() int { return len(z.applied) }
 
+// CheckpointDue reports whether so much was applied since the last
+// checkpoint that the next should come now.
+func (z *Zone) CheckpointDue() bool {
+	return len(z.applied) >= MaxApplied || z.reports >= MaxAppliedReports
+}
+
 // Checkpoint saves the detector and deletes the rows it applied, once what
 // they changed is written.
 func (z *Zone) Checkpoint(ctx context.Context) error {
@@ -139,7 +151,7 @@ func (z *Zone) Checkpoint(ctx context.Context) error {
 	if err := z.lease.Checkpoint(ctx, state, z.applied); err != nil {
 		return err
 	}
-	z.applied = nil
+	z.applied, z.reports = nil, 0
 	return nil
 }
 
@@ -178,7 +190,7 @@ func (z *Zone) Drain(ctx context.Context, now time.Time) error {
 		if n == 0 && z.Applied() == 0 {
 			return nil
 		}
-		if n == 0 || z.Applied() >= MaxApplied {
+		if n == 0 || z.CheckpointDue() {
 			if _, err := z.Flush(ctx); err != nil {
 				return err
 			}
