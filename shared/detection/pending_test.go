@@ -66,7 +66,7 @@ func (s stored) Meetings(_ context.Context, person int64, from, to time.Time) ([
 func TestOverlay(t *testing.T) {
 	gone, kept, stale := meeting(1, 2, 0, 5, true), meeting(1, 3, 0, 5, true), meeting(1, 4, 0, 5, false)
 	fresh := meeting(1, 4, 0, 8, false)
-	other := meeting(5, 6, 0, 8, false) // not person 1's
+	other := meeting(5, 6, 0, 8, false)  // not person 1's
 	late := meeting(1, 7, 30, 35, false) // after the times asked
 	p := newPending()
 	p.add(detect.Changes{Removed: []detect.Removed{{Key: gone.Key}}, Upserted: []detect.Meeting{fresh, other, late}})
