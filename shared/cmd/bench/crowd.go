@@ -113,7 +113,8 @@ func postgresCPU(pid int) time.Duration {
 	return cpu
 }
 
-// runCrowds runs only the crowd scenarios and prints them as JSON.
+// runCrowds runs only the crowd scenarios, detection alone and a hall
+// through the door of a running system, and prints them as JSON.
 func runCrowds(ctx context.Context, o *options, d time.Duration) error {
 	if o.databaseURL == "" {
 		return fmt.Errorf("-database-url or DATABASE_URL is required")
@@ -131,7 +132,26 @@ func runCrowds(ctx context.Context, o *options, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	out, err := json.MarshalIndent(results, "", "  ")
+	say("building the functions, the door and the local broker")
+	if err := build(ctx, o.binDir()); err != nil {
+		return err
+	}
+	// Three times as long through the door: sending lasts long enough for
+	// the fresh pairs to be made during it.
+	h := conference.Hall2000
+	h.Duration = 3 * d
+	say("crowd through the door: 2,000 in a 60 m hall, %s of it in batches of 500 from 8 senders, %d fresh pairs beside", h.Duration, freshPairs)
+	door, err := measureCrowdDoor(ctx, o, h, "batches of 500", 500, 8)
+	if err != nil {
+		return err
+	}
+	door.Hall = "2,000 in a 60 m hall"
+	say("  %d reports, %d refused, %d answers 429; %.0f stored/s; backlog drained %.0f s after the last; connections %.1f µs of CPU a report; fresh meetings seen %d of %d, lag p50 %.0f ms, p99 %.0f ms",
+		door.Reports, door.Refused, door.TooMany, door.StoredPerSecond, door.DrainSeconds, door.ConnectionsCPUUS, door.FreshSeen, door.Pairs, door.FreshLag.P50, door.FreshLag.P99)
+	out, err := json.MarshalIndent(struct {
+		Detection []CrowdResult
+		Door      CrowdDoorResult
+	}{results, door}, "", "  ")
 	if err != nil {
 		return err
 	}
