@@ -136,6 +136,9 @@ func runCrowds(ctx context.Context, o *options, d time.Duration) error {
 	if err := build(ctx, o.binDir()); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(o.logDir(), 0o755); err != nil {
+		return err
+	}
 	// Three times as long through the door: sending lasts long enough for
 	// the fresh pairs to be made during it.
 	h := conference.Hall2000
@@ -146,7 +149,7 @@ func runCrowds(ctx context.Context, o *options, d time.Duration) error {
 		return err
 	}
 	door.Hall = "2,000 in a 60 m hall"
-	say("  %d reports, %d refused, %d answers 429; %.0f stored/s; backlog drained %.0f s after the last; connections %.1f µs of CPU a report; fresh meetings seen %d of %d, lag p50 %.0f ms, p99 %.0f ms",
+	say("  %d reports, %d refused, %d answers 429; %.0f stored/s; the last fresh meeting seen %.0f s after the last report; connections %.1f µs of CPU a report; fresh meetings seen %d of %d, lag p50 %.0f ms, p99 %.0f ms",
 		door.Reports, door.Refused, door.TooMany, door.StoredPerSecond, door.DrainSeconds, door.ConnectionsCPUUS, door.FreshSeen, door.Pairs, door.FreshLag.P50, door.FreshLag.P99)
 	out, err := json.MarshalIndent(struct {
 		Detection []CrowdResult

@@ -117,7 +117,7 @@ func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, mode s
 			}
 			accepted := time.Now()
 			fresh.Go(func() {
-				for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(50 * time.Millisecond) {
+				for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(50 * time.Millisecond) {
 					if met(ctx, a, b, at) {
 						lags <- time.Since(accepted)
 						return
@@ -133,22 +133,13 @@ func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, mode s
 	wg.Wait()
 	sent := time.Now()
 	r.Reports = len(reports)
-	if r.StoredPerSecond, err = storedRate(ctx, conn, r.Reports, began); err != nil {
+	if r.StoredPerSecond, err = storedRate(ctx, conn, hall, r.Reports, began); err != nil {
 		return r, err
 	}
-	for {
-		var waiting int64
-		if err := conn.QueryRow(ctx, `SELECT coalesce(sum(backlog_reports), 0) FROM detect_state`).Scan(&waiting); err != nil {
-			return r, err
-		}
-		if waiting == 0 || time.Since(sent) > 10*time.Minute {
-			break
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	// The last fresh meeting seen is as far as the backlog of the burst.
+	fresh.Wait()
 	r.DrainSeconds = time.Since(sent).Seconds()
 	r.ConnectionsCPUUS = 1e6 * cpuSince(cpu, sys.snapshot())["connections"] / float64(r.Reports)
-	fresh.Wait()
 	close(lags)
 	var ds []time.Duration
 	for d := range lags {
@@ -158,12 +149,12 @@ func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, mode s
 	return r, nil
 }
 
-// storedRate waits until n reports of the hall are stored and returns their
-// rate since began.
-func storedRate(ctx context.Context, conn *pgx.Conn, n int, began time.Time) (float64, error) {
+// storedRate waits until the reports of the hall's persons are stored and
+// returns their rate since began.
+func storedRate(ctx context.Context, conn *pgx.Conn, persons []int64, n int, began time.Time) (float64, error) {
 	for {
 		var stored int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM location WHERE event_source LIKE '%/bench/crowd'`).Scan(&stored); err != nil {
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM location WHERE person_id = ANY($1)`, persons).Scan(&stored); err != nil {
 			return 0, err
 		}
 		if stored >= n || time.Since(began) > 10*time.Minute {
