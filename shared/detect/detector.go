@@ -39,8 +39,8 @@ type Detector struct {
 	pruned    int64   // the frontier of the last pruning
 	search    uint64  // the mark of the last search of the grid
 	pend      pending
-	fresh     []agg // scratch: the meetings of the pair being evaluated
-	old       []sent
+	fresh     []agg  // scratch: the meetings of the pair being evaluated
+	old       []sent // scratch: the meetings sent before, being compared
 }
 
 // New returns a detector with no reports, that consults h for late reports.
@@ -80,20 +80,29 @@ func (d *Detector) Add(ctx context.Context, reports []Report, now time.Time) err
 			return err
 		}
 	}
-	rs := slices.Clone(reports)
-	slices.SortFunc(rs, func(x, y Report) int {
-		return cmp.Or(x.Time.Compare(y.Time), cmp.Compare(x.ID, y.ID))
+	// Any order gives the same meetings; reports by cell, then time, touch
+	// the same pairs one after the other, while they are in the cache.
+	type placed struct {
+		cell int64
+		r    Report
+	}
+	rs := make([]placed, len(reports))
+	for i, r := range reports {
+		rs[i] = placed{d.grid.cellOf(r.Lat, r.Lon), r}
+	}
+	slices.SortFunc(rs, func(x, y placed) int {
+		return cmp.Or(cmp.Compare(x.cell, y.cell), x.r.Time.Compare(y.r.Time), cmp.Compare(x.r.ID, y.r.ID))
 	})
 	frontier := d.frontier()
-	for _, r := range rs {
-		t := r.Time.UnixNano()
+	for _, p := range rs {
+		t := p.r.Time.UnixNano()
 		d.newest = max(d.newest, t)
 		if t >= frontier {
-			d.place(r.Person, newRep(r), math.MinInt64)
+			d.place(p.r.Person, newRep(p.r), math.MinInt64)
 		}
 	}
-	for _, r := range rs {
-		if r.Time.UnixNano() < frontier {
+	for _, p := range rs {
+		if r := p.r; r.Time.UnixNano() < frontier {
 			if err := d.late(ctx, r); err != nil {
 				return fmt.Errorf("place report %d of person %d: %w", r.ID, r.Person, err)
 			}

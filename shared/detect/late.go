@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 )
@@ -56,7 +57,7 @@ func (d *Detector) late(ctx context.Context, report Report) error {
 		others[m.A], others[m.B] = true, true
 	}
 	delete(others, id)
-	for _, other := range slices.Sorted(mapsKeys(others)) {
+	for _, other := range slices.Sorted(maps.Keys(others)) {
 		lo := from
 		for _, m := range stored {
 			if m.A == other || m.B == other {
@@ -68,16 +69,6 @@ func (d *Detector) late(ctx context.Context, report Report) error {
 		}
 	}
 	return nil
-}
-
-func mapsKeys(m map[int64]bool) func(func(int64) bool) {
-	return func(yield func(int64) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // merged is the timeline of a person: History's reports before the

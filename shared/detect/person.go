@@ -49,8 +49,11 @@ func (tl timeline) latest() int64 {
 
 // last returns the index of the last report taken at or before t, or -1.
 func (tl timeline) last(t int64) int {
-	if n := len(tl); n > 0 && tl[n-1].t <= t { // most often, in time order
-		return n - 1
+	// Most often t is after the last report, or the one before it.
+	for i := len(tl) - 1; i >= 0 && i >= len(tl)-2; i-- {
+		if tl[i].t <= t {
+			return i
+		}
 	}
 	i, _ := slices.BinarySearchFunc(tl, t, func(r rep, t int64) int {
 		if r.t <= t {
