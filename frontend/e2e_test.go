@@ -629,7 +629,7 @@ func TestEndToEnd(t *testing.T) {
 		"localbroker": `udaconnect_broker_deliveries_total{outcome="delivered",trigger="location-reported"}`,
 		"persons":     `udaconnect_db_pool_max_connections{pool="reads"}`,
 		"locations":   `udaconnect_batch_size_count{batcher="reports"}`,
-		"connections": `udaconnect_batch_size_count{batcher="detection"}`,
+		"connections": `udaconnect_detection_lag_seconds_count`,
 	} {
 		r := servertest.Request(t, "GET", s.processes[name].metrics, nil)
 		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), want) ||
@@ -643,7 +643,8 @@ func TestEndToEnd(t *testing.T) {
 }
 
 // Meetings through the whole system: reports sent to /events make a
-// meeting that the person's live stream shows; a stream that reconnects
+// meeting that the person's live stream shows, a few seconds behind at most
+// (GET /api/detection says how far); a stream that reconnects
 // with Last-Event-ID gets what it missed, once; a report posted to
 // /api/locations makes a meeting too.
 func TestMeetingsLive(t *testing.T) {
@@ -677,18 +678,22 @@ func TestMeetingsLive(t *testing.T) {
 	asAda := servertest.Client{Token: ada.Token}
 	live := fmt.Sprintf("%s/api/persons/%d/meetings/live", s.door, ada.ID)
 
+	// Together from Bob's report on, as far as the latest report.
 	send(ada, 0, 0)
 	stream := asAda.Subscribe(t, live, "")
 	send(bob, 1, 5)
+	send(ada, 0, 10)
 	first := stream.Next(t)
-	if m := meeting(first); m.Person.ID != bob.ID || m.Ended {
-		t.Fatalf("first event = %+v; want an open meeting with Bob", m)
+	if m := meeting(first); m.Person.ID != bob.ID || m.Ended || m.TogetherS != 300 {
+		t.Fatalf("first event = %+v; want an open meeting with Bob, 300 s together", m)
 	}
 
-	// Disconnected: the meeting with Bob ends, another starts.
+	// Disconnected: Bob's hold ends at minute 20, the meeting with it;
+	// another starts at minute 40.
 	stream.Close()
 	send(ada, 0, 40)
 	send(bob, 1, 40)
+	send(ada, 0, 43)
 	var listed []udaconnect.Meeting
 	eventually(t, "two meetings of Ada", func() bool {
 		asAda.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d/meetings", s.door, ada.ID), nil).Decode(t, &listed)
@@ -707,11 +712,23 @@ func TestMeetingsLive(t *testing.T) {
 	// Cy reports through the REST route; the next event is that meeting,
 	// with nothing repeated before it.
 	r := servertest.Client{Token: cy.Token}.Request(t, "POST", s.door+"/api/locations", map[string]any{
-		"person_id": cy.ID, "latitude": 35.0585136, "longitude": -106.5719566, "creation_time": at(41)})
+		"person_id": cy.ID, "latitude": 35.0585136, "longitude": -106.5719566, "creation_time": at(44)})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("POST /api/locations = %d %s; want 201", r.Status, r.Body)
 	}
+	send(bob, 1, 45) // time moves on: Cy has been with Ada for a minute
 	if m := meeting(again.Next(t)); m.Person.ID != cy.ID {
 		t.Errorf("next event = %+v; want the meeting with Cy", m)
+	}
+
+	// How current the meetings are, for an attendee too.
+	var d udaconnect.Detection
+	eventually(t, "detection current to Bob's last report", func() bool {
+		r := asAda.Request(t, "GET", s.door+"/api/detection", nil)
+		r.Decode(t, &d)
+		return r.Status == http.StatusOK && d.CurrentTo != nil && d.CurrentTo.Format(time.RFC3339) == at(45)
+	})
+	if d.BacklogReports != 0 || d.LagS != 0 {
+		t.Errorf("GET /api/detection = %+v; want nothing waiting", d)
 	}
 }

@@ -53,6 +53,7 @@ var routes = []struct {
 	{"POST /api/reporters", "PERSONS_URL", organizer, withReporterToken, none},
 	{"GET /api/reporters", "PERSONS_URL", organizer, nil, none},
 	{"DELETE /api/reporters/{id}", "PERSONS_URL", organizer, revoked, none},
+	{"GET /api/detection", "CONNECTIONS_URL", reader, nil, none},
 }
 
 func main() {

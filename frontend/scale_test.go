@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/conference"
+	"github.com/udaconnect/udaconnect/shared/detect"
 	devices "github.com/udaconnect/udaconnect/shared/device"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/postgres"
@@ -24,8 +25,8 @@ import (
 // retention runs beside it, ends stored exactly as the known answer: the
 // same reports, each once, the same meetings, each once, and the same
 // connections; and the demo data, older than the retention, deleted. The
-// answer is the same reports stored and their meetings kept in one go, in
-// order, on a database of its own.
+// answer is the same reports stored on a database of its own, with the
+// meetings that the definition gives them.
 func TestScaleOut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole system three times over")
@@ -157,7 +158,7 @@ func outcomeOf(t *testing.T, dbURL string, ids []int64) outcome {
 		t.Fatal(err)
 	}
 	rows, _ = conn.Query(ctx, `
-		SELECT format('%s-%s %s..%s %sm ended %s', person_a, person_b, started, last_seen, round(closest_m::numeric, 2), ended)
+		SELECT format('%s-%s %s..%s %ss %sm ended %s', person_a, person_b, started, last_seen, round(together_s::numeric, 3), round(closest_m::numeric, 2), ended)
 		FROM meeting WHERE merged_into IS NULL AND person_a = ANY($1) ORDER BY 1`, ids)
 	if o.meetings, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 		t.Fatal(err)
@@ -172,8 +173,9 @@ func outcomeOf(t *testing.T, dbURL string, ids []int64) outcome {
 }
 
 // knownAnswer stores the same persons and reports on a database of its own,
-// in order, keeps their meetings in one go, and returns what it holds and
-// the connections of each person within 15 minutes.
+// with the meetings that the definition gives (detect.Reference), and
+// returns what it holds and the connections of each person within 15
+// minutes.
 func knownAnswer(t *testing.T, s *stack, ids []int64, reports []udaconnect.Report) outcome {
 	t.Helper()
 	ctx := context.Background()
@@ -208,14 +210,20 @@ func knownAnswer(t *testing.T, s *stack, ids []int64, reports []udaconnect.Repor
 	if err != nil {
 		t.Fatal(err)
 	}
-	var locIDs []int64
+	// The meetings by the definition, up to the last report: the detector's
+	// time once every report is detected.
+	var detected []detect.Report
+	var last time.Time
 	for i, l := range locs {
 		if errs[i] != nil {
 			t.Fatal(errs[i])
 		}
-		locIDs = append(locIDs, l.ID)
+		detected = append(detected, detect.Report{ID: l.ID, Person: l.PersonID, Time: l.CreationTime, Lat: l.Latitude, Lon: l.Longitude})
+		if l.CreationTime.After(last) {
+			last = l.CreationTime
+		}
 	}
-	if _, err := db.UpdateMeetings(ctx, locIDs); err != nil {
+	if err := db.WriteMeetings(ctx, detect.Reference(detect.DefaultParams(), detected, last), nil); err != nil {
 		t.Fatal(err)
 	}
 	o := outcomeOf(t, url, ids)

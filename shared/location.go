@@ -41,12 +41,14 @@ const MaxKeyBytes = 256
 // Report is a location as a device sends it, tagged with the identity of the
 // event that carried it: the same Source and EventID are stored once. Hash
 // is the SHA-256 of the request that carried it, when known: the same
-// Source and EventID with another Hash is refused.
+// Source and EventID with another Hash is refused. Zone is the detection
+// zone it is queued for once stored (Zones.Of), 0 without zones.
 type Report struct {
 	Location
 	Source  string
 	EventID string
 	Hash    []byte
+	Zone    int
 }
 
 // Fingerprint is the SHA-256 of what r says: who, where and when. It is the

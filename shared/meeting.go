@@ -6,12 +6,9 @@ import (
 	"time"
 )
 
-// A MeetingStart is two people coming near each other: a report of Person
-// (Location) within DetectDistance metres and DetectWindow in time of a
-// report of Other (Near, the closest), Distance metres apart, when the two
-// were not already that near at Person's previous report (if it is less
-// than DetectWindow older). People who stay together make one start, not
-// one per report.
+// A MeetingStart is a meeting that begins: a report of Person (Location)
+// held within the distance of Other's report held at that moment (Near),
+// Distance metres apart (docs/design.md, "Meetings").
 type MeetingStart struct {
 	Person   Person   `json:"person"`
 	Location Location `json:"location"`
@@ -20,34 +17,40 @@ type MeetingStart struct {
 	Distance float64  `json:"distance"`
 }
 
-// Who is near a report as it arrives: the defaults of the frontend too.
-const (
-	DetectDistance = DefaultDistance
-	DetectWindow   = 15 * time.Minute
-)
-
-// A Meeting is two people near each other for a while, as one of them sees
-// it: a chain of near pairs of their reports (within DetectDistance metres
-// and DetectWindow of each other), each pair starting at most DetectWindow
-// after the last seen of those before it. Person is the other person;
-// Latitude and Longitude the centroid of the reports near each other.
+// A Meeting is two people together, as one of them sees it
+// (docs/design.md, "Meetings"): each held where they last reported, within
+// a few metres of the other, gaps of less than two minutes joined. Person
+// is the other person. DurationS is LastSeen − Started in seconds, TogetherS
+// the time they were together, gaps excluded; ClosestM their least
+// distance, Latitude and Longitude the centroid of where they were
+// together, weighted by time.
 //
-// A meeting has Ended once either of the two reported again more than
-// DetectWindow after LastSeen. Version orders the changes of meetings; a
-// meeting that a late report joined to another is a change too, with
-// MergedInto the meeting it became part of.
+// A meeting has Ended once it can grow no more. Version orders the changes
+// of meetings; a meeting that a late report joined to another, or moved to
+// start earlier, is a change too, with MergedInto the meeting it became
+// part of.
 type Meeting struct {
 	ID         int64     `json:"id"`
 	Person     Person    `json:"person"`
 	Started    time.Time `json:"started"`
 	LastSeen   time.Time `json:"last_seen"`
 	DurationS  float64   `json:"duration_s"`
+	TogetherS  float64   `json:"together_s"`
 	ClosestM   float64   `json:"closest_m"`
 	Latitude   float64   `json:"latitude"`
 	Longitude  float64   `json:"longitude"`
 	Ended      bool      `json:"ended"`
 	Version    int64     `json:"version"`
 	MergedInto int64     `json:"merged_into,omitempty"`
+}
+
+// Detection is how current the meetings are: the time up to which reports
+// are detected (the least of the zones'; nil before any), how long the
+// oldest report not yet detected has waited, and how many wait.
+type Detection struct {
+	CurrentTo      *time.Time `json:"current_to"`
+	LagS           float64    `json:"lag_seconds"`
+	BacklogReports int64      `json:"backlog_reports"`
 }
 
 // Bounds of a page of meetings.

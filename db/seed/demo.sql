@@ -12,6 +12,9 @@ FROM (VALUES
 ) AS seed (id, first_name, last_name, company_name)
 ON CONFLICT DO NOTHING;
 
+-- Each location stored is queued for detection, as locations does
+-- (docs/design.md, "Meetings"); one stored before is not queued again.
+WITH stored AS (
 INSERT INTO location (id, person_id, coordinate, creation_time, event_source, event_id)
 SELECT id, person_id, ST_MakePoint(longitude, latitude)::geography, creation_time::timestamptz, '/udaconnect/seed', 'location-' || id
 FROM (VALUES
@@ -55,7 +58,11 @@ FROM (VALUES
     (67, 8, 37.55363, -122.290883, '2020-07-07 10:37:06+00'),
     (68, 6, 37.55363, -122.290883, '2020-08-15 10:37:06+00')
 ) AS seed (id, person_id, latitude, longitude, creation_time)
-ON CONFLICT DO NOTHING;
+ON CONFLICT DO NOTHING
+RETURNING id, creation_time
+)
+INSERT INTO detect_backlog (zone, location_ids)
+SELECT 0, array_agg(id ORDER BY creation_time, id) FROM stored HAVING count(*) > 0;
 
 SELECT setval(pg_get_serial_sequence('person', 'id'), (SELECT max(id) FROM person));
 SELECT setval(pg_get_serial_sequence('location', 'id'), (SELECT max(id) FROM location));

@@ -12,7 +12,7 @@ var localServices = Services{"persons": "http://127.0.0.1:8091", "locations": "h
 
 // TestRepoManifests loads the manifests the cluster applies.
 func TestRepoManifests(t *testing.T) {
-	for _, paths := range [][]string{{"../broker.yaml", "../triggers.yaml", "../retention.yaml"}, {".."}} {
+	for _, paths := range [][]string{{"../broker.yaml", "../triggers.yaml", "../retention.yaml", "../detection.yaml"}, {".."}} {
 		m, err := Load(paths...)
 		if err != nil {
 			t.Fatalf("Load(%v) = %v", paths, err)
@@ -29,11 +29,11 @@ func TestRepoManifests(t *testing.T) {
 		if err != nil {
 			t.Fatalf("New(udaconnect/default) = %v", err)
 		}
-		if pings, err := NewPings(m, []*Broker{b}); err != nil || len(pings) != 1 {
-			t.Errorf("NewPings = %d, %v; want the PingSource retention", len(pings), err)
+		if pings, err := NewPings(m, []*Broker{b}); err != nil || len(pings) != 2 {
+			t.Errorf("NewPings = %d, %v; want the PingSources retention and detection", len(pings), err)
 		}
 		want := map[string]string{"person-create": "persons", "location-reported": "locations", "location-recorded": "connections",
-			"retention-due": "locations"}
+			"retention-due": "locations", "detection-due": "connections"}
 		if len(b.triggers) != len(want) {
 			t.Errorf("%d triggers; want %d", len(b.triggers), len(want))
 		}

@@ -77,11 +77,13 @@ func TestLiveMeetings(t *testing.T) {
 	if cc := stream.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("Cache-Control = %q; want no-store", cc)
 	}
+	// Together from Bob's report on, as far as the time of the last report.
 	r.report(bob, 1, 10, 5)
+	r.report(ann, 0, 10, 10)
 	first := stream.Next(t)
 	m := meetingOf(t, first)
-	if m.Person.ID != bob || m.Person.FirstName != "Bob" || m.Ended || !m.Started.Equal(time.Date(2021, 5, 5, 10, 0, 0, 0, time.UTC)) || m.DurationS != 300 {
-		t.Errorf("first event = %+v; want an open meeting with Bob from 10:00, 300 s", m)
+	if m.Person.ID != bob || m.Person.FirstName != "Bob" || m.Ended || !m.Started.Equal(time.Date(2021, 5, 5, 10, 5, 0, 0, time.UTC)) || m.DurationS != 300 || m.TogetherS != 300 {
+		t.Errorf("first event = %+v; want an open meeting with Bob from 10:05, 300 s together", m)
 	}
 	var listed []udaconnect.Meeting
 	servertest.Request(t, "GET", fmt.Sprintf("%s/api/persons/%d/meetings", url, ann), nil).Decode(t, &listed)
@@ -89,21 +91,24 @@ func TestLiveMeetings(t *testing.T) {
 		t.Errorf("GET meetings = %+v; want the streamed meeting %+v", listed, m)
 	}
 
-	// Away from the stream: Bob's meeting ends, a new one starts.
+	// Away from the stream: Bob's hold ends at 10:20, the meeting with it;
+	// they meet again from 10:40.
 	stream.Close()
 	r.report(ann, 0, 10, 40)
 	r.report(bob, 1, 10, 40)
+	r.report(ann, 0, 10, 45)
 	again := servertest.Internal.Subscribe(t, live, first.ID)
 	missed := map[int64]udaconnect.Meeting{}
 	for range 2 {
 		m := meetingOf(t, again.Next(t))
 		missed[m.ID] = m
 	}
-	if len(missed) != 2 || !missed[m.ID].Ended || missed[m.ID].Person.ID != bob {
-		t.Errorf("missed events = %+v; want the first meeting ended and another", missed)
+	if ended := missed[m.ID]; len(missed) != 2 || !ended.Ended || ended.Person.ID != bob || !ended.LastSeen.Equal(time.Date(2021, 5, 5, 10, 20, 0, 0, time.UTC)) {
+		t.Errorf("missed events = %+v; want the first meeting ended at 10:20 and another", missed)
 	}
 	// Then the next change, and nothing twice before it.
-	r.report(cat, -1, 10, 41)
+	r.report(cat, -1, 10, 46)
+	r.report(bob, 1, 10, 47)
 	if next := meetingOf(t, again.Next(t)); next.Person.ID != cat {
 		t.Errorf("event after the missed ones = %+v; want the meeting with Cat", next)
 	}
@@ -130,7 +135,7 @@ func TestLiveMeetings(t *testing.T) {
 		}
 		page = url + link[1]
 	}
-	if want := []string{"Cat 10:40", "Bob 10:40", "Bob 10:00"}; fmt.Sprint(starts) != fmt.Sprint(want) {
+	if want := []string{"Cat 10:46", "Bob 10:40", "Bob 10:05"}; fmt.Sprint(starts) != fmt.Sprint(want) {
 		t.Errorf("pages of meetings = %q; want %q", starts, want)
 	}
 }

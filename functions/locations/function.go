@@ -43,13 +43,23 @@ type Function struct {
 }
 
 // New returns the function on db, keeping reports for $RETENTION (such as
-// 30d or 720h; unset keeps them forever); Close stops it.
+// 30d or 720h; unset keeps them forever) and queueing each for detection in
+// its zone of $DETECT_ZONES (udaconnect.ParseZones); Close stops it.
 func New(_ server.Config, db *postgres.DB, log *zap.Logger) (*Function, error) {
 	retention, err := server.ParseRetention("RETENTION", os.Getenv("RETENTION"))
 	if err != nil {
 		return nil, err
 	}
-	f := newFunction(db, log, batchConfig, db.StoreReports)
+	zones, err := udaconnect.ParseZones(os.Getenv("DETECT_ZONES"))
+	if err != nil {
+		return nil, err
+	}
+	f := newFunction(db, log, batchConfig, func(ctx context.Context, reports []udaconnect.Report) ([]udaconnect.Location, []error, error) {
+		for i := range reports {
+			reports[i].Zone = zones.Of(reports[i].Latitude, reports[i].Longitude)
+		}
+		return db.StoreReports(ctx, reports)
+	})
 	f.retention = retention
 	return f, nil
 }

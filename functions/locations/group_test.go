@@ -114,6 +114,40 @@ func TestGroupStoredOnce(t *testing.T) {
 	}
 }
 
+// Each report stored is queued for detection in its zone, once: the
+// group's reports in the hall's zone, another outside it in zone 0, and
+// nothing for a group sent again.
+func TestGroupQueuedForDetection(t *testing.T) {
+	t.Setenv("DETECT_ZONES", "hall=35.04,-106.58,35.06,-106.56")
+	url, owner, _ := startAsRole(t)
+	ctx := context.Background()
+	hall := group(t, "g1", []string{"a", "b"}, nil) // at (35.05, -106.57)
+	elsewhere := servertest.NewEvent(t, ev.LocationsReported, "g2", ev.LocationsReportedData{Reports: []ev.ReportData{{
+		Source: "/senders/organizer/phone", ID: "far", PersonID: 8, Latitude: 37.55, Longitude: -122.29,
+		CreationTime: time.Date(2021, 1, 1, 10, 0, 0, 0, time.UTC)}}})
+	inHall, far := recorded(t, url, hall), recorded(t, url, elsewhere)
+	recorded(t, url, hall) // again: stored before, queued before
+	for zone, want := range map[int][]int64{1: {inHall[0].ID, inHall[1].ID}, 0: {far[0].ID}} {
+		lease, err := owner.ClaimZone(ctx, zone)
+		if err != nil || lease == nil {
+			t.Fatalf("ClaimZone(%d) = %v, %v", zone, lease, err)
+		}
+		rows, err := lease.Backlog(ctx, nil, 1000)
+		lease.Close()
+		var got []int64
+		for _, r := range rows {
+			for _, id := range r.Locations {
+				if id >= inHall[0].ID { // not the seed's, queued before
+					got = append(got, id)
+				}
+			}
+		}
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("zone %d's backlog = %v, %v; want %v", zone, got, err, want)
+		}
+	}
+}
+
 // A report of an unknown person among good ones: the good ones are stored
 // and recorded; the bad one is kept as a dead letter, a location.reported
 // that names why, which the reply leaves out.

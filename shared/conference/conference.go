@@ -24,7 +24,6 @@ type Config struct {
 	Latitude  float64       // centre of the venue
 	Longitude float64
 	Seed      uint64
-	Meetings  bool // Load keeps the meetings too, as connections would (slower)
 }
 
 // Default is a three-day conference of 1,000 attendees in Albuquerque, with

@@ -5,20 +5,22 @@ import (
 	"fmt"
 
 	udaconnect "github.com/udaconnect/udaconnect/shared"
-	"github.com/udaconnect/udaconnect/shared/postgres"
 )
 
-// BatchSize is how many reports Load stores in one statement, and updates
-// the meetings of in one transaction: the more reports of a round at once,
-// the fewer times each meeting is rewritten.
+// BatchSize is how many reports Load stores in one statement.
 const BatchSize = 5000
 
-// Load stores the conference in db, with its meetings as connections would
-// have kept them when c.Meetings is set, and returns the ids of its
-// attendees. progress, if not nil, is called after each batch with the
-// reports stored so far and their total. Loading the same config twice
-// stores nothing new.
-func Load(ctx context.Context, db *postgres.DB, c Config, progress func(done, total int)) ([]int64, error) {
+// Store is where Load stores a conference: a *postgres.DB.
+type Store interface {
+	CreatePerson(ctx context.Context, p udaconnect.Person, source, eventID string, hash []byte) (udaconnect.Person, error)
+	StoreReports(ctx context.Context, reports []udaconnect.Report) ([]udaconnect.Location, []error, error)
+}
+
+// Load stores the conference in db, queued for detection in zone 0 (see
+// detection.DrainZone), and returns the ids of its attendees. progress, if
+// not nil, is called after each batch with the reports stored so far and
+// their total. Loading the same config twice stores nothing new.
+func Load(ctx context.Context, db Store, c Config, progress func(done, total int)) ([]int64, error) {
 	source := fmt.Sprintf("/udaconnect/conference/%d", c.Seed)
 	var ids []int64
 	for i, p := range c.Persons() {
@@ -31,18 +33,8 @@ func Load(ctx context.Context, db *postgres.DB, c Config, progress func(done, to
 	total, done := len(ids)*c.ReportsPerAttendee(), 0
 	batch := make([]udaconnect.Report, 0, BatchSize)
 	flush := func() error {
-		locs, _, err := db.StoreReports(ctx, batch)
-		if err != nil {
+		if _, _, err := db.StoreReports(ctx, batch); err != nil {
 			return err
-		}
-		if c.Meetings {
-			stored := make([]int64, len(locs))
-			for i, l := range locs {
-				stored[i] = l.ID
-			}
-			if _, err := db.UpdateMeetings(ctx, stored); err != nil {
-				return err
-			}
 		}
 		done += len(batch)
 		batch = batch[:0]

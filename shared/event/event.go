@@ -25,6 +25,10 @@ const (
 	// PingSource retention (eventing/retention.yaml) sends one to locations
 	// on its schedule, which then deletes the reports older than RETENTION.
 	RetentionDue = "dev.knative.sources.ping"
+	// DetectionDue is the same type: the PingSource detection
+	// (eventing/detection.yaml) sends one to connections every minute, which
+	// wakes it while reports wait for detection.
+	DetectionDue = "dev.knative.sources.ping"
 )
 
 // Known reports whether typ is a type of the catalogue.

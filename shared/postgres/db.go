@@ -158,17 +158,10 @@ func applyOnce(ctx context.Context, conn *pgx.Conn, name, sql string) (bool, err
 	return true, tx.Commit(ctx)
 }
 
-// Seed loads the demo data; loading it twice changes nothing.
+// Seed loads the demo data, its reports queued for detection; loading it
+// twice changes nothing.
 func (db *DB) Seed(ctx context.Context) error {
 	if _, err := db.pool.Exec(ctx, schema.Seed); err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
-	// The seed's meetings, as connections would have kept them.
-	var ids []int64
-	if err := db.pool.QueryRow(ctx, `SELECT coalesce(array_agg(id), '{}') FROM location WHERE event_source = '/udaconnect/seed'`).Scan(&ids); err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
-	if _, err := db.UpdateMeetings(ctx, ids); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	return nil

@@ -2,263 +2,461 @@ package postgres
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/detect"
 )
 
-// DetectMeetings brings the meetings up to date with the recorded locations
-// ids and returns the persons whose meetings changed (started, ended, merged
-// or went; one that only grew keeps its version) and the meetings that
-// the locations start, in one transaction that searches around each
-// location once:
-//
-//  1. the reports of others within udaconnect.DetectDistance metres and
-//     udaconnect.DetectWindow of each location are found; the pairs of
-//     people they make, and those of the open meetings of the reporter that
-//     they leave, are locked, each under a transaction-level advisory lock,
-//     in one order, so that replicas updating the same pair take turns;
-//  2. each pair with a near report is recomputed over the time around its
-//     near reports: its meetings within the window of them, and the near
-//     pairs of reports in that span chained again into meetings. A meeting
-//     keeps its id as it grows; two that a late report joins become the
-//     older one, the other left pointing to it;
-//  3. the open meetings of every pair locked that either person has since
-//     reported past the window of are ended.
-//
-// A meeting starts at a location for every other person with a report near
-// it (the closest such report) unless the two were already that near at the
-// person's previous report, in the window before it. The starts are ordered
-// by location, then other person; an id that is not a location finds
-// nothing.
-//
-// The meetings depend on the reports only, not on the order in which they
-// arrive nor on how they are grouped; a location detected twice changes
-// nothing the second time.
-func (db *DB) DetectMeetings(ctx context.Context, ids []int64) ([]int64, []udaconnect.MeetingStart, error) {
-	return db.detect(ctx, ids, true)
+// Detection's storage (docs/design.md, "Meetings"): the backlog of stored
+// reports each zone's detector has yet to apply, the detectors' snapshots,
+// and the meetings they find. This package loads and stores; package detect
+// decides who met whom.
+
+// zoneLock is the first of the advisory lock keys of the zones, one each.
+const zoneLock = 7_371_000_200
+
+// A ZoneLease is a detection zone this process owns: a connection of its
+// own that holds the zone's session-level advisory lock. Everything the
+// owner reads and writes for the zone goes through it, so that a process
+// that lost the zone (its connection gone, and the lock with it) can write
+// nothing more. It is not safe for concurrent use.
+type ZoneLease struct {
+	conn *pgx.Conn
+	zone int
 }
 
-// UpdateMeetings is DetectMeetings without the starts: what loading past
-// reports needs.
-func (db *DB) UpdateMeetings(ctx context.Context, ids []int64) ([]int64, error) {
-	changed, _, err := db.detect(ctx, ids, false)
-	return changed, err
+// ClaimZone returns the lease of zone, or nil when another process holds
+// it.
+func (db *DB) ClaimZone(ctx context.Context, zone int) (*ZoneLease, error) {
+	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, wrap("claim zone", err)
+	}
+	var mine bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, zoneLock+zone).Scan(&mine); err != nil || !mine {
+		conn.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, wrap("claim zone", err)
+		}
+		return nil, nil
+	}
+	return &ZoneLease{conn: conn, zone: zone}, nil
 }
 
-func (db *DB) detect(ctx context.Context, ids []int64, withStarts bool) ([]int64, []udaconnect.MeetingStart, error) {
-	var persons []int64
-	var starts []udaconnect.MeetingStart
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, querySettings); err != nil {
-			return err
-		}
-		var near pairs
-		var found starters
-		rows, _ := tx.Query(ctx, nearSQL, ids, udaconnect.DetectDistance, udaconnect.DetectWindow, withStarts)
-		var a, b, newID, nearID *int64
-		var lo, hi *time.Time
-		var distance *float64
-		if _, err := pgx.ForEachRow(rows, []any{&a, &b, &lo, &hi, &newID, &nearID, &distance}, func() error {
-			if a != nil {
-				near.add(*a, *b, lo, hi)
-			} else {
-				found.newIDs, found.nearIDs, found.distances = append(found.newIDs, *newID), append(found.nearIDs, *nearID), append(found.distances, *distance)
-			}
-			return nil
-		}); err != nil {
-			return fmt.Errorf("search: %w", err)
-		}
-		if len(near.as) > 0 {
-			recomputed, err := recompute(ctx, tx, near)
-			if err != nil {
-				return err
-			}
-			changed := map[int64]bool{}
-			for _, p := range recomputed {
-				changed[p[0]], changed[p[1]] = true, true
-			}
-			rows, _ := tx.Query(ctx, endSQL, udaconnect.DetectWindow, near.as, near.bs)
-			var a, b int64
-			if _, err := pgx.ForEachRow(rows, []any{&a, &b}, func() error {
-				changed[a], changed[b] = true, true
-				return nil
-			}); err != nil {
-				return fmt.Errorf("end meetings: %w", err)
-			}
-			for p := range changed {
-				persons = append(persons, p)
-			}
-			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, p::text) FROM unnest($2::bigint[]) AS p`, MeetingChannel, persons); err != nil {
-				return fmt.Errorf("notify: %w", err)
-			}
-		}
-		if len(found.newIDs) == 0 {
-			return nil
-		}
-		var err error
-		starts, err = found.read(ctx, tx)
-		return err
+// Zone is the number of the zone leased.
+func (z *ZoneLease) Zone() int { return z.zone }
+
+// Close gives the zone up.
+func (z *ZoneLease) Close() {
+	z.conn.Close(context.Background())
+}
+
+// State returns the zone's detector as its last checkpoint saved it, nil
+// before the first.
+func (z *ZoneLease) State(ctx context.Context) ([]byte, error) {
+	var state []byte
+	err := z.conn.QueryRow(ctx, `SELECT state FROM detect_state WHERE zone = $1`, z.zone).Scan(&state)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, wrap("read detection state", err)
+	}
+	return state, nil
+}
+
+// A BacklogRow is a group of stored locations queued for detection, and
+// when it was queued.
+type BacklogRow struct {
+	ID        int64
+	Locations []int64
+	Recorded  time.Time
+}
+
+// Backlog returns the zone's oldest rows but those applied, of at most
+// maxReports locations in all (at least one row). Rows commit out of the
+// order of their ids, so the rows already applied are named rather than
+// passed by a cursor.
+func (z *ZoneLease) Backlog(ctx context.Context, applied []int64, maxReports int) ([]BacklogRow, error) {
+	rows, _ := z.conn.Query(ctx, `
+		SELECT id, location_ids, recorded FROM (
+			SELECT *, sum(cardinality(location_ids)) OVER (ORDER BY id) - cardinality(location_ids) AS before
+			FROM (SELECT * FROM detect_backlog WHERE zone = $1 AND id <> ALL(coalesce($2::bigint[], '{}')) ORDER BY id LIMIT $3) b
+		) b
+		WHERE before = 0 OR before + cardinality(location_ids) <= $3
+		ORDER BY id`, z.zone, applied, maxReports)
+	backlog, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (BacklogRow, error) {
+		var b BacklogRow
+		err := row.Scan(&b.ID, &b.Locations, &b.Recorded)
+		return b, err
 	})
 	if err != nil {
-		return nil, nil, wrap("detect meetings", err)
+		return nil, wrap("read detection backlog", err)
 	}
-	return persons, starts, nil
+	return backlog, nil
 }
 
-// pairs are the pairs of people (a < b) locked, with the times of their
-// near pairs of reports, lo to hi; without near reports (an open meeting to
-// end) lo and hi are NULL.
-type pairs struct {
-	as, bs   []int64
-	los, his []*time.Time
+// reportColumns read a location row as detection wants it.
+const reportColumns = `id, person_id, creation_time, ST_Y(coordinate::geometry), ST_X(coordinate::geometry)`
+
+func scanReport(row pgx.CollectableRow) (detect.Report, error) {
+	var r detect.Report
+	err := row.Scan(&r.ID, &r.Person, &r.Time, &r.Lat, &r.Lon)
+	r.Time = r.Time.UTC()
+	return r, err
 }
 
-func (p *pairs) add(a, b int64, lo, hi *time.Time) {
-	p.as, p.bs, p.los, p.his = append(p.as, a), append(p.bs, b), append(p.los, lo), append(p.his, hi)
+// Reports returns the locations ids that are still stored.
+func (z *ZoneLease) Reports(ctx context.Context, ids []int64) ([]detect.Report, error) {
+	rows, _ := z.conn.Query(ctx, `SELECT `+reportColumns+` FROM location WHERE id = ANY($1)`, ids)
+	reports, err := pgx.CollectRows(rows, scanReport)
+	if err != nil {
+		return nil, wrap("read reports to detect", err)
+	}
+	return reports, nil
 }
 
-// starters are the meetings that start: at location newIDs[i], with the
-// report nearIDs[i] of the other person, distances[i] metres away.
-type starters struct {
-	newIDs, nearIDs []int64
-	distances       []float64
+// History is the record a detector of the zone consults for late reports
+// (detect.History): the stored reports, from every zone, and the stored
+// meetings.
+func (z *ZoneLease) History() detect.History { return history{z.conn} }
+
+type history struct{ conn *pgx.Conn }
+
+// Reports finds the persons' reports through (person_id, creation_time) and
+// those near the points through the GiST index on (coordinate,
+// creation_time), the distance on the spheroid as everywhere.
+func (h history) Reports(ctx context.Context, from, to time.Time, persons []int64, points []detect.Point, radius float64) ([]detect.Report, error) {
+	lats, lons := make([]float64, len(points)), make([]float64, len(points))
+	for i, p := range points {
+		lats[i], lons[i] = p.Lat, p.Lon
+	}
+	rows, _ := h.conn.Query(ctx, `
+		SELECT `+reportColumns+` FROM location WHERE person_id = ANY($3) AND creation_time BETWEEN $1 AND $2
+		UNION
+		SELECT l.id, l.person_id, l.creation_time, ST_Y(l.coordinate::geometry), ST_X(l.coordinate::geometry)
+		FROM unnest($4::float8[], $5::float8[]) AS p(lat, lon)
+		JOIN location l ON ST_DWithin(l.coordinate, ST_MakePoint(p.lon, p.lat)::geography, $6)
+		 AND l.creation_time BETWEEN $1 AND $2`,
+		from, to, persons, lats, lons, radius)
+	reports, err := pgx.CollectRows(rows, scanReport)
+	if err != nil {
+		return nil, wrap("read past reports", err)
+	}
+	return reports, nil
 }
 
-// read reads the meetings that start, with their people.
-func (s starters) read(ctx context.Context, tx pgx.Tx) ([]udaconnect.MeetingStart, error) {
-	rows, _ := tx.Query(ctx, `
-		SELECT n.id, n.person_id, ST_Y(n.coordinate::geometry), ST_X(n.coordinate::geometry), n.creation_time,
-			p.first_name, p.last_name, p.company_name,
-			x.id, x.person_id, ST_Y(x.coordinate::geometry), ST_X(x.coordinate::geometry), x.creation_time,
-			o.first_name, o.last_name, o.company_name,
-			s.distance
-		FROM unnest($1::bigint[], $2::bigint[], $3::float8[]) AS s(new_id, near_id, distance)
-		JOIN location n ON n.id = s.new_id
-		JOIN location x ON x.id = s.near_id
-		JOIN person p ON p.id = n.person_id
-		JOIN person o ON o.id = x.person_id
-		ORDER BY n.id, x.person_id`, s.newIDs, s.nearIDs, s.distances)
-	var m udaconnect.MeetingStart
-	l, n, p, o := &m.Location, &m.Near, &m.Person, &m.Other
-	var starts []udaconnect.MeetingStart
-	_, err := pgx.ForEachRow(rows, []any{
-		&l.ID, &l.PersonID, &l.Latitude, &l.Longitude, &l.CreationTime, &p.FirstName, &p.LastName, &p.CompanyName,
-		&n.ID, &n.PersonID, &n.Latitude, &n.Longitude, &n.CreationTime, &o.FirstName, &o.LastName, &o.CompanyName,
-		&m.Distance,
-	}, func() error {
-		l.CreationTime, n.CreationTime = l.CreationTime.UTC(), n.CreationTime.UTC()
-		p.ID, o.ID = l.PersonID, n.PersonID
-		starts = append(starts, m)
-		return nil
+// Meetings reads the meetings of person, of either side of the pair,
+// through the indexes on (person, started).
+func (h history) Meetings(ctx context.Context, person int64, from, to time.Time) ([]detect.Meeting, error) {
+	rows, _ := h.conn.Query(ctx, `
+		SELECT person_a, person_b, started, last_seen, together_s, closest_m, latitude, longitude, ended FROM meeting
+		WHERE (person_a = $1 OR person_b = $1) AND merged_into IS NULL AND started <= $3 AND last_seen >= $2`,
+		person, from, to)
+	meetings, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (detect.Meeting, error) {
+		var m detect.Meeting
+		var together float64
+		err := row.Scan(&m.A, &m.B, &m.Started, &m.LastSeen, &together, &m.ClosestM, &m.Lat, &m.Lon, &m.Ended)
+		m.Started, m.LastSeen = m.Started.UTC(), m.LastSeen.UTC()
+		m.Together = time.Duration(math.Round(together * float64(time.Second)))
+		return m, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read meeting starts: %w", err)
+		return nil, wrap("read past meetings", err)
 	}
-	return starts, nil
+	return meetings, nil
 }
 
-// nearSQL searches around the locations $1 once, for the distance ($2) and
-// window ($3), and returns two kinds of rows:
+// WriteMeetings stores the detector's changes in one transaction: each
+// meeting upserted by its key (pair and start), then each removed one made
+// a tombstone pointing to the meeting it became part of (given, or the
+// pair's meeting that now overlaps it: it moved its start) or, without
+// one, deleted. A meeting that starts, ends or changes its end, merges or
+// goes takes a new version and notifies MeetingChannel of its two persons;
+// one that only grows keeps its version and its row's indexed columns, so
+// that PostgreSQL updates it in place. Writing the same changes twice
+// changes nothing the second time.
 //
-//   - the pairs (a, b) that the locations concern, each locked, with the
-//     times lo to hi of their near pairs of reports that hold a location:
-//     the near reports, and with NULL times the open meetings of a person
-//     of a location last seen more than the window before it;
-//   - when $4, the meetings that start (new_id, near_id, distance): for
-//     each location and other person near it, unless the two were near at
-//     the person's previous report (together), the closest report.
-//
-// The open meetings are read for each location through the partial indexes
-// on them (OFFSET 0 keeps the planner from reading them all).
-//
-// near finds the reports of others through the GiST index on (coordinate,
-// creation_time), the box test written out (&& _ST_Expand, what ST_DWithin
-// does inside). The geodesic distance on the spheroid decides, as
-// everywhere; it is computed only near the threshold: the distance on the
-// sphere is within 0.6 % of it for points metres apart (the radii of
-// curvature of WGS84 are 0.9944 to 1.0045 times the sphere's mean radius),
-// so a pair within 0.99 times the distance on the sphere is within it on
-// the spheroid, and one beyond 1.01 times is not (OFFSET 0 keeps the
-// distance on the sphere computed once, not once for each use). together
-// looks for the other person's reports around the previous one through
-// (person_id, creation_time), for each candidate (LIMIT 1 keeps the planner
-// from reading everyone's reports). The distance of a start is the
-// spheroid's, and its report the closest by it.
-//
-// A pair's lock is one of 512 keys, its hash's: a batch at a crowded booth
-// concerns thousands of pairs, which would fill PostgreSQL's table of locks;
-// pairs that share a key take turns. The keys are locked in order (OFFSET 0
-// keeps the order below the calls), so that two transactions cannot
-// deadlock, before any row is returned.
-const nearSQL = `
-		WITH new AS MATERIALIZED (
-			SELECT id, person_id, coordinate, creation_time FROM location WHERE id = ANY($1)
-		), near AS MATERIALIZED (
-			SELECT n.id AS new_id, n.person_id AS new_person, n.creation_time AS new_time,
-				l.id, l.person_id, l.coordinate, l.creation_time
-			FROM new n
-			JOIN location l
-			  ON l.coordinate && _ST_Expand(n.coordinate, $2)
-			 AND l.creation_time BETWEEN n.creation_time - $3::interval AND n.creation_time + $3::interval
-			 AND l.person_id <> n.person_id
-			CROSS JOIN LATERAL (SELECT ST_Distance(l.coordinate, n.coordinate, false) AS sphere OFFSET 0) d
-			WHERE d.sphere <= $2 * 0.99 OR (d.sphere <= $2 * 1.01 AND ST_Distance(l.coordinate, n.coordinate) <= $2)
-		), pair AS MATERIALIZED (
-			SELECT a, b, min(lo) AS lo, max(hi) AS hi
-			FROM (
-				SELECT least(new_person, person_id) AS a, greatest(new_person, person_id) AS b,
-					least(new_time, creation_time) AS lo, greatest(new_time, creation_time) AS hi
-				FROM near
-				UNION ALL
-				SELECT m.person_a, m.person_b, NULL, NULL FROM new n
-				CROSS JOIN LATERAL (SELECT person_a, person_b FROM meeting WHERE person_a = n.person_id
-					AND merged_into IS NULL AND NOT ended AND last_seen < n.creation_time - $3::interval OFFSET 0) m
-				UNION ALL
-				SELECT m.person_a, m.person_b, NULL, NULL FROM new n
-				CROSS JOIN LATERAL (SELECT person_a, person_b FROM meeting WHERE person_b = n.person_id
-					AND merged_into IS NULL AND NOT ended AND last_seen < n.creation_time - $3::interval OFFSET 0) m
-			) p
-			GROUP BY a, b
-		), locked AS MATERIALIZED (
-			SELECT count(pg_advisory_xact_lock(7371000100 + k))
-			FROM (SELECT DISTINCT abs(hashtextextended(a || ' ' || b, 0)) % 512 AS k FROM pair ORDER BY k OFFSET 0) keys
-		), candidate AS MATERIALIZED (
-			SELECT DISTINCT new_id, new_person, new_time, person_id FROM near WHERE $4
-		), together AS MATERIALIZED (
-			SELECT c.new_id, c.person_id
-			FROM candidate c
-			CROSS JOIN LATERAL (
-				SELECT coordinate, creation_time FROM location
-				WHERE person_id = c.new_person
-				  AND creation_time >= c.new_time - $3::interval AND creation_time < c.new_time
-				ORDER BY creation_time DESC, id DESC LIMIT 1
-			) e
-			CROSS JOIN LATERAL (SELECT FROM location l
-				WHERE l.person_id = c.person_id
-				  AND l.creation_time BETWEEN e.creation_time - $3::interval AND e.creation_time + $3::interval
-				  AND _ST_DWithin(l.coordinate, e.coordinate, $2)
-				LIMIT 1) seen
-		), start AS (
-			SELECT DISTINCT ON (x.new_id, x.person_id) x.new_id, x.id, d.distance
-			FROM near x
-			JOIN new n ON n.id = x.new_id
-			CROSS JOIN LATERAL (SELECT ST_Distance(x.coordinate, n.coordinate) AS distance OFFSET 0) d
-			WHERE $4 AND NOT EXISTS (SELECT FROM together t WHERE t.new_id = x.new_id AND t.person_id = x.person_id)
-			ORDER BY x.new_id, x.person_id, d.distance, x.id
+// The rows as they were before their first change since the checkpoint are
+// kept (detect_undo), for Undo.
+func (z *ZoneLease) WriteMeetings(ctx context.Context, upserted []detect.Meeting, removed []detect.Removed) error {
+	return writeMeetings(ctx, z.conn, &z.zone, upserted, removed)
+}
+
+// WriteMeetings is ZoneLease.WriteMeetings outside any zone, with nothing
+// kept to undo: for meetings worked out elsewhere, such as a test's known
+// answer.
+func (db *DB) WriteMeetings(ctx context.Context, upserted []detect.Meeting, removed []detect.Removed) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return wrap("write meetings", err)
+	}
+	defer conn.Release()
+	return writeMeetings(ctx, conn.Conn(), nil, upserted, removed)
+}
+
+func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, upserted []detect.Meeting, removed []detect.Removed) error {
+	var batch pgx.Batch
+	batch.Queue(`BEGIN`)
+	// Statements of at most writeChunk meetings, none near the statement
+	// timeout however many changed.
+	for chunk := range slices.Chunk(upserted, writeChunk) {
+		n := len(chunk)
+		as, bs, starts, lasts := make([]int64, n), make([]int64, n), make([]time.Time, n), make([]time.Time, n)
+		together, closest, lats, lons, ended := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]bool, n)
+		for i, m := range chunk {
+			as[i], bs[i], starts[i], lasts[i] = m.A, m.B, m.Started, m.LastSeen
+			together[i], closest[i], lats[i], lons[i], ended[i] = m.Together.Seconds(), m.ClosestM, m.Lat, m.Lon, m.Ended
+		}
+		if zone != nil {
+			batch.Queue(keepSQL, *zone, as, bs, starts)
+		}
+		batch.Queue(upsertSQL, as, bs, starts, lasts, together, closest, lats, lons, ended, MeetingChannel, zone)
+	}
+	for chunk := range slices.Chunk(removed, writeChunk) {
+		n := len(chunk)
+		as, bs, starts, intos := make([]int64, n), make([]int64, n), make([]time.Time, n), make([]*time.Time, n)
+		for i, r := range chunk {
+			as[i], bs[i], starts[i] = r.A, r.B, r.Started
+			if r.Into != nil {
+				intos[i] = &r.Into.Started
+			}
+		}
+		if zone != nil {
+			batch.Queue(keepSQL, *zone, as, bs, starts)
+		}
+		batch.Queue(removeSQL, as, bs, starts, intos, MeetingChannel)
+	}
+	batch.Queue(`COMMIT`)
+	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
+		conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`) // after a failed statement; nothing if the connection is gone
+		return wrap("write meetings", err)
+	}
+	return nil
+}
+
+// writeChunk bounds the meetings of one statement of writeMeetings.
+const writeChunk = 5000
+
+// keepSQL keeps the rows of the keys ($2, $3, $4) as they are now, unless
+// kept since the zone's ($1) checkpoint.
+const keepSQL = `
+		INSERT INTO detect_undo (zone, meeting_id, before)
+		SELECT $1, m.id, to_jsonb(m)
+		FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[]) AS k(person_a, person_b, started)
+		JOIN meeting m USING (person_a, person_b, started)
+		WHERE m.merged_into IS NULL
+		ON CONFLICT (zone, meeting_id) DO NOTHING`
+
+// upsertSQL writes the meetings by key, but those of a person deleted since
+// their reports were detected; old holds them as they were, to tell those
+// whose end changed (or that are new) from those that grew. With a zone
+// ($11), the rows it inserts are kept as inserted, for Undo.
+const upsertSQL = `
+		WITH m AS (
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::bool[])
+				AS m(person_a, person_b, started, last_seen, together_s, closest_m, latitude, longitude, ended)
+		), old AS (
+			SELECT o.person_a, o.person_b, o.started, o.ended FROM m
+			JOIN meeting o USING (person_a, person_b, started)
+			WHERE o.merged_into IS NULL
+		), written AS (
+			INSERT INTO meeting AS t (person_a, person_b, started, last_seen, together_s, closest_m, latitude, longitude, ended)
+			SELECT * FROM m
+			WHERE EXISTS (SELECT FROM person p WHERE p.id = m.person_a) AND EXISTS (SELECT FROM person p WHERE p.id = m.person_b)
+			ON CONFLICT (person_a, person_b, started) WHERE merged_into IS NULL DO UPDATE SET
+				last_seen = excluded.last_seen, together_s = excluded.together_s, closest_m = excluded.closest_m,
+				latitude = excluded.latitude, longitude = excluded.longitude, ended = excluded.ended,
+				version = CASE WHEN t.ended = excluded.ended THEN t.version ELSE nextval('meeting_version') END
+			WHERE (t.last_seen, t.together_s, t.closest_m, t.latitude, t.longitude, t.ended)
+				IS DISTINCT FROM (excluded.last_seen, excluded.together_s, excluded.closest_m, excluded.latitude, excluded.longitude, excluded.ended)
+			RETURNING t.id, t.person_a, t.person_b, t.started, t.ended, t.xmax = 0 AS inserted
+		), kept AS (
+			INSERT INTO detect_undo (zone, meeting_id)
+			SELECT $11, id FROM written WHERE inserted AND $11::int IS NOT NULL
+			ON CONFLICT (zone, meeting_id) DO NOTHING
+		), changed AS (
+			SELECT w.person_a, w.person_b FROM written w
+			LEFT JOIN old o USING (person_a, person_b, started)
+			WHERE o.ended IS DISTINCT FROM w.ended
 		)
-		SELECT a, b, lo, hi, NULL::bigint, NULL::bigint, NULL::float8 FROM locked, pair
-		UNION ALL
-		SELECT NULL, NULL, NULL, NULL, new_id, id, distance FROM locked, start`
+		SELECT count(pg_notify($10, p::text))
+		FROM (SELECT person_a FROM changed UNION SELECT person_b FROM changed) c(p)`
 
-// endSQL ends the open meetings of the locked pairs ($2, $3) that either
-// person reported past the window ($1) of, and returns their pairs.
-const endSQL = `
-		UPDATE meeting m SET ended = true, version = nextval('meeting_version')
-		FROM unnest($2::bigint[], $3::bigint[]) AS k(a, b)
-		WHERE m.person_a = k.a AND m.person_b = k.b AND m.merged_into IS NULL AND NOT m.ended
-		  AND (EXISTS (SELECT FROM location l WHERE l.person_id = m.person_a AND l.creation_time > m.last_seen + $1::interval)
-		    OR EXISTS (SELECT FROM location l WHERE l.person_id = m.person_b AND l.creation_time > m.last_seen + $1::interval))
-		RETURNING m.person_a, m.person_b`
+// removeSQL makes tombstones of the meetings removed, or deletes them.
+const removeSQL = `
+		WITH r AS (
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS r(a, b, started, into_started)
+		), gone AS (
+			SELECT g.id, coalesce(i.id, o.id) AS into_id
+			FROM r
+			JOIN meeting g ON (g.person_a, g.person_b, g.started) = (r.a, r.b, r.started) AND g.merged_into IS NULL
+			LEFT JOIN meeting i ON (i.person_a, i.person_b, i.started) = (r.a, r.b, r.into_started) AND i.merged_into IS NULL
+			LEFT JOIN LATERAL (
+				SELECT o.id FROM meeting o
+				WHERE o.person_a = r.a AND o.person_b = r.b AND o.merged_into IS NULL AND o.id <> g.id
+				  AND o.started <= g.last_seen AND o.last_seen >= g.started
+				  AND NOT EXISTS (SELECT FROM r x WHERE (x.a, x.b, x.started) = (o.person_a, o.person_b, o.started))
+				ORDER BY o.started LIMIT 1
+			) o ON r.into_started IS NULL
+		), merged AS (
+			UPDATE meeting t SET merged_into = gone.into_id, version = nextval('meeting_version')
+			FROM gone WHERE t.id = gone.id AND gone.into_id IS NOT NULL
+			RETURNING t.person_a, t.person_b
+		), deleted AS (
+			DELETE FROM meeting t USING gone WHERE t.id = gone.id AND gone.into_id IS NULL
+			RETURNING t.person_a, t.person_b
+		), changed AS (
+			SELECT * FROM merged UNION ALL SELECT * FROM deleted
+		)
+		SELECT count(pg_notify($5, p::text))
+		FROM (SELECT person_a FROM changed UNION SELECT person_b FROM changed) c(p)`
+
+// Undo puts the meetings that the zone's owner wrote since its checkpoint
+// back as they were then, each with a new version: what a new owner does
+// before it restores the checkpoint. The rows it inserted are first made
+// tombstones of themselves, out of the way of the rows put back, then
+// deleted.
+func (z *ZoneLease) Undo(ctx context.Context) error {
+	var batch pgx.Batch
+	batch.Queue(`BEGIN`)
+	batch.Queue(`
+		UPDATE meeting m SET merged_into = m.id
+		FROM detect_undo u WHERE u.zone = $1 AND u.before IS NULL AND m.id = u.meeting_id`, z.zone)
+	batch.Queue(`
+		UPDATE meeting m SET person_a = b.person_a, person_b = b.person_b, started = b.started, last_seen = b.last_seen,
+			together_s = b.together_s, closest_m = b.closest_m, latitude = b.latitude, longitude = b.longitude,
+			ended = b.ended, merged_into = b.merged_into, version = nextval('meeting_version')
+		FROM detect_undo u CROSS JOIN LATERAL jsonb_populate_record(NULL::meeting, u.before) b
+		WHERE u.zone = $1 AND u.before IS NOT NULL AND m.id = u.meeting_id`, z.zone)
+	batch.Queue(`
+		INSERT INTO meeting (id, person_a, person_b, started, last_seen, together_s, closest_m, latitude, longitude, ended, merged_into)
+		SELECT b.id, b.person_a, b.person_b, b.started, b.last_seen, b.together_s, b.closest_m, b.latitude, b.longitude, b.ended, b.merged_into
+		FROM detect_undo u CROSS JOIN LATERAL jsonb_populate_record(NULL::meeting, u.before) b
+		WHERE u.zone = $1 AND u.before IS NOT NULL
+		  AND NOT EXISTS (SELECT FROM meeting m WHERE m.id = u.meeting_id)
+		  AND EXISTS (SELECT FROM person p WHERE p.id = b.person_a) AND EXISTS (SELECT FROM person p WHERE p.id = b.person_b)
+		  AND (b.merged_into IS NULL OR EXISTS (SELECT FROM meeting i WHERE i.id = b.merged_into))
+		ORDER BY b.merged_into NULLS FIRST`, z.zone)
+	batch.Queue(`
+		WITH gone AS (
+			DELETE FROM meeting m USING detect_undo u WHERE u.zone = $1 AND u.before IS NULL AND m.id = u.meeting_id
+			RETURNING m.person_a, m.person_b
+		), undone AS (
+			DELETE FROM detect_undo u WHERE u.zone = $1
+			RETURNING (u.before->>'person_a')::bigint AS person_a, (u.before->>'person_b')::bigint AS person_b
+		), changed AS (
+			SELECT * FROM gone UNION ALL SELECT * FROM undone WHERE person_a IS NOT NULL
+		)
+		SELECT count(pg_notify($2, p::text))
+		FROM (SELECT person_a FROM changed UNION SELECT person_b FROM changed) c(p)`, z.zone, MeetingChannel)
+	batch.Queue(`COMMIT`)
+	if err := z.conn.SendBatch(ctx, &batch).Close(); err != nil {
+		z.conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
+		return wrap("undo meetings", err)
+	}
+	return nil
+}
+
+// Checkpoint saves state as the zone's detector and deletes the backlog
+// rows applied to it, and what was kept to undo, in one transaction: after
+// a crash, the detector is this state plus the rows left.
+func (z *ZoneLease) Checkpoint(ctx context.Context, state []byte, applied []int64) error {
+	var batch pgx.Batch
+	batch.Queue(`BEGIN`)
+	batch.Queue(`
+		INSERT INTO detect_state (zone, state, saved) VALUES ($1, $2, now())
+		ON CONFLICT (zone) DO UPDATE SET state = excluded.state, saved = excluded.saved`, z.zone, state)
+	batch.Queue(`DELETE FROM detect_backlog WHERE zone = $1 AND id = ANY($2)`, z.zone, applied)
+	batch.Queue(`DELETE FROM detect_undo WHERE zone = $1`, z.zone)
+	batch.Queue(`COMMIT`)
+	if err := z.conn.SendBatch(ctx, &batch).Close(); err != nil {
+		z.conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
+		return wrap("checkpoint detection", err)
+	}
+	return nil
+}
+
+// Publish records how current the zone's detector is, for the detection
+// route, and returns the zone's backlog: the locations in rows not yet
+// applied, and when the oldest of those rows was recorded (zero without).
+func (z *ZoneLease) Publish(ctx context.Context, current time.Time, applied []int64) (int64, time.Time, error) {
+	var backlog int64
+	var oldest *time.Time
+	var currentTo *time.Time
+	if !current.IsZero() {
+		currentTo = &current
+	}
+	err := z.conn.QueryRow(ctx, `
+		INSERT INTO detect_state (zone, current_to, backlog_reports, oldest, reported)
+		SELECT $1, $2, coalesce(sum(cardinality(location_ids)), 0), min(recorded), now()
+		FROM detect_backlog WHERE zone = $1 AND id <> ALL(coalesce($3::bigint[], '{}'))
+		ON CONFLICT (zone) DO UPDATE SET current_to = excluded.current_to, backlog_reports = excluded.backlog_reports,
+			oldest = excluded.oldest, reported = excluded.reported
+		RETURNING backlog_reports, oldest`, z.zone, currentTo, applied).Scan(&backlog, &oldest)
+	if err != nil {
+		return 0, time.Time{}, wrap("publish detection", err)
+	}
+	if oldest == nil {
+		return backlog, time.Time{}, nil
+	}
+	return backlog, *oldest, nil
+}
+
+// Detection tells how current the meetings are, from what each zone's owner
+// last published.
+func (db *DB) Detection(ctx context.Context) (udaconnect.Detection, error) {
+	var d udaconnect.Detection
+	var current *time.Time
+	err := db.reads.QueryRow(ctx, `
+		SELECT min(current_to), coalesce(sum(backlog_reports), 0),
+			coalesce(extract(epoch FROM now() - min(oldest))::float8, 0)
+		FROM detect_state`).Scan(&current, &d.BacklogReports, &d.LagS)
+	if err != nil {
+		return d, wrap("read detection", err)
+	}
+	if current != nil {
+		t := current.UTC()
+		d.CurrentTo = &t
+	}
+	d.LagS = max(d.LagS, 0)
+	return d, nil
+}
+
+// MeetingStarts reads the persons and locations of the meetings that start,
+// to announce them: the one whose report started it, the other and their
+// report held then, in the order given. A start whose person is gone is
+// left out.
+func (db *DB) MeetingStarts(ctx context.Context, starts []detect.Start) ([]udaconnect.MeetingStart, error) {
+	ids := make([]int64, 0, 2*len(starts))
+	for _, s := range starts {
+		ids = append(ids, s.Report.Person, s.Near.Person)
+	}
+	rows, _ := db.pool.Query(ctx, `SELECT id, first_name, last_name, company_name FROM person WHERE id = ANY($1)`, ids)
+	persons := map[int64]udaconnect.Person{}
+	var p udaconnect.Person
+	if _, err := pgx.ForEachRow(rows, []any{&p.ID, &p.FirstName, &p.LastName, &p.CompanyName}, func() error {
+		persons[p.ID] = p
+		return nil
+	}); err != nil {
+		return nil, wrap("read meeting starts", err)
+	}
+	out := make([]udaconnect.MeetingStart, 0, len(starts))
+	for _, s := range starts {
+		person, ok := persons[s.Report.Person]
+		other, found := persons[s.Near.Person]
+		if !ok || !found {
+			continue
+		}
+		out = append(out, udaconnect.MeetingStart{
+			Person: person, Location: location(s.Report), Other: other, Near: location(s.Near), Distance: s.Distance,
+		})
+	}
+	return out, nil
+}
+
+func location(r detect.Report) udaconnect.Location {
+	return udaconnect.Location{ID: r.ID, PersonID: r.Person, Latitude: r.Lat, Longitude: r.Lon, CreationTime: r.Time}
+}

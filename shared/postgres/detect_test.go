@@ -2,151 +2,175 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
-	"github.com/udaconnect/udaconnect/shared/conference"
+	"github.com/udaconnect/udaconnect/shared/detect"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
 )
 
-// crowd is a small conference, crowded: 16 attendees at 2 booths and a talk
-// room for a day, reporting every 10 minutes: 768 reports.
-var crowd = conference.Config{
-	Attendees: 16, Booths: 2, Talks: 1, Days: 1,
-	Start: conference.Default.Start, Interval: 10 * time.Minute,
-	Latitude: conference.Default.Latitude, Longitude: conference.Default.Longitude, Seed: 7,
-}
-
-// loadCrowd stores c without meetings in a database of its own and returns
-// it with the ids of the reports, in time order, and of the attendees.
-func loadCrowd(tb testing.TB, c conference.Config) (db *postgres.DB, locations, persons []int64) {
-	tb.Helper()
-	db = pgtest.MustOpenDB(tb)
-	ctx := context.Background()
-	persons, err := conference.Load(ctx, db, c, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := db.Analyze(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	if locations, err = db.LocationIDs(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	return db, locations, persons
-}
-
-// detected detects the meetings of locations in batches of size, in the
-// order given, and returns every meeting of persons once, as "a+b started
-// last_seen closest_m latitude longitude ended", sorted, and the meetings
-// that started, as "location→near distance", sorted.
-func detected(t *testing.T, db *postgres.DB, locations, persons []int64, size int) (meetings, starts []string) {
+func mustClaim(t *testing.T, db *postgres.DB, zone int) *postgres.ZoneLease {
 	t.Helper()
+	lease, err := db.ClaimZone(context.Background(), zone)
+	if err != nil || lease == nil {
+		t.Fatalf("ClaimZone(%d) = %v, %v; want the zone", zone, lease, err)
+	}
+	t.Cleanup(lease.Close)
+	return lease
+}
+
+func backlogIDs(rows []postgres.BacklogRow) (rowIDs, locations []int64) {
+	for _, r := range rows {
+		rowIDs = append(rowIDs, r.ID)
+		locations = append(locations, r.Locations...)
+	}
+	return rowIDs, locations
+}
+
+// Each statement that stores reports queues those it stores, one row per
+// zone; a report stored before is not queued again.
+func TestBacklog(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
 	ctx := context.Background()
-	for batch := range slices.Chunk(locations, size) {
-		_, found, err := db.DetectMeetings(ctx, batch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range found {
-			starts = append(starts, fmt.Sprintf("%d→%d %v", s.Location.ID, s.Near.ID, s.Distance))
-		}
+	ann := mustCreatePerson(t, db, "Ann", "Queued").ID
+	in := func(zone int, r udaconnect.Report) udaconnect.Report { r.Zone = zone; return r }
+	first := mustStore(t, db,
+		in(0, report("a", ann, lat0, lon0, clock(10, 0))),
+		in(1, report("b", ann, lat0, lon0, clock(10, 1))),
+		in(0, report("c", ann, lat0, lon0, clock(10, 2))),
+	)
+	again := mustStore(t, db, in(0, report("a", ann, lat0, lon0, clock(10, 0))), in(0, report("d", ann, lat0, lon0, clock(10, 3))))
+	if again[0].ID != first[0].ID {
+		t.Fatalf("a redelivered report got location %d; want %d", again[0].ID, first[0].ID)
 	}
-	for _, p := range persons {
-		ms, err := db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: p, Limit: udaconnect.MaxMeetingLimit})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range ms {
-			if m.Person.ID > p {
-				meetings = append(meetings, fmt.Sprintf("%d+%d %s %s %v %v %v %v", p, m.Person.ID,
-					m.Started.Format(time.RFC3339), m.LastSeen.Format(time.RFC3339), m.ClosestM, m.Latitude, m.Longitude, m.Ended))
-			}
-		}
-	}
-	slices.Sort(meetings)
-	slices.Sort(starts)
-	return meetings, starts
-}
 
-// Detection over a batch finds exactly the meetings, to the last bit of
-// their closest distance and centroid, and the starts that detection one
-// report at a time finds, and so do batches in any order.
-func TestDetectBatches(t *testing.T) {
-	if testing.Short() {
-		t.Skip("detects 768 reports one by one")
+	zero, one := mustClaim(t, db, 0), mustClaim(t, db, 1)
+	rows, err := zero.Backlog(ctx, nil, 100)
+	rowIDs, locs := backlogIDs(rows)
+	if want := []int64{first[0].ID, first[2].ID, again[1].ID}; err != nil || len(rows) != 2 || !slices.Equal(locs, want) {
+		t.Fatalf("zone 0's backlog = %+v, %v; want two rows of %v", rows, err, want)
 	}
-	db, locations, persons := loadCrowd(t, crowd)
-	want, wantStarts := detected(t, db, locations, persons, 1)
-	if len(want) < 100 || len(wantStarts) < 100 {
-		t.Fatalf("one report at a time: %d meetings, %d starts; want a crowd's", len(want), len(wantStarts))
+	if rows, err := one.Backlog(ctx, nil, 100); err != nil || len(rows) != 1 || !slices.Equal(rows[0].Locations, []int64{first[1].ID}) {
+		t.Errorf("zone 1's backlog = %+v, %v; want the one report there", rows, err)
 	}
-	shuffled := slices.Clone(locations)
-	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-	for _, tt := range []struct {
-		name      string
-		locations []int64
-		size      int
-	}{
-		{"all at once", locations, len(locations)},
-		{"batches of 100 in time order", locations, 100},
-		{"shuffled batches of 100", shuffled, 100},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			db, _, _ := loadCrowd(t, crowd)
-			got, gotStarts := detected(t, db, tt.locations, persons, tt.size)
-			if !slices.Equal(got, want) {
-				t.Errorf("%d meetings, %d one report at a time; first difference: %s", len(got), len(want), firstDifference(got, want))
-			}
-			if !slices.Equal(gotStarts, wantStarts) {
-				t.Errorf("%d starts, %d one report at a time; first difference: %s", len(gotStarts), len(wantStarts), firstDifference(gotStarts, wantStarts))
-			}
-		})
+
+	// Rows applied are left out; a step takes at least one row, and no
+	// more reports than asked beyond it.
+	if rows, err := zero.Backlog(ctx, rowIDs[:1], 100); err != nil || len(rows) != 1 || rows[0].ID != rowIDs[1] {
+		t.Errorf("backlog but the first row = %+v, %v; want the second row", rows, err)
+	}
+	if rows, err := zero.Backlog(ctx, nil, 1); err != nil || len(rows) != 1 || rows[0].ID != rowIDs[0] {
+		t.Errorf("backlog of 1 report = %+v, %v; want the first row", rows, err)
+	}
+	reports, err := zero.Reports(ctx, locs)
+	if err != nil || len(reports) != 3 || reports[0].Person != ann || !reports[0].Time.Equal(clock(10, 0)) || reports[0].Lat != lat0 {
+		t.Errorf("Reports(%v) = %+v, %v; want Ann's three", locs, reports, err)
+	}
+
+	// Published, the backlog is what the detection route tells.
+	if n, oldest, err := zero.Publish(ctx, clock(10, 3), rowIDs[:1]); err != nil || n != 1 || oldest.IsZero() {
+		t.Errorf("Publish = %d, %v, %v; want the report of the row not applied", n, oldest, err)
+	}
+	d, err := db.Detection(ctx)
+	if err != nil || d.BacklogReports != 1 || d.CurrentTo == nil || !d.CurrentTo.Equal(clock(10, 3)) || d.LagS < 0 {
+		t.Errorf("Detection = %+v, %v; want 1 report behind, current to 10:03", d, err)
+	}
+
+	// A checkpoint keeps the state and deletes the rows applied.
+	if err := zero.Checkpoint(ctx, []byte("state"), rowIDs); err != nil {
+		t.Fatal(err)
+	}
+	if rows, err := zero.Backlog(ctx, nil, 100); err != nil || len(rows) != 0 {
+		t.Errorf("backlog after the checkpoint = %+v, %v; want none", rows, err)
+	}
+	if state, err := zero.State(ctx); err != nil || string(state) != "state" {
+		t.Errorf("State = %q, %v; want what was saved", state, err)
+	}
+	if state, err := one.State(ctx); err != nil || state != nil {
+		t.Errorf("State of a zone never saved = %q, %v; want nil", state, err)
 	}
 }
 
-func firstDifference(got, want []string) string {
-	for i := range min(len(got), len(want)) {
-		if got[i] != want[i] {
-			return fmt.Sprintf("%q; want %q", got[i], want[i])
-		}
-	}
-	return fmt.Sprintf("lengths %d and %d", len(got), len(want))
-}
-
-// BenchmarkDetect detects the meetings of a conference's reports of the
-// afternoon, in time order, in batches of 1, 100 and 1,000, as connections
-// does once the morning's are kept: 100 attendees at 10 booths and a talk
-// room, 9,600 reports. It reports the time per report.
-func BenchmarkDetect(b *testing.B) {
-	c := conference.Default
-	c.Attendees, c.Booths, c.Days = 100, 10, 1
+// A zone has one owner at a time; when the owner's connection goes, the
+// zone is free.
+func TestClaimZone(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
 	ctx := context.Background()
-	for _, size := range []int{1, 100, 1000} {
-		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			db, locations, _ := loadCrowd(b, c)
-			noon := len(locations) / 2
-			for batch := range slices.Chunk(locations[:noon], 1000) {
-				if _, err := db.UpdateMeetings(ctx, batch); err != nil {
-					b.Fatal(err)
-				}
-			}
-			next := noon
-			for b.Loop() {
-				if next+size > len(locations) {
-					b.Fatalf("the afternoon's reports ran out after %d batches: ask for fewer", (next-noon)/size)
-				}
-				if _, _, err := db.DetectMeetings(ctx, locations[next:next+size]); err != nil {
-					b.Fatal(err)
-				}
-				next += size
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(next-noon), "µs/report")
-		})
+	lease := mustClaim(t, db, 3)
+	if other, err := db.ClaimZone(ctx, 3); err != nil || other != nil {
+		t.Fatalf("a second claim of zone 3 = %v, %v; want nil", other, err)
+	}
+	lease.Close()
+	if err := lease.Checkpoint(ctx, []byte("late"), nil); err == nil {
+		t.Error("a lease given up still writes")
+	}
+	mustClaim(t, db, 3)
+}
+
+// History finds the persons' reports and those near the points within the
+// times asked, and the live meetings of a person.
+func TestHistory(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	ann, bob, cat := mustCreatePerson(t, db, "Ann", "Past").ID, mustCreatePerson(t, db, "Bob", "Past").ID, mustCreatePerson(t, db, "Cat", "Past").ID
+	locs := mustStore(t, db,
+		report("ann-1", ann, lat0, lon0, clock(10, 0)),
+		report("ann-2", ann, north(500), lon0, clock(11, 0)),
+		report("bob-1", bob, north(3), lon0, clock(10, 5)),
+		report("bob-2", bob, north(3), lon0, clock(12, 5)),  // too late
+		report("cat-1", cat, north(20), lon0, clock(10, 5)), // too far
+	)
+	h := mustClaim(t, db, 0).History()
+	got, err := h.Reports(ctx, clock(9, 0), clock(11, 0), []int64{ann}, []detect.Point{{Lat: lat0, Lon: lon0}}, 5)
+	var ids []int64
+	for _, r := range got {
+		ids = append(ids, r.ID)
+	}
+	slices.Sort(ids)
+	if want := []int64{locs[0].ID, locs[1].ID, locs[2].ID}; err != nil || !slices.Equal(ids, want) {
+		t.Errorf("Reports = %v, %v; want %v", ids, err, want)
+	}
+
+	mustWrite(t, db, []detect.Meeting{pair(ann, bob, clock(10, 5), clock(10, 20), true), pair(bob, cat, clock(13, 0), clock(13, 5), false)})
+	ms, err := h.Meetings(ctx, bob, clock(10, 0), clock(10, 10))
+	if err != nil || len(ms) != 1 || ms[0].A != ann || !ms[0].Started.Equal(clock(10, 5)) || ms[0].Together != 15*time.Minute || !ms[0].Ended {
+		t.Errorf("Bob's meetings from 10:00 to 10:10 = %+v, %v; want the one with Ann", ms, err)
+	}
+}
+
+// The owner's writes are refused while the database is away, and nothing
+// of a failed write stays.
+func TestWriteMeetingsDatabaseAway(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	ann, bob := mustCreatePerson(t, db, "Ann", "Away").ID, mustCreatePerson(t, db, "Bob", "Away").ID
+	lease := mustClaim(t, db, 0)
+	var pid int
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if err := admin.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%' AND pid <> pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
+		t.Fatal(err)
+	}
+	err = lease.WriteMeetings(ctx, []detect.Meeting{pair(ann, bob, clock(10, 0), clock(10, 5), false)}, nil)
+	if udaconnect.ErrorCode(err) != udaconnect.EUNAVAILABLE {
+		t.Errorf("WriteMeetings on a lost connection = %v; want EUNAVAILABLE", err)
+	}
+	if ms, _ := db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: ann, Limit: 10}); len(ms) != 0 {
+		t.Errorf("meetings after a failed write = %+v; want none", ms)
 	}
 }

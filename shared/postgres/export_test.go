@@ -66,16 +66,3 @@ func (db *DB) StatementTimeouts(ctx context.Context) (writes, reads string, err 
 	err = db.reads.QueryRow(ctx, "SHOW statement_timeout").Scan(&reads)
 	return writes, reads, err
 }
-
-// FindMeetingStarts returns the meetings that the locations ids start, as
-// DetectMeetings finds them.
-func (db *DB) FindMeetingStarts(ctx context.Context, ids []int64) ([]udaconnect.MeetingStart, error) {
-	_, starts, err := db.DetectMeetings(ctx, ids)
-	return starts, err
-}
-
-// LocationIDs returns the ids of the stored locations in time order.
-func (db *DB) LocationIDs(ctx context.Context) ([]int64, error) {
-	rows, _ := db.pool.Query(ctx, "SELECT id FROM location ORDER BY creation_time, id")
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
-}

@@ -105,23 +105,14 @@ func (db *DB) insertReports(ctx context.Context, reports []udaconnect.Report, st
 	if len(reports) == 0 {
 		return nil
 	}
-	sources, ids, persons := make([]string, len(reports)), make([]string, len(reports)), make([]int64, len(reports))
-	lats, lons, times := make([]float64, len(reports)), make([]float64, len(reports)), make([]time.Time, len(reports))
-	hashes := make([][]byte, len(reports))
+	n := len(reports)
+	sources, ids, persons, zones := make([]string, n), make([]string, n), make([]int64, n), make([]int32, n)
+	lats, lons, times, hashes := make([]float64, n), make([]float64, n), make([]time.Time, n), make([][]byte, n)
 	for i, r := range reports {
-		sources[i], ids[i], persons[i] = r.Source, r.EventID, r.PersonID
+		sources[i], ids[i], persons[i], zones[i] = r.Source, r.EventID, r.PersonID, int32(r.Zone)
 		lats[i], lons[i], times[i], hashes[i] = r.Latitude, r.Longitude, r.CreationTime, r.Hash
 	}
-	rows, _ := db.pool.Query(ctx, `
-		INSERT INTO location (event_source, event_id, person_id, coordinate, creation_time, request_hash)
-		SELECT r.event_source, r.event_id, r.person_id, ST_MakePoint(r.longitude, r.latitude)::geography, r.creation_time, r.request_hash
-		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::timestamptz[], $7::bytea[])
-			WITH ORDINALITY AS r (event_source, event_id, person_id, latitude, longitude, creation_time, request_hash, n)
-		WHERE EXISTS (SELECT FROM person p WHERE p.id = r.person_id)
-		ORDER BY r.n
-		ON CONFLICT (event_source, event_id) DO NOTHING
-		RETURNING event_source, event_id, request_hash, `+locationColumns,
-		sources, ids, persons, lats, lons, times, hashes)
+	rows, _ := db.pool.Query(ctx, storeSQL, sources, ids, persons, lats, lons, times, hashes, zones)
 	inserted := make(map[[2]string]storedLocation, len(reports))
 	err := collectStored(rows, inserted)
 	switch {
@@ -140,6 +131,29 @@ func (db *DB) insertReports(ctx context.Context, reports []udaconnect.Report, st
 	}
 	return db.insertReports(ctx, reports[half:], stored, refused)
 }
+
+// storeSQL inserts the reports not stored before and queues those it
+// inserts for detection, one backlog row per zone, in the same statement: a
+// report is stored if and only if it is queued (docs/design.md, "Meetings").
+const storeSQL = `
+		WITH r AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::timestamptz[], $7::bytea[], $8::int[])
+				WITH ORDINALITY AS r (event_source, event_id, person_id, latitude, longitude, creation_time, request_hash, zone, n)
+		), stored AS (
+			INSERT INTO location (event_source, event_id, person_id, coordinate, creation_time, request_hash)
+			SELECT r.event_source, r.event_id, r.person_id, ST_MakePoint(r.longitude, r.latitude)::geography, r.creation_time, r.request_hash
+			FROM r
+			WHERE EXISTS (SELECT FROM person p WHERE p.id = r.person_id)
+			ORDER BY r.n
+			ON CONFLICT (event_source, event_id) DO NOTHING
+			RETURNING event_source, event_id, request_hash, ` + locationColumns + `
+		), queued AS (
+			INSERT INTO detect_backlog (zone, location_ids)
+			SELECT r.zone, array_agg(s.id ORDER BY s.id)
+			FROM stored s JOIN r USING (event_source, event_id)
+			GROUP BY r.zone
+		)
+		SELECT * FROM stored`
 
 func collectStored(rows pgx.Rows, stored map[[2]string]storedLocation) error {
 	var key [2]string

@@ -9,20 +9,20 @@ import (
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 )
 
-// MeetingChannel is the channel on which DetectMeetings notifies the ids of
+// MeetingChannel is the channel on which WriteMeetings notifies the ids of
 // the persons whose meetings changed, once committed.
 const MeetingChannel = "meeting"
 
 // meetingColumns read a meeting as its person sees it, from a row of either
 // side of the pair (see sides) joined to the other person as p.
 const meetingColumns = `m.id, p.id, p.first_name, p.last_name, p.company_name, m.started, m.last_seen,
-	m.closest_m, m.latitude, m.longitude, m.ended, m.version, coalesce(m.merged_into, 0)`
+	m.together_s, m.closest_m, m.latitude, m.longitude, m.ended, m.version, coalesce(m.merged_into, 0)`
 
 func scanMeeting(row pgx.CollectableRow) (udaconnect.Meeting, error) {
 	var m udaconnect.Meeting
 	p := &m.Person
 	err := row.Scan(&m.ID, &p.ID, &p.FirstName, &p.LastName, &p.CompanyName, &m.Started, &m.LastSeen,
-		&m.ClosestM, &m.Latitude, &m.Longitude, &m.Ended, &m.Version, &m.MergedInto)
+		&m.TogetherS, &m.ClosestM, &m.Latitude, &m.Longitude, &m.Ended, &m.Version, &m.MergedInto)
 	m.Started, m.LastSeen = m.Started.UTC(), m.LastSeen.UTC()
 	m.DurationS = m.LastSeen.Sub(m.Started).Seconds()
 	return m, err
@@ -113,7 +113,7 @@ func (db *DB) MeetingVersion(ctx context.Context, personID int64) (int64, error)
 }
 
 // ListenMeetings calls changed with the id of each person whose meetings
-// change, as DetectMeetings commits them, on a connection of its own, until
+// change, as WriteMeetings commits them, on a connection of its own, until
 // ctx ends or the connection fails; it returns why. ready is called once it
 // listens.
 func (db *DB) ListenMeetings(ctx context.Context, ready func(), changed func(personID int64)) error {

@@ -63,7 +63,6 @@ func measureConnections(ctx context.Context, o *options, c conference.Config, po
 	progress := every(2*time.Second, func(done, total int) {
 		say("  stored %d/%d reports (%.0f%%)", done, total, 100*float64(done)/float64(total))
 	})
-	c.Meetings = true // for the meetings route
 	ids, err := loadConference(ctx, dbURL, c, progress)
 	if err != nil {
 		return r, err

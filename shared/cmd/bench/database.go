@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/udaconnect/udaconnect/shared/conference"
+	"github.com/udaconnect/udaconnect/shared/detection"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 )
 
@@ -40,8 +41,9 @@ func createDatabase(ctx context.Context, adminURL, name string) (string, error) 
 }
 
 // loadConference stores the conference c in the database at dbURL through
-// the product's own batched insert, then vacuums and analyses it as
-// autovacuum would in time, and returns the attendees' ids.
+// the product's own batched insert, with its meetings as connections would
+// keep them, then vacuums and analyses it as autovacuum would in time, and
+// returns the attendees' ids.
 func loadConference(ctx context.Context, dbURL string, c conference.Config, progress func(done, total int)) ([]int64, error) {
 	db, err := postgres.Open(ctx, dbURL)
 	if err != nil {
@@ -51,6 +53,9 @@ func loadConference(ctx context.Context, dbURL string, c conference.Config, prog
 	ids, err := conference.Load(ctx, db, c, progress)
 	if err != nil {
 		return nil, fmt.Errorf("load conference: %w", err)
+	}
+	if _, err := detection.DrainZone(ctx, db, 0, detection.Params()); err != nil {
+		return nil, fmt.Errorf("detect meetings: %w", err)
 	}
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {

@@ -73,6 +73,7 @@ func main() {
 	flag.StringVar(&o.dir, "dir", ".bench", "where the binaries and the logs go")
 	flag.BoolVar(&o.quick, "quick", false, "a smaller run (100k reports only, fewer queries and reports); results go to -dir, not docs/")
 	render := flag.String("render", "", "measure nothing: render this bench.json again into the Markdown of docs/ and README.md")
+	crowd := flag.Duration("crowd", 0, "measure only the crowd scenarios, detection alone at the design point's density, each hall reporting for this long of its time (such as 1m); prints the results")
 	flag.Parse()
 	o.size, o.out, o.readme = full, "docs", "README.md"
 	if o.quick {
@@ -87,6 +88,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *crowd > 0 {
+		if err := runCrowds(ctx, o, *crowd); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	r, err := run(ctx, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/udaconnect/udaconnect/shared/conference"
+	"github.com/udaconnect/udaconnect/shared/detection"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 )
 
@@ -24,18 +25,18 @@ func main() {
 	flag.IntVar(&c.Days, "days", c.Days, "number of days, 09:00 to 17:00 UTC")
 	flag.DurationVar(&c.Interval, "interval", c.Interval, "time between two reports of an attendee")
 	flag.Uint64Var(&c.Seed, "seed", c.Seed, "random seed")
-	flag.BoolVar(&c.Meetings, "meetings", true, "keep the meetings too, as connections would (about 1,000 reports/s instead of 20,000)")
+	meetings := flag.Bool("meetings", true, "detect the meetings too, as connections would, unless a running connections owns zone 0 and detects them itself")
 	start := flag.String("start", c.Start.Format(time.DateOnly), "first day, YYYY-MM-DD")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, c, *start); err != nil {
+	if err := run(ctx, c, *start, *meetings); err != nil {
 		fmt.Fprintln(os.Stderr, "conference:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, c conference.Config, start string) error {
+func run(ctx context.Context, c conference.Config, start string, meetings bool) error {
 	var err error
 	if c.Start, err = time.Parse(time.DateOnly, start); err != nil {
 		return fmt.Errorf("-start: %w", err)
@@ -60,6 +61,16 @@ func run(ctx context.Context, c conference.Config, start string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if meetings {
+		fmt.Println("detecting the meetings")
+		mine, err := detection.DrainZone(ctx, db, 0, detection.Params())
+		if err != nil {
+			return err
+		}
+		if !mine {
+			fmt.Println("  a running connections owns the zone and detects them")
+		}
 	}
 	fmt.Printf("done in %s\n", time.Since(began).Round(time.Millisecond))
 	return nil

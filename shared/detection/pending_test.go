@@ -1,0 +1,87 @@
+package detection
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/udaconnect/udaconnect/shared/detect"
+)
+
+func meeting(a, b int64, start, last int, ended bool) detect.Meeting {
+	at := func(m int) time.Time { return time.Date(2021, 5, 5, 10, m, 0, 0, time.UTC) }
+	return detect.Meeting{Key: detect.Key{A: a, B: b, Started: at(start)}, LastSeen: at(last), Ended: ended}
+}
+
+// Changes pile up as the last of each meeting: a growth once per flush, a
+// removal that a later upsert undoes gone, and what must be written at once
+// told apart from what may wait.
+func TestPending(t *testing.T) {
+	p := newPending()
+	m := meeting(1, 2, 0, 5, false)
+	p.add(detect.Changes{Upserted: []detect.Meeting{m}})
+	if p.prompt {
+		t.Error("a meeting that grows is written at once")
+	}
+	grown := meeting(1, 2, 0, 9, false)
+	p.add(detect.Changes{Upserted: []detect.Meeting{grown}})
+	up, removed := p.changes()
+	if len(up) != 1 || up[0] != grown || len(removed) != 0 {
+		t.Errorf("changes = %v, %v; want the meeting grown, once", up, removed)
+	}
+
+	moved := meeting(1, 2, -3, 9, false)
+	p.add(detect.Changes{Removed: []detect.Removed{{Key: grown.Key}}, Upserted: []detect.Meeting{moved}})
+	if !p.prompt {
+		t.Error("a meeting that moved its start waits")
+	}
+	up, removed = p.changes()
+	if len(up) != 1 || up[0] != moved || len(removed) != 1 || removed[0].Key != grown.Key {
+		t.Errorf("changes = %v, %v; want the moved meeting written and the old one removed", up, removed)
+	}
+	p.add(detect.Changes{Upserted: []detect.Meeting{grown}}) // back again
+	if _, removed = p.changes(); len(removed) != 0 {
+		t.Errorf("removed = %v; want none once upserted again", removed)
+	}
+	ended := newPending()
+	ended.add(detect.Changes{Upserted: []detect.Meeting{meeting(3, 4, 0, 5, true)}})
+	if !ended.prompt {
+		t.Error("a meeting that ended waits")
+	}
+}
+
+// stored is a History whose meetings are those given.
+type stored []detect.Meeting
+
+func (s stored) Reports(context.Context, time.Time, time.Time, []int64, []detect.Point, float64) ([]detect.Report, error) {
+	return nil, nil
+}
+
+func (s stored) Meetings(_ context.Context, person int64, from, to time.Time) ([]detect.Meeting, error) {
+	return append([]detect.Meeting(nil), s...), nil
+}
+
+// The detector sees the stored meetings through the changes not yet
+// written.
+func TestOverlay(t *testing.T) {
+	gone, kept, stale := meeting(1, 2, 0, 5, true), meeting(1, 3, 0, 5, true), meeting(1, 4, 0, 5, false)
+	fresh := meeting(1, 4, 0, 8, false)
+	other := meeting(5, 6, 0, 8, false)  // not person 1's
+	late := meeting(1, 7, 30, 35, false) // after the times asked
+	p := newPending()
+	p.add(detect.Changes{Removed: []detect.Removed{{Key: gone.Key}}, Upserted: []detect.Meeting{fresh, other, late}})
+	o := overlay{stored{gone, kept, stale}, &p}
+	got, err := o.Meetings(context.Background(), 1, gone.Started, gone.Started.Add(20*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[detect.Key]detect.Meeting{kept.Key: kept, fresh.Key: fresh}
+	if len(got) != len(want) {
+		t.Fatalf("Meetings = %v; want %v", got, want)
+	}
+	for _, m := range got {
+		if want[m.Key] != m {
+			t.Errorf("Meetings has %v; want %v", m, want)
+		}
+	}
+}
