@@ -80,15 +80,22 @@ func TestLimitsPerCredential(t *testing.T) {
 	}
 
 	// A batch held open by A takes A's one parsing slot, not B's: its
-	// headers and a first byte are sent, the rest never.
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.door, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(conn, "POST /events HTTP/1.1\r\nHost: door\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: 1000\r\n\r\n[", a.Token, batchType)
+	// headers and a first byte are sent, the rest never. A batch of A's
+	// posted at the same moment may take the slot first (then the held one
+	// is refused at once): hold another until one holds it.
+	var conn net.Conn
 	eventually(t, "A's second batch refused while the first is read", func() bool {
+		var err error
+		if conn, err = net.Dial("tcp", strings.TrimPrefix(s.door, "http://")); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST /events HTTP/1.1\r\nHost: door\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: 1000\r\n\r\n[", a.Token, batchType)
 		r := post(asA, s.door, strings.NewReader(batch(a, 1)))
-		return r.Status == http.StatusTooManyRequests && r.Header.Get("Retry-After") != ""
+		if r.Status == http.StatusTooManyRequests && r.Header.Get("Retry-After") != "" && strings.Contains(string(r.Body), "batches of this credential") {
+			return true
+		}
+		conn.Close()
+		return false
 	})
 	if r := post(asB, s.door, strings.NewReader(batch(b, 1))); r.Status != http.StatusAccepted {
 		t.Errorf("B's batch while A's is read = %d %s; want 202", r.Status, r.Body)
