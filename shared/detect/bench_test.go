@@ -12,7 +12,6 @@ import (
 )
 
 var (
-	refresh  = flag.Duration("refresh", DefaultParams().Refresh, "Params.Refresh of BenchmarkDetector")
 	lateness = flag.Duration("lateness", DefaultParams().Lateness, "Params.Lateness of BenchmarkDetector")
 	duration = flag.Duration("duration", 6*time.Minute, "how long the halls of BenchmarkDetector report")
 )
@@ -51,10 +50,10 @@ func neighbours(batch []Report, sample int) float64 {
 // BenchmarkDetector runs the halls of the design point for -duration (6
 // minutes: pairs are forgotten some 4 minutes after they part, so memory
 // is steady after that), one Add and Changes per interval of reports;
-// -refresh and -lateness set Params.
+// -lateness sets Params.Lateness.
 func BenchmarkDetector(b *testing.B) {
 	p := DefaultParams()
-	p.Refresh, p.Lateness = *refresh, *lateness
+	p.Lateness = *lateness
 	for _, bench := range []struct {
 		name string
 		hall conference.Hall

@@ -29,17 +29,12 @@ type Params struct {
 	// still be placed from memory alone; an older one goes to History
 	// (slower, as exact).
 	Lateness time.Duration
-	// Refresh is how often a meeting that only grew is changed again: its
-	// last seen, time together and centroid lag by less than Refresh while
-	// it goes on. Its start, its end, merges and splits are changes at
-	// once. 0: every change at once. It must be less than Gap.
-	Refresh time.Duration
 }
 
 // DefaultParams are 5 m, a hold of 15 min, gaps of 2 min joined, reports up
-// to 2 min late placed from memory, growth changed every 10 s.
+// to 2 min late placed from memory.
 func DefaultParams() Params {
-	return Params{Distance: 5, Hold: 15 * time.Minute, Gap: 2 * time.Minute, Lateness: 2 * time.Minute, Refresh: 10 * time.Second}
+	return Params{Distance: 5, Hold: 15 * time.Minute, Gap: 2 * time.Minute, Lateness: 2 * time.Minute}
 }
 
 // Report is where a person was at a time.

@@ -199,15 +199,10 @@ func (d *Detector) meets(r rep, q *person, from, to int64) bool {
 	return false
 }
 
-// touch marks pr as changed from t on, to be evaluated at the next Changes;
-// but a change of two people together, from after their last evaluation,
-// waits until the pair wakes (less than Refresh after the last seen sent):
-// until then it can only make their meeting go on or stop going on, which
-// Refresh lets wait (a new meeting begins Gap later at the earliest).
+// touch marks pr as changed from t on, to be evaluated at the next Changes.
 func (d *Detector) touch(pr *pair, t int64) {
 	pr.dirty = min(pr.dirty, t)
-	growth := pr.together && d.now < pr.wake && t >= pr.seen
-	if pr.at < 0 && !growth {
+	if pr.at < 0 {
 		pr.at = len(d.dirty)
 		d.dirty = append(d.dirty, pr)
 	}
@@ -265,15 +260,11 @@ func (d *Detector) evaluate(pr *pair) {
 	}
 	d.report(pr, c.cut(), d.fresh, a, b)
 	// Time passing changes the pair next: at once if one of the two reported
-	// at or after now (a meeting may begin there), Refresh after the last
-	// seen sent if they are together now, when its meeting ends if they are
-	// not.
-	pr.together, pr.seen = r.open && r.last == d.now, d.now
+	// at or after now (a meeting may begin there) or they are together now
+	// (their meeting goes on), when its meeting ends if they are not.
 	switch {
-	case latest >= d.now:
+	case latest >= d.now || r.open && r.last == d.now:
 		pr.wake = d.now
-	case pr.together:
-		pr.wake = pr.sent[len(pr.sent)-1].last + d.rl.refresh
 	case r.open && d.now < r.last+d.rl.gap:
 		pr.wake = r.last + d.rl.gap
 	default:
@@ -311,7 +302,7 @@ func (d *Detector) report(pr *pair, cut int64, fresh []agg, a, b timeline) {
 	for _, f := range fresh {
 		ended := d.now >= f.last+d.rl.gap
 		j := slices.IndexFunc(d.old, func(o sent) bool { return o.start == f.start })
-		if j >= 0 && (d.old[j] == sent{f, ended} || d.grew(d.old[j], f, ended)) {
+		if j >= 0 && d.old[j] == (sent{f, ended}) {
 			pr.sent = append(pr.sent, d.old[j])
 			continue
 		}
@@ -332,12 +323,6 @@ func (d *Detector) report(pr *pair, cut int64, fresh []agg, a, b timeline) {
 		}
 		d.pend.remove(Key{A: pr.a.id, B: pr.b.id, Started: instant(o.start)}, into)
 	}
-}
-
-// grew tells whether f, the meeting sent as o, only went on for less than
-// Refresh since: a change that can wait.
-func (d *Detector) grew(o sent, f agg, ended bool) bool {
-	return !o.ended && !ended && f.last >= o.last && f.last-o.last < d.rl.refresh && f.together >= o.together
 }
 
 // startOf is the start of meeting m of a and b at t: the report, of either,

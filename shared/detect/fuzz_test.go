@@ -23,7 +23,7 @@ func FuzzDetector(f *testing.F) {
 			rs = append(rs, Report{ID: int64(i/5 + 1), Person: int64(b[0]%4 + 1), Time: at0(float64(b[1])*10 + float64(b[4]%10)), Lat: lat, Lon: lon})
 		}
 		p := DefaultParams()
-		p.Refresh, p.Lateness = 0, time.Minute
+		p.Lateness = time.Minute
 		s := newStore()
 		d := New(p, s)
 		for i := 0; i < len(rs); {

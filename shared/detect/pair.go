@@ -20,13 +20,11 @@ type pair struct {
 	dirty int64
 	at    int
 	wake  int64 // when time passing changes it next
-	seen  int64 // the time of the last evaluation
 	// growing is the pair's index in Detector.growing, or -1: it is there
 	// while time passing can change it (its last meeting has not ended, or
 	// one of the two has reported at or after the detector's time).
-	growing  int
-	together bool  // at seen
-	last     int64 // the end of the last together-moment; math.MinInt64 if none
+	growing int
+	last    int64 // the end of the last together-moment; math.MinInt64 if none
 
 	a, b *person // a.id < b.id
 	// marks are checkpoints by time, the first at or before the frontier (or

@@ -122,9 +122,8 @@ func (s *store) Meetings(ctx context.Context, person int64, from, to time.Time) 
 }
 
 // same tells how two lists of meetings differ, if they do: times exactly,
-// distances and places within 1e-6; but a meeting that has not ended may lag
-// behind by less than lag.
-func same(got, want []Meeting, lag time.Duration) error {
+// distances and places within 1e-6.
+func same(got, want []Meeting) error {
 	byKey := map[Key]Meeting{}
 	for _, m := range got {
 		byKey[m.Key] = m
@@ -136,10 +135,6 @@ func same(got, want []Meeting, lag time.Duration) error {
 		switch {
 		case !ok:
 			diffs = append(diffs, fmt.Sprintf("missing %+v", w))
-		case lag > 0 && !w.Ended:
-			if g.Ended || g.LastSeen.After(w.LastSeen) || w.LastSeen.Sub(g.LastSeen) >= lag || g.Together > w.Together {
-				diffs = append(diffs, fmt.Sprintf("got  %+v\nwant %+v (lagging less than %v)", g, w, lag))
-			}
 		case !g.LastSeen.Equal(w.LastSeen) || g.Together != w.Together || g.Ended != w.Ended ||
 			math.Abs(g.ClosestM-w.ClosestM) > 1e-6 || math.Abs(g.Lat-w.Lat) > 1e-6 || math.Abs(g.Lon-w.Lon) > 1e-6:
 			diffs = append(diffs, fmt.Sprintf("got  %+v\nwant %+v", g, w))
@@ -200,7 +195,7 @@ func finish(t testing.TB, d *Detector, s *store, all []Report, now time.Time) {
 		t.Fatal(err)
 	}
 	s.apply(t, d.Changes())
-	if err := same(s.sorted(), Reference(d.p, all, d.Time()), d.p.Refresh); err != nil {
+	if err := same(s.sorted(), Reference(d.p, all, d.Time())); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -224,7 +219,6 @@ func shuffle(rng *rand.Rand, rs []Report, lateness time.Duration) []Report {
 func TestDetectorInMemory(t *testing.T) {
 	p := DefaultParams()
 	p.Lateness = 24 * time.Hour // every report from memory
-	p.Refresh = 0
 	for seed := range *seeds {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		rs := world(rng)
@@ -240,7 +234,6 @@ func TestDetectorInMemory(t *testing.T) {
 
 func TestDetectorLate(t *testing.T) {
 	p := DefaultParams()
-	p.Refresh = 0
 	for seed := range *seeds {
 		rng := rand.New(rand.NewPCG(seed, 2))
 		rs := world(rng)
@@ -254,26 +247,9 @@ func TestDetectorLate(t *testing.T) {
 	}
 }
 
-// With Refresh, a meeting that goes on lags by less than it; the others are
-// exact.
-func TestDetectorRefresh(t *testing.T) {
-	p := DefaultParams()
-	for seed := range *seeds {
-		rng := rand.New(rand.NewPCG(seed, 3))
-		rs := world(rng)
-		d, s := New(p, nil), newStore()
-		d.h = s
-		feed(t, rng, &d, s, shuffle(rng, rs, time.Duration(rng.IntN(10))*time.Minute), seed%2 == 0)
-		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
-			finish(t, d, s, rs, t0.Add(time.Duration(rng.IntN(80))*time.Minute))
-		})
-	}
-}
-
 // Two detectors given the same reports in other orders and groups agree.
 func TestDetectorsAgree(t *testing.T) {
 	p := DefaultParams()
-	p.Refresh = 0
 	for seed := range *seeds {
 		rng := rand.New(rand.NewPCG(seed, 4))
 		rs := world(rng)
@@ -289,7 +265,7 @@ func TestDetectorsAgree(t *testing.T) {
 			s.apply(t, d.Changes())
 			stores = append(stores, s)
 		}
-		if err := same(stores[1].sorted(), stores[0].sorted(), 0); err != nil {
+		if err := same(stores[1].sorted(), stores[0].sorted()); err != nil {
 			t.Fatalf("seed %d: in any order, against in time order: %v", seed, err)
 		}
 	}
@@ -325,7 +301,6 @@ func standing(rng *rand.Rand, every time.Duration) []Report {
 // meetings.
 func TestEvery5sOr5min(t *testing.T) {
 	p := DefaultParams()
-	p.Refresh = 0
 	for seed := range *seeds / 10 {
 		now := t0.Add(time.Duration(60+seed%20) * time.Minute)
 		var found [][]Meeting
@@ -341,7 +316,7 @@ func TestEvery5sOr5min(t *testing.T) {
 		if len(found[0]) == 0 {
 			t.Fatalf("seed %d: no meetings", seed)
 		}
-		if err := same(found[1], found[0], 0); err != nil {
+		if err := same(found[1], found[0]); err != nil {
 			t.Fatalf("seed %d: every 5 minutes, against every 5 s: %v", seed, err)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // reports, each pair's checkpoints and meetings sent, and the changes not yet
 // taken. Integers are varints, times mostly as differences, floats their 8
 // bytes.
-const snapshotVersion = 4
+const snapshotVersion = 5
 
 // MarshalBinary encodes the detector's whole state (for scale to zero and
 // failover); UnmarshalBinary restores it into a detector made by New with the
@@ -24,7 +24,6 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	w.int(d.rl.hold)
 	w.int(d.rl.gap)
 	w.int(d.rl.late)
-	w.int(d.rl.refresh)
 	w.int(d.now)
 	w.int(d.newest)
 	w.int(d.evaluated)
@@ -49,8 +48,6 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 		w.int(pr.dirty)
 		w.bool(pr.growing >= 0)
 		w.int(pr.wake)
-		w.int(pr.seen)
-		w.bool(pr.together)
 		w.int(pr.last)
 		w.int(int64(len(pr.marks)))
 		for _, c := range pr.marks {
@@ -89,7 +86,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	if v := r.int(); v != snapshotVersion {
 		return fmt.Errorf("snapshot version %d, want %d", v, snapshotVersion)
 	}
-	if rl := (rules{distance: r.float(), hold: r.int(), gap: r.int(), late: r.int(), refresh: r.int()}); r.err == nil && rl != d.rl {
+	if rl := (rules{distance: r.float(), hold: r.int(), gap: r.int(), late: r.int()}); r.err == nil && rl != d.rl {
 		return fmt.Errorf("snapshot made with %+v, detector has %+v", rl, d.rl)
 	}
 	fresh := New(d.p, d.h)
@@ -113,7 +110,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		fresh.pairs[key(a, b)] = pr
 		dirty := r.int()
 		fresh.grow(pr, r.bool())
-		pr.wake, pr.seen, pr.together, pr.last = r.int(), r.int(), r.bool(), r.int()
+		pr.wake, pr.last = r.int(), r.int()
 		for m := r.count(); m > 0 && r.err == nil; m-- {
 			pr.marks = append(pr.marks, checkpoint{t: r.int(), run: run{open: r.bool(), agg: r.agg()}})
 		}

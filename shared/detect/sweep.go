@@ -38,12 +38,12 @@ func (m agg) meeting(a, b int64, gap, now int64) Meeting {
 
 // rules are Params in Unix nanoseconds.
 type rules struct {
-	distance                 float64
-	hold, gap, late, refresh int64
+	distance        float64
+	hold, gap, late int64
 }
 
 func rulesOf(p Params) rules {
-	return rules{distance: p.Distance, hold: int64(p.Hold), gap: int64(p.Gap), late: int64(p.Lateness), refresh: int64(p.Refresh)}
+	return rules{distance: p.Distance, hold: int64(p.Hold), gap: int64(p.Gap), late: int64(p.Lateness)}
 }
 
 // sweep carries r over the elementary intervals of [from, to): the moments

@@ -28,14 +28,12 @@ const (
 	MaxAppliedReports = 50_000
 )
 
-// Params are the detection's defaults as a zone's owner runs them: every
-// change reported (Refresh 0), the owner coalescing a growing meeting's
-// writes itself, so that its last values are written even when reports
-// stop.
+// Params are the detection's defaults, as a zone's owner runs them: the
+// detector reports every change at once, and the owner coalesces a growing
+// meeting's writes itself, so that its last values are written even when
+// reports stop.
 func Params() detect.Params {
-	p := detect.DefaultParams()
-	p.Refresh = 0
-	return p
+	return detect.DefaultParams()
 }
 
 // Zone is a zone's detector, restored from its last checkpoint, and what it
