@@ -332,9 +332,16 @@ test('a meeting that starts while the page is open appears without a reload, and
   const stamp = Date.now();
   const ada = await api('POST', '/api/persons', { first_name: 'Ada', last_name: `Live ${stamp}`, company_name: 'Booth 7' });
   const bob = await api('POST', '/api/persons', { first_name: 'Bob', last_name: `Live ${stamp}`, company_name: 'Booth 7' });
-  // Somewhere no one else reports, on a day of its own.
+  // Somewhere no one else reports. A meeting grows as far as the detector's
+  // time, the newest report it has (never past the clock): a third person's
+  // report sets it to now, so that Ada and Bob, minutes before, are together
+  // until now, an ongoing meeting.
   const spot = { latitude: 48.85837, longitude: 2.294481 };
-  await api('POST', '/api/locations', { person_id: ada.id, ...spot, creation_time: '2022-03-03T10:00:00Z' });
+  const clock = await api('POST', '/api/persons', { first_name: 'Clock', last_name: `Live ${stamp}`, company_name: 'Booth 7' });
+  const now = Date.now();
+  const minutesAgo = (m) => new Date(now - m * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  await api('POST', '/api/locations', { person_id: clock.id, latitude: 48.8606, longitude: 2.3376, creation_time: minutesAgo(0) });
+  await api('POST', '/api/locations', { person_id: ada.id, ...spot, creation_time: minutesAgo(6) });
 
   // A link to her page opens it directly.
   const page = await organizer.newPage();
@@ -343,7 +350,7 @@ test('a meeting that starts while the page is open appears without a reload, and
   await page.getByText(`No meetings of Ada Live ${stamp} yet.`).waitFor();
   await page.getByText('Live: new meetings appear as they happen.').waitFor();
 
-  await api('POST', '/api/locations', { person_id: bob.id, ...spot, creation_time: '2022-03-03T10:05:00Z' });
+  await api('POST', '/api/locations', { person_id: bob.id, ...spot, creation_time: minutesAgo(5) });
   const list = page.getByRole('list', { name: `People Ada Live ${stamp} met` });
   // The new meeting's card is highlighted for a moment as it arrives.
   await list.locator('li.fresh').filter({ hasText: `Bob Live ${stamp}` }).waitFor();
@@ -352,27 +359,30 @@ test('a meeting that starts while the page is open appears without a reload, and
   await meetingsWithBob.getByText(/\(ongoing\)/).waitFor();
   await page.screenshot({ path: join(output, 'meeting-live.png'), fullPage: true });
 
-  // Bob reports from elsewhere past the window: the meeting ends, in its place.
-  await api('POST', '/api/locations', { person_id: bob.id, latitude: 48.8606, longitude: 2.3376, creation_time: '2022-03-03T10:30:00Z' });
+  // Bob reports from elsewhere a minute later: he left, more than the gap
+  // before the detector's time, so the meeting ends, in its place.
+  await api('POST', '/api/locations', { person_id: bob.id, latitude: 48.8606, longitude: 2.3376, creation_time: minutesAgo(4) });
   await page.waitForFunction((name) => {
     const l = document.querySelector(`ol[aria-label="${name}"]`);
     return l && l.children.length === 1 && !l.textContent.includes('ongoing');
   }, `Meetings with Bob Live ${stamp}`);
 
   // The views and days are in the address; Back and Forward go through them.
-  await page.getByLabel('From').fill('2022-03-03');
-  await page.waitForURL(/from=2022-03-03/);
+  // From the day before: the meeting stays in view in any venue time zone.
+  const from = new Date(now - 24 * 3600_000).toISOString().slice(0, 10);
+  await page.getByLabel('From').fill(from);
+  await page.waitForURL(new RegExp(`from=${from}`));
   await page.getByRole('link', { name: 'Every report' }).click();
   await page.waitForURL(/view=reports/);
   await page.getByLabel('Time apart').waitFor();
   await page.goBack();
   await list.getByRole('button', { name: new RegExp(`Bob Live ${stamp}`) }).waitFor();
-  assert.equal(await page.getByLabel('From').inputValue(), '2022-03-03');
+  assert.equal(await page.getByLabel('From').inputValue(), from);
   await page.goBack();
   await page.waitForURL((url) => !url.search.includes('from'));
   await page.goForward();
-  await page.waitForURL(/from=2022-03-03/);
-  assert.equal(await page.getByLabel('From').inputValue(), '2022-03-03');
+  await page.waitForURL(new RegExp(`from=${from}`));
+  assert.equal(await page.getByLabel('From').inputValue(), from);
   await page.close();
 });
 
