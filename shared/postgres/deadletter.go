@@ -12,7 +12,7 @@ import (
 const deadLetterColumns = `id, event_source, event_id, event_type, destination, status, event, received_at, replayed_at`
 
 // ErrCapped is the error of a dead letter not kept: its sender has as many
-// as it may (db/migrations/0013_dead_letter_cap.sql).
+// as it may (db/migrations/0012_dead_letter_cap.sql).
 var ErrCapped = errors.New("dead letter not kept: its sender has as many as it may")
 
 // StoreDeadLetter stores d, once per event and destination: a dead letter
