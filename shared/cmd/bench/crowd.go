@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/conference"
 	"github.com/udaconnect/udaconnect/shared/detection"
@@ -54,19 +53,11 @@ func measureCrowds(ctx context.Context, o *options, d time.Duration) ([]CrowdRes
 
 func measureCrowd(ctx context.Context, o *options, h conference.Hall) (CrowdResult, error) {
 	r := CrowdResult{Attendees: h.Attendees}
-	dbURL, err := createDatabase(ctx, o.databaseURL, fmt.Sprintf("bench_crowd_%d", h.Attendees))
-	if err != nil {
-		return r, err
-	}
-	conn, err := pgx.Connect(ctx, dbURL)
+	dbURL, conn, ids, err := createAttendees(ctx, o.databaseURL, fmt.Sprintf("bench_crowd_%d", h.Attendees), h.Attendees)
 	if err != nil {
 		return r, err
 	}
 	defer conn.Close(ctx)
-	ids, err := insertPersons(ctx, conn, h.Attendees)
-	if err != nil {
-		return r, err
-	}
 	db, err := postgres.Open(ctx, dbURL)
 	if err != nil {
 		return r, err

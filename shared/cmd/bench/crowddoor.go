@@ -41,19 +41,11 @@ const freshPairs = 20
 // from senders at once, with freshPairs pairs meeting beside it.
 func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, mode string, per, senders int) (CrowdDoorResult, error) {
 	r := CrowdDoorResult{Mode: mode, Pairs: freshPairs}
-	dbURL, err := createDatabase(ctx, o.databaseURL, "bench_crowd_door")
-	if err != nil {
-		return r, err
-	}
-	conn, err := pgx.Connect(ctx, dbURL)
+	dbURL, conn, ids, err := createAttendees(ctx, o.databaseURL, "bench_crowd_door", h.Attendees+2*freshPairs)
 	if err != nil {
 		return r, err
 	}
 	defer conn.Close(ctx)
-	ids, err := insertPersons(ctx, conn, h.Attendees+2*freshPairs)
-	if err != nil {
-		return r, err
-	}
 	hall, pairs := ids[:h.Attendees], ids[h.Attendees:]
 	var reports []udaconnect.Report
 	for batch := range h.Batches(hall) {

@@ -10,6 +10,26 @@ import (
 	"github.com/udaconnect/udaconnect/shared/postgres"
 )
 
+// createAttendees creates the database name afresh (createDatabase) with n
+// attendees registered, and returns its URL, a connection to it, which the
+// caller closes, and the attendees' ids.
+func createAttendees(ctx context.Context, adminURL, name string, n int) (string, *pgx.Conn, []int64, error) {
+	dbURL, err := createDatabase(ctx, adminURL, name)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	ids, err := insertPersons(ctx, conn, n)
+	if err != nil {
+		conn.Close(ctx)
+		return "", nil, nil, err
+	}
+	return dbURL, conn, ids, nil
+}
+
 // createDatabase creates the database name afresh on the server of
 // adminURL, migrated as `migrate` does, and returns its URL.
 func createDatabase(ctx context.Context, adminURL, name string) (string, error) {

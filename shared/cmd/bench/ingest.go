@@ -78,20 +78,12 @@ func ingestConference() conference.Config {
 // per second; then the raw COPY of other reports into an empty location
 // table, the ceiling.
 func measureIngest(ctx context.Context, o *options, loaded *peaks) ([]IngestResult, error) {
-	dbURL, err := createDatabase(ctx, o.databaseURL, "bench_ingest")
-	if err != nil {
-		return nil, err
-	}
-	conn, err := pgx.Connect(ctx, dbURL)
+	c := ingestConference()
+	dbURL, conn, ids, err := createAttendees(ctx, o.databaseURL, "bench_ingest", c.Attendees)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close(ctx)
-	c := ingestConference()
-	ids, err := insertPersons(ctx, conn, c.Attendees)
-	if err != nil {
-		return nil, err
-	}
 	reports := slices.Collect(c.Reports(ids))
 	third := len(reports) / 3
 
