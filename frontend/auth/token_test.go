@@ -50,7 +50,7 @@ func TestVerify(t *testing.T) {
 		{"expired", expired, Principal{}, false},
 		{"unsigned (alg none)", none, Principal{}, false},
 		{"a signed subject that is no person", organizerSigned, Principal{}, false},
-		{"tampered", attendee[:len(attendee)-2] + "xx", Principal{}, false},
+		{"tampered", tamper(attendee), Principal{}, false},
 		{"empty", "", Principal{}, false},
 	} {
 		got, err := tokens.Verify(tt.token)
@@ -89,4 +89,15 @@ func TestPrincipal(t *testing.T) {
 	if a.Subject() != "person-7" || (Principal{Role: Organizer}).Subject() != "organizer" {
 		t.Errorf("Subject = %q, %q; want person-7, organizer", a.Subject(), Principal{Role: Organizer}.Subject())
 	}
+}
+
+// tamper changes one character in the middle of token's signature (the
+// last ones may carry padding bits that decoding ignores).
+func tamper(token string) string {
+	i := len(token) - 10
+	c := byte('A')
+	if token[i] == c {
+		c = 'B'
+	}
+	return token[:i] + string(c) + token[i+1:]
 }
