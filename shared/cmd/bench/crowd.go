@@ -167,7 +167,9 @@ func runCrowds(ctx context.Context, o *options, d time.Duration) error {
 		return err
 	}
 	var b strings.Builder
+	b.WriteString(targetsHeader)
 	r.crowdTargets(&b)
+	b.WriteString("\n")
 	r.crowds(&b)
 	fmt.Print("\n" + b.String())
 	return nil

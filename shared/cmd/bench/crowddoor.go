@@ -90,7 +90,8 @@ const (
 // what the door answered.
 type crowdRun struct {
 	hall      conference.Hall
-	conn      *pgx.Conn
+	conn      *pgx.Conn // the bench's
+	watch     *pgx.Conn // watchMeetings'
 	client    *device.Client
 	next      func() ([]udaconnect.Location, bool)
 	pending   []udaconnect.Location // of the current tick, not yet sent
@@ -127,6 +128,11 @@ func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, s crow
 	h.Duration = 3 * time.Hour // more than any phase takes: the timeline is read as it goes
 	next, stop := iter.Pull(h.Batches(hall))
 	defer stop()
+	watch, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return r, err
+	}
+	defer watch.Close(ctx)
 	sys, err := startSystem(ctx, o, dbURL, loaded)
 	if err != nil {
 		return r, err
@@ -134,7 +140,7 @@ func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, s crow
 	defer sys.stop()
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = o.size.singleSenders + 2
-	c := &crowdRun{hall: h, conn: conn, next: next, newest: h.Start, firstPair: slices.Min(fresh),
+	c := &crowdRun{hall: h, conn: conn, watch: watch, next: next, newest: h.Start, firstPair: slices.Min(fresh),
 		client: &device.Client{URL: doorURL, Token: benchOrganizerToken, HTTP: &http.Client{Transport: transport, Timeout: time.Minute}}}
 	brokerBefore, err := brokerCounters(ctx)
 	if err != nil {
@@ -220,7 +226,7 @@ func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, s crow
 		c.lags(&r.Phases[i], finished)
 	}
 	var stored int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM location WHERE event_source = '/bench/crowd'`).Scan(&stored); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM location WHERE person_id < $1`, c.firstPair).Scan(&stored); err != nil {
 		return r, err
 	}
 	r.Lost = max(0, c.acked-stored)
@@ -379,7 +385,7 @@ func (c *crowdRun) watchMeetings(ctx context.Context, done <-chan struct{}) {
 			return
 		case <-t.C:
 		}
-		rows, _ := c.conn.Query(ctx, `SELECT DISTINCT least(person_a, person_b), greatest(person_a, person_b) FROM meeting
+		rows, _ := c.watch.Query(ctx, `SELECT DISTINCT least(person_a, person_b), greatest(person_a, person_b) FROM meeting
 			WHERE merged_into IS NULL AND person_a >= $1 AND person_b >= $1`, c.firstPair)
 		met := map[[2]int64]bool{}
 		var a, b int64

@@ -62,7 +62,7 @@ var (
 	full = sizes{
 		datasets: []dataset{{1000, 3}, {10_000, 5}}, queries: 200,
 		sending: 30 * time.Second, batch: 100, singleSenders: 64, batchSenders: 8, starts: 5,
-		crowd: crowdSizes{hall: time.Minute, bigHall: 30 * time.Second, real: time.Minute, fast: 30 * time.Second, recovery: 2 * time.Minute},
+		crowd: crowdSizes{hall: time.Minute, bigHall: 30 * time.Second, real: time.Minute, fast: 30 * time.Second, recovery: 90 * time.Second},
 	}
 	quick = sizes{
 		datasets: []dataset{{1000, 1}}, queries: 50,

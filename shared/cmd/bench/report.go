@@ -190,8 +190,8 @@ func (r *Results) crowdTargets(b *strings.Builder) {
 	}
 	for _, d := range c.Detection {
 		if d.Hall == hall2000 {
-			fmt.Fprintf(b, "| Detection at the design point (%s), ≤ %.0f µs of CPU a report in the detector | %.1f µs (PostgreSQL %.1f µs) | %s |\n",
-				d.Hall, targetDetectorUS, d.DetectorCPUUS, d.PostgresCPUUS, verdict(d.DetectorCPUUS <= targetDetectorUS))
+			fmt.Fprintf(b, "| Detection at the design point (%s), ≤ %.0f µs of CPU a report in the detector | %s (PostgreSQL %s) | %s |\n",
+				d.Hall, targetDetectorUS, micros(d.DetectorCPUUS), micros(d.PostgresCPUUS), verdict(d.DetectorCPUUS <= targetDetectorUS))
 		}
 	}
 	door := c.Door
@@ -242,16 +242,16 @@ func (r *Results) crowds(b *strings.Builder) {
 		"*CPU a report* is that process's CPU time over the reports, *PostgreSQL* the server's and its backends' over the same time.\n\n")
 	b.WriteString("| Hall | Reports | Stored/s | Detected/s | CPU a report, detector | CPU a report, PostgreSQL | Meetings stored |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, d := range c.Detection {
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %.1f µs | %.1f µs | %s |\n", d.Hall, thousands(d.Reports), thousands(d.StoredPerSecond),
-			thousands(d.DetectedPerSecond), d.DetectorCPUUS, d.PostgresCPUUS, thousands(d.Meetings))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", d.Hall, thousands(d.Reports), thousands(d.StoredPerSecond),
+			thousands(d.DetectedPerSecond), micros(d.DetectorCPUUS), micros(d.PostgresCPUUS), thousands(d.Meetings))
 	}
 	door := c.Door
 	fmt.Fprintf(b, "\n*Through the door*: the %s sent through the door of a running system, phase after phase on one timeline of the hall: at its own rate (each report when the wall clock reaches its hall time, one a request, as phones send them), "+
 		"then as fast as the door takes them in single events and in batches of 500, each load followed by the hall at its own rate until fresh meetings are seen within %s again (%d pairs in a row), or for at most a while. "+
-		"Every %s a fresh pair of people 1 km and more north of the hall report side by side at the hall's latest time, and one of them again 10 s later; "+
+		"Every %.1f s a fresh pair of people 1 km and more north of the hall report side by side at the hall's latest time, and one of them again 10 s later; "+
 		"*fresh lag* is from their reports accepted to their meeting in the meeting table (read every 100 ms), over the pairs made while the phase sent, a pair never seen counting with the time it was waited for. "+
 		"*Stored/s* counts the hall's reports in the table from the first sent to the last stored.\n\n",
-		door.Hall, millis(targetLagMS), recoveredPairs, freshEvery)
+		door.Hall, millis(targetLagMS), recoveredPairs, freshEvery.Seconds())
 	b.WriteString("| Phase | Senders | Sending | Reports | Stored/s | Fresh meetings seen | Fresh lag p50 / p99 | Back under 2 s after the load |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range door.Phases {
 		stored, after := thousands(p.StoredPerSecond), recovery(p)
@@ -265,8 +265,8 @@ func (r *Results) crowds(b *strings.Builder) {
 		door.Seconds, thousands(door.Reports), thousands(door.TooMany), thousands(door.Refused), thousands(door.Lost), thousands(door.Duplicated),
 		thousands(door.Retried), thousands(door.Failed), thousands(door.DeadLetters), door.Seen, door.Pairs, door.NotOnce, door.DuplicateKeys)
 	if p := door.phase(kindReal); p != nil && len(p.CPU) > 0 {
-		fmt.Fprintf(b, "- CPU at the hall's own rate, until its last fresh meeting was seen (share of %d cores): %s; connections %.1f µs a report of the hall, PostgreSQL %.1f µs.\n",
-			r.Machine.CPUs, cpuShares(p.CPU, p.CPUSeconds, r.Machine.CPUs), 1e6*p.perReport("connections"), 1e6*p.perReport("postgres"))
+		fmt.Fprintf(b, "- CPU at the hall's own rate, until its last fresh meeting was seen (share of %d cores): %s; connections %s a report of the hall, PostgreSQL %s.\n",
+			r.Machine.CPUs, cpuShares(p.CPU, p.CPUSeconds, r.Machine.CPUs), micros(1e6*p.perReport("connections")), micros(1e6*p.perReport("postgres")))
 	}
 	b.WriteString("\n")
 }
@@ -324,6 +324,14 @@ func millis(ms float64) string {
 		return fmt.Sprintf("%.2f s", ms/1000)
 	}
 	return fmt.Sprintf("%.1f ms", ms)
+}
+
+// micros formats microseconds, with commas from a thousand up.
+func micros(us float64) string {
+	if us >= 1000 {
+		return thousands(us) + " µs"
+	}
+	return fmt.Sprintf("%.1f µs", us)
 }
 
 func kibToMB(kib int64) float64 { return float64(kib) * 1024 / 1e6 }

@@ -183,7 +183,7 @@ func TestCrowdMarkdown(t *testing.T) {
 		"| Crowd through the door: nothing refused, no delivery timed out | 0 refused (12 answers 429, retried); 0 deliveries retried, 0 failed | met |",
 		"| Crowd: nothing lost, nothing stored twice, every meeting stored once | 0 lost, 0 twice; 800 of 800 fresh pairs met, 0 not once; 0 meeting keys twice | met |",
 		"| 2,000 in a 60 m hall | 24,000 | 17,000 | 2,300 | 18.5 µs | 150.0 µs | 80,000 |",
-		"| 10,000 in a 100 m hall | 60,000 | 12,000 | 300 | 340.0 µs | 2000.0 µs | 400,000 |",
+		"| 10,000 in a 100 m hall | 60,000 | 12,000 | 300 | 340.0 µs | 2,000 µs | 400,000 |",
 		"| at its own rate, single events | 64 | 60 s | 24,000 | — | 120 of 120 | 300.0 ms / 1.20 s | — |",
 		"| batches of 500 | 8 | 30 s | 450,000 | 16,000 | 58 of 60 | 20.00 s / 40.00 s | not within 120 s |",
 		"- CPU at the hall's own rate, until its last fresh meeting was seen (share of 2 cores): postgres 4%, connections 2%; 6% in all; connections 100.0 µs a report of the hall, PostgreSQL 200.0 µs.",
