@@ -44,12 +44,12 @@ type CrowdDoorResult struct {
 	Seconds       float64 `json:"seconds"`
 }
 
-// A CrowdPhase is a stretch of the hall's timeline: the hall at its own
-// rate (hall time runs as wall time), or as fast as the door takes it, in
+// A CrowdPhase is a stretch of the hall's timeline: the hall silent (the
+// fresh pairs alone), at its own rate (hall time runs as wall time), or as fast as the door takes it, in
 // single events or in batches; after a fast phase, the hall at its own rate
 // again until fresh meetings are seen within 2 s.
 type CrowdPhase struct {
-	Kind            string  `json:"kind"` // real, single or batch
+	Kind            string  `json:"kind"` // idle, real, single or batch
 	Mode            string  `json:"mode"`
 	Senders         int     `json:"senders"`
 	Seconds         float64 `json:"seconds"` // sending
@@ -73,14 +73,16 @@ type CrowdPhase struct {
 	from, until time.Time // sending
 }
 
-// Kinds of CrowdPhase.
+// Kinds of CrowdPhase, beside kindSingle and kindBatch.
 const (
+	kindIdle = "idle"
 	kindReal = "real"
 )
 
 // freshEvery is how often a fresh pair is made; recoveredPairs how many in
 // a row seen within the lag target make the lag back under it.
 const (
+	idleFor        = 10 * time.Second
 	freshEvery     = 500 * time.Millisecond
 	recoveredPairs = 10
 	maxFreshPairs  = 1000
@@ -110,8 +112,8 @@ type freshPair struct {
 	accepted, seen time.Time
 }
 
-// measureCrowdDoor sends hall h through the door: at its own rate for
-// s.real, then as fast as the door takes single events and batches of 500,
+// measureCrowdDoor sends hall h through the door: nothing for idleFor,
+// then at its own rate for s.real, then as fast as the door takes single events and batches of 500,
 // each for s.fast and followed by the hall at its own rate until fresh
 // meetings are seen within 2 s again (at most s.recovery).
 func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, s crowdSizes, loaded *peaks) (CrowdDoorResult, error) {
@@ -161,6 +163,19 @@ func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, s crow
 		}
 		background.Wait()
 	}()
+
+	// The hall silent first: the lag of a fresh meeting on an idle system.
+	say("  fresh pairs alone, the hall silent, for %s", idleFor)
+	idle := CrowdPhase{Kind: kindIdle, Mode: "silent: fresh pairs alone", from: time.Now()}
+	select {
+	case <-ctx.Done():
+		return r, ctx.Err()
+	case <-time.After(idleFor):
+	}
+	idle.until = time.Now()
+	idle.Seconds = idle.until.Sub(idle.from).Seconds()
+	c.waitSeen(ctx, idle.from, idle.until, 30*time.Second)
+	r.Phases = append(r.Phases, idle)
 
 	// At its own rate: what an attendee sees at the design point.
 	say("  the hall at its own rate (%s reports/s) for %s", thousands(float64(h.Attendees)/h.Interval.Seconds()), s.real)

@@ -200,7 +200,10 @@ func (r *Results) crowdTargets(b *strings.Builder) {
 			p.FreshPairs > 0 && p.FreshSeen == p.FreshPairs && p.FreshLag.P99 <= targetLagMS
 	}
 	for _, p := range door.Phases {
-		if p.Kind == kindReal {
+		switch p.Kind {
+		case kindIdle:
+			continue
+		case kindReal:
 			measured, ok := lag(p)
 			fmt.Fprintf(b, "| Fresh meetings beside the crowd (%s) at its own rate, %s reports/s, p99 ≤ %s | %s | %s |\n",
 				door.Hall, thousands(float64(p.Reports)/p.Seconds), millis(targetLagMS), measured, verdict(ok))
@@ -255,7 +258,7 @@ func (r *Results) crowds(b *strings.Builder) {
 	b.WriteString("| Phase | Senders | Sending | Reports | Stored/s | Fresh meetings seen | Fresh lag p50 / p99 | Back under 2 s after the load |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range door.Phases {
 		stored, after := thousands(p.StoredPerSecond), recovery(p)
-		if p.Kind == kindReal {
+		if p.Kind == kindIdle || p.Kind == kindReal {
 			stored, after = "—", "—"
 		}
 		fmt.Fprintf(b, "| %s | %d | %.0f s | %s | %s | %d of %d | %s / %s | %s |\n", p.Mode, p.Senders, p.Seconds, thousands(p.Reports), stored,

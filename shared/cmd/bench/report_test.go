@@ -154,6 +154,7 @@ func sampleCrowds() *CrowdResults {
 		Door: CrowdDoorResult{
 			Hall: hall2000, Reports: 600_000, TooMany: 12, Seconds: 400, Pairs: 800, Seen: 800,
 			Phases: []CrowdPhase{
+				{Kind: kindIdle, Mode: "silent: fresh pairs alone", Seconds: 10, FreshLag: Latency{P50: 900, P99: 1500}, FreshPairs: 20, FreshSeen: 20},
 				{Kind: kindReal, Mode: "at its own rate, single events", Senders: 64, Seconds: 60, Reports: 24_000,
 					FreshLag: Latency{P50: 300, P99: 1200}, FreshPairs: 120, FreshSeen: 120,
 					CPU: map[string]float64{"connections": 2.4, "postgres": 4.8}, CPUSeconds: 60},
@@ -184,6 +185,7 @@ func TestCrowdMarkdown(t *testing.T) {
 		"| Crowd: nothing lost, nothing stored twice, every meeting stored once | 0 lost, 0 twice; 800 of 800 fresh pairs met, 0 not once; 0 meeting keys twice | met |",
 		"| 2,000 in a 60 m hall | 24,000 | 17,000 | 2,300 | 18.5 µs | 150.0 µs | 80,000 |",
 		"| 10,000 in a 100 m hall | 60,000 | 12,000 | 300 | 340.0 µs | 2,000 µs | 400,000 |",
+		"| silent: fresh pairs alone | 0 | 10 s | 0 | — | 20 of 20 | 900.0 ms / 1.50 s | — |",
 		"| at its own rate, single events | 64 | 60 s | 24,000 | — | 120 of 120 | 300.0 ms / 1.20 s | — |",
 		"| batches of 500 | 8 | 30 s | 450,000 | 16,000 | 58 of 60 | 20.00 s / 40.00 s | not within 120 s |",
 		"- CPU at the hall's own rate, until its last fresh meeting was seen (share of 2 cores): postgres 4%, connections 2%; 6% in all; connections 100.0 µs a report of the hall, PostgreSQL 200.0 µs.",
@@ -191,6 +193,10 @@ func TestCrowdMarkdown(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("the Markdown lacks %q:\n%s", want, md)
 		}
+	}
+	// The silent phase has no target.
+	if strings.Contains(md, "door, silent") || strings.Contains(md, "(silent") {
+		t.Errorf("the silent phase has a target's row:\n%s", md)
 	}
 	// The crowds' rows come before the processes' in the targets.
 	if strings.Index(md, "every meeting stored once") > strings.Index(md, "Cold start ≤") {
