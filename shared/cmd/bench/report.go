@@ -249,7 +249,7 @@ func (r *Results) crowds(b *strings.Builder) {
 			thousands(d.DetectedPerSecond), micros(d.DetectorCPUUS), micros(d.PostgresCPUUS), thousands(d.Meetings))
 	}
 	door := c.Door
-	fmt.Fprintf(b, "\n*Through the door*: the %s sent through the door of a running system, phase after phase on one timeline of the hall: at its own rate (each report when the wall clock reaches its hall time, one a request, as phones send them), "+
+	fmt.Fprintf(b, "\n*Through the door*: the %s sent through the door of a running system, phase after phase on one timeline of the hall: silent for a few seconds (the fresh pairs alone: the lag on an idle system), at its own rate (each report when the wall clock reaches its hall time, one a request, as phones send them), "+
 		"then as fast as the door takes them in single events and in batches of 500, each load followed by the hall at its own rate until fresh meetings are seen within %s again (%d pairs in a row), or for at most a while. "+
 		"Every %.1f s a fresh pair of people 1 km and more north of the hall report side by side at the hall's latest time, and one of them again 10 s later; "+
 		"*fresh lag* is from their reports accepted to their meeting in the meeting table (read every 100 ms), over the pairs made while the phase sent, a pair never seen counting with the time it was waited for. "+

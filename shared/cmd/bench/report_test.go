@@ -185,6 +185,7 @@ func TestCrowdMarkdown(t *testing.T) {
 		"| Crowd: nothing lost, nothing stored twice, every meeting stored once | 0 lost, 0 twice; 800 of 800 fresh pairs met, 0 not once; 0 meeting keys twice | met |",
 		"| 2,000 in a 60 m hall | 24,000 | 17,000 | 2,300 | 18.5 µs | 150.0 µs | 80,000 |",
 		"| 10,000 in a 100 m hall | 60,000 | 12,000 | 300 | 340.0 µs | 2,000 µs | 400,000 |",
+		"silent for a few seconds (the fresh pairs alone: the lag on an idle system), at its own rate",
 		"| silent: fresh pairs alone | 0 | 10 s | 0 | — | 20 of 20 | 900.0 ms / 1.50 s | — |",
 		"| at its own rate, single events | 64 | 60 s | 24,000 | — | 120 of 120 | 300.0 ms / 1.20 s | — |",
 		"| batches of 500 | 8 | 30 s | 450,000 | 16,000 | 58 of 60 | 20.00 s / 40.00 s | not within 120 s |",
