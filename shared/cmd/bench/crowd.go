@@ -34,6 +34,7 @@ type CrowdResult struct {
 type CrowdResults struct {
 	Detection []CrowdResult   `json:"detection"`
 	Door      CrowdDoorResult `json:"door"`
+	Seconds   float64         `json:"seconds"` // both
 }
 
 // crowdSizes are how long the crowd scenarios run.
@@ -52,7 +53,7 @@ func crowdFor(d time.Duration) crowdSizes {
 
 // measureCrowds runs the crowd scenarios.
 func measureCrowds(ctx context.Context, o *options, s crowdSizes, loaded *peaks) (*CrowdResults, error) {
-	results := &CrowdResults{}
+	results, began := &CrowdResults{}, time.Now()
 	for _, h := range []struct {
 		name string
 		hall conference.Hall
@@ -81,7 +82,8 @@ func measureCrowds(ctx context.Context, o *options, s crowdSizes, loaded *peaks)
 		say("  %s: %d reports in %.0f s, %.0f stored/s; fresh lag p50 %s, p99 %s (%d of %d seen); back under %s after %.0f s (%v)",
 			p.Mode, p.Reports, p.Seconds, p.StoredPerSecond, millis(p.FreshLag.P50), millis(p.FreshLag.P99), p.FreshSeen, p.FreshPairs, millis(targetLagMS), p.RecoverySeconds, p.Recovered)
 	}
-	results.Door = door
+	results.Door, results.Seconds = door, time.Since(began).Seconds()
+	say("  the crowds took %s", time.Since(began).Round(time.Second))
 	return results, nil
 }
 

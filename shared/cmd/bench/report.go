@@ -240,9 +240,9 @@ func (r *Results) crowds(b *strings.Builder) {
 	if c == nil {
 		return
 	}
-	b.WriteString("**Crowds** at the design point's density (`shared/conference/crowd.go`: attendees standing at spots, about 2 a square metre with a metre of jitter, some walking between spots, each reporting every 5 s). " +
-		"*Detection alone*: a hall's reports stored as locations stores them (groups of 1,000, each queued for detection in the same statement), then zone 0's backlog drained by the detector as connections runs it (`detection.DrainZone`), in the bench's own process; " +
-		"*CPU a report* is that process's CPU time over the reports, *PostgreSQL* the server's and its backends' over the same time.\n\n")
+	fmt.Fprintf(b, "**Crowds** at the design point's density (`shared/conference/crowd.go`: attendees standing at spots, about 2 a square metre with a metre of jitter, some walking between spots, each reporting every 5 s), %s of the run. "+
+		"*Detection alone*: a hall's reports stored as locations stores them (groups of 1,000, each queued for detection in the same statement), then zone 0's backlog drained by the detector as connections runs it (`detection.DrainZone`), in the bench's own process; "+
+		"*CPU a report* is that process's CPU time over the reports, *PostgreSQL* the server's and its backends' over the same time.\n\n", time.Duration(c.Seconds*float64(time.Second)).Round(time.Second))
 	b.WriteString("| Hall | Reports | Stored/s | Detected/s | CPU a report, detector | CPU a report, PostgreSQL | Meetings stored |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, d := range c.Detection {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", d.Hall, thousands(d.Reports), thousands(d.StoredPerSecond),

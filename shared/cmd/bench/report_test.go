@@ -151,6 +151,7 @@ func sampleCrowds() *CrowdResults {
 			{Hall: hall2000, Attendees: 2000, Reports: 24_000, StoredPerSecond: 17_000, DetectedPerSecond: 2300, DetectorCPUUS: 18.5, PostgresCPUUS: 150, Meetings: 80_000},
 			{Hall: "10,000 in a 100 m hall", Attendees: 10_000, Reports: 60_000, StoredPerSecond: 12_000, DetectedPerSecond: 300, DetectorCPUUS: 340, PostgresCPUUS: 2000, Meetings: 400_000},
 		},
+		Seconds: 612,
 		Door: CrowdDoorResult{
 			Hall: hall2000, Reports: 600_000, TooMany: 12, Seconds: 400, Pairs: 800, Seen: 800,
 			Phases: []CrowdPhase{
@@ -185,6 +186,7 @@ func TestCrowdMarkdown(t *testing.T) {
 		"| Crowd: nothing lost, nothing stored twice, every meeting stored once | 0 lost, 0 twice; 800 of 800 fresh pairs met, 0 not once; 0 meeting keys twice | met |",
 		"| 2,000 in a 60 m hall | 24,000 | 17,000 | 2,300 | 18.5 µs | 150.0 µs | 80,000 |",
 		"| 10,000 in a 100 m hall | 60,000 | 12,000 | 300 | 340.0 µs | 2,000 µs | 400,000 |",
+		"each reporting every 5 s), 10m12s of the run.",
 		"silent for a few seconds (the fresh pairs alone: the lag on an idle system), at its own rate",
 		"| silent: fresh pairs alone | 0 | 10 s | 0 | — | 20 of 20 | 900.0 ms / 1.50 s | — |",
 		"| at its own rate, single events | 64 | 60 s | 24,000 | — | 120 of 120 | 300.0 ms / 1.20 s | — |",
