@@ -113,9 +113,10 @@ type freshPair struct {
 }
 
 // measureCrowdDoor sends hall h through the door: nothing for idleFor,
-// then at its own rate for s.real, then as fast as the door takes single events and batches of 500,
-// each for s.fast and followed by the hall at its own rate until fresh
-// meetings are seen within 2 s again (at most s.recovery).
+// then at its own rate for s.real, then as fast as the door takes single
+// events and batches of 500, each for s.fast and followed by the hall at its
+// own rate until fresh meetings are seen within 2 s again (at most
+// s.recovery).
 func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, s crowdSizes, loaded *peaks) (CrowdDoorResult, error) {
 	r := CrowdDoorResult{}
 	dbURL, conn, ids, err := createAttendees(ctx, o.databaseURL, "bench_crowd_door", h.Attendees+2*maxFreshPairs)
