@@ -79,8 +79,12 @@ func measureCrowds(ctx context.Context, o *options, s crowdSizes, loaded *peaks)
 	say("  %d reports, %d answers 429, %d refused, %d lost, %d stored twice; deliveries %d retried, %d failed, %d dead letters; fresh pairs %d of %d seen, %d not met once, %d meeting keys twice",
 		door.Reports, door.TooMany, door.Refused, door.Lost, door.Duplicated, door.Retried, door.Failed, door.DeadLetters, door.Seen, door.Pairs, door.NotOnce, door.DuplicateKeys)
 	for _, p := range door.Phases {
-		say("  %s: %d reports in %.0f s, %.0f stored/s; fresh lag p50 %s, p99 %s (%d of %d seen); back under %s after the load: %s",
-			p.Mode, p.Reports, p.Seconds, p.StoredPerSecond, millis(p.FreshLag.P50), millis(p.FreshLag.P99), p.FreshSeen, p.FreshPairs, millis(targetLagMS), recovery(p))
+		after := ""
+		if p.Kind == kindSingle || p.Kind == kindBatch {
+			after = fmt.Sprintf("; back under %s after the load: %s", millis(targetLagMS), recovery(p))
+		}
+		say("  %s: %d reports in %.0f s, %.0f stored/s; fresh lag p50 %s, p99 %s (%d of %d seen)%s",
+			p.Mode, p.Reports, p.Seconds, p.StoredPerSecond, millis(p.FreshLag.P50), millis(p.FreshLag.P99), p.FreshSeen, p.FreshPairs, after)
 	}
 	results.Door, results.Seconds = door, time.Since(began).Seconds()
 	say("  the crowds took %s", time.Since(began).Round(time.Second))
