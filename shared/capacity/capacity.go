@@ -15,8 +15,16 @@ import (
 type Costs struct {
 	// CPU seconds per report stored, by process, on the path of single
 	// events (a phone reports one at a time): "frontend" (the door),
-	// "locations", "connections", "postgres".
-	CPU map[string]float64 `json:"cpu_seconds_per_report"`
+	// "locations", "connections", "postgres". With Crowd, connections' are
+	// those of a hall of the design point's density at its own rate, and
+	// PostgreSQL's add detection alone in that hall.
+	CPU   map[string]float64 `json:"cpu_seconds_per_report"`
+	Crowd bool               `json:"crowd"`
+	// With Crowd, the lag of fresh meetings beside that hall, p50 and p99
+	// in milliseconds: what an attendee sees in one zone at the design
+	// point.
+	ZoneLagP50 float64 `json:"zone_lag_p50_ms,omitempty"`
+	ZoneLagP99 float64 `json:"zone_lag_p99_ms,omitempty"`
 	// Bytes per report in PostgreSQL: the location table and its indexes.
 	StorageBytes float64 `json:"storage_bytes_per_report"`
 	// Bytes of one report in a locations.reported event on the wire (in a
@@ -129,18 +137,27 @@ var DesignPoint = Conference{Attendees: 50_000, Interval: 5 * time.Second, Days:
 // Markdown renders the inputs and the table of every conference.
 func Markdown(costs Costs) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured inputs (single events through the whole path, detection on):\n\n")
-	fmt.Fprintf(&b, "| input | per report |\n|---|---|\n")
+	const single, hall, alone = "single events through the whole path", "the 2,000 hall at its own rate through the whole path", "detection alone in the 2,000 hall"
+	measured := map[string]string{"frontend": single, "locations": single, "connections": single, "postgres": single + ", detection on"}
+	if costs.Crowd {
+		measured["connections"], measured["postgres"] = hall, single+" (storing) and "+alone+" (detecting)"
+	}
+	fmt.Fprintf(&b, "Measured inputs:\n\n")
+	fmt.Fprintf(&b, "| input | per report | measured in |\n|---|---|---|\n")
 	for _, p := range append(Scaled, "postgres") {
-		fmt.Fprintf(&b, "| CPU of %s | %.3f ms |\n", name(p), costs.CPU[p]*1000)
+		fmt.Fprintf(&b, "| CPU of %s | %.3f ms | %s |\n", name(p), costs.CPU[p]*1000, measured[p])
 	}
 	storage := fmt.Sprintf("%.0f bytes", costs.StorageBytes)
 	if costs.StorageBytes == 0 {
 		storage = "not measured by this run: rerun `make bench`"
 	}
-	fmt.Fprintf(&b, "| storage in PostgreSQL (table and indexes) | %s |\n", storage)
-	fmt.Fprintf(&b, "| one report in a locations.reported event | %.0f bytes |\n", costs.EventBytes)
-	fmt.Fprintf(&b, "| reports per group the door gathered | %.1f |\n\n", costs.ReportsPerGroup)
+	fmt.Fprintf(&b, "| storage in PostgreSQL (table and indexes) | %s | the largest conference of the connection query |\n", storage)
+	fmt.Fprintf(&b, "| one report in a locations.reported event | %.0f bytes | a group of 100 as the door sends it |\n", costs.EventBytes)
+	fmt.Fprintf(&b, "| reports per group the door gathered | %.1f | %s |\n", costs.ReportsPerGroup, single)
+	if costs.Crowd {
+		fmt.Fprintf(&b, "| lag of fresh meetings in one zone, p50 / p99 | %s / %s | %s |\n", seconds(costs.ZoneLagP50), seconds(costs.ZoneLagP99), hall)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "| attendees | every | reports/s | door | locations | connections | Kafka partitions | PostgreSQL cores | storage, 3 days | one primary |\n")
 	fmt.Fprintf(&b, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, c := range Conferences() {
@@ -165,6 +182,8 @@ func name(p string) string {
 	}
 	return p
 }
+
+func seconds(ms float64) string { return fmt.Sprintf("%.2f s", ms/1000) }
 
 func gigabytes(b float64) string {
 	if b >= 1e12 {

@@ -13,7 +13,9 @@ import (
 // Costs are the measured inputs of the capacity model: the CPU per report
 // stored of each process on the path of single events and the reports per
 // group the door gathered there, the storage per report at the largest
-// dataset, and the size of one report in a group.
+// dataset, and the size of one report in a group. With the crowds measured,
+// connections' CPU is the design point's (the 2,000 hall at its own rate
+// through the door) and PostgreSQL's adds detection alone in that hall.
 func (r *Results) Costs() capacity.Costs {
 	c := capacity.Costs{CPU: map[string]float64{}}
 	for _, in := range r.Ingest {
@@ -24,6 +26,17 @@ func (r *Results) Costs() capacity.Costs {
 			c.CPU[p] = seconds / float64(in.Stored)
 		}
 		c.ReportsPerGroup = in.ReportsPerGroup
+	}
+	if r.Crowds != nil {
+		own := r.Crowds.Door.phase(kindReal)
+		for _, d := range r.Crowds.Detection {
+			if d.Hall == hall2000 && own != nil && own.Reports > 0 {
+				c.Crowd = true
+				c.CPU["connections"] = own.perReport("connections")
+				c.CPU["postgres"] += d.PostgresCPUUS / 1e6
+				c.ZoneLagP50, c.ZoneLagP99 = own.FreshLag.P50, own.FreshLag.P99
+			}
+		}
 	}
 	for _, conn := range r.Connections {
 		c.StorageBytes = max(c.StorageBytes, conn.StorageBytesPerReport)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -68,5 +69,34 @@ func TestProdOverlayFollowsTheModel(t *testing.T) {
 	}
 	if got, want := config.Data["default.topic.partitions"], strconv.Itoa(plan.TopicPartitions()); got != want {
 		t.Errorf("Kafka topic partitions = %q; the model says %q", got, want)
+	}
+}
+
+// With the crowds measured, connections' CPU is the 2,000 hall's at its own
+// rate, and PostgreSQL's adds detection alone in that hall; the rest stays
+// the single events'.
+func TestCostsFromTheCrowd(t *testing.T) {
+	r := sampleResults()
+	r.Ingest[0].Stored = 1000
+	r.Ingest[0].CPU = map[string]float64{"locations": 1, "connections": 5, "postgres": 2}
+	single := r.Costs()
+	if single.Crowd || single.CPU["connections"] != 5e-3 || single.CPU["postgres"] != 2e-3 {
+		t.Fatalf("costs without crowds = %+v; want the single events' alone", single)
+	}
+	r.Crowds = sampleCrowds()
+	c := r.Costs()
+	// 2.4 s over 24,000 reports; 2 s over 1,000 reports plus 150 µs.
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
+	if !c.Crowd || !near(c.CPU["connections"], 100e-6) || !near(c.CPU["postgres"], 2.15e-3) || !near(c.CPU["locations"], 1e-3) || c.ZoneLagP99 != 1200 {
+		t.Errorf("costs = %+v; want connections 100 µs, PostgreSQL 2.15 ms, locations 1 ms, zone lag p99 1,200 ms", c)
+	}
+	md := capacity.Markdown(c)
+	for _, want := range []string{
+		"| CPU of connections | 0.100 ms | the 2,000 hall at its own rate through the whole path |",
+		"| lag of fresh meetings in one zone, p50 / p99 | 0.30 s / 1.20 s | the 2,000 hall at its own rate through the whole path |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the model's Markdown lacks %q:\n%s", want, md)
+		}
 	}
 }

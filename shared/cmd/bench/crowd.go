@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	udaconnect "github.com/udaconnect/udaconnect/shared"
@@ -29,16 +29,38 @@ type CrowdResult struct {
 	Meetings          int     `json:"meetings"`
 }
 
-// measureCrowds runs the crowd scenarios, each hall reporting for d of its
-// time.
-func measureCrowds(ctx context.Context, o *options, d time.Duration) ([]CrowdResult, error) {
-	var results []CrowdResult
+// CrowdResults are the crowd scenarios: detection alone in each hall, and
+// the 2,000 hall through the door of a running system.
+type CrowdResults struct {
+	Detection []CrowdResult   `json:"detection"`
+	Door      CrowdDoorResult `json:"door"`
+	Seconds   float64         `json:"seconds"` // both
+}
+
+// crowdSizes are how long the crowd scenarios run.
+type crowdSizes struct {
+	hall, bigHall time.Duration // hall time of detection alone: 2,000 and 10,000 attendees
+	real          time.Duration // the 2,000 hall through the door at its own rate
+	fast          time.Duration // each load as fast as the door takes it
+	recovery      time.Duration // the longest wait after a load for fresh meetings within 2 s
+}
+
+// crowdFor are the crowd sizes of `-crowd d`: each hall reporting for d of
+// its time alone, the door's phases as long as d and half of it.
+func crowdFor(d time.Duration) crowdSizes {
+	return crowdSizes{hall: d, bigHall: d / 2, real: d, fast: d / 2, recovery: 2 * d}
+}
+
+// measureCrowds runs the crowd scenarios.
+func measureCrowds(ctx context.Context, o *options, s crowdSizes, loaded *peaks) (*CrowdResults, error) {
+	results, began := &CrowdResults{}, time.Now()
 	for _, h := range []struct {
 		name string
 		hall conference.Hall
-	}{{"2,000 in a 60 m hall", conference.Hall2000}, {"10,000 in a 100 m hall", conference.Hall10000}} {
-		h.hall.Duration = d
-		say("crowd: %s, every %s, for %s", h.name, h.hall.Interval, d)
+		d    time.Duration
+	}{{hall2000, conference.Hall2000, s.hall}, {"10,000 in a 100 m hall", conference.Hall10000, s.bigHall}} {
+		h.hall.Duration = h.d
+		say("crowd, detection alone: %s, every %s, for %s", h.name, h.hall.Interval, h.d)
 		r, err := measureCrowd(ctx, o, h.hall)
 		if err != nil {
 			return nil, err
@@ -46,10 +68,31 @@ func measureCrowds(ctx context.Context, o *options, d time.Duration) ([]CrowdRes
 		r.Hall = h.name
 		say("  %d reports: %.0f stored/s; detected at %.0f reports/s, %.1f µs of CPU a report (PostgreSQL %.1f µs); %d meetings",
 			r.Reports, r.StoredPerSecond, r.DetectedPerSecond, r.DetectorCPUUS, r.PostgresCPUUS, r.Meetings)
-		results = append(results, r)
+		results.Detection = append(results.Detection, r)
 	}
+	say("crowd through the door: %s, with a fresh pair beside it every %s", hall2000, freshEvery)
+	door, err := measureCrowdDoor(ctx, o, conference.Hall2000, s, loaded)
+	if err != nil {
+		return nil, err
+	}
+	door.Hall = hall2000
+	say("  %d reports, %d answers 429, %d refused, %d lost, %d stored twice; deliveries %d retried, %d failed, %d dead letters; fresh pairs %d of %d seen, %d not met once, %d meeting keys twice",
+		door.Reports, door.TooMany, door.Refused, door.Lost, door.Duplicated, door.Retried, door.Failed, door.DeadLetters, door.Seen, door.Pairs, door.NotOnce, door.DuplicateKeys)
+	for _, p := range door.Phases {
+		after := ""
+		if p.Kind == kindSingle || p.Kind == kindBatch {
+			after = fmt.Sprintf("; back under %s after the load: %s", millis(targetLagMS), recovery(p))
+		}
+		say("  %s: %d reports in %.0f s, %.0f stored/s; fresh lag p50 %s, p99 %s (%d of %d seen)%s",
+			p.Mode, p.Reports, p.Seconds, p.StoredPerSecond, millis(p.FreshLag.P50), millis(p.FreshLag.P99), p.FreshSeen, p.FreshPairs, after)
+	}
+	results.Door, results.Seconds = door, time.Since(began).Seconds()
+	say("  the crowds took %s", time.Since(began).Round(time.Second))
 	return results, nil
 }
+
+// hall2000 is the design point's hall.
+const hall2000 = "2,000 in a 60 m hall"
 
 func measureCrowd(ctx context.Context, o *options, h conference.Hall) (CrowdResult, error) {
 	r := CrowdResult{Attendees: h.Attendees}
@@ -104,8 +147,8 @@ func postgresCPU(pid int) time.Duration {
 	return cpu
 }
 
-// runCrowds runs only the crowd scenarios, detection alone and a hall
-// through the door of a running system, and prints them as JSON.
+// runCrowds runs only the crowd scenarios, each hall reporting for d of its
+// time alone, and prints them.
 func runCrowds(ctx context.Context, o *options, d time.Duration) error {
 	if o.databaseURL == "" {
 		return fmt.Errorf("-database-url or DATABASE_URL is required")
@@ -114,15 +157,11 @@ func runCrowds(ctx context.Context, o *options, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	info, err := serverInfo(ctx, dbURL)
-	if err != nil {
+	r := &Results{Date: time.Now().UTC(), Machine: machine()}
+	if r.Server, err = serverInfo(ctx, dbURL); err != nil {
 		return err
 	}
-	o.pgPID = postmasterPID(info.dataDir)
-	results, err := measureCrowds(ctx, o, d)
-	if err != nil {
-		return err
-	}
+	o.pgPID = postmasterPID(r.Server.dataDir)
 	say("building the functions, the door and the local broker")
 	if err := build(ctx, o.binDir()); err != nil {
 		return err
@@ -130,25 +169,14 @@ func runCrowds(ctx context.Context, o *options, d time.Duration) error {
 	if err := os.MkdirAll(o.logDir(), 0o755); err != nil {
 		return err
 	}
-	// Three times as long through the door: sending lasts long enough for
-	// the fresh pairs to be made during it.
-	h := conference.Hall2000
-	h.Duration = 3 * d
-	say("crowd through the door: 2,000 in a 60 m hall, %s of it in batches of 500 from 8 senders, %d fresh pairs beside", h.Duration, freshPairs)
-	door, err := measureCrowdDoor(ctx, o, h, "batches of 500", 500, 8)
-	if err != nil {
+	if r.Crowds, err = measureCrowds(ctx, o, crowdFor(d), &peaks{}); err != nil {
 		return err
 	}
-	door.Hall = "2,000 in a 60 m hall"
-	say("  %d reports, %d refused, %d answers 429; %.0f stored/s; the last fresh meeting seen %.0f s after the last report; connections %.1f µs of CPU a report; fresh meetings seen %d of %d, lag p50 %.0f ms, p99 %.0f ms",
-		door.Reports, door.Refused, door.TooMany, door.StoredPerSecond, door.DrainSeconds, door.ConnectionsCPUUS, door.FreshSeen, door.Pairs, door.FreshLag.P50, door.FreshLag.P99)
-	out, err := json.MarshalIndent(struct {
-		Detection []CrowdResult
-		Door      CrowdDoorResult
-	}{results, door}, "", "  ")
-	if err != nil {
-		return err
-	}
-	fmt.Println(string(out))
+	var b strings.Builder
+	b.WriteString(targetsHeader)
+	r.crowdTargets(&b)
+	b.WriteString("\n")
+	r.crowds(&b)
+	fmt.Print("\n" + b.String())
 	return nil
 }

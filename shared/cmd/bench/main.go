@@ -1,10 +1,11 @@
 // Command bench measures UdaConnect on this machine (issue 6): the
 // connection query over HTTP at about 100,000 and 1,000,000 reports beside
 // the proof of concept's algorithm on the same data; ingest through the
-// whole local path beside the raw COPY rate; each process's cold start,
-// memory and binary size; the web app in Chromium on the largest
-// conference (web.go, issue 15). It prints the tables and writes them to
-// docs/bench.md, docs/bench.json and README.md.
+// whole local path beside the raw COPY rate; crowds at the design point's
+// density, detection alone and through the door (crowd.go, crowddoor.go);
+// each process's cold start, memory and binary size; the web app in
+// Chromium on the largest conference (web.go, issue 15). It prints the
+// tables and writes them to docs/bench.md, docs/bench.json and README.md.
 //
 // `make bench` runs it on a PostgreSQL cluster of its own, from the
 // repository's root: it builds and starts the processes itself, on ports
@@ -49,6 +50,7 @@ type sizes struct {
 	singleSenders int
 	batchSenders  int
 	starts        int // cold starts of each binary
+	crowd         crowdSizes
 }
 
 // A dataset is a one-day conference reporting every 5 minutes (96 reports
@@ -60,10 +62,12 @@ var (
 	full = sizes{
 		datasets: []dataset{{1000, 3}, {10_000, 5}}, queries: 200,
 		sending: 30 * time.Second, batch: 100, singleSenders: 64, batchSenders: 8, starts: 5,
+		crowd: crowdSizes{hall: time.Minute, bigHall: 30 * time.Second, real: time.Minute, fast: 30 * time.Second, recovery: 90 * time.Second},
 	}
 	quick = sizes{
 		datasets: []dataset{{1000, 1}}, queries: 50,
 		sending: 15 * time.Second, batch: 100, singleSenders: 64, batchSenders: 8, starts: 3,
+		crowd: crowdSizes{hall: 30 * time.Second, bigHall: 10 * time.Second, real: 20 * time.Second, fast: 10 * time.Second, recovery: time.Minute},
 	}
 )
 
@@ -73,7 +77,7 @@ func main() {
 	flag.StringVar(&o.dir, "dir", ".bench", "where the binaries and the logs go")
 	flag.BoolVar(&o.quick, "quick", false, "a smaller run (100k reports only, fewer queries and reports); results go to -dir, not docs/")
 	render := flag.String("render", "", "measure nothing: render this bench.json again into the Markdown of docs/ and README.md")
-	crowd := flag.Duration("crowd", 0, "measure only the crowd scenarios, detection alone at the design point's density, each hall reporting for this long of its time (such as 1m); prints the results")
+	crowd := flag.Duration("crowd", 0, "measure only the crowd scenarios: detection alone at the design point's density, each hall reporting for this long of its time (such as 1m), and the 2,000 hall through the door, each phase as long or half as long; prints the results")
 	flag.Parse()
 	o.size, o.out, o.readme = full, "docs", "README.md"
 	if o.quick {
@@ -162,6 +166,10 @@ func run(ctx context.Context, o *options) (*Results, error) {
 	}
 	say("ingest")
 	if r.Ingest, err = measureIngest(ctx, o, loaded); err != nil {
+		return nil, err
+	}
+	say("crowds")
+	if r.Crowds, err = measureCrowds(ctx, o, o.size.crowd, loaded); err != nil {
 		return nil, err
 	}
 	for i := range r.Processes {

@@ -25,6 +25,7 @@ type Results struct {
 	Ingest      []IngestResult     `json:"ingest"`
 	Processes   []Process          `json:"processes"`
 	Web         *WebResult         `json:"web,omitempty"`
+	Crowds      *CrowdResults      `json:"crowds,omitempty"`
 }
 
 // Machine is where the run happened.
@@ -59,6 +60,7 @@ const (
 	targetColdStartMS  = 50.0
 	targetRSSMB        = 20.0
 	targetBinaryMB     = 20.0
+	targetDetectorUS   = 20.0 // CPU of detection a report at the design point
 )
 
 // Markdown renders the results as the tables of docs/bench.md and README.md.
@@ -75,6 +77,7 @@ func (r *Results) Markdown() string {
 	r.connections(&b)
 	r.web(&b)
 	r.ingest(&b)
+	r.crowds(&b)
 	r.processes(&b)
 	return b.String()
 }
@@ -86,8 +89,10 @@ func verdict(ok bool) string {
 	return "**missed**"
 }
 
+const targetsHeader = "| Target | Measured | |\n|---|---|---|\n"
+
 func (r *Results) targets(b *strings.Builder) {
-	b.WriteString("| Target | Measured | |\n|---|---|---|\n")
+	b.WriteString(targetsHeader)
 	if len(r.Connections) > 0 && !r.Quick {
 		c := r.Connections[len(r.Connections)-1]
 		fmt.Fprintf(b, "| Connections at %s reports, plain, p50 ≤ %.0f ms over HTTP | %.1f ms | %s |\n", thousands(c.Reports), targetPlainMS, c.Plain.P50, verdict(c.Plain.P50 <= targetPlainMS))
@@ -110,6 +115,7 @@ func (r *Results) targets(b *strings.Builder) {
 			millis(targetLagMS), in.Mode, millis(in.LagP50), millis(in.LagP99), verdict(in.LagP99 <= targetLagMS && in.LagP50 > 0))
 		fmt.Fprintf(b, "| Nothing lost, nothing stored twice (%s) | %d lost, %d twice | %s |\n", in.Mode, in.Lost, in.Duplicated, verdict(in.Lost == 0 && in.Duplicated == 0))
 	}
+	r.crowdTargets(b)
 	worst := func(value func(Process) float64) (Process, float64) {
 		var w Process
 		for _, p := range r.Processes {
@@ -176,6 +182,98 @@ func (r *Results) ingest(b *strings.Builder) {
 	b.WriteString("\n")
 }
 
+// crowdTargets writes the targets' rows of the crowd scenarios.
+func (r *Results) crowdTargets(b *strings.Builder) {
+	c := r.Crowds
+	if c == nil {
+		return
+	}
+	for _, d := range c.Detection {
+		if d.Hall == hall2000 {
+			fmt.Fprintf(b, "| Detection at the design point (%s), ≤ %.0f µs of CPU a report in the detector | %s (PostgreSQL %s) | %s |\n",
+				d.Hall, targetDetectorUS, micros(d.DetectorCPUUS), micros(d.PostgresCPUUS), verdict(d.DetectorCPUUS <= targetDetectorUS))
+		}
+	}
+	door := c.Door
+	lag := func(p CrowdPhase) (string, bool) {
+		return fmt.Sprintf("p50 %s, p99 %s (%d of %d seen)", millis(p.FreshLag.P50), millis(p.FreshLag.P99), p.FreshSeen, p.FreshPairs),
+			p.FreshPairs > 0 && p.FreshSeen == p.FreshPairs && p.FreshLag.P99 <= targetLagMS
+	}
+	for _, p := range door.Phases {
+		switch p.Kind {
+		case kindIdle:
+			continue
+		case kindReal:
+			measured, ok := lag(p)
+			fmt.Fprintf(b, "| Fresh meetings beside the crowd (%s) at its own rate, %s reports/s, p99 ≤ %s | %s | %s |\n",
+				door.Hall, thousands(float64(p.Reports)/p.Seconds), millis(targetLagMS), measured, verdict(ok))
+			continue
+		}
+		target := targetSinglePerSec
+		if p.Kind == kindBatch {
+			target = targetBatchPerSec
+		}
+		fmt.Fprintf(b, "| Crowd through the door, %s, ≥ %s reports/s stored | %s/s | %s |\n", p.Mode, thousands(target), thousands(p.StoredPerSecond), verdict(p.StoredPerSecond >= target))
+		measured, ok := lag(p)
+		fmt.Fprintf(b, "| Fresh meetings during that load, p99 ≤ %s (%s) | %s | %s |\n", millis(targetLagMS), p.Mode, measured, verdict(ok))
+		fmt.Fprintf(b, "| After that load (%s for %.0f s), fresh meetings back under %s within its length | %s | %s |\n",
+			p.Mode, p.Seconds, millis(targetLagMS), recovery(p), verdict(p.Recovered && p.RecoverySeconds <= p.Seconds))
+	}
+	fmt.Fprintf(b, "| Crowd through the door: nothing refused, no delivery timed out | %d refused (%d answers 429, retried); %d deliveries retried, %d failed | %s |\n",
+		door.Refused, door.TooMany, door.Retried, door.Failed, verdict(door.Refused == 0 && door.Retried == 0 && door.Failed == 0))
+	fmt.Fprintf(b, "| Crowd: nothing lost, nothing stored twice, every meeting stored once | %d lost, %d twice; %d of %d fresh pairs met, %d not once; %d meeting keys twice | %s |\n",
+		door.Lost, door.Duplicated, door.Seen, door.Pairs, door.NotOnce, door.DuplicateKeys,
+		verdict(door.Lost == 0 && door.Duplicated == 0 && door.Pairs > 0 && door.Seen == door.Pairs && door.NotOnce == 0 && door.DuplicateKeys == 0))
+}
+
+// recovery is how long after a load fresh meetings took to be seen within
+// the lag target again.
+func recovery(p CrowdPhase) string {
+	if !p.Recovered {
+		return fmt.Sprintf("not within %.0f s", p.RecoverySeconds)
+	}
+	return fmt.Sprintf("%.0f s", p.RecoverySeconds)
+}
+
+func (r *Results) crowds(b *strings.Builder) {
+	c := r.Crowds
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(b, "**Crowds** at the design point's density (`shared/conference/crowd.go`: attendees standing at spots, about 2 a square metre with a metre of jitter, some walking between spots, each reporting every 5 s), %s of the run. "+
+		"*Detection alone*: a hall's reports stored as locations stores them (groups of 1,000, each queued for detection in the same statement), then zone 0's backlog drained by the detector as connections runs it (`detection.DrainZone`), in the bench's own process; "+
+		"*CPU a report* is that process's CPU time over the reports, *PostgreSQL* the server's and its backends' over the same time.\n\n", time.Duration(c.Seconds*float64(time.Second)).Round(time.Second))
+	b.WriteString("| Hall | Reports | Stored/s | Detected/s | CPU a report, detector | CPU a report, PostgreSQL | Meetings stored |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, d := range c.Detection {
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", d.Hall, thousands(d.Reports), thousands(d.StoredPerSecond),
+			thousands(d.DetectedPerSecond), micros(d.DetectorCPUUS), micros(d.PostgresCPUUS), thousands(d.Meetings))
+	}
+	door := c.Door
+	fmt.Fprintf(b, "\n*Through the door*: the %s sent through the door of a running system, phase after phase on one timeline of the hall: silent for a few seconds (the fresh pairs alone: the lag on an idle system), at its own rate (each report when the wall clock reaches its hall time, one a request, as phones send them), "+
+		"then as fast as the door takes them in single events and in batches of 500, each load followed by the hall at its own rate until fresh meetings are seen within %s again (%d pairs in a row), or for at most a while. "+
+		"Every %.1f s a fresh pair of people 1 km and more north of the hall report side by side at the hall's latest time, and one of them again 10 s later; "+
+		"*fresh lag* is from their reports accepted to their meeting in the meeting table (read every 100 ms), over the pairs made while the phase sent, a pair never seen counting with the time it was waited for. "+
+		"*Stored/s* counts the hall's reports in the table from the first sent to the last stored.\n\n",
+		door.Hall, millis(targetLagMS), recoveredPairs, freshEvery.Seconds())
+	b.WriteString("| Phase | Senders | Sending | Reports | Stored/s | Fresh meetings seen | Fresh lag p50 / p99 | Back under 2 s after the load |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, p := range door.Phases {
+		stored, after := thousands(p.StoredPerSecond), recovery(p)
+		if p.Kind == kindIdle || p.Kind == kindReal {
+			stored, after = "—", "—"
+		}
+		fmt.Fprintf(b, "| %s | %d | %.0f s | %s | %s | %d of %d | %s / %s | %s |\n", p.Mode, p.Senders, p.Seconds, thousands(p.Reports), stored,
+			p.FreshSeen, p.FreshPairs, millis(p.FreshLag.P50), millis(p.FreshLag.P99), after)
+	}
+	fmt.Fprintf(b, "\n- Over the whole scenario (%.0f s): %s reports of the hall, %s answers 429 (retried), %s refused, %s lost, %s stored twice; the local broker's deliveries %s retried (an attempt timed out or failed), %s failed, %s dead letters; %d of %d fresh pairs met, %d not exactly once; %d meeting keys held twice.\n",
+		door.Seconds, thousands(door.Reports), thousands(door.TooMany), thousands(door.Refused), thousands(door.Lost), thousands(door.Duplicated),
+		thousands(door.Retried), thousands(door.Failed), thousands(door.DeadLetters), door.Seen, door.Pairs, door.NotOnce, door.DuplicateKeys)
+	if p := door.phase(kindReal); p != nil && len(p.CPU) > 0 {
+		fmt.Fprintf(b, "- CPU at the hall's own rate, until its last fresh meeting was seen (share of %d cores): %s; connections %s a report of the hall, PostgreSQL %s.\n",
+			r.Machine.CPUs, cpuShares(p.CPU, p.CPUSeconds, r.Machine.CPUs), micros(1e6*p.perReport("connections")), micros(1e6*p.perReport("postgres")))
+	}
+	b.WriteString("\n")
+}
+
 // copyRate is the raw COPY's rows per second in the run (NaN without).
 func (r *Results) copyRate() float64 {
 	for _, in := range r.Ingest {
@@ -229,6 +327,14 @@ func millis(ms float64) string {
 		return fmt.Sprintf("%.2f s", ms/1000)
 	}
 	return fmt.Sprintf("%.1f ms", ms)
+}
+
+// micros formats microseconds, with commas from a thousand up.
+func micros(us float64) string {
+	if us >= 1000 {
+		return thousands(us) + " µs"
+	}
+	return fmt.Sprintf("%.1f µs", us)
 }
 
 func kibToMB(kib int64) float64 { return float64(kib) * 1024 / 1e6 }

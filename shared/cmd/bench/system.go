@@ -28,7 +28,7 @@ var programs = []program{
 	{"connections", "./functions/connections", connectionsPort, "/readyz", true},
 	{"deadletters", "./functions/deadletters", 28094, "/readyz", false},
 	{"frontend", "./frontend", doorPort, "/readyz", true},
-	{"localbroker", "./eventing/cmd/localbroker", 28090, "/healthz", false},
+	{"localbroker", "./eventing/cmd/localbroker", brokerPort, "/healthz", false},
 }
 
 func addr(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port) }
@@ -37,12 +37,13 @@ func addr(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port) }
 // plus 5.
 const (
 	doorPort        = 28080
+	brokerPort      = 28090
 	connectionsPort = 28093
 )
 
 var (
 	doorURL   = addr(doorPort)
-	brokerURL = addr(28090)
+	brokerURL = addr(brokerPort)
 )
 
 // The credentials in the bench: the bench sends as the organizer; the door,
