@@ -93,10 +93,17 @@ func BenchmarkDetector(b *testing.B) {
 			var after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&after)
+			start := cpuTime(b)
 			snapshot, err := d.MarshalBinary()
 			if err != nil {
 				b.Fatal(err)
 			}
+			encode := cpuTime(b) - start
+			start = cpuTime(b)
+			if err := New(p, nil).UnmarshalBinary(snapshot); err != nil {
+				b.Fatal(err)
+			}
+			decode := cpuTime(b) - start
 			marks := 0
 			for _, pr := range d.pairs {
 				marks += len(pr.marks)
@@ -109,6 +116,8 @@ func BenchmarkDetector(b *testing.B) {
 			b.ReportMetric(float64(marks)/float64(len(d.pairs)), "checkpoints/pair")
 			b.ReportMetric(float64(after.HeapAlloc-min(before.HeapAlloc, after.HeapAlloc))/float64(len(d.persons)+len(d.pairs)), "heap-B/(person+pair)")
 			b.ReportMetric(float64(len(snapshot)), "snapshot-B")
+			b.ReportMetric(float64(encode.Milliseconds()), "encode-cpu-ms")
+			b.ReportMetric(float64(decode.Milliseconds()), "decode-cpu-ms")
 		})
 	}
 }
