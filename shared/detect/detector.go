@@ -29,8 +29,8 @@ type Detector struct {
 	now     int64 // the detector's time; math.MinInt64 before any report
 	newest  int64 // the newest report's time
 	persons map[int64]*person
-	pairs   map[uint64]*pair // by key(a, b)
-	free    []uint32         // slots of persons forgotten
+	pairs   int      // how many pairs there are, filed with their persons
+	free    []uint32 // slots of persons forgotten
 	grid    *grid
 
 	dirty     []*pair // pairs changed since the last Changes
@@ -48,7 +48,7 @@ func New(p Params, h History) *Detector {
 	return &Detector{
 		p: p, rl: rulesOf(p), h: h,
 		now: math.MinInt64, newest: math.MinInt64, evaluated: math.MinInt64, pruned: math.MinInt64,
-		persons: map[int64]*person{}, pairs: map[uint64]*pair{}, grid: newGrid(p.Distance),
+		persons: map[int64]*person{}, grid: newGrid(p.Distance),
 	}
 }
 
@@ -140,13 +140,12 @@ func (d *Detector) place(id int64, r rep, floor int64) {
 		if !now && (prev == nil || !d.meets(*prev, q, from, to)) {
 			return
 		}
-		pr := d.pairs[key(p, q)]
+		pr := p.pairWith(q)
 		if pr == nil {
 			if !now {
 				return
 			}
-			pr = newPair(p, q)
-			d.pairs[key(p, q)] = pr
+			pr = d.newPair(p, q)
 		}
 		d.touch(pr, from)
 	}
@@ -156,22 +155,13 @@ func (d *Detector) place(id int64, r rep, floor int64) {
 	}
 }
 
-// key is the key of the pair of p and q among the detector's pairs.
-func key(p, q *person) uint64 {
-	lo, hi := p.slot, q.slot
-	if lo > hi {
-		lo, hi = hi, lo
-	}
-	return uint64(lo)<<32 | uint64(hi)
-}
-
 // pairOf returns the pair of persons a and b, if there is one.
 func (d *Detector) pairOf(a, b int64) *pair {
 	p, q := d.persons[a], d.persons[b]
 	if p == nil || q == nil {
 		return nil
 	}
-	return d.pairs[key(p, q)]
+	return p.pairWith(q)
 }
 
 // person returns the person id, in memory from now on.
@@ -344,18 +334,26 @@ func (d *Detector) prune(frontier int64) {
 	for _, p := range d.persons {
 		p.keep = frontier
 	}
-	for k, pr := range d.pairs {
-		if pr.last <= frontier-d.rl.gap && pr.growing < 0 {
-			delete(d.pairs, k)
-			pr.a.pairs--
-			pr.b.pairs--
-			continue
+	// Whether a pair goes depends on the pair alone: both its persons
+	// unfile it.
+	gone := func(pt partner) bool { return pt.pr.last <= frontier-d.rl.gap && pt.pr.growing < 0 }
+	for _, p := range d.persons {
+		for _, pt := range p.partners {
+			if pr := pt.pr; pr.a == p {
+				if gone(pt) {
+					d.pairs--
+					continue
+				}
+				pr.forget(frontier)
+				if len(pr.marks) > 0 {
+					pr.a.keep = min(pr.a.keep, pr.marks[0].t)
+					pr.b.keep = min(pr.b.keep, pr.marks[0].t)
+				}
+			}
 		}
-		pr.forget(frontier)
-		if len(pr.marks) > 0 {
-			pr.a.keep = min(pr.a.keep, pr.marks[0].t)
-			pr.b.keep = min(pr.b.keep, pr.marks[0].t)
-		}
+	}
+	for _, p := range d.persons {
+		p.partners = slices.DeleteFunc(p.partners, gone)
 	}
 	for id, p := range d.persons {
 		i := p.reports.last(p.keep)
@@ -365,7 +363,7 @@ func (d *Detector) prune(frontier int64) {
 		if i > 0 {
 			p.reports = slices.Clone(p.reports[i:])
 		}
-		if p.pairs == 0 && p.reports.latest()+d.rl.hold <= frontier {
+		if len(p.partners) == 0 && p.reports.latest()+d.rl.hold <= frontier {
 			for _, r := range p.reports {
 				d.grid.remove(p, r.lat, r.lon)
 			}

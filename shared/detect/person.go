@@ -80,7 +80,42 @@ type person struct {
 	slot    uint32 // a number of its own among the persons in memory
 	reports timeline
 	cells   []cellRef // the grid cells of reports, with how many are in each
-	pairs   int       // pairs that refer to this person
-	mark    uint64    // the last search that found this person
-	keep    int64     // while pruning: the earliest time a pair may sweep from
+	// partners are the person's pairs, by the other's slot: a report looks
+	// its pairs up here, in one array, rather than in a table of all pairs.
+	partners []partner
+	mark     uint64 // the last search that found this person
+	keep     int64  // while pruning: the earliest time a pair may sweep from
+}
+
+// partner is a pair as one of its two persons files it.
+type partner struct {
+	slot uint32 // the other's
+	pr   *pair
+}
+
+// partnerAt returns the index of q among p's partners, or where it would go.
+func (p *person) partnerAt(q *person) int {
+	lo, hi := 0, len(p.partners)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if p.partners[m].slot < q.slot {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// pairWith returns the pair of p and q, if there is one.
+func (p *person) pairWith(q *person) *pair {
+	if i := p.partnerAt(q); i < len(p.partners) && p.partners[i].slot == q.slot {
+		return p.partners[i].pr
+	}
+	return nil
+}
+
+// file adds pr, the pair of p and q, to p's partners.
+func (p *person) file(q *person, pr *pair) {
+	p.partners = slices.Insert(p.partners, p.partnerAt(q), partner{q.slot, pr})
 }

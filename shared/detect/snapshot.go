@@ -41,8 +41,8 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 			id, t = r.id, r.t
 		}
 	}
-	w.int(int64(len(d.pairs)))
-	for _, pr := range d.pairs {
+	w.int(int64(d.pairs))
+	d.eachPair(func(pr *pair) {
 		w.int(pr.a.id)
 		w.int(pr.b.id)
 		w.int(pr.dirty)
@@ -60,7 +60,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 			w.agg(s.agg)
 			w.bool(s.ended)
 		}
-	}
+	})
 	w.int(int64(len(d.pend.changes)))
 	for _, c := range d.pend.changes {
 		w.meeting(c.m)
@@ -106,8 +106,10 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		if a == nil || b == nil || a.id >= b.id {
 			return errors.New("snapshot: a pair of unknown persons")
 		}
-		pr := newPair(a, b)
-		fresh.pairs[key(a, b)] = pr
+		if a.pairWith(b) != nil {
+			return errors.New("snapshot: a pair twice")
+		}
+		pr := fresh.newPair(a, b)
 		dirty := r.int()
 		fresh.grow(pr, r.bool())
 		pr.wake, pr.last = r.int(), r.int()
