@@ -33,11 +33,12 @@ type Detector struct {
 	free    []uint32 // slots of persons forgotten
 	grid    *grid
 
-	dirty     []*pair // pairs changed since the last Changes
-	growing   []*pair // pairs that change as time passes
-	evaluated int64   // the time of the last evaluation
-	pruned    int64   // the frontier of the last pruning
-	search    uint64  // the mark of the last search of the grid
+	touched   []touched // pairs changed since the last settle, not yet filed
+	dirty     []*pair   // pairs changed since the last Changes
+	growing   []*pair   // pairs that change as time passes
+	evaluated int64     // the time of the last evaluation
+	pruned    int64     // the frontier of the last pruning
+	search    uint64    // the mark of the last search of the grid
 	pend      pending
 	fresh     []agg  // scratch: the meetings of the pair being evaluated
 	old       []sent // scratch: the meetings sent before, being compared
@@ -118,7 +119,7 @@ func (d *Detector) Add(ctx context.Context, reports []Report, now time.Time) err
 // its time (or from floor, if later) on.
 func (d *Detector) place(id int64, r rep, floor int64) {
 	p := d.person(id)
-	i, added := p.reports.insert(r)
+	i, added := p.add(r)
 	if !added {
 		return
 	}
@@ -180,6 +181,9 @@ func (d *Detector) person(id int64) *person {
 // meets tells whether q is held within Distance of r at some moment of [from,
 // to).
 func (d *Detector) meets(r rep, q *person, from, to int64) bool {
+	if l := q.latest; l.t <= from { // held from before, if at all
+		return from < l.t+d.rl.hold && r.distance(l) <= d.rl.distance
+	}
 	tl := q.reports
 	for i := max(tl.last(from), 0); i < len(tl) && tl[i].t < to; i++ {
 		if max(tl[i].t, from) < min(tl.end(i, d.rl.hold), to) && r.distance(tl[i]) <= d.rl.distance {
@@ -189,13 +193,28 @@ func (d *Detector) meets(r rep, q *person, from, to int64) bool {
 	return false
 }
 
+// touched is a pair changed from t on.
+type touched struct {
+	pr *pair
+	t  int64
+}
+
 // touch marks pr as changed from t on, to be evaluated at the next Changes.
-func (d *Detector) touch(pr *pair, t int64) {
-	pr.dirty = min(pr.dirty, t)
-	if pr.at < 0 {
-		pr.at = len(d.dirty)
-		d.dirty = append(d.dirty, pr)
+// The mark waits in a list, without reading the pair: the pairs are read
+// one after the other when filed, where their cache misses overlap.
+func (d *Detector) touch(pr *pair, t int64) { d.touched = append(d.touched, touched{pr, t}) }
+
+// file files the pairs touched among the dirty, each with the earliest time
+// it changed from.
+func (d *Detector) file() {
+	for _, tc := range d.touched {
+		if tc.pr.dirty == math.MaxInt64 {
+			d.dirty = append(d.dirty, tc.pr)
+		}
+		tc.pr.dirty = min(tc.pr.dirty, tc.t)
 	}
+	clear(d.touched)
+	d.touched = d.touched[:0]
 }
 
 // Changes returns, and forgets, what changed since the last call: one entry
@@ -220,9 +239,10 @@ func (d *Detector) Changes() Changes {
 
 // settle evaluates the pairs changed since they last were.
 func (d *Detector) settle() {
+	d.file()
 	for _, pr := range d.dirty {
 		d.evaluate(pr)
-		pr.at, pr.dirty = -1, math.MaxInt64
+		pr.dirty = math.MaxInt64
 	}
 	clear(d.dirty)
 	d.dirty = d.dirty[:0]

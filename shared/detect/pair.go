@@ -13,12 +13,11 @@ import (
 // for reports in time order that is the last one, and the work is that of
 // the few reports since.
 type pair struct {
-	// What a report near the pair looks at comes first, in one cache line.
+	// What filing it among the dirty looks at comes first.
 	//
 	// dirty is the earliest time changed since the last evaluation
-	// (math.MaxInt64: none); at is the pair's index in Detector.dirty, or -1.
+	// (math.MaxInt64: none, else the pair is in Detector.dirty).
 	dirty int64
-	at    int
 	wake  int64 // when time passing changes it next
 	// growing is the pair's index in Detector.growing, or -1: it is there
 	// while time passing can change it (its last meeting has not ended, or
@@ -54,7 +53,7 @@ func (d *Detector) newPair(a, b *person) *pair {
 	if a.id > b.id {
 		a, b = b, a
 	}
-	pr := &pair{a: a, b: b, dirty: math.MaxInt64, at: -1, growing: -1, last: math.MinInt64}
+	pr := &pair{a: a, b: b, dirty: math.MaxInt64, growing: -1, last: math.MinInt64}
 	pr.marks, pr.sent = pr.markBuf[:0], pr.sentBuf[:0]
 	a.file(b, pr)
 	b.file(a, pr)

@@ -76,6 +76,10 @@ func (tl *timeline) insert(r rep) (int, bool) {
 
 // A person is someone the detector holds reports of.
 type person struct {
+	// What a search of the grid looks at comes first: most often the latest
+	// report is all it needs, and it is here, not in the timeline.
+	mark    uint64 // the last search that found this person
+	latest  rep    // the last of reports
 	id      int64
 	slot    uint32 // a number of its own among the persons in memory
 	reports timeline
@@ -83,8 +87,17 @@ type person struct {
 	// partners are the person's pairs, by the other's slot: a report looks
 	// its pairs up here, in one array, rather than in a table of all pairs.
 	partners []partner
-	mark     uint64 // the last search that found this person
-	keep     int64  // while pruning: the earliest time a pair may sweep from
+	keep     int64 // while pruning: the earliest time a pair may sweep from
+}
+
+// add places r in p's timeline, and returns its index, or false if it is
+// there already.
+func (p *person) add(r rep) (int, bool) {
+	i, added := p.reports.insert(r)
+	if added && i == len(p.reports)-1 {
+		p.latest = r
+	}
+	return i, added
 }
 
 // partner is a pair as one of its two persons files it.

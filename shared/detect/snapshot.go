@@ -18,6 +18,7 @@ const snapshotVersion = 5
 // failover); UnmarshalBinary restores it into a detector made by New with the
 // same Params.
 func (d *Detector) MarshalBinary() ([]byte, error) {
+	d.file()
 	var w writer
 	w.int(snapshotVersion)
 	w.float(d.rl.distance)
@@ -97,8 +98,9 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		for m := r.count(); m > 0 && r.err == nil; m-- {
 			id, t = id+r.int(), t+r.int()
 			lat, lon := r.float(), r.float()
-			p.reports = append(p.reports, rep{id: id, t: t, lat: lat, lon: lon, s: scaleAt(lat)})
-			fresh.grid.add(p, lat, lon)
+			if _, added := p.add(rep{id: id, t: t, lat: lat, lon: lon, s: scaleAt(lat)}); added {
+				fresh.grid.add(p, lat, lon)
+			}
 		}
 	}
 	for n := r.count(); n > 0 && r.err == nil; n-- {
