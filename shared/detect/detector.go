@@ -137,8 +137,8 @@ func (d *Detector) place(id int64, r rep, floor int64) {
 		prev = &p.reports[i-1]
 	}
 	touch := func(q *person) {
-		now := d.meets(r, q, from, to)
-		if !now && (prev == nil || !d.meets(*prev, q, from, to)) {
+		now := d.meets(&r, q, from, to)
+		if !now && (prev == nil || !d.meets(prev, q, from, to)) {
 			return
 		}
 		pr := p.pairWith(q)
@@ -180,13 +180,13 @@ func (d *Detector) person(id int64) *person {
 
 // meets tells whether q is held within Distance of r at some moment of [from,
 // to).
-func (d *Detector) meets(r rep, q *person, from, to int64) bool {
-	if l := q.latest; l.t <= from { // held from before, if at all
+func (d *Detector) meets(r *rep, q *person, from, to int64) bool {
+	if l := &q.latest; l.t <= from { // held from before, if at all
 		return from < l.t+d.rl.hold && r.distance(l) <= d.rl.distance
 	}
 	tl := q.reports
 	for i := max(tl.last(from), 0); i < len(tl) && tl[i].t < to; i++ {
-		if max(tl[i].t, from) < min(tl.end(i, d.rl.hold), to) && r.distance(tl[i]) <= d.rl.distance {
+		if max(tl[i].t, from) < min(tl.end(i, d.rl.hold), to) && r.distance(&tl[i]) <= d.rl.distance {
 			return true
 		}
 	}
@@ -340,7 +340,7 @@ func (d *Detector) report(pr *pair, cut int64, fresh []agg, a, b timeline) {
 // their distance.
 func startOf(m Meeting, t int64, a, b int64, ta, tb timeline) Start {
 	ra, rb := ta[ta.last(t)], tb[tb.last(t)]
-	s := Start{Meeting: m, Report: ra.report(a), Near: rb.report(b), Distance: ra.distance(rb)}
+	s := Start{Meeting: m, Report: ra.report(a), Near: rb.report(b), Distance: ra.distance(&rb)}
 	if compareRep(rb, ra) > 0 {
 		s.Report, s.Near = s.Near, s.Report
 	}

@@ -22,7 +22,7 @@ func (r rep) report(person int64) Report {
 	return Report{ID: r.id, Person: person, Time: instant(r.t), Lat: r.lat, Lon: r.lon}
 }
 
-func (r rep) distance(q rep) float64 { return distance(r.lat, r.lon, r.s, q.lat, q.lon, q.s) }
+func (r *rep) distance(q *rep) float64 { return distance(r.lat, r.lon, r.s, q.lat, q.lon, q.s) }
 
 func compareRep(x, y rep) int { return cmp.Or(cmp.Compare(x.t, y.t), cmp.Compare(x.id, y.id)) }
 
