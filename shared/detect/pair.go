@@ -50,14 +50,20 @@ type sent struct {
 
 // newPair makes the pair of a and b, filed with both.
 func (d *Detector) newPair(a, b *person) *pair {
+	pr := pairOf(a, b)
+	pr.a.file(pr.b, pr)
+	pr.b.file(pr.a, pr)
+	d.pairs++
+	return pr
+}
+
+// pairOf returns a pair of a and b, not yet filed.
+func pairOf(a, b *person) *pair {
 	if a.id > b.id {
 		a, b = b, a
 	}
 	pr := &pair{a: a, b: b, dirty: math.MaxInt64, growing: -1, last: math.MinInt64}
 	pr.marks, pr.sent = pr.markBuf[:0], pr.sentBuf[:0]
-	a.file(b, pr)
-	b.file(a, pr)
-	d.pairs++
 	return pr
 }
 

@@ -128,6 +128,18 @@ func (p *person) pairWith(q *person) *pair {
 	return nil
 }
 
+// sortPartners sorts partners filed in any order, and tells whether each
+// is there once.
+func (p *person) sortPartners() bool {
+	slices.SortFunc(p.partners, func(x, y partner) int { return cmp.Compare(x.slot, y.slot) })
+	for i := 1; i < len(p.partners); i++ {
+		if p.partners[i].slot == p.partners[i-1].slot {
+			return false
+		}
+	}
+	return true
+}
+
 // file adds pr, the pair of p and q, to p's partners.
 func (p *person) file(q *person, pr *pair) {
 	p.partners = slices.Insert(p.partners, p.partnerAt(q), partner{q.slot, pr})

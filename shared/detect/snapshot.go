@@ -118,10 +118,11 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		if a == nil || b == nil || a.id >= b.id {
 			return errors.New("snapshot: a pair of unknown persons")
 		}
-		if a.pairWith(b) != nil {
-			return errors.New("snapshot: a pair twice")
-		}
-		pr := fresh.newPair(a, b)
+		// Filed in the order read, sorted at the end.
+		pr := pairOf(a, b)
+		a.partners = append(a.partners, partner{b.slot, pr})
+		b.partners = append(b.partners, partner{a.slot, pr})
+		fresh.pairs++
 		dirty := int64(math.MaxInt64)
 		if r.bool() {
 			dirty = r.at()
@@ -158,6 +159,11 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	}
 	if r.err == nil && len(r.b) > 0 {
 		r.err = errors.New("trailing bytes")
+	}
+	for _, p := range fresh.persons {
+		if r.err == nil && !p.sortPartners() {
+			r.err = errors.New("a pair twice")
+		}
 	}
 	if r.err != nil {
 		return fmt.Errorf("snapshot: %w", r.err)
