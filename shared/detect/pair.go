@@ -50,15 +50,15 @@ type sent struct {
 
 // newPair makes the pair of a and b, filed with both.
 func (d *Detector) newPair(a, b *person) *pair {
-	pr := pairOf(a, b)
+	pr := unfiled(a, b)
 	pr.a.file(pr.b, pr)
 	pr.b.file(pr.a, pr)
 	d.pairs++
 	return pr
 }
 
-// pairOf returns a pair of a and b, not yet filed.
-func pairOf(a, b *person) *pair {
+// unfiled returns a pair of a and b, not yet filed with them.
+func unfiled(a, b *person) *pair {
 	if a.id > b.id {
 		a, b = b, a
 	}

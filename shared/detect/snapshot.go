@@ -119,7 +119,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 			return errors.New("snapshot: a pair of unknown persons")
 		}
 		// Filed in the order read, sorted at the end.
-		pr := pairOf(a, b)
+		pr := unfiled(a, b)
 		a.partners = append(a.partners, partner{b.slot, pr})
 		b.partners = append(b.partners, partner{a.slot, pr})
 		fresh.pairs++
