@@ -93,22 +93,29 @@ func BenchmarkDetector(b *testing.B) {
 			var after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&after)
+			start := cpuTime(b)
 			snapshot, err := d.MarshalBinary()
 			if err != nil {
 				b.Fatal(err)
 			}
-			marks := 0
-			for _, pr := range d.pairs {
-				marks += len(pr.marks)
+			encode := cpuTime(b) - start
+			start = cpuTime(b)
+			if err := New(p, nil).UnmarshalBinary(snapshot); err != nil {
+				b.Fatal(err)
 			}
+			decode := cpuTime(b) - start
+			marks := 0
+			d.eachPair(func(pr *pair) { marks += len(pr.marks) })
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*reports), "ns/report")
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*reports), "cpu-ns/report")
 			b.ReportMetric(float64(upserts)/float64(b.N*reports), "upserts/report")
 			b.ReportMetric(neighbours(batches[len(batches)-1], 200), "neighbours/report")
-			b.ReportMetric(float64(len(d.pairs)), "pairs")
-			b.ReportMetric(float64(marks)/float64(len(d.pairs)), "checkpoints/pair")
-			b.ReportMetric(float64(after.HeapAlloc-min(before.HeapAlloc, after.HeapAlloc))/float64(len(d.persons)+len(d.pairs)), "heap-B/(person+pair)")
+			b.ReportMetric(float64(d.pairs), "pairs")
+			b.ReportMetric(float64(marks)/float64(d.pairs), "checkpoints/pair")
+			b.ReportMetric(float64(after.HeapAlloc-min(before.HeapAlloc, after.HeapAlloc))/float64(len(d.persons)+d.pairs), "heap-B/(person+pair)")
 			b.ReportMetric(float64(len(snapshot)), "snapshot-B")
+			b.ReportMetric(float64(encode.Milliseconds()), "encode-cpu-ms")
+			b.ReportMetric(float64(decode.Milliseconds()), "decode-cpu-ms")
 		})
 	}
 }

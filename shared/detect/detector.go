@@ -29,15 +29,16 @@ type Detector struct {
 	now     int64 // the detector's time; math.MinInt64 before any report
 	newest  int64 // the newest report's time
 	persons map[int64]*person
-	pairs   map[uint64]*pair // by key(a, b)
-	free    []uint32         // slots of persons forgotten
+	pairs   int      // how many pairs there are, filed with their persons
+	free    []uint32 // slots of persons forgotten
 	grid    *grid
 
-	dirty     []*pair // pairs changed since the last Changes
-	growing   []*pair // pairs that change as time passes
-	evaluated int64   // the time of the last evaluation
-	pruned    int64   // the frontier of the last pruning
-	search    uint64  // the mark of the last search of the grid
+	touched   []touched // pairs changed since the last settle, not yet filed
+	dirty     []*pair   // pairs changed since the last Changes
+	growing   []*pair   // pairs that change as time passes
+	evaluated int64     // the time of the last evaluation
+	pruned    int64     // the frontier of the last pruning
+	search    uint64    // the mark of the last search of the grid
 	pend      pending
 	fresh     []agg  // scratch: the meetings of the pair being evaluated
 	old       []sent // scratch: the meetings sent before, being compared
@@ -48,7 +49,7 @@ func New(p Params, h History) *Detector {
 	return &Detector{
 		p: p, rl: rulesOf(p), h: h,
 		now: math.MinInt64, newest: math.MinInt64, evaluated: math.MinInt64, pruned: math.MinInt64,
-		persons: map[int64]*person{}, pairs: map[uint64]*pair{}, grid: newGrid(p.Distance),
+		persons: map[int64]*person{}, grid: newGrid(p.Distance),
 	}
 }
 
@@ -118,7 +119,7 @@ func (d *Detector) Add(ctx context.Context, reports []Report, now time.Time) err
 // its time (or from floor, if later) on.
 func (d *Detector) place(id int64, r rep, floor int64) {
 	p := d.person(id)
-	i, added := p.reports.insert(r)
+	i, added := p.add(r)
 	if !added {
 		return
 	}
@@ -136,17 +137,16 @@ func (d *Detector) place(id int64, r rep, floor int64) {
 		prev = &p.reports[i-1]
 	}
 	touch := func(q *person) {
-		now := d.meets(r, q, from, to)
-		if !now && (prev == nil || !d.meets(*prev, q, from, to)) {
+		now := d.meets(&r, q, from, to)
+		if !now && (prev == nil || !d.meets(prev, q, from, to)) {
 			return
 		}
-		pr := d.pairs[key(p, q)]
+		pr := p.pairWith(q)
 		if pr == nil {
 			if !now {
 				return
 			}
-			pr = newPair(p, q)
-			d.pairs[key(p, q)] = pr
+			pr = d.newPair(p, q)
 		}
 		d.touch(pr, from)
 	}
@@ -156,22 +156,13 @@ func (d *Detector) place(id int64, r rep, floor int64) {
 	}
 }
 
-// key is the key of the pair of p and q among the detector's pairs.
-func key(p, q *person) uint64 {
-	lo, hi := p.slot, q.slot
-	if lo > hi {
-		lo, hi = hi, lo
-	}
-	return uint64(lo)<<32 | uint64(hi)
-}
-
 // pairOf returns the pair of persons a and b, if there is one.
 func (d *Detector) pairOf(a, b int64) *pair {
 	p, q := d.persons[a], d.persons[b]
 	if p == nil || q == nil {
 		return nil
 	}
-	return d.pairs[key(p, q)]
+	return p.pairWith(q)
 }
 
 // person returns the person id, in memory from now on.
@@ -189,23 +180,41 @@ func (d *Detector) person(id int64) *person {
 
 // meets tells whether q is held within Distance of r at some moment of [from,
 // to).
-func (d *Detector) meets(r rep, q *person, from, to int64) bool {
+func (d *Detector) meets(r *rep, q *person, from, to int64) bool {
+	if l := &q.latest; l.t <= from { // held from before, if at all
+		return from < l.t+d.rl.hold && r.distance(l) <= d.rl.distance
+	}
 	tl := q.reports
 	for i := max(tl.last(from), 0); i < len(tl) && tl[i].t < to; i++ {
-		if max(tl[i].t, from) < min(tl.end(i, d.rl.hold), to) && r.distance(tl[i]) <= d.rl.distance {
+		if max(tl[i].t, from) < min(tl.end(i, d.rl.hold), to) && r.distance(&tl[i]) <= d.rl.distance {
 			return true
 		}
 	}
 	return false
 }
 
+// touched is a pair changed from t on.
+type touched struct {
+	pr *pair
+	t  int64
+}
+
 // touch marks pr as changed from t on, to be evaluated at the next Changes.
-func (d *Detector) touch(pr *pair, t int64) {
-	pr.dirty = min(pr.dirty, t)
-	if pr.at < 0 {
-		pr.at = len(d.dirty)
-		d.dirty = append(d.dirty, pr)
+// The mark waits in a list, without reading the pair: the pairs are read
+// one after the other when filed, where their cache misses overlap.
+func (d *Detector) touch(pr *pair, t int64) { d.touched = append(d.touched, touched{pr, t}) }
+
+// file files the pairs touched among the dirty, each with the earliest time
+// it changed from.
+func (d *Detector) file() {
+	for _, tc := range d.touched {
+		if tc.pr.dirty == math.MaxInt64 {
+			d.dirty = append(d.dirty, tc.pr)
+		}
+		tc.pr.dirty = min(tc.pr.dirty, tc.t)
 	}
+	clear(d.touched)
+	d.touched = d.touched[:0]
 }
 
 // Changes returns, and forgets, what changed since the last call: one entry
@@ -230,9 +239,10 @@ func (d *Detector) Changes() Changes {
 
 // settle evaluates the pairs changed since they last were.
 func (d *Detector) settle() {
+	d.file()
 	for _, pr := range d.dirty {
 		d.evaluate(pr)
-		pr.at, pr.dirty = -1, math.MaxInt64
+		pr.dirty = math.MaxInt64
 	}
 	clear(d.dirty)
 	d.dirty = d.dirty[:0]
@@ -330,7 +340,7 @@ func (d *Detector) report(pr *pair, cut int64, fresh []agg, a, b timeline) {
 // their distance.
 func startOf(m Meeting, t int64, a, b int64, ta, tb timeline) Start {
 	ra, rb := ta[ta.last(t)], tb[tb.last(t)]
-	s := Start{Meeting: m, Report: ra.report(a), Near: rb.report(b), Distance: ra.distance(rb)}
+	s := Start{Meeting: m, Report: ra.report(a), Near: rb.report(b), Distance: ra.distance(&rb)}
 	if compareRep(rb, ra) > 0 {
 		s.Report, s.Near = s.Near, s.Report
 	}
@@ -344,18 +354,26 @@ func (d *Detector) prune(frontier int64) {
 	for _, p := range d.persons {
 		p.keep = frontier
 	}
-	for k, pr := range d.pairs {
-		if pr.last <= frontier-d.rl.gap && pr.growing < 0 {
-			delete(d.pairs, k)
-			pr.a.pairs--
-			pr.b.pairs--
-			continue
+	// Whether a pair goes depends on the pair alone: both its persons
+	// unfile it.
+	gone := func(pt partner) bool { return pt.pr.last <= frontier-d.rl.gap && pt.pr.growing < 0 }
+	for _, p := range d.persons {
+		for _, pt := range p.partners {
+			if pr := pt.pr; pr.a == p {
+				if gone(pt) {
+					d.pairs--
+					continue
+				}
+				pr.forget(frontier)
+				if len(pr.marks) > 0 {
+					pr.a.keep = min(pr.a.keep, pr.marks[0].t)
+					pr.b.keep = min(pr.b.keep, pr.marks[0].t)
+				}
+			}
 		}
-		pr.forget(frontier)
-		if len(pr.marks) > 0 {
-			pr.a.keep = min(pr.a.keep, pr.marks[0].t)
-			pr.b.keep = min(pr.b.keep, pr.marks[0].t)
-		}
+	}
+	for _, p := range d.persons {
+		p.partners = slices.DeleteFunc(p.partners, gone)
 	}
 	for id, p := range d.persons {
 		i := p.reports.last(p.keep)
@@ -365,7 +383,7 @@ func (d *Detector) prune(frontier int64) {
 		if i > 0 {
 			p.reports = slices.Clone(p.reports[i:])
 		}
-		if p.pairs == 0 && p.reports.latest()+d.rl.hold <= frontier {
+		if len(p.partners) == 0 && p.reports.latest()+d.rl.hold <= frontier {
 			for _, r := range p.reports {
 				d.grid.remove(p, r.lat, r.lon)
 			}

@@ -2,7 +2,9 @@ package detect
 
 import (
 	"context"
+	"encoding/binary"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,8 +42,8 @@ func FuzzDetector(f *testing.F) {
 	})
 }
 
-// A snapshot cut short, or made with other rules, is refused, never
-// half restored.
+// A snapshot cut short, of another version, or made with other rules, is
+// refused, never half restored.
 func TestSnapshotRefused(t *testing.T) {
 	p := DefaultParams()
 	w := people(3)
@@ -63,6 +65,10 @@ func TestSnapshotRefused(t *testing.T) {
 		if len(fresh.persons) != 0 || !fresh.Time().IsZero() {
 			t.Fatalf("UnmarshalBinary(%d of %d bytes) restored a part", n, len(b))
 		}
+	}
+	older := append(binary.AppendVarint(nil, snapshotVersion-1), b[1:]...)
+	if err := New(p, nil).UnmarshalBinary(older); err == nil || !strings.Contains(err.Error(), "version") {
+		t.Errorf("UnmarshalBinary of version %d = %v; want an error naming the version", snapshotVersion-1, err)
 	}
 	other := p
 	other.Distance = 10

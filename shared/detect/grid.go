@@ -12,7 +12,14 @@ type grid struct {
 	band  float64 // degrees of latitude
 	dist  float64 // the least width of a cell, metres
 	cells map[int64]*cell
-	lons  map[int64]float64 // cell width in degrees of longitude, by band
+	lons  map[int64]lons // by band
+}
+
+// lons are the cells of a band: their width in degrees of longitude, and
+// how many go around the globe.
+type lons struct {
+	width float64
+	n     int64
 }
 
 type cell struct{ members []*person }
@@ -31,43 +38,42 @@ const (
 )
 
 func newGrid(distance float64) *grid {
-	return &grid{band: distance / 2 / minMetresNorth, dist: distance / 2, cells: map[int64]*cell{}, lons: map[int64]float64{}}
+	return &grid{band: distance / 2 / minMetresNorth, dist: distance / 2, cells: map[int64]*cell{}, lons: map[int64]lons{}}
 }
 
-// width is the cell width of band b, in degrees of longitude.
-func (g *grid) width(b int64) float64 {
-	if w, ok := g.lons[b]; ok {
-		return w
+// lonsOf returns the cells of band b.
+func (g *grid) lonsOf(b int64) lons {
+	if l, ok := g.lons[b]; ok {
+		return l
 	}
 	edge := math.Max(math.Abs(float64(b)*g.band), math.Abs(float64(b+1)*g.band)) + 2*g.band
 	n := 1.0
 	if cos := math.Cos(edge * radians); edge < 89 {
 		n = math.Max(1, math.Floor(360/(g.dist/(minMetresEast*cos))))
 	}
-	w := 360 / n
-	g.lons[b] = w
-	return w
+	l := lons{width: 360 / n, n: int64(n)}
+	g.lons[b] = l
+	return l
 }
 
 func (g *grid) bandOf(lat float64) int64 { return int64(math.Floor(lat / g.band)) }
 
-// key is the cell of band b and longitude index x, wrapped around the globe.
-func (g *grid) key(b int64, x int64) int64 {
-	n := int64(math.Round(360 / g.width(b)))
-	x %= n
+// key is the cell of band b (of these lons) and longitude index x, wrapped
+// around the globe.
+func (l lons) key(b int64, x int64) int64 {
+	x %= l.n
 	if x < 0 {
-		x += n
+		x += l.n
 	}
 	return b<<32 | x
 }
 
-func (g *grid) column(b int64, lon float64) int64 {
-	return int64(math.Floor((lon + 180) / g.width(b)))
-}
+func (l lons) column(lon float64) int64 { return int64(math.Floor((lon + 180) / l.width)) }
 
 func (g *grid) cellOf(lat, lon float64) int64 {
 	b := g.bandOf(lat)
-	return g.key(b, g.column(b, lon))
+	l := g.lonsOf(b)
+	return l.key(b, l.column(lon))
 }
 
 // add files a report of p at (lat, lon).
@@ -121,9 +127,10 @@ func (g *grid) remove(p *person, lat, lon float64) {
 func (g *grid) near(lat, lon float64, mark uint64, f func(*person)) {
 	b := g.bandOf(lat)
 	for bb := b - 2; bb <= b+2; bb++ {
-		x := g.column(bb, lon)
+		l := g.lonsOf(bb)
+		x := l.column(lon)
 		for xx := x - 2; xx <= x+2; xx++ {
-			c := g.cells[g.key(bb, xx)]
+			c := g.cells[l.key(bb, xx)]
 			if c == nil {
 				continue
 			}
@@ -145,7 +152,7 @@ func (g *grid) sameBlock(lat1, lon1, lat2, lon2 float64) bool {
 		return false
 	}
 	for bb := b - 2; bb <= b+2; bb++ {
-		if g.column(bb, lon1) != g.column(bb, lon2) {
+		if l := g.lonsOf(bb); l.column(lon1) != l.column(lon2) {
 			return false
 		}
 	}

@@ -40,7 +40,7 @@ func TestGridNear(t *testing.T) {
 				distance(lat, lon, s, lat2, lon2, scaleAt(lat2)))
 		}
 		// Around a point whose cells are the same, it is found too.
-		lat3, lon3 := lat+(rng.Float64()-0.5)*g.band, lon+(rng.Float64()-0.5)*g.width(g.bandOf(lat))
+		lat3, lon3 := lat+(rng.Float64()-0.5)*g.band, lon+(rng.Float64()-0.5)*g.lonsOf(g.bandOf(lat)).width
 		if lat3 < 90 && lon3 < 180 && g.sameBlock(lat, lon, lat3, lon3) {
 			found = false
 			g.near(lat3, lon3, 2, func(p *person) { found = found || p == q })

@@ -154,8 +154,7 @@ func (d *Detector) redo(ctx context.Context, x, y int64, lo, frontier int64) err
 			}
 			return nil
 		}
-		pr = newPair(d.person(a), d.person(b))
-		d.pairs[key(pr.a, pr.b)] = pr
+		pr = d.newPair(d.person(a), d.person(b))
 	}
 	pr.marks = append(pr.marks[:0], checkpoint{t: frontier, run: r})
 	pr.sent = pr.sent[:0]

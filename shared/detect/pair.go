@@ -13,12 +13,11 @@ import (
 // for reports in time order that is the last one, and the work is that of
 // the few reports since.
 type pair struct {
-	// What a report near the pair looks at comes first, in one cache line.
+	// What filing it among the dirty looks at comes first.
 	//
 	// dirty is the earliest time changed since the last evaluation
-	// (math.MaxInt64: none); at is the pair's index in Detector.dirty, or -1.
+	// (math.MaxInt64: none, else the pair is in Detector.dirty).
 	dirty int64
-	at    int
 	wake  int64 // when time passing changes it next
 	// growing is the pair's index in Detector.growing, or -1: it is there
 	// while time passing can change it (its last meeting has not ended, or
@@ -33,6 +32,10 @@ type pair struct {
 	// sent are the meetings last reported from the open meeting of marks[0]
 	// on, by start.
 	sent []sent
+	// The usual few checkpoints and meetings sent live in the pair itself,
+	// where evaluating it finds them without another cache miss.
+	markBuf [3]checkpoint
+	sentBuf [1]sent
 }
 
 type checkpoint struct {
@@ -45,13 +48,34 @@ type sent struct {
 	ended bool
 }
 
-func newPair(a, b *person) *pair {
+// newPair makes the pair of a and b, filed with both.
+func (d *Detector) newPair(a, b *person) *pair {
+	pr := unfiled(a, b)
+	pr.a.file(pr.b, pr)
+	pr.b.file(pr.a, pr)
+	d.pairs++
+	return pr
+}
+
+// unfiled returns a pair of a and b, not yet filed with them.
+func unfiled(a, b *person) *pair {
 	if a.id > b.id {
 		a, b = b, a
 	}
-	a.pairs++
-	b.pairs++
-	return &pair{a: a, b: b, dirty: math.MaxInt64, at: -1, growing: -1, last: math.MinInt64}
+	pr := &pair{a: a, b: b, dirty: math.MaxInt64, growing: -1, last: math.MinInt64}
+	pr.marks, pr.sent = pr.markBuf[:0], pr.sentBuf[:0]
+	return pr
+}
+
+// eachPair calls f with each pair, once.
+func (d *Detector) eachPair(f func(*pair)) {
+	for _, p := range d.persons {
+		for _, pt := range p.partners {
+			if pt.pr.a == p {
+				f(pt.pr)
+			}
+		}
+	}
 }
 
 // resume returns the latest checkpoint at or before t, and forgets those
@@ -100,9 +124,7 @@ func (pr *pair) forget(frontier int64) {
 	for i > 0 && pr.marks[i].t > frontier {
 		i--
 	}
-	if i > 0 {
-		pr.marks = slices.Delete(pr.marks, 0, i)
-	}
+	pr.marks = shift(pr.marks, max(i, 0), pr.markBuf[:])
 	if len(pr.marks) == 0 {
 		return
 	}
@@ -111,7 +133,16 @@ func (pr *pair) forget(frontier int64) {
 	for i < len(pr.sent) && pr.sent[i].start < cut {
 		i++
 	}
-	pr.sent = slices.Delete(pr.sent, 0, i)
+	pr.sent = shift(pr.sent, i, pr.sentBuf[:])
+}
+
+// shift drops the first i elements of s, and moves the rest into buf (a
+// pair's own) if they fit.
+func shift[T any](s []T, i int, buf []T) []T {
+	if len(s)-i <= len(buf) {
+		return append(buf[:0], s[i:]...)
+	}
+	return slices.Delete(s, 0, i)
 }
 
 // overlaps tells whether two meetings share a moment (their closed spans).

@@ -10,15 +10,19 @@ import (
 
 // The snapshot format: a version, the rules, the times, then each person's
 // reports, each pair's checkpoints and meetings sent, and the changes not yet
-// taken. Integers are varints, times mostly as differences, floats their 8
-// bytes.
-const snapshotVersion = 5
+// taken. Integers are varints, floats their 8 bytes; times in memory are
+// differences from the detector's time (or from the time before them), so
+// that they take a few bytes, not nine; a checkpoint with no meeting open
+// carries none.
+const snapshotVersion = 6
 
 // MarshalBinary encodes the detector's whole state (for scale to zero and
 // failover); UnmarshalBinary restores it into a detector made by New with the
 // same Params.
 func (d *Detector) MarshalBinary() ([]byte, error) {
-	var w writer
+	d.file()
+	// About what a snapshot of the halls measures: a pair is most of it.
+	w := writer{b: make([]byte, 0, 64*len(d.persons)+200*d.pairs), now: d.now}
 	w.int(snapshotVersion)
 	w.float(d.rl.distance)
 	w.int(d.rl.hold)
@@ -32,7 +36,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	for _, p := range d.persons {
 		w.int(p.id)
 		w.int(int64(len(p.reports)))
-		var id, t int64
+		id, t := int64(0), d.now
 		for _, r := range p.reports {
 			w.int(r.id - id)
 			w.int(r.t - t)
@@ -41,26 +45,32 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 			id, t = r.id, r.t
 		}
 	}
-	w.int(int64(len(d.pairs)))
-	for _, pr := range d.pairs {
+	w.int(int64(d.pairs))
+	d.eachPair(func(pr *pair) {
 		w.int(pr.a.id)
 		w.int(pr.b.id)
-		w.int(pr.dirty)
+		w.bool(pr.dirty != math.MaxInt64)
+		if pr.dirty != math.MaxInt64 {
+			w.at(pr.dirty)
+		}
 		w.bool(pr.growing >= 0)
-		w.int(pr.wake)
-		w.int(pr.last)
+		w.at(pr.wake)
+		w.at(pr.last)
 		w.int(int64(len(pr.marks)))
 		for _, c := range pr.marks {
-			w.int(c.t)
+			w.at(c.t)
 			w.bool(c.open)
-			w.agg(c.agg)
+			w.bool(c.agg != agg{})
+			if c.agg != (agg{}) {
+				w.agg(c.agg)
+			}
 		}
 		w.int(int64(len(pr.sent)))
 		for _, s := range pr.sent {
 			w.agg(s.agg)
 			w.bool(s.ended)
 		}
-	}
+	})
 	w.int(int64(len(d.pend.changes)))
 	for _, c := range d.pend.changes {
 		w.meeting(c.m)
@@ -91,14 +101,16 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	}
 	fresh := New(d.p, d.h)
 	fresh.now, fresh.newest, fresh.evaluated, fresh.pruned = r.int(), r.int(), r.int(), r.int()
+	r.now = fresh.now
 	for n := r.count(); n > 0 && r.err == nil; n-- {
 		p := fresh.person(r.int())
-		var id, t int64
+		id, t := int64(0), fresh.now
 		for m := r.count(); m > 0 && r.err == nil; m-- {
 			id, t = id+r.int(), t+r.int()
 			lat, lon := r.float(), r.float()
-			p.reports = append(p.reports, rep{id: id, t: t, lat: lat, lon: lon, s: scaleAt(lat)})
-			fresh.grid.add(p, lat, lon)
+			if _, added := p.add(rep{id: id, t: t, lat: lat, lon: lon, s: scaleAt(lat)}); added {
+				fresh.grid.add(p, lat, lon)
+			}
 		}
 	}
 	for n := r.count(); n > 0 && r.err == nil; n-- {
@@ -106,13 +118,23 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		if a == nil || b == nil || a.id >= b.id {
 			return errors.New("snapshot: a pair of unknown persons")
 		}
-		pr := newPair(a, b)
-		fresh.pairs[key(a, b)] = pr
-		dirty := r.int()
+		// Filed in the order read, sorted at the end.
+		pr := unfiled(a, b)
+		a.partners = append(a.partners, partner{b.slot, pr})
+		b.partners = append(b.partners, partner{a.slot, pr})
+		fresh.pairs++
+		dirty := int64(math.MaxInt64)
+		if r.bool() {
+			dirty = r.at()
+		}
 		fresh.grow(pr, r.bool())
-		pr.wake, pr.last = r.int(), r.int()
+		pr.wake, pr.last = r.at(), r.at()
 		for m := r.count(); m > 0 && r.err == nil; m-- {
-			pr.marks = append(pr.marks, checkpoint{t: r.int(), run: run{open: r.bool(), agg: r.agg()}})
+			c := checkpoint{t: r.at(), run: run{open: r.bool()}}
+			if r.bool() {
+				c.agg = r.agg()
+			}
+			pr.marks = append(pr.marks, c)
 		}
 		for m := r.count(); m > 0 && r.err == nil; m-- {
 			pr.sent = append(pr.sent, sent{agg: r.agg(), ended: r.bool()})
@@ -138,6 +160,11 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	if r.err == nil && len(r.b) > 0 {
 		r.err = errors.New("trailing bytes")
 	}
+	for _, p := range fresh.persons {
+		if r.err == nil && !p.sortPartners() {
+			r.err = errors.New("a pair twice")
+		}
+	}
 	if r.err != nil {
 		return fmt.Errorf("snapshot: %w", r.err)
 	}
@@ -145,9 +172,16 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	return nil
 }
 
-type writer struct{ b []byte }
+type writer struct {
+	b   []byte
+	now int64 // the detector's time
+}
 
-func (w *writer) int(v int64)     { w.b = binary.AppendVarint(w.b, v) }
+func (w *writer) int(v int64) { w.b = binary.AppendVarint(w.b, v) }
+
+// at writes a time in memory as its difference from the detector's time
+// (wrapping around for the sentinels math.MinInt64 and math.MaxInt64).
+func (w *writer) at(t int64)      { w.int(t - w.now) }
 func (w *writer) float(v float64) { w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(v)) }
 func (w *writer) bool(v bool) {
 	if v {
@@ -159,7 +193,7 @@ func (w *writer) bool(v bool) {
 func (w *writer) time(t time.Time) { w.int(t.UnixNano()) }
 
 func (w *writer) agg(m agg) {
-	w.int(m.start)
+	w.at(m.start)
 	w.int(m.last - m.start)
 	w.int(m.together)
 	w.float(m.closest)
@@ -195,6 +229,7 @@ func (w *writer) report(r Report) {
 // return zeros.
 type reader struct {
 	b   []byte
+	now int64 // the detector's time, once read
 	err error
 }
 
@@ -247,11 +282,13 @@ func (r *reader) bool() bool {
 	return v == 1
 }
 
+func (r *reader) at() int64 { return r.int() + r.now }
+
 func (r *reader) time() time.Time { return time.Unix(0, r.int()).UTC() }
 
 func (r *reader) agg() agg {
 	var m agg
-	m.start = r.int()
+	m.start = r.at()
 	m.last = m.start + r.int()
 	m.together = r.int()
 	m.closest, m.sumLat, m.sumLon = r.float(), r.float(), r.float()

@@ -58,7 +58,7 @@ func (rl rules) sweep(a, b timeline, from, to int64, r *run, done func(agg)) {
 		heldB, nextB := rl.state(b, ib, cur)
 		next := min(nextA, nextB, to)
 		if heldA && heldB {
-			ra, rb := a[ia], b[ib]
+			ra, rb := &a[ia], &b[ib]
 			if d := ra.distance(rb); d <= rl.distance {
 				lat, lon := midpoint(ra.lat, ra.lon, rb.lat, rb.lon)
 				r.feed(cur, next, d, lat, lon, rl.gap, done)
