@@ -180,9 +180,11 @@ func (h history) Meetings(ctx context.Context, person int64, from, to time.Time)
 // changes nothing the second time.
 //
 // The rows as they were before their first change since the checkpoint are
-// kept (detect_undo), for Undo.
-func (z *ZoneLease) WriteMeetings(ctx context.Context, upserted []detect.Meeting, removed []detect.Removed) error {
-	return writeMeetings(ctx, z.conn, &z.zone, upserted, removed)
+// kept (detect_undo), for Undo. The meetings of starts that are stored are
+// queued to be announced, in the same transaction, each event once while it
+// waits (Announce).
+func (z *ZoneLease) WriteMeetings(ctx context.Context, upserted []detect.Meeting, removed []detect.Removed, starts []detect.Start) error {
+	return writeMeetings(ctx, z.conn, &z.zone, upserted, removed, starts)
 }
 
 // WriteMeetings is ZoneLease.WriteMeetings outside any zone, with nothing
@@ -194,10 +196,10 @@ func (db *DB) WriteMeetings(ctx context.Context, upserted []detect.Meeting, remo
 		return wrap("write meetings", err)
 	}
 	defer conn.Release()
-	return writeMeetings(ctx, conn.Conn(), nil, upserted, removed)
+	return writeMeetings(ctx, conn.Conn(), nil, upserted, removed, nil)
 }
 
-func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, upserted []detect.Meeting, removed []detect.Removed) error {
+func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, upserted []detect.Meeting, removed []detect.Removed, begun []detect.Start) error {
 	var batch pgx.Batch
 	batch.Queue(`BEGIN`)
 	// Statements of at most writeChunk meetings, none near the statement
@@ -228,6 +230,11 @@ func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, upserted []de
 			batch.Queue(keepSQL, *zone, as, bs, starts)
 		}
 		batch.Queue(removeSQL, as, bs, starts, intos, MeetingChannel)
+	}
+	for chunk := range slices.Chunk(begun, writeChunk) {
+		if err := queueStarts(&batch, chunk); err != nil {
+			return wrap("write meetings", err)
+		}
 	}
 	batch.Queue(`COMMIT`)
 	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
@@ -423,38 +430,6 @@ func (db *DB) Detection(ctx context.Context) (udaconnect.Detection, error) {
 	}
 	d.LagS = max(d.LagS, 0)
 	return d, nil
-}
-
-// MeetingStarts reads the persons and locations of the meetings that start,
-// to announce them: the one whose report started it, the other and their
-// report held then, in the order given. A start whose person is gone is
-// left out.
-func (db *DB) MeetingStarts(ctx context.Context, starts []detect.Start) ([]udaconnect.MeetingStart, error) {
-	ids := make([]int64, 0, 2*len(starts))
-	for _, s := range starts {
-		ids = append(ids, s.Report.Person, s.Near.Person)
-	}
-	rows, _ := db.pool.Query(ctx, `SELECT id, first_name, last_name, company_name FROM person WHERE id = ANY($1)`, ids)
-	persons := map[int64]udaconnect.Person{}
-	var p udaconnect.Person
-	if _, err := pgx.ForEachRow(rows, []any{&p.ID, &p.FirstName, &p.LastName, &p.CompanyName}, func() error {
-		persons[p.ID] = p
-		return nil
-	}); err != nil {
-		return nil, wrap("read meeting starts", err)
-	}
-	out := make([]udaconnect.MeetingStart, 0, len(starts))
-	for _, s := range starts {
-		person, ok := persons[s.Report.Person]
-		other, found := persons[s.Near.Person]
-		if !ok || !found {
-			continue
-		}
-		out = append(out, udaconnect.MeetingStart{
-			Person: person, Location: location(s.Report), Other: other, Near: location(s.Near), Distance: s.Distance,
-		})
-	}
-	return out, nil
 }
 
 func location(r detect.Report) udaconnect.Location {

@@ -1,0 +1,160 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/detect"
+)
+
+// The outbox of connection.detected (docs/design.md, "Meetings"): a zone's
+// owner queues the start of a meeting in the transaction that writes the
+// meeting (queueStarts), and an announcer of any replica sends what is due
+// (Announce), apart from the zones.
+
+// AnnouncementID is the id of the event that announces s: from the report
+// that started the meeting and the other person, so that a start found
+// again after a restart is the same event.
+func AnnouncementID(s detect.Start) string {
+	return fmt.Sprintf("connection-%d-%d", s.Report.ID, s.Near.Person)
+}
+
+// queueStartsSQL queues the starts of the meetings that are stored (not
+// those of a person deleted, nor one removed in the same flush), each
+// event once while it waits.
+const queueStartsSQL = `
+	INSERT INTO announcement (event_id, person_id, other_id, started, location, near, distance)
+	SELECT s.* FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::jsonb[], $6::jsonb[], $7::float8[])
+		AS s(event_id, person_id, other_id, started, location, near, distance)
+	WHERE EXISTS (
+		SELECT FROM meeting m
+		WHERE (m.person_a, m.person_b, m.started) = (least(s.person_id, s.other_id), greatest(s.person_id, s.other_id), s.started)
+		  AND m.merged_into IS NULL)
+	ON CONFLICT (event_id) DO NOTHING`
+
+// queueStarts adds to batch the statements that queue starts.
+func queueStarts(batch *pgx.Batch, starts []detect.Start) error {
+	n := len(starts)
+	if n == 0 {
+		return nil
+	}
+	ids, persons, others, started := make([]string, n), make([]int64, n), make([]int64, n), make([]time.Time, n)
+	locations, nears, distances := make([][]byte, n), make([][]byte, n), make([]float64, n)
+	for i, s := range starts {
+		var err error
+		if locations[i], err = json.Marshal(location(s.Report)); err != nil {
+			return err
+		}
+		if nears[i], err = json.Marshal(location(s.Near)); err != nil {
+			return err
+		}
+		ids[i], persons[i], others[i], started[i], distances[i] = AnnouncementID(s), s.Report.Person, s.Near.Person, s.Started, s.Distance
+	}
+	batch.Queue(queueStartsSQL, ids, persons, others, started, locations, nears, distances)
+	return nil
+}
+
+// An Announcement is a meeting start waiting in the outbox: the event's id
+// and data.
+type Announcement struct {
+	ID    string
+	Start udaconnect.MeetingStart
+}
+
+// Announced is what one call of Announce did with the rows it took.
+type Announced struct {
+	Taken, Sent, Dropped, Refused int
+}
+
+// Announce takes up to limit announcements that are due, oldest first,
+// locked so that no other announcer takes them meanwhile (rows another
+// holds are skipped), and gives those whose meeting is still stored to
+// send, which says which the sink accepted and how long the sink asked to
+// be left alone. It deletes the announcements accepted and those whose
+// meeting is gone (merged into an earlier one of the pair, or its start
+// moved, or a person deleted); the others are due again after a pause that
+// doubles with each refusal (1 s to 5 minutes), and at least wait.
+func (db *DB) Announce(ctx context.Context, limit int, send func(context.Context, []Announcement) (accepted []bool, wait time.Duration)) (Announced, error) {
+	var did Announced
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return did, wrap("take announcements", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rows, _ := tx.Query(ctx, `
+		SELECT a.id, a.event_id, m.id IS NOT NULL, a.location, a.near, a.distance,
+			p.id, p.first_name, p.last_name, p.company_name, o.id, o.first_name, o.last_name, o.company_name
+		FROM (SELECT * FROM announcement WHERE due <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) a
+		JOIN person p ON p.id = a.person_id
+		JOIN person o ON o.id = a.other_id
+		LEFT JOIN meeting m ON (m.person_a, m.person_b, m.started) = (least(a.person_id, a.other_id), greatest(a.person_id, a.other_id), a.started)
+			AND m.merged_into IS NULL
+		ORDER BY a.id`, limit)
+	var taken, gone []int64
+	var waiting []Announcement
+	var id int64
+	var stored bool
+	var a Announcement
+	p, o := &a.Start.Person, &a.Start.Other
+	if _, err := pgx.ForEachRow(rows, []any{&id, &a.ID, &stored, &a.Start.Location, &a.Start.Near, &a.Start.Distance,
+		&p.ID, &p.FirstName, &p.LastName, &p.CompanyName, &o.ID, &o.FirstName, &o.LastName, &o.CompanyName}, func() error {
+		if stored {
+			taken, waiting = append(taken, id), append(waiting, a)
+		} else {
+			gone = append(gone, id)
+		}
+		return nil
+	}); err != nil {
+		return did, wrap("take announcements", err)
+	}
+	did.Taken, did.Dropped = len(taken)+len(gone), len(gone)
+	if did.Taken == 0 {
+		return did, nil
+	}
+	var accepted []bool
+	var wait time.Duration
+	if len(waiting) > 0 {
+		accepted, wait = send(ctx, waiting)
+	}
+	done, refused := gone, []int64(nil)
+	for i, id := range taken {
+		if accepted[i] {
+			done = append(done, id)
+		} else {
+			refused = append(refused, id)
+		}
+	}
+	did.Sent, did.Refused = len(done)-len(gone), len(refused)
+	var batch pgx.Batch
+	batch.Queue(`DELETE FROM announcement WHERE id = ANY($1)`, done)
+	batch.Queue(`
+		UPDATE announcement SET attempts = attempts + 1,
+			due = now() + make_interval(secs => greatest(least(2 ^ attempts, 300), $2))
+		WHERE id = ANY($1)`, refused, math.Ceil(wait.Seconds()))
+	// Sent, whatever happens now: the next round finds them again only
+	// if they could not be deleted.
+	if err := tx.SendBatch(context.WithoutCancel(ctx), &batch).Close(); err != nil {
+		return did, wrap("settle announcements", err)
+	}
+	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
+		return did, wrap("settle announcements", err)
+	}
+	return did, nil
+}
+
+// AnnouncementBacklog returns the announcements waiting and how long the
+// oldest has waited.
+func (db *DB) AnnouncementBacklog(ctx context.Context) (int64, time.Duration, error) {
+	var n int64
+	var age float64
+	err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(extract(epoch FROM now() - min(queued))::float8, 0) FROM announcement`).Scan(&n, &age)
+	if err != nil {
+		return 0, 0, wrap("read announcements waiting", err)
+	}
+	return n, time.Duration(max(age, 0) * float64(time.Second)), nil
+}
