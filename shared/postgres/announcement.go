@@ -31,11 +31,15 @@ const queueStartsSQL = `
 	INSERT INTO announcement (event_id, person_id, other_id, started, location, near, distance)
 	SELECT s.* FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::jsonb[], $6::jsonb[], $7::float8[])
 		AS s(event_id, person_id, other_id, started, location, near, distance)
-	WHERE EXISTS (
-		SELECT FROM meeting m
-		WHERE (m.person_a, m.person_b, m.started) = (least(s.person_id, s.other_id), greatest(s.person_id, s.other_id), s.started)
-		  AND m.merged_into IS NULL)
+	CROSS JOIN LATERAL (` + storedMeeting + `) m
 	ON CONFLICT (event_id) DO NOTHING`
+
+// storedMeeting finds the meeting of the start or announcement s, one
+// index probe each: a lateral join, whatever the table's statistics say.
+const storedMeeting = `
+		SELECT m.id FROM meeting m
+		WHERE (m.person_a, m.person_b, m.started) = (least(s.person_id, s.other_id), greatest(s.person_id, s.other_id), s.started)
+		  AND m.merged_into IS NULL`
 
 // queueStarts adds to batch the statements that queue starts.
 func queueStarts(batch *pgx.Batch, starts []detect.Start) error {
@@ -87,14 +91,13 @@ func (db *DB) Announce(ctx context.Context, limit int, send func(context.Context
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	rows, _ := tx.Query(ctx, `
-		SELECT a.id, a.event_id, m.id IS NOT NULL, a.location, a.near, a.distance,
+		SELECT s.id, s.event_id, m.id IS NOT NULL, s.location, s.near, s.distance,
 			p.id, p.first_name, p.last_name, p.company_name, o.id, o.first_name, o.last_name, o.company_name
-		FROM (SELECT * FROM announcement WHERE due <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) a
-		JOIN person p ON p.id = a.person_id
-		JOIN person o ON o.id = a.other_id
-		LEFT JOIN meeting m ON (m.person_a, m.person_b, m.started) = (least(a.person_id, a.other_id), greatest(a.person_id, a.other_id), a.started)
-			AND m.merged_into IS NULL
-		ORDER BY a.id`, limit)
+		FROM (SELECT * FROM announcement WHERE due <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) s
+		JOIN person p ON p.id = s.person_id
+		JOIN person o ON o.id = s.other_id
+		LEFT JOIN LATERAL (`+storedMeeting+`) m ON true
+		ORDER BY s.id`, limit)
 	var taken, gone []int64
 	var waiting []Announcement
 	var id int64
