@@ -27,7 +27,7 @@ const (
 	announceEvery = time.Second      // an idle announcer looks for rows due
 	sendTimeout   = 10 * time.Second // a batch's sends, with the rows locked
 	maxRetryAfter = 5 * time.Minute  // the longest Retry-After honoured
-	backlogEvery  = time.Second      // the outbox's size is read at most so often
+	backlogEvery  = 5 * time.Second  // the outbox's size (a count of its rows) is read at most so often
 )
 
 var (

@@ -122,7 +122,7 @@ func crowd(rng *rand.Rand, h hall, persons []int64, start time.Time, minutes int
 	return reports
 }
 
-func persons(t *testing.T, db *postgres.DB, n int, name string) []int64 {
+func persons(t testing.TB, db *postgres.DB, n int, name string) []int64 {
 	t.Helper()
 	var ids []int64
 	for i := range n {
@@ -481,7 +481,7 @@ func cutOwners(t *testing.T, url string) int {
 	return n
 }
 
-func pgxQueryRow(t *testing.T, url, query string, dest ...any) error {
+func pgxQueryRow(t testing.TB, url, query string, dest ...any) error {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), url)
 	if err != nil {
