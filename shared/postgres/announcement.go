@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -17,22 +16,15 @@ import (
 // meeting (queueStarts), and an announcer of any replica sends what is due
 // (Announce), apart from the zones.
 
-// AnnouncementID is the id of the event that announces s: from the report
-// that started the meeting and the other person, so that a start found
-// again after a restart is the same event.
-func AnnouncementID(s detect.Start) string {
-	return fmt.Sprintf("connection-%d-%d", s.Report.ID, s.Near.Person)
-}
-
 // queueStartsSQL queues the starts of the meetings that are stored (not
 // those of a person deleted, nor one removed in the same flush), each
 // event once while it waits.
 const queueStartsSQL = `
-	INSERT INTO announcement (event_id, person_id, other_id, started, location, near, distance)
-	SELECT s.* FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::jsonb[], $6::jsonb[], $7::float8[])
-		AS s(event_id, person_id, other_id, started, location, near, distance)
+	INSERT INTO announcement (location_id, other_id, person_id, near_id, started, distance)
+	SELECT s.* FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::timestamptz[], $6::float8[])
+		AS s(location_id, other_id, person_id, near_id, started, distance)
 	CROSS JOIN LATERAL (` + storedMeeting + `) m
-	ON CONFLICT (event_id) DO NOTHING`
+	ON CONFLICT (location_id, other_id) DO NOTHING`
 
 // storedMeeting finds the meeting of the start or announcement s, one
 // index probe each: a lateral join, whatever the table's statistics say.
@@ -41,30 +33,23 @@ const storedMeeting = `
 		WHERE (m.person_a, m.person_b, m.started) = (least(s.person_id, s.other_id), greatest(s.person_id, s.other_id), s.started)
 		  AND m.merged_into IS NULL`
 
-// queueStarts adds to batch the statements that queue starts.
-func queueStarts(batch *pgx.Batch, starts []detect.Start) error {
+// queueStarts adds to batch the statement that queues starts.
+func queueStarts(batch *pgx.Batch, starts []detect.Start) {
 	n := len(starts)
-	if n == 0 {
-		return nil
-	}
-	ids, persons, others, started := make([]string, n), make([]int64, n), make([]int64, n), make([]time.Time, n)
-	locations, nears, distances := make([][]byte, n), make([][]byte, n), make([]float64, n)
+	locations, others, persons, nears := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	started, distances := make([]time.Time, n), make([]float64, n)
 	for i, s := range starts {
-		var err error
-		if locations[i], err = json.Marshal(location(s.Report)); err != nil {
-			return err
-		}
-		if nears[i], err = json.Marshal(location(s.Near)); err != nil {
-			return err
-		}
-		ids[i], persons[i], others[i], started[i], distances[i] = AnnouncementID(s), s.Report.Person, s.Near.Person, s.Started, s.Distance
+		locations[i], others[i], persons[i], nears[i] = s.Report.ID, s.Near.Person, s.Report.Person, s.Near.ID
+		started[i], distances[i] = s.Started, s.Distance
 	}
-	batch.Queue(queueStartsSQL, ids, persons, others, started, locations, nears, distances)
-	return nil
+	batch.Queue(queueStartsSQL, locations, others, persons, nears, started, distances)
 }
 
 // An Announcement is a meeting start waiting in the outbox: the event's id
-// and data.
+// and data. The id derives from the report that started the meeting and
+// the other person (connection-<location id>-<other's id>), so that a start
+// found again after a restart is the same event. The locations are read as
+// stored when it is sent.
 type Announcement struct {
 	ID    string
 	Start udaconnect.MeetingStart
@@ -91,11 +76,15 @@ func (db *DB) Announce(ctx context.Context, limit int, send func(context.Context
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	rows, _ := tx.Query(ctx, `
-		SELECT s.id, s.event_id, m.id IS NOT NULL, s.location, s.near, s.distance,
-			p.id, p.first_name, p.last_name, p.company_name, o.id, o.first_name, o.last_name, o.company_name
+		SELECT s.id, m.id IS NOT NULL AND l.id IS NOT NULL AND n.id IS NOT NULL, s.distance,
+			p.id, p.first_name, p.last_name, p.company_name, o.id, o.first_name, o.last_name, o.company_name,
+			l.id, l.person_id, l.creation_time, ST_Y(l.coordinate::geometry), ST_X(l.coordinate::geometry),
+			n.id, n.person_id, n.creation_time, ST_Y(n.coordinate::geometry), ST_X(n.coordinate::geometry)
 		FROM (SELECT * FROM announcement WHERE due <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) s
 		JOIN person p ON p.id = s.person_id
 		JOIN person o ON o.id = s.other_id
+		LEFT JOIN location l ON l.id = s.location_id
+		LEFT JOIN location n ON n.id = s.near_id
 		LEFT JOIN LATERAL (`+storedMeeting+`) m ON true
 		ORDER BY s.id`, limit)
 	var taken, gone []int64
@@ -103,14 +92,21 @@ func (db *DB) Announce(ctx context.Context, limit int, send func(context.Context
 	var id int64
 	var stored bool
 	var a Announcement
-	p, o := &a.Start.Person, &a.Start.Other
-	if _, err := pgx.ForEachRow(rows, []any{&id, &a.ID, &stored, &a.Start.Location, &a.Start.Near, &a.Start.Distance,
-		&p.ID, &p.FirstName, &p.LastName, &p.CompanyName, &o.ID, &o.FirstName, &o.LastName, &o.CompanyName}, func() error {
-		if stored {
-			taken, waiting = append(taken, id), append(waiting, a)
-		} else {
+	p, o, l, n := &a.Start.Person, &a.Start.Other, &a.Start.Location, &a.Start.Near
+	var lID, nID, lPerson, nPerson *int64
+	var lTime, nTime *time.Time
+	var lLat, lLon, nLat, nLon *float64
+	if _, err := pgx.ForEachRow(rows, []any{&id, &stored, &a.Start.Distance,
+		&p.ID, &p.FirstName, &p.LastName, &p.CompanyName, &o.ID, &o.FirstName, &o.LastName, &o.CompanyName,
+		&lID, &lPerson, &lTime, &lLat, &lLon, &nID, &nPerson, &nTime, &nLat, &nLon}, func() error {
+		if !stored {
 			gone = append(gone, id)
+			return nil
 		}
+		*l = udaconnect.Location{ID: *lID, PersonID: *lPerson, CreationTime: lTime.UTC(), Latitude: *lLat, Longitude: *lLon}
+		*n = udaconnect.Location{ID: *nID, PersonID: *nPerson, CreationTime: nTime.UTC(), Latitude: *nLat, Longitude: *nLon}
+		a.ID = fmt.Sprintf("connection-%d-%d", l.ID, o.ID)
+		taken, waiting = append(taken, id), append(waiting, a)
 		return nil
 	}); err != nil {
 		return did, wrap("take announcements", err)

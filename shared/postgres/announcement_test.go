@@ -14,15 +14,16 @@ import (
 	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
 )
 
-// start is the start of m: a's report number id at its start, b's held
-// 2 m away.
-func start(m detect.Meeting, id int64) detect.Start {
-	return detect.Start{
-		Meeting:  m,
-		Report:   detect.Report{ID: id, Person: m.A, Time: m.Started, Lat: lat0, Lon: lon0},
-		Near:     detect.Report{ID: id + 1, Person: m.B, Time: m.Started.Add(-time.Minute), Lat: lat0, Lon: lon0 + 0.00003},
-		Distance: 2,
+// start is the start of m: a's report at its start, b's held 2 m away,
+// both stored.
+func start(t *testing.T, db *postgres.DB, m detect.Meeting) detect.Start {
+	t.Helper()
+	tag := fmt.Sprint(m.A, "-", m.B, "-", m.Started.Unix())
+	locs := mustStore(t, db, report("a-"+tag, m.A, lat0, lon0, m.Started), report("b-"+tag, m.B, lat0, lon0+0.00003, m.Started.Add(-time.Minute)))
+	at := func(l udaconnect.Location) detect.Report {
+		return detect.Report{ID: l.ID, Person: l.PersonID, Time: l.CreationTime, Lat: l.Latitude, Lon: l.Longitude}
 	}
+	return detect.Start{Meeting: m, Report: at(locs[0]), Near: at(locs[1]), Distance: 2}
 }
 
 // accept is a sink that accepts everything and records it.
@@ -88,7 +89,7 @@ func TestAnnounce(t *testing.T) {
 	ann, bob, cyd := mustCreatePerson(t, db, "Ann", "Announced"), mustCreatePerson(t, db, "Bob", "Announced"), mustCreatePerson(t, db, "Cyd", "Dropped")
 	lease := mustClaim(t, db, 0)
 	kept, dropped := pair(ann.ID, bob.ID, clock(10, 0), clock(10, 5), false), pair(ann.ID, cyd.ID, clock(10, 2), clock(10, 5), false)
-	starts := []detect.Start{start(kept, 101), start(dropped, 201)}
+	starts := []detect.Start{start(t, db, kept), start(t, db, dropped)}
 	for range 2 {
 		if err := lease.WriteMeetings(ctx, []detect.Meeting{kept, dropped}, nil, starts); err != nil {
 			t.Fatal(err)
@@ -121,12 +122,13 @@ func TestAnnounce(t *testing.T) {
 	if did := mustAnnounce(t, db, sink.send); did.Sent != 1 || did.Dropped != 1 {
 		t.Fatalf("announced: %+v; want 1 sent and 1 dropped", did)
 	}
+	s := starts[0]
 	want := postgres.Announcement{
-		ID: fmt.Sprintf("connection-101-%d", bob.ID),
+		ID: fmt.Sprintf("connection-%d-%d", s.Report.ID, bob.ID),
 		Start: udaconnect.MeetingStart{
 			Person: ann, Other: bob, Distance: 2,
-			Location: udaconnect.Location{ID: 101, PersonID: ann.ID, Latitude: lat0, Longitude: lon0, CreationTime: clock(10, 0)},
-			Near:     udaconnect.Location{ID: 102, PersonID: bob.ID, Latitude: lat0, Longitude: lon0 + 0.00003, CreationTime: clock(9, 59)},
+			Location: udaconnect.Location{ID: s.Report.ID, PersonID: ann.ID, Latitude: lat0, Longitude: lon0, CreationTime: clock(10, 0)},
+			Near:     udaconnect.Location{ID: s.Near.ID, PersonID: bob.ID, Latitude: lat0, Longitude: lon0 + 0.00003, CreationTime: clock(9, 59)},
 		},
 	}
 	if len(sink.last) != 1 || fmt.Sprint(sink.last[0]) != fmt.Sprint(want) {
@@ -159,7 +161,7 @@ func TestAnnouncersShareTheOutbox(t *testing.T) {
 	for i, a := range persons {
 		for _, b := range persons[i+1:] {
 			m := pair(a, b, clock(10, 0), clock(10, 5), false)
-			meetings, starts = append(meetings, m), append(starts, start(m, int64(1000*len(starts))))
+			meetings, starts = append(meetings, m), append(starts, start(t, db, m))
 		}
 	}
 	if err := mustClaim(t, db, 0).WriteMeetings(ctx, meetings, nil, starts); err != nil {

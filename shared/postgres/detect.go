@@ -256,9 +256,7 @@ func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, keep []detect
 		batch.Queue(removeSQL, as, bs, starts, intos, MeetingChannel)
 	}
 	for chunk := range slices.Chunk(begun, writeChunk) {
-		if err := queueStarts(&batch, chunk); err != nil {
-			return wrap("write meetings", err)
-		}
+		queueStarts(&batch, chunk)
 	}
 	batch.Queue(`COMMIT`)
 	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {

@@ -79,7 +79,7 @@ func TestRoles(t *testing.T) {
 		{postgres.RoleConnections, `UPDATE detect_backlog SET zone = 1`, refused},
 		{postgres.RoleConnections, `INSERT INTO detect_state (zone, state) VALUES (0, '') ON CONFLICT (zone) DO UPDATE SET state = excluded.state`, allowed},
 		{postgres.RoleConnections, `DELETE FROM detect_state`, refused},
-		{postgres.RoleConnections, `INSERT INTO announcement (event_id, person_id, other_id, started, location, near, distance) SELECT 'c-1', min(id), min(id), now(), '{}', '{}', 1 FROM person`, allowed},
+		{postgres.RoleConnections, `INSERT INTO announcement (location_id, other_id, person_id, near_id, started, distance) SELECT 1, min(id), min(id), 2, now(), 1 FROM person`, allowed},
 		{postgres.RoleConnections, `UPDATE announcement SET due = now() + interval '1 s'`, allowed},
 		{postgres.RoleConnections, `SELECT id FROM announcement FOR UPDATE SKIP LOCKED`, allowed},
 		{postgres.RoleConnections, `DELETE FROM announcement`, allowed},
