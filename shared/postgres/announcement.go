@@ -83,8 +83,8 @@ func (db *DB) Announce(ctx context.Context, limit int, send func(context.Context
 		FROM (SELECT * FROM announcement WHERE due <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) s
 		JOIN person p ON p.id = s.person_id
 		JOIN person o ON o.id = s.other_id
-		LEFT JOIN location l ON l.id = s.location_id
-		LEFT JOIN location n ON n.id = s.near_id
+		LEFT JOIN LATERAL (SELECT * FROM location l WHERE l.id = s.location_id) l ON true
+		LEFT JOIN LATERAL (SELECT * FROM location n WHERE n.id = s.near_id) n ON true
 		LEFT JOIN LATERAL (`+storedMeeting+`) m ON true
 		ORDER BY s.id`, limit)
 	var taken, gone []int64
