@@ -94,10 +94,10 @@ func detectConfigFromEnv() (detectConfig, error) {
 // runner keeps the meetings of the zones this replica owns: a goroutine per
 // zone claims it when it is free and, once claimed, runs its detector.
 type runner struct {
-	db       *postgres.DB
-	log      *zap.Logger
-	cfg      detectConfig
-	announce func(context.Context, []detect.Start) error // connection.detected for each
+	db     *postgres.DB
+	log    *zap.Logger
+	cfg    detectConfig
+	queued func() // announcements were queued
 
 	mu     sync.Mutex
 	owned  int
@@ -105,8 +105,8 @@ type runner struct {
 	done   sync.WaitGroup
 }
 
-func newRunner(db *postgres.DB, log *zap.Logger, cfg detectConfig, announce func(context.Context, []detect.Start) error) *runner {
-	return &runner{db: db, log: log, cfg: cfg, announce: announce, nudged: make(chan struct{})}
+func newRunner(db *postgres.DB, log *zap.Logger, cfg detectConfig, queued func()) *runner {
+	return &runner{db: db, log: log, cfg: cfg, queued: queued, nudged: make(chan struct{})}
 }
 
 // start runs the zones until ctx ends; wait waits for them to stop.
@@ -180,9 +180,9 @@ func (r *runner) owns(n int) {
 // own runs the zone's detector until ctx ends or something fails: it
 // applies the backlog in steps; writes the changes at once when a meeting
 // starts, ends or goes, and at least every cfg.flush when one only grows;
-// announces the meetings that start once written; and checkpoints every
-// cfg.checkpoint, or sooner when many rows were applied. When ctx ends it
-// writes, announces and checkpoints what it applied.
+// queues the announcements of the meetings that start with them; and
+// checkpoints every cfg.checkpoint, or sooner when many rows were applied.
+// When ctx ends it writes and checkpoints what it applied.
 func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 	zone, err := detection.Open(ctx, lease, r.cfg.params)
 	if err != nil {
@@ -233,24 +233,22 @@ func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 	}
 }
 
-// flush writes the zone's changes, then announces the meetings they start.
-// A start that cannot be announced fails the zone, which then starts again
-// from its checkpoint and finds the start again: the checkpoint waits until
-// every start of the rows it deletes is announced.
+// flush writes the zone's changes, with the announcements of the meetings
+// they start, and wakes the announcer: the zone never waits for a send.
 func (r *runner) flush(ctx context.Context, zone *detection.Zone) error {
 	f, err := zone.Flush(ctx)
 	if err != nil {
 		return err
 	}
 	observeLag(f.Rows)
-	if len(f.Starts) == 0 {
-		return nil
+	if len(f.Starts) > 0 {
+		r.queued()
 	}
-	return r.announce(ctx, f.Starts)
+	return nil
 }
 
-// finish writes, announces and checkpoints what the zone applied, as its
-// replica stops.
+// finish writes and checkpoints what the zone applied, as its replica
+// stops.
 func (r *runner) finish(zone *detection.Zone) error {
 	ctx, cancel := context.WithTimeout(context.Background(), finishTimeout)
 	defer cancel()

@@ -51,11 +51,13 @@ type replica struct {
 	f    *Function
 	url  string
 	logs *observer.ObservedLogs
+	sink *sink
 }
 
 func startReplica(t *testing.T, db *postgres.DB) *replica {
 	t.Helper()
-	sinkSrv := httptest.NewServer(&sink{})
+	s := &sink{}
+	sinkSrv := httptest.NewServer(s)
 	t.Cleanup(sinkSrv.Close)
 	core, logs := observer.New(zapcore.InfoLevel)
 	f, err := New(server.Config{Sink: sinkSrv.URL}, db, zap.New(core))
@@ -64,7 +66,7 @@ func startReplica(t *testing.T, db *postgres.DB) *replica {
 	}
 	srv := servertest.Start(t, f)
 	t.Cleanup(f.Close)
-	return &replica{f: f, url: srv.URL, logs: logs}
+	return &replica{f: f, url: srv.URL, logs: logs, sink: s}
 }
 
 // failures are the errors the replica logged.
@@ -120,7 +122,7 @@ func crowd(rng *rand.Rand, h hall, persons []int64, start time.Time, minutes int
 	return reports
 }
 
-func persons(t *testing.T, db *postgres.DB, n int, name string) []int64 {
+func persons(t testing.TB, db *postgres.DB, n int, name string) []int64 {
 	t.Helper()
 	var ids []int64
 	for i := range n {
@@ -141,6 +143,14 @@ func sendShuffled(t *testing.T, rng *rand.Rand, db *postgres.DB, zones udaconnec
 	t.Helper()
 	shuffled := slices.Clone(reports)
 	rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	sendInGroups(t, rng, db, zones, reports, shuffled, urls, between)
+}
+
+// sendInGroups is sendShuffled with the reports sent in the order of
+// ordered.
+func sendInGroups(t *testing.T, rng *rand.Rand, db *postgres.DB, zones udaconnect.Zones, reports, ordered []udaconnect.Report, urls []string, between func(group int)) {
+	t.Helper()
+	shuffled := slices.Clone(ordered)
 	for group := 0; len(shuffled) > 0; group++ {
 		n := min(len(shuffled), 1+rng.IntN(60))
 		g := shuffled[:n]
@@ -276,8 +286,9 @@ func locationIDs(t *testing.T, db *postgres.DB, reports []udaconnect.Report) map
 	return ids
 }
 
-// expectMeetings waits for the stored meetings to be the definition's.
-func expectMeetings(t *testing.T, db *postgres.DB, zones udaconnect.Zones, reports []udaconnect.Report, ps []int64) {
+// expectMeetings waits for the stored meetings to be the definition's, and
+// returns them.
+func expectMeetings(t *testing.T, db *postgres.DB, zones udaconnect.Zones, reports []udaconnect.Report, ps []int64) []detect.Meeting {
 	t.Helper()
 	want := reference(zones, reports, locationIDs(t, db, reports))
 	if len(want) == 0 {
@@ -286,10 +297,42 @@ func expectMeetings(t *testing.T, db *postgres.DB, zones udaconnect.Zones, repor
 	var diff string
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		if diff = difference(stored(t, db, ps), want); diff == "" {
-			return
+			return want
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("stored meetings differ from the definition's: %s", diff)
+		}
+	}
+}
+
+// expectAnnounced waits for each meeting to be announced to one of the
+// sinks, and checks that each was announced under one id, however many
+// times, and with once, that no event was accepted twice.
+func expectAnnounced(t *testing.T, meetings []detect.Meeting, once bool, sinks ...*sink) {
+	t.Helper()
+	ids := map[detect.Key]map[string]bool{}
+	eventually(t, "every meeting announced", func() bool {
+		clear(ids)
+		for _, s := range sinks {
+			for k, id := range s.keys() {
+				if ids[k] == nil {
+					ids[k] = map[string]bool{}
+				}
+				ids[k][id] = true
+			}
+		}
+		return !slices.ContainsFunc(meetings, func(m detect.Meeting) bool { return ids[m.Key] == nil })
+	})
+	for k, each := range ids {
+		if len(each) > 1 {
+			t.Errorf("meeting %+v announced as %v; want one id", k, each)
+		}
+	}
+	for _, s := range sinks {
+		for id, n := range s.received() {
+			if once && n != 1 {
+				t.Errorf("%s accepted %d times; want once", id, n)
+			}
 		}
 	}
 }
@@ -359,6 +402,40 @@ func TestDetectionAcrossReplicasAndFailures(t *testing.T) {
 	})
 }
 
+// Reports sent as they are taken, in groups: each meeting is announced
+// when it starts, once; with the owners' connections cut again and again,
+// at least once, under the same id.
+func TestMeetingsAnnounced(t *testing.T) {
+	for _, cut := range []bool{false, true} {
+		t.Run(fmt.Sprint("cut ", cut), func(t *testing.T) {
+			t.Setenv("DETECT_CHECKPOINT", "1s")
+			url := pgtest.NewDatabase(t)
+			db, err := postgres.Open(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			rng := rand.New(rand.NewPCG(11, 20))
+			ps := persons(t, db, 12, "m")
+			reports := crowd(rng, hallA, ps, time.Date(2021, 5, 5, 9, 0, 0, 0, time.UTC), 60, 2*time.Minute)
+			inOrder := slices.Clone(reports)
+			slices.SortStableFunc(inOrder, func(a, b udaconnect.Report) int { return a.CreationTime.Compare(b.CreationTime) })
+			one, two := startReplica(t, db), startReplica(t, db)
+			cuts := 0
+			sendInGroups(t, rng, db, nil, reports, inOrder, []string{one.url, two.url}, func(group int) {
+				if cut && group%10 == 5 {
+					cuts += cutOwners(t, url)
+					time.Sleep(100 * time.Millisecond)
+				}
+			})
+			if cut && cuts == 0 {
+				t.Fatal("no owner was cut")
+			}
+			expectAnnounced(t, expectMeetings(t, db, nil, reports, ps), !cut, one.sink, two.sink)
+		})
+	}
+}
+
 // A backlog many steps long, queued while no replica ran, drains without
 // a step that fails.
 func TestDetectionDrainsALargeBacklog(t *testing.T) {
@@ -404,7 +481,7 @@ func cutOwners(t *testing.T, url string) int {
 	return n
 }
 
-func pgxQueryRow(t *testing.T, url, query string, dest ...any) error {
+func pgxQueryRow(t testing.TB, url, query string, dest ...any) error {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), url)
 	if err != nil {

@@ -11,17 +11,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
-	"github.com/udaconnect/udaconnect/shared/detect"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/server"
@@ -30,19 +25,11 @@ import (
 
 const source = ev.Source + "/connections"
 
-// sends bounds the connection.detected events on their way at once.
-const sends = 16
-
 // pingWait bounds how long a ping's delivery waits for the backlog to
 // drain (eventing/detection.yaml): with a ping a minute, long enough to
 // keep a replica up while there is work, within the time the local broker
 // gives a delivery.
 const pingWait = 25 * time.Second
-
-var meetingsDetected = promauto.NewCounter(prometheus.CounterOpts{
-	Name: "udaconnect_meetings_detected_total",
-	Help: "Meetings detected, each announced by a connection.detected event.",
-})
 
 // errNoSink refuses the locations to detect meetings of while the function
 // has nowhere to send them: its revision started before its SinkBinding
@@ -51,13 +38,15 @@ var errNoSink = udaconnect.Errorf(udaconnect.EUNAVAILABLE, "K_SINK is not set: t
 
 // Function finds connections.
 type Function struct {
-	db     *postgres.DB
-	log    *zap.Logger
-	sink   cloudevents.Client // where connection.detected goes: K_SINK; nil without
-	detect *runner            // nil without a sink
-	live   *live
-	stop   context.CancelFunc // stops listening for meeting changes and detecting
-	status detectionStatus
+	db       *postgres.DB
+	log      *zap.Logger
+	sink     cloudevents.Client // where connection.detected goes: K_SINK; nil without
+	detect   *runner            // nil without a sink
+	announce *announcer         // nil without a sink
+	live     *live
+	stop     context.CancelFunc // stops listening for meeting changes and detecting
+	silence  context.CancelFunc // stops announcing, once detection has stopped
+	status   detectionStatus
 }
 
 // New returns the function on db, emitting to cfg.Sink, detecting as the
@@ -81,13 +70,17 @@ func New(cfg server.Config, db *postgres.DB, log *zap.Logger) (*Function, error)
 		f.Close()
 		return nil, err
 	}
-	sink, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink), cehttp.WithClient(http.Client{Transport: transport}))
+	sink, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(cfg.Sink), cehttp.WithClient(http.Client{Transport: noteRetryAfter{transport}}))
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("K_SINK: %w", err)
 	}
 	f.sink = sink
-	f.detect = newRunner(db, log, dc, f.announce)
+	f.announce = newAnnouncer(db, log, sink)
+	announcing, silence := context.WithCancel(context.Background())
+	f.silence = silence
+	f.announce.start(announcing)
+	f.detect = newRunner(db, log, dc, f.announce.nudge)
 	f.detect.start(ctx)
 	return f, nil
 }
@@ -101,13 +94,15 @@ func (f *Function) Ready(context.Context) error {
 }
 
 // Close stops detecting, once what was applied is written and
-// checkpointed, and ends the live streams. The server calls it once it has
-// stopped taking requests.
+// checkpointed, then announcing, once what is due is sent, and ends the
+// live streams. The server calls it once it has stopped taking requests.
 func (f *Function) Close() {
 	f.Drain()
 	f.stop()
 	if f.detect != nil {
 		f.detect.wait()
+		f.silence()
+		f.announce.wait()
 	}
 }
 
@@ -175,39 +170,6 @@ func (f *Function) find(ctx context.Context, p udaconnect.ConnectionParams) ([]u
 		return nil, err
 	}
 	return f.db.FindConnections(ctx, q)
-}
-
-// announce emits a connection.detected for each meeting that starts, and
-// fails if any is not accepted. An event's id derives from the report that
-// started the meeting and the other person, so a start found again after a
-// restart is the same event again, not a new one.
-func (f *Function) announce(ctx context.Context, starts []detect.Start) error {
-	meetings, err := f.db.MeetingStarts(ctx, starts)
-	if err != nil {
-		return err
-	}
-	var failed atomic.Int64
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, sends)
-	for _, m := range meetings {
-		e, err := server.NewEvent(source, ev.ConnectionDetected, fmt.Sprintf("connection-%d-%d", m.Location.ID, m.Other.ID), m)
-		if err != nil {
-			return err
-		}
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			if res := f.sink.Send(ctx, *e); !cloudevents.IsACK(res) {
-				failed.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	meetingsDetected.Add(float64(int64(len(meetings)) - failed.Load()))
-	if n := failed.Load(); n > 0 {
-		return udaconnect.Errorf(udaconnect.EUNAVAILABLE, "send %s: %d of %d not accepted", ev.ConnectionDetected, n, len(meetings))
-	}
-	return nil
 }
 
 // Routes adds the connection and meeting routes to mux.

@@ -13,6 +13,7 @@ import (
 
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
+	"github.com/udaconnect/udaconnect/shared/detect"
 	ev "github.com/udaconnect/udaconnect/shared/event"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
@@ -21,26 +22,49 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-// sink records the events the function emits; while down it refuses them
-// with 503.
+// sink records the events the function emits; while refusing it answers
+// them with that status (and Retry-After: 1).
 type sink struct {
 	mu       sync.Mutex
 	events   []ev.ConnectionDetectedData
 	ids      []string
-	down     bool
+	refusing int
 	refusals int
 }
 
-func (s *sink) setDown(down bool) {
+func (s *sink) refuse(status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.down = down
+	s.refusing = status
 }
 
 func (s *sink) refused() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.refusals
+}
+
+// received are the events received, by id, and how many times each.
+func (s *sink) received() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := map[string]int{}
+	for _, id := range s.ids {
+		n[id]++
+	}
+	return n
+}
+
+// keys are the meetings announced, each with the id of its event.
+func (s *sink) keys() map[detect.Key]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := map[detect.Key]string{}
+	for i, d := range s.events {
+		a, b := min(d.Person.ID, d.Other.ID), max(d.Person.ID, d.Other.ID)
+		keys[detect.Key{A: a, B: b, Started: d.Location.CreationTime.UTC()}] = s.ids[i]
+	}
+	return keys
 }
 
 // distinct are the events received about person, each id once.
@@ -69,9 +93,10 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.down {
+	if s.refusing != 0 {
 		s.refusals++
-		http.Error(w, "down", http.StatusServiceUnavailable)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "not now", s.refusing)
 		return
 	}
 	s.events, s.ids = append(s.events, d), append(s.ids, e.ID())
@@ -232,6 +257,12 @@ func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 // Albuquerque at the same second (a later report, by id) and Paul a minute
 // later, so they are held there.
 func TestConnectionDetected(t *testing.T) {
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests} {
+		t.Run(http.StatusText(status), func(t *testing.T) { testConnectionDetected(t, status) })
+	}
+}
+
+func testConnectionDetected(t *testing.T, refusal int) {
 	url, db, s := start(t)
 	ctx := context.Background()
 	newcomer, err := db.CreatePerson(ctx, udaconnect.Person{FirstName: "New", LastName: "Comer", CompanyName: "Late"}, "test", "newcomer", nil)
@@ -245,9 +276,9 @@ func TestConnectionDetected(t *testing.T) {
 			Source:   "test", EventID: fmt.Sprint("newcomer-", i),
 		})
 	}
-	// The events cannot be sent at first: detection starts again from its
-	// checkpoint until they can.
-	s.setDown(true)
+	// The events cannot be sent at first: they wait in the outbox, and are
+	// sent again until they are accepted.
+	s.refuse(refusal)
 	locs, errs, err := db.StoreReports(ctx, reports)
 	if err != nil || errs[0] != nil || errs[1] != nil {
 		t.Fatal(err, errs)
@@ -261,7 +292,7 @@ func TestConnectionDetected(t *testing.T) {
 	}
 	deliver(locs[0])
 	eventually(t, "a refused connection.detected", func() bool { return s.refused() > 0 })
-	s.setDown(false)
+	s.refuse(0)
 
 	// One meeting with each of the three, at 0 m, from the newcomer's first
 	// report; each event once, whatever was sent before.
@@ -285,6 +316,11 @@ func TestConnectionDetected(t *testing.T) {
 	waitDetected(t, db)
 	if got := len(s.distinct(newcomer.ID)); got != 3 {
 		t.Errorf("%d distinct connection.detected after the second report; want the 3", got)
+	}
+	for id, n := range s.received() {
+		if n != 1 {
+			t.Errorf("%s accepted %d times; want once", id, n)
+		}
 	}
 	ms, err := db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: newcomer.ID, Limit: 10})
 	if err != nil || len(ms) != 3 {

@@ -108,17 +108,18 @@ func (z *Zone) Prompt() bool { return z.pending.prompt }
 func (z *Zone) Unflushed() bool { return len(z.unflushed) > 0 || !z.pending.empty() }
 
 // Flushed is what one Flush wrote: the backlog rows whose changes it wrote
-// and the meetings they started.
+// and the meetings they started, queued to be announced.
 type Flushed struct {
 	Rows   []postgres.BacklogRow
 	Starts []detect.Start
 }
 
-// Flush writes the changes waiting, in one transaction.
+// Flush writes the changes waiting, and queues the announcements of the
+// meetings that started, in one transaction.
 func (z *Zone) Flush(ctx context.Context) (Flushed, error) {
 	if !z.pending.empty() {
 		upserted, removed := z.pending.changes()
-		if err := z.lease.WriteMeetings(ctx, upserted, removed); err != nil {
+		if err := z.lease.WriteMeetings(ctx, upserted, removed, z.starts); err != nil {
 			return Flushed{}, err
 		}
 	}

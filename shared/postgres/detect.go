@@ -28,6 +28,7 @@ const zoneLock = 7_371_000_200
 type ZoneLease struct {
 	conn *pgx.Conn
 	zone int
+	kept map[detect.Key]bool // the meetings whose rows are kept to undo since the checkpoint
 }
 
 // ClaimZone returns the lease of zone, or nil when another process holds
@@ -45,7 +46,7 @@ func (db *DB) ClaimZone(ctx context.Context, zone int) (*ZoneLease, error) {
 		}
 		return nil, nil
 	}
-	return &ZoneLease{conn: conn, zone: zone}, nil
+	return &ZoneLease{conn: conn, zone: zone, kept: map[detect.Key]bool{}}, nil
 }
 
 // Zone is the number of the zone leased.
@@ -180,9 +181,30 @@ func (h history) Meetings(ctx context.Context, person int64, from, to time.Time)
 // changes nothing the second time.
 //
 // The rows as they were before their first change since the checkpoint are
-// kept (detect_undo), for Undo.
-func (z *ZoneLease) WriteMeetings(ctx context.Context, upserted []detect.Meeting, removed []detect.Removed) error {
-	return writeMeetings(ctx, z.conn, &z.zone, upserted, removed)
+// kept (detect_undo), for Undo. The meetings of starts that are stored are
+// queued to be announced, in the same transaction, each event once while it
+// waits (Announce).
+func (z *ZoneLease) WriteMeetings(ctx context.Context, upserted []detect.Meeting, removed []detect.Removed, starts []detect.Start) error {
+	// A meeting's row is kept once, at its first change since the
+	// checkpoint: later changes would keep nothing more.
+	var keep []detect.Key
+	for _, m := range upserted {
+		if !z.kept[m.Key] {
+			keep = append(keep, m.Key)
+		}
+	}
+	for _, r := range removed {
+		if !z.kept[r.Key] {
+			keep = append(keep, r.Key)
+		}
+	}
+	if err := writeMeetings(ctx, z.conn, &z.zone, keep, upserted, removed, starts); err != nil {
+		return err
+	}
+	for _, k := range keep {
+		z.kept[k] = true
+	}
+	return nil
 }
 
 // WriteMeetings is ZoneLease.WriteMeetings outside any zone, with nothing
@@ -194,14 +216,24 @@ func (db *DB) WriteMeetings(ctx context.Context, upserted []detect.Meeting, remo
 		return wrap("write meetings", err)
 	}
 	defer conn.Release()
-	return writeMeetings(ctx, conn.Conn(), nil, upserted, removed)
+	return writeMeetings(ctx, conn.Conn(), nil, nil, upserted, removed, nil)
 }
 
-func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, upserted []detect.Meeting, removed []detect.Removed) error {
+// writeMeetings writes the changes, with a zone the rows of keep as they
+// are first (keepSQL).
+func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, keep []detect.Key, upserted []detect.Meeting, removed []detect.Removed, begun []detect.Start) error {
 	var batch pgx.Batch
 	batch.Queue(`BEGIN`)
 	// Statements of at most writeChunk meetings, none near the statement
 	// timeout however many changed.
+	for chunk := range slices.Chunk(keep, writeChunk) {
+		n := len(chunk)
+		as, bs, starts := make([]int64, n), make([]int64, n), make([]time.Time, n)
+		for i, k := range chunk {
+			as[i], bs[i], starts[i] = k.A, k.B, k.Started
+		}
+		batch.Queue(keepSQL, *zone, as, bs, starts)
+	}
 	for chunk := range slices.Chunk(upserted, writeChunk) {
 		n := len(chunk)
 		as, bs, starts, lasts := make([]int64, n), make([]int64, n), make([]time.Time, n), make([]time.Time, n)
@@ -209,9 +241,6 @@ func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, upserted []de
 		for i, m := range chunk {
 			as[i], bs[i], starts[i], lasts[i] = m.A, m.B, m.Started, m.LastSeen
 			together[i], closest[i], lats[i], lons[i], ended[i] = m.Together.Seconds(), m.ClosestM, m.Lat, m.Lon, m.Ended
-		}
-		if zone != nil {
-			batch.Queue(keepSQL, *zone, as, bs, starts)
 		}
 		batch.Queue(upsertSQL, as, bs, starts, lasts, together, closest, lats, lons, ended, MeetingChannel, zone)
 	}
@@ -224,10 +253,10 @@ func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, upserted []de
 				intos[i] = &r.Into.Started
 			}
 		}
-		if zone != nil {
-			batch.Queue(keepSQL, *zone, as, bs, starts)
-		}
 		batch.Queue(removeSQL, as, bs, starts, intos, MeetingChannel)
+	}
+	for chunk := range slices.Chunk(begun, writeChunk) {
+		queueStarts(&batch, chunk)
 	}
 	batch.Queue(`COMMIT`)
 	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
@@ -246,22 +275,23 @@ const keepSQL = `
 		INSERT INTO detect_undo (zone, meeting_id, before)
 		SELECT $1, m.id, to_jsonb(m)
 		FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[]) AS k(person_a, person_b, started)
-		JOIN meeting m USING (person_a, person_b, started)
-		WHERE m.merged_into IS NULL
+		CROSS JOIN LATERAL (
+			SELECT * FROM meeting m
+			WHERE (m.person_a, m.person_b, m.started) = (k.person_a, k.person_b, k.started) AND m.merged_into IS NULL
+		) m
 		ON CONFLICT (zone, meeting_id) DO NOTHING`
 
 // upsertSQL writes the meetings by key, but those of a person deleted since
-// their reports were detected; old holds them as they were, to tell those
-// whose end changed (or that are new) from those that grew. With a zone
-// ($11), the rows it inserts are kept as inserted, for Undo.
+// their reports were detected. changed reads the rows as they were before
+// the statement (its snapshot), each through the key's index (a lateral
+// join, whatever the table's statistics say), to tell those whose
+// end changed (or that are new) from those that only grew, without joining
+// the rows written. With a zone ($11), the rows it inserts are kept as
+// inserted, for Undo.
 const upsertSQL = `
 		WITH m AS (
 			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::bool[])
 				AS m(person_a, person_b, started, last_seen, together_s, closest_m, latitude, longitude, ended)
-		), old AS (
-			SELECT o.person_a, o.person_b, o.started, o.ended FROM m
-			JOIN meeting o USING (person_a, person_b, started)
-			WHERE o.merged_into IS NULL
 		), written AS (
 			INSERT INTO meeting AS t (person_a, person_b, started, last_seen, together_s, closest_m, latitude, longitude, ended)
 			SELECT * FROM m
@@ -272,15 +302,18 @@ const upsertSQL = `
 				version = CASE WHEN t.ended = excluded.ended THEN t.version ELSE nextval('meeting_version') END
 			WHERE (t.last_seen, t.together_s, t.closest_m, t.latitude, t.longitude, t.ended)
 				IS DISTINCT FROM (excluded.last_seen, excluded.together_s, excluded.closest_m, excluded.latitude, excluded.longitude, excluded.ended)
-			RETURNING t.id, t.person_a, t.person_b, t.started, t.ended, t.xmax = 0 AS inserted
+			RETURNING t.id, t.xmax = 0 AS inserted
 		), kept AS (
 			INSERT INTO detect_undo (zone, meeting_id)
 			SELECT $11, id FROM written WHERE inserted AND $11::int IS NOT NULL
 			ON CONFLICT (zone, meeting_id) DO NOTHING
 		), changed AS (
-			SELECT w.person_a, w.person_b FROM written w
-			LEFT JOIN old o USING (person_a, person_b, started)
-			WHERE o.ended IS DISTINCT FROM w.ended
+			SELECT m.person_a, m.person_b FROM m
+			LEFT JOIN LATERAL (
+				SELECT o.ended FROM meeting o
+				WHERE (o.person_a, o.person_b, o.started) = (m.person_a, m.person_b, m.started) AND o.merged_into IS NULL
+			) o ON true
+			WHERE o.ended IS DISTINCT FROM m.ended
 		)
 		SELECT count(pg_notify($10, p::text))
 		FROM (SELECT person_a FROM changed UNION SELECT person_b FROM changed) c(p)`
@@ -357,6 +390,7 @@ func (z *ZoneLease) Undo(ctx context.Context) error {
 		z.conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
 		return wrap("undo meetings", err)
 	}
+	clear(z.kept)
 	return nil
 }
 
@@ -376,6 +410,7 @@ func (z *ZoneLease) Checkpoint(ctx context.Context, state []byte, applied []int6
 		z.conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
 		return wrap("checkpoint detection", err)
 	}
+	clear(z.kept)
 	return nil
 }
 
@@ -423,38 +458,6 @@ func (db *DB) Detection(ctx context.Context) (udaconnect.Detection, error) {
 	}
 	d.LagS = max(d.LagS, 0)
 	return d, nil
-}
-
-// MeetingStarts reads the persons and locations of the meetings that start,
-// to announce them: the one whose report started it, the other and their
-// report held then, in the order given. A start whose person is gone is
-// left out.
-func (db *DB) MeetingStarts(ctx context.Context, starts []detect.Start) ([]udaconnect.MeetingStart, error) {
-	ids := make([]int64, 0, 2*len(starts))
-	for _, s := range starts {
-		ids = append(ids, s.Report.Person, s.Near.Person)
-	}
-	rows, _ := db.pool.Query(ctx, `SELECT id, first_name, last_name, company_name FROM person WHERE id = ANY($1)`, ids)
-	persons := map[int64]udaconnect.Person{}
-	var p udaconnect.Person
-	if _, err := pgx.ForEachRow(rows, []any{&p.ID, &p.FirstName, &p.LastName, &p.CompanyName}, func() error {
-		persons[p.ID] = p
-		return nil
-	}); err != nil {
-		return nil, wrap("read meeting starts", err)
-	}
-	out := make([]udaconnect.MeetingStart, 0, len(starts))
-	for _, s := range starts {
-		person, ok := persons[s.Report.Person]
-		other, found := persons[s.Near.Person]
-		if !ok || !found {
-			continue
-		}
-		out = append(out, udaconnect.MeetingStart{
-			Person: person, Location: location(s.Report), Other: other, Near: location(s.Near), Distance: s.Distance,
-		})
-	}
-	return out, nil
 }
 
 func location(r detect.Report) udaconnect.Location {

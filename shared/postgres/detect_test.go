@@ -166,7 +166,7 @@ func TestWriteMeetingsDatabaseAway(t *testing.T) {
 	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
 		t.Fatal(err)
 	}
-	err = lease.WriteMeetings(ctx, []detect.Meeting{pair(ann, bob, clock(10, 0), clock(10, 5), false)}, nil)
+	err = lease.WriteMeetings(ctx, []detect.Meeting{pair(ann, bob, clock(10, 0), clock(10, 5), false)}, nil, nil)
 	if udaconnect.ErrorCode(err) != udaconnect.EUNAVAILABLE {
 		t.Errorf("WriteMeetings on a lost connection = %v; want EUNAVAILABLE", err)
 	}
