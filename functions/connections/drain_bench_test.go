@@ -65,7 +65,7 @@ func BenchmarkDrainCrowd(b *testing.B) {
 		pg := postmaster(b, url)
 		self, pgCPU := cpuTime(os.Getpid()), postgresCPU(pg)
 		began := time.Now()
-		f, err := New(server.Config{Sink: sinkSrv.URL}, db, zap.NewNop())
+		f, err := New(server.Config{Sink: sinkSrv.URL}, db, zap.Must(zap.NewDevelopment(zap.IncreaseLevel(zap.WarnLevel))))
 		if err != nil {
 			b.Fatal(err)
 		}

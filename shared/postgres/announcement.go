@@ -27,11 +27,14 @@ const queueStartsSQL = `
 	ON CONFLICT (location_id, other_id) DO NOTHING`
 
 // storedMeeting finds the meeting of the start or announcement s, one
-// index probe each: a lateral join, whatever the table's statistics say.
+// index probe each: a lateral join whose LIMIT keeps the planner from
+// flattening it into a join it may plan as a scan of the whole table when
+// the statistics lag (as they do while a crowd's meetings pile up).
 const storedMeeting = `
 		SELECT m.id FROM meeting m
 		WHERE (m.person_a, m.person_b, m.started) = (least(s.person_id, s.other_id), greatest(s.person_id, s.other_id), s.started)
-		  AND m.merged_into IS NULL`
+		  AND m.merged_into IS NULL
+		LIMIT 1`
 
 // queueStarts adds to batch the statement that queues starts.
 func queueStarts(batch *pgx.Batch, starts []detect.Start) {
@@ -81,10 +84,10 @@ func (db *DB) Announce(ctx context.Context, limit int, send func(context.Context
 			l.id, l.person_id, l.creation_time, ST_Y(l.coordinate::geometry), ST_X(l.coordinate::geometry),
 			n.id, n.person_id, n.creation_time, ST_Y(n.coordinate::geometry), ST_X(n.coordinate::geometry)
 		FROM (SELECT * FROM announcement WHERE due <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) s
-		JOIN person p ON p.id = s.person_id
-		JOIN person o ON o.id = s.other_id
-		LEFT JOIN LATERAL (SELECT * FROM location l WHERE l.id = s.location_id) l ON true
-		LEFT JOIN LATERAL (SELECT * FROM location n WHERE n.id = s.near_id) n ON true
+		JOIN LATERAL (SELECT * FROM person p WHERE p.id = s.person_id LIMIT 1) p ON true
+		JOIN LATERAL (SELECT * FROM person o WHERE o.id = s.other_id LIMIT 1) o ON true
+		LEFT JOIN LATERAL (SELECT * FROM location l WHERE l.id = s.location_id LIMIT 1) l ON true
+		LEFT JOIN LATERAL (SELECT * FROM location n WHERE n.id = s.near_id LIMIT 1) n ON true
 		LEFT JOIN LATERAL (`+storedMeeting+`) m ON true
 		ORDER BY s.id`, limit)
 	var taken, gone []int64

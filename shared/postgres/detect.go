@@ -278,13 +278,15 @@ const keepSQL = `
 		CROSS JOIN LATERAL (
 			SELECT * FROM meeting m
 			WHERE (m.person_a, m.person_b, m.started) = (k.person_a, k.person_b, k.started) AND m.merged_into IS NULL
+			LIMIT 1
 		) m
 		ON CONFLICT (zone, meeting_id) DO NOTHING`
 
 // upsertSQL writes the meetings by key, but those of a person deleted since
 // their reports were detected. changed reads the rows as they were before
 // the statement (its snapshot), each through the key's index (a lateral
-// join, whatever the table's statistics say), to tell those whose
+// join, not flattened for its LIMIT, whatever the table's statistics say),
+// to tell those whose
 // end changed (or that are new) from those that only grew, without joining
 // the rows written. With a zone ($11), the rows it inserts are kept as
 // inserted, for Undo.
@@ -312,6 +314,7 @@ const upsertSQL = `
 			LEFT JOIN LATERAL (
 				SELECT o.ended FROM meeting o
 				WHERE (o.person_a, o.person_b, o.started) = (m.person_a, m.person_b, m.started) AND o.merged_into IS NULL
+				LIMIT 1
 			) o ON true
 			WHERE o.ended IS DISTINCT FROM m.ended
 		)
