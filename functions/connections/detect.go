@@ -34,7 +34,7 @@ const (
 var (
 	detectionLag = promauto.NewHistogram(prometheus.HistogramOpts{
 		Name:    "udaconnect_detection_lag_seconds",
-		Help:    "From a location queued for detection to the meetings it changed written, per location.",
+		Help:    "From a location queued for detection to the meetings it started, ended or removed written (one that only grows is written within DETECT_FLUSH), per location.",
 		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900},
 	})
 	backlogReports = promauto.NewGaugeVec(prometheus.GaugeOpts{
@@ -61,7 +61,7 @@ type detectConfig struct {
 // change (detection.Params): the runner writes a growing meeting's changes
 // at least every DETECT_FLUSH.
 func detectConfigFromEnv() (detectConfig, error) {
-	c := detectConfig{params: detection.Params(), flush: 2 * time.Second, checkpoint: 30 * time.Second}
+	c := detectConfig{params: detection.Params(), flush: 10 * time.Second, checkpoint: 30 * time.Second}
 	zones, err := udaconnect.ParseZones(os.Getenv("DETECT_ZONES"))
 	if err != nil {
 		return c, err
@@ -178,8 +178,9 @@ func (r *runner) owns(n int) {
 }
 
 // own runs the zone's detector until ctx ends or something fails: it
-// applies the backlog in steps; writes the changes at once when a meeting
-// starts, ends or goes, and at least every cfg.flush when one only grows;
+// applies the backlog in steps; writes at once the meetings that start, end
+// or go, and every cfg.flush (and before a checkpoint) the growth of the
+// others, each once however often it grew;
 // queues the announcements of the meetings that start with them; and
 // checkpoints every cfg.checkpoint, or sooner when many rows were applied.
 // When ctx ends it writes and checkpoints what it applied.
@@ -202,13 +203,17 @@ func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 			return err
 		}
 		dirty = dirty || n > 0
-		if zone.Unflushed() && (n == 0 || zone.Prompt() || time.Since(flushed) >= r.cfg.flush) {
-			if err := r.flush(ctx, zone); err != nil {
+		checkpoint := zone.Applied() > 0 && (time.Since(checkpointed) >= r.cfg.checkpoint || zone.CheckpointDue())
+		growth := time.Since(flushed) >= r.cfg.flush || checkpoint
+		if zone.Unflushed() && (growth || zone.Prompt() || n == 0) {
+			if err := r.flush(ctx, zone, growth); err != nil {
 				return err
 			}
-			flushed = time.Now()
+			if growth {
+				flushed = time.Now()
+			}
 		}
-		if !zone.Unflushed() && zone.Applied() > 0 && (time.Since(checkpointed) >= r.cfg.checkpoint || zone.CheckpointDue()) {
+		if checkpoint && !zone.Unflushed() {
 			if err := zone.Checkpoint(ctx); err != nil {
 				return err
 			}
@@ -233,10 +238,11 @@ func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 	}
 }
 
-// flush writes the zone's changes, with the announcements of the meetings
-// they start, and wakes the announcer: the zone never waits for a send.
-func (r *runner) flush(ctx context.Context, zone *detection.Zone) error {
-	f, err := zone.Flush(ctx)
+// flush writes the zone's changes, with growth or without (Zone.Flush), with
+// the announcements of the meetings they start, and wakes the announcer:
+// the zone never waits for a send.
+func (r *runner) flush(ctx context.Context, zone *detection.Zone, growth bool) error {
+	f, err := zone.Flush(ctx, growth)
 	if err != nil {
 		return err
 	}
@@ -252,7 +258,7 @@ func (r *runner) flush(ctx context.Context, zone *detection.Zone) error {
 func (r *runner) finish(zone *detection.Zone) error {
 	ctx, cancel := context.WithTimeout(context.Background(), finishTimeout)
 	defer cancel()
-	if err := r.flush(ctx, zone); err != nil {
+	if err := r.flush(ctx, zone, true); err != nil {
 		return err
 	}
 	if zone.Applied() == 0 {

@@ -528,7 +528,7 @@ func TestDetectConfig(t *testing.T) {
 	t.Setenv("DETECT_ZONES", zoneA)
 	t.Setenv("DETECT_HOLD", "10m")
 	c, err := detectConfigFromEnv()
-	if err != nil || c.zones != 2 || c.params.Hold != 10*time.Minute || c.params.Distance != 5 || c.flush != 2*time.Second {
+	if err != nil || c.zones != 2 || c.params.Hold != 10*time.Minute || c.params.Distance != 5 || c.flush != 10*time.Second {
 		t.Errorf("detectConfigFromEnv() = %+v, %v; want 2 zones, a hold of 10m, the other defaults", c, err)
 	}
 }

@@ -10,40 +10,50 @@ import (
 )
 
 // pending are the changes of meetings found but not yet written, each
-// meeting's latest only: a meeting that grows at every step is written once
-// per flush.
+// meeting's latest only, told apart by how soon they must be written: a
+// meeting that starts, ends or goes at once; one that only grows, once
+// written open, may wait, and is then written once however often it grew.
 type pending struct {
 	upserted map[detect.Key]detect.Meeting
 	removed  map[detect.Key]*detect.Key
-	prompt   bool // a meeting started, ended or went
+	prompt   map[detect.Key]bool // upserted that may not wait
+	open     map[detect.Key]bool // written, and open when written
 }
 
 func newPending() pending {
-	return pending{upserted: map[detect.Key]detect.Meeting{}, removed: map[detect.Key]*detect.Key{}}
+	return pending{upserted: map[detect.Key]detect.Meeting{}, removed: map[detect.Key]*detect.Key{},
+		prompt: map[detect.Key]bool{}, open: map[detect.Key]bool{}}
 }
 
 // add applies c over what waits: its removals, then its upserts.
 func (p *pending) add(c detect.Changes) {
 	for _, r := range c.Removed {
 		delete(p.upserted, r.Key)
+		delete(p.prompt, r.Key)
 		p.removed[r.Key] = r.Into
-		p.prompt = true
 	}
 	for _, m := range c.Upserted {
 		delete(p.removed, m.Key)
 		p.upserted[m.Key] = m
-		p.prompt = p.prompt || m.Ended
+		if m.Ended || !p.open[m.Key] {
+			p.prompt[m.Key] = true
+		}
 	}
-	p.prompt = p.prompt || len(c.Started) > 0
 }
 
 func (p *pending) empty() bool { return len(p.upserted) == 0 && len(p.removed) == 0 }
 
-// changes returns what waits, in a fixed order (by key).
-func (p *pending) changes() ([]detect.Meeting, []detect.Removed) {
+// waiting reports whether changes wait that may not.
+func (p *pending) waiting() bool { return len(p.prompt) > 0 || len(p.removed) > 0 }
+
+// changes returns what waits, in a fixed order (by key): every change with
+// growth, else those that may not wait.
+func (p *pending) changes(growth bool) ([]detect.Meeting, []detect.Removed) {
 	upserted := make([]detect.Meeting, 0, len(p.upserted))
-	for _, m := range p.upserted {
-		upserted = append(upserted, m)
+	for k, m := range p.upserted {
+		if growth || p.prompt[k] {
+			upserted = append(upserted, m)
+		}
 	}
 	slices.SortFunc(upserted, func(a, b detect.Meeting) int { return compareKeys(a.Key, b.Key) })
 	removed := make([]detect.Removed, 0, len(p.removed))
@@ -52,6 +62,23 @@ func (p *pending) changes() ([]detect.Meeting, []detect.Removed) {
 	}
 	slices.SortFunc(removed, func(a, b detect.Removed) int { return compareKeys(a.Key, b.Key) })
 	return upserted, removed
+}
+
+// written takes the changes that were written out of what waits.
+func (p *pending) written(upserted []detect.Meeting, removed []detect.Removed) {
+	for _, m := range upserted {
+		delete(p.upserted, m.Key)
+		delete(p.prompt, m.Key)
+		if m.Ended {
+			delete(p.open, m.Key)
+		} else {
+			p.open[m.Key] = true
+		}
+	}
+	for _, r := range removed {
+		delete(p.removed, r.Key)
+		delete(p.open, r.Key)
+	}
 }
 
 func compareKeys(a, b detect.Key) int {

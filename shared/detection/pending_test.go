@@ -13,40 +13,63 @@ func meeting(a, b int64, start, last int, ended bool) detect.Meeting {
 	return detect.Meeting{Key: detect.Key{A: a, B: b, Started: at(start)}, LastSeen: at(last), Ended: ended}
 }
 
-// Changes pile up as the last of each meeting: a growth once per flush, a
-// removal that a later upsert undoes gone, and what must be written at once
-// told apart from what may wait.
+// Changes pile up as the last of each meeting. A meeting not yet written
+// open may not wait; once written open, its growth waits for a flush with
+// growth and is written once; a removal that a later upsert undoes is gone;
+// an end and a removal may not wait.
 func TestPending(t *testing.T) {
 	p := newPending()
 	m := meeting(1, 2, 0, 5, false)
 	p.add(detect.Changes{Upserted: []detect.Meeting{m}})
-	if p.prompt {
-		t.Error("a meeting that grows is written at once")
+	if !p.waiting() {
+		t.Error("a meeting not yet written waits")
 	}
+	up, removed := p.changes(false)
+	if len(up) != 1 || up[0] != m || len(removed) != 0 {
+		t.Fatalf("changes without growth = %v, %v; want the new meeting", up, removed)
+	}
+	p.written(up, removed)
+
+	p.add(detect.Changes{Upserted: []detect.Meeting{meeting(1, 2, 0, 7, false)}})
 	grown := meeting(1, 2, 0, 9, false)
 	p.add(detect.Changes{Upserted: []detect.Meeting{grown}})
-	up, removed := p.changes()
+	if p.waiting() {
+		t.Error("a meeting written open that only grows is written at once")
+	}
+	if up, removed = p.changes(false); len(up) != 0 || len(removed) != 0 {
+		t.Errorf("changes without growth = %v, %v; want none", up, removed)
+	}
+	up, removed = p.changes(true)
 	if len(up) != 1 || up[0] != grown || len(removed) != 0 {
-		t.Errorf("changes = %v, %v; want the meeting grown, once", up, removed)
+		t.Errorf("changes with growth = %v, %v; want the meeting grown, once", up, removed)
 	}
 
 	moved := meeting(1, 2, -3, 9, false)
 	p.add(detect.Changes{Removed: []detect.Removed{{Key: grown.Key}}, Upserted: []detect.Meeting{moved}})
-	if !p.prompt {
+	if !p.waiting() {
 		t.Error("a meeting that moved its start waits")
 	}
-	up, removed = p.changes()
+	up, removed = p.changes(false)
 	if len(up) != 1 || up[0] != moved || len(removed) != 1 || removed[0].Key != grown.Key {
 		t.Errorf("changes = %v, %v; want the moved meeting written and the old one removed", up, removed)
 	}
 	p.add(detect.Changes{Upserted: []detect.Meeting{grown}}) // back again
-	if _, removed = p.changes(); len(removed) != 0 {
+	if _, removed = p.changes(true); len(removed) != 0 {
 		t.Errorf("removed = %v; want none once upserted again", removed)
 	}
-	ended := newPending()
-	ended.add(detect.Changes{Upserted: []detect.Meeting{meeting(3, 4, 0, 5, true)}})
-	if !ended.prompt {
+	p.written(p.changes(true))
+	if !p.empty() {
+		t.Errorf("pending = %+v after everything was written; want empty", p)
+	}
+
+	ended := meeting(1, 2, 0, 9, true)
+	p.add(detect.Changes{Upserted: []detect.Meeting{ended}})
+	if !p.waiting() {
 		t.Error("a meeting that ended waits")
+	}
+	p.written(p.changes(false))
+	if p.open[ended.Key] {
+		t.Error("a meeting written ended is still open")
 	}
 }
 

@@ -102,29 +102,32 @@ func (z *Zone) Step(ctx context.Context, now time.Time) (int, error) {
 
 // Prompt reports whether changes wait that should be written at once:
 // meetings that start, end or go, rather than only grow.
-func (z *Zone) Prompt() bool { return z.pending.prompt }
+func (z *Zone) Prompt() bool { return z.pending.waiting() }
 
 // Unflushed reports whether anything applied is not yet written.
 func (z *Zone) Unflushed() bool { return len(z.unflushed) > 0 || !z.pending.empty() }
 
 // Flushed is what one Flush wrote: the backlog rows whose changes it wrote
-// and the meetings they started, queued to be announced.
+// (with growth, or but growth) and the meetings they started, queued to be
+// announced.
 type Flushed struct {
 	Rows   []postgres.BacklogRow
 	Starts []detect.Start
 }
 
-// Flush writes the changes waiting, and queues the announcements of the
-// meetings that started, in one transaction.
-func (z *Zone) Flush(ctx context.Context) (Flushed, error) {
-	if !z.pending.empty() {
-		upserted, removed := z.pending.changes()
+// Flush writes the changes waiting, with growth (every change) or without
+// (those that may not wait: see Prompt), and queues the announcements of
+// the meetings that started, in one transaction.
+func (z *Zone) Flush(ctx context.Context, growth bool) (Flushed, error) {
+	upserted, removed := z.pending.changes(growth)
+	if len(upserted) > 0 || len(removed) > 0 || len(z.starts) > 0 {
 		if err := z.lease.WriteMeetings(ctx, upserted, removed, z.starts); err != nil {
 			return Flushed{}, err
 		}
 	}
+	z.pending.written(upserted, removed)
 	f := Flushed{Rows: z.unflushed, Starts: z.starts}
-	z.pending, z.unflushed, z.starts = newPending(), nil, nil
+	z.unflushed, z.starts = nil, nil
 	return f, nil
 }
 
@@ -190,7 +193,7 @@ func (z *Zone) Drain(ctx context.Context, now time.Time) error {
 			return nil
 		}
 		if n == 0 || z.CheckpointDue() {
-			if _, err := z.Flush(ctx); err != nil {
+			if _, err := z.Flush(ctx, true); err != nil {
 				return err
 			}
 			if err := z.Checkpoint(ctx); err != nil {
