@@ -45,7 +45,7 @@ type IngestResult struct {
 	// Acknowledged reports not stored, and reports stored more than once.
 	Lost       int `json:"reports_lost"`
 	Duplicated int `json:"reports_duplicated"`
-	// From a location recorded to its meetings updated and announced, by
+	// From a location queued to the meetings it started or ended written, by
 	// connections' udaconnect_detection_lag_seconds, in milliseconds.
 	LagP50 float64 `json:"detection_lag_p50_ms"`
 	LagP99 float64 `json:"detection_lag_p99_ms"`

@@ -157,10 +157,10 @@ func (r *Results) ingest(b *strings.Builder) {
 	if len(r.Ingest) == 0 {
 		return
 	}
-	b.WriteString("**Ingest** through the whole local path: device → door `/events` (which gathers reports into groups of up to 1,000) → local broker → locations (one statement per group) → PostGIS, then locations.recorded → connections (detection over the group). " +
+	b.WriteString("**Ingest** through the whole local path: device → door `/events` (which gathers reports into groups of up to 1,000) → local broker → locations (one statement per group) → PostGIS, with each report queued for detection in the same statement; connections detects from that backlog, apart from the deliveries. " +
 		"*Stored/s* counts reports in the table (polled every 50 ms) from the first request to the last report stored; " +
 		"*acknowledged* is the door's 202, given once the broker queued the group that carries the report, so before it is stored; ack latency is per request, retries after 429 included. " +
-		"*Detection lag* is connections' `udaconnect_detection_lag_seconds`: from a location recorded to its meetings updated and announced.\n\n")
+		"*Detection lag* is connections' `udaconnect_detection_lag_seconds`: from a location queued for detection to the meetings it started, ended or removed written (with their announcements queued; growth follows within `DETECT_FLUSH`).\n\n")
 	b.WriteString("| Mode | Reports sent | Senders | Stored/s | Of raw COPY | Door acks/s | Ack p50 / p99 | Detection lag p50 / p99 | 429 answers | Refused | Lost | Stored twice | Dead letters |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	copyRate := r.copyRate()
 	for _, in := range r.Ingest {
