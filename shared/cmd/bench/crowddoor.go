@@ -227,11 +227,12 @@ func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, s crow
 		r.Phases = append(r.Phases, p)
 	}
 
-	// Everything sent stored, and the last pairs given their chance.
+	// Everything sent stored, and detection given the time to drain what
+	// the loads left, so that every pair is seen and counted.
 	if _, _, err := c.waitStored(ctx); err != nil {
 		return r, err
 	}
-	c.waitSeen(ctx, began, time.Now(), 30*time.Second)
+	c.waitSeen(ctx, began, time.Now(), drainWait)
 	close(done)
 	background.Wait()
 	finished := time.Now()
@@ -420,6 +421,10 @@ func (c *crowdRun) watchMeetings(ctx context.Context, done <-chan struct{}) {
 		c.mu.Unlock()
 	}
 }
+
+// drainWait bounds the wait, after the last phase, for the fresh pairs not
+// yet seen: the backlog of the loads draining.
+const drainWait = 10 * time.Minute
 
 // waitSeen waits until every pair accepted from from to until is seen, at
 // most limit.

@@ -252,9 +252,9 @@ func (r *Results) crowds(b *strings.Builder) {
 	fmt.Fprintf(b, "\n*Through the door*: the %s sent through the door of a running system, phase after phase on one timeline of the hall: silent for a few seconds (the fresh pairs alone: the lag on an idle system), at its own rate (each report when the wall clock reaches its hall time, one a request, as phones send them), "+
 		"then as fast as the door takes them in single events and in batches of 500, each load followed by the hall at its own rate until fresh meetings are seen within %s again (%d pairs in a row), or for at most a while. "+
 		"Every %.1f s a fresh pair of people 1 km and more north of the hall report side by side at the hall's latest time, and one of them again 10 s later; "+
-		"*fresh lag* is from their reports accepted to their meeting in the meeting table (read every 100 ms), over the pairs made while the phase sent, a pair never seen counting with the time it was waited for. "+
+		"*fresh lag* is from their reports accepted to their meeting in the meeting table (read every 100 ms), over the pairs made while the phase sent; after the last phase the bench waits for every pair, at most %s, and a pair never seen counts with the time it was waited for. "+
 		"*Stored/s* counts the hall's reports in the table from the first sent to the last stored.\n\n",
-		door.Hall, millis(targetLagMS), recoveredPairs, freshEvery.Seconds())
+		door.Hall, millis(targetLagMS), recoveredPairs, freshEvery.Seconds(), drainWait)
 	b.WriteString("| Phase | Senders | Sending | Reports | Stored/s | Fresh meetings seen | Fresh lag p50 / p99 | Back under 2 s after the load |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range door.Phases {
 		stored, after := thousands(p.StoredPerSecond), recovery(p)
