@@ -152,17 +152,23 @@ func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, s crow
 	deadBefore := deadLetters(ctx)
 	began := time.Now()
 
-	done := make(chan struct{})
-	var background sync.WaitGroup
-	background.Go(func() { c.makePairs(ctx, fresh, done) })
-	background.Go(func() { c.watchMeetings(ctx, done) })
-	defer func() {
+	// Pairs are made until paired is closed and watched until watched is;
+	// each closed once, at the end or on the way out.
+	paired, watched := make(chan struct{}), make(chan struct{})
+	var pairing, watching sync.WaitGroup
+	pairing.Go(func() { c.makePairs(ctx, fresh, paired) })
+	watching.Go(func() { c.watchMeetings(ctx, watched) })
+	halt := func(ch chan struct{}, wg *sync.WaitGroup) {
 		select {
-		case <-done:
+		case <-ch:
 		default:
-			close(done)
+			close(ch)
 		}
-		background.Wait()
+		wg.Wait()
+	}
+	defer func() {
+		halt(paired, &pairing)
+		halt(watched, &watching)
 	}()
 
 	// The hall silent first: the lag of a fresh meeting on an idle system.
@@ -232,9 +238,9 @@ func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, s crow
 	if _, _, err := c.waitStored(ctx); err != nil {
 		return r, err
 	}
+	halt(paired, &pairing) // no pair after the one waited for
 	c.waitSeen(ctx, began, time.Now(), drainWait)
-	close(done)
-	background.Wait()
+	halt(watched, &watching)
 	finished := time.Now()
 	r.Seconds = finished.Sub(began).Seconds()
 
