@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,9 +158,9 @@ func (t noteRetryAfter) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil || !ok {
 		return res, err
 	}
-	if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s > 0 {
-		s = min(s, int(maxRetryAfter/time.Second))
-		for old := longest.Load(); int64(s) > old && !longest.CompareAndSwap(old, int64(s)); old = longest.Load() {
+	if d, ok := server.ParseRetryAfter(res.Header); ok && d > 0 {
+		s := int64(min(d, maxRetryAfter) / time.Second)
+		for old := longest.Load(); s > old && !longest.CompareAndSwap(old, s); old = longest.Load() {
 		}
 	}
 	return res, nil

@@ -13,12 +13,12 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/server"
 )
 
 // MaxAttempts is how many times a report is sent before its last answer
@@ -121,8 +121,8 @@ func (c *Client) post(ctx context.Context, reports []udaconnect.Report) (status 
 		}
 	}
 	wait = time.Second
-	if seconds, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && seconds >= 0 {
-		wait = time.Duration(seconds) * time.Second
+	if d, ok := server.ParseRetryAfter(resp.Header); ok {
+		wait = d
 	}
 	return resp.StatusCode, statuses, wait
 }

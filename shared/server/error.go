@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 )
@@ -29,6 +31,16 @@ var statuses = map[string]int{
 
 // RetryAfter is the pause, in seconds, asked of clients on 409, 429 and 503.
 const RetryAfter = "1"
+
+// ParseRetryAfter reads a Retry-After of whole seconds, as this project's
+// servers and Knative's answer it; ok is false without one.
+func ParseRetryAfter(h http.Header) (d time.Duration, ok bool) {
+	s, err := strconv.Atoi(h.Get("Retry-After"))
+	if err != nil || s < 0 {
+		return 0, false
+	}
+	return time.Duration(s) * time.Second, true
+}
 
 // ErrorStatus returns the HTTP status for err.
 func ErrorStatus(err error) int {
