@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -166,22 +167,33 @@ var given = struct {
 	ports map[int]bool
 }{ports: map[int]bool{}}
 
+// freePort hands out a port that nothing listens on, below the kernel's
+// ephemeral range: a port from that range could be taken, between the
+// asking and the binding, as the local end of any outgoing connection.
 func freePort(t *testing.T) string {
 	t.Helper()
+	low := 32768 // the kernel's default
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(b), &low)
+	}
+	from := max(1024, low-10000)
 	given.Lock()
 	defer given.Unlock()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for range 1000 {
+		port := from + rand.IntN(max(1, low-from))
+		if given.ports[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			t.Fatal(err)
+			continue // taken
 		}
-		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if !given.ports[port] {
-			given.ports[port] = true
-			return fmt.Sprint(port)
-		}
+		given.ports[port] = true
+		return fmt.Sprint(port)
 	}
+	t.Fatalf("no free port below %d", low)
+	return ""
 }
 
 // process is one of the system's binaries running until the test ends; a
