@@ -89,12 +89,13 @@ async function openApp(viewport) {
   return page;
 }
 
-// dateIn waits until the input labelled label holds a date (the view sets it
-// once the person's data has come), and returns it.
+// dateIn asserts that the input labelled label in the connection search
+// holds a date. The search is drawn only once the person's data has come,
+// with its controls set from it; until then the page may still show the
+// meetings view, whose own "From" is empty.
 async function dateIn(page, label) {
-  const input = await page.getByLabel(label).elementHandle();
-  await page.waitForFunction((el) => /^\d{4}-\d{2}-\d{2}$/.test(el.value), input);
-  return input.inputValue();
+  const value = await page.getByRole('form', { name: 'Connection search' }).getByLabel(label).inputValue();
+  assert.match(value, /^\d{4}-\d{2}-\d{2}$/, `${label} holds ${value}`);
 }
 
 // meetings reads "Met N people, M times" as M, after the search settled.
