@@ -18,25 +18,45 @@ type pending struct {
 	removed  map[detect.Key]*detect.Key
 	prompt   map[detect.Key]bool // upserted that may not wait
 	open     map[detect.Key]bool // written, and open when written
+	// The keys of upserted by each of their two persons, so that a
+	// person's are found without going through all.
+	byPerson map[int64]map[detect.Key]bool
 }
 
 func newPending() pending {
 	return pending{upserted: map[detect.Key]detect.Meeting{}, removed: map[detect.Key]*detect.Key{},
-		prompt: map[detect.Key]bool{}, open: map[detect.Key]bool{}}
+		prompt: map[detect.Key]bool{}, open: map[detect.Key]bool{}, byPerson: map[int64]map[detect.Key]bool{}}
 }
 
 // add applies c over what waits: its removals, then its upserts.
 func (p *pending) add(c detect.Changes) {
 	for _, r := range c.Removed {
-		delete(p.upserted, r.Key)
-		delete(p.prompt, r.Key)
+		p.drop(r.Key)
 		p.removed[r.Key] = r.Into
 	}
 	for _, m := range c.Upserted {
 		delete(p.removed, m.Key)
 		p.upserted[m.Key] = m
+		for _, person := range [2]int64{m.A, m.B} {
+			if p.byPerson[person] == nil {
+				p.byPerson[person] = map[detect.Key]bool{}
+			}
+			p.byPerson[person][m.Key] = true
+		}
 		if m.Ended || !p.open[m.Key] {
 			p.prompt[m.Key] = true
+		}
+	}
+}
+
+// drop takes the upsert of k, if one waits, out of what waits.
+func (p *pending) drop(k detect.Key) {
+	delete(p.upserted, k)
+	delete(p.prompt, k)
+	for _, person := range [2]int64{k.A, k.B} {
+		delete(p.byPerson[person], k)
+		if len(p.byPerson[person]) == 0 {
+			delete(p.byPerson, person)
 		}
 	}
 }
@@ -67,8 +87,7 @@ func (p *pending) changes(growth bool) ([]detect.Meeting, []detect.Removed) {
 // written takes the changes that were written out of what waits.
 func (p *pending) written(upserted []detect.Meeting, removed []detect.Removed) {
 	for _, m := range upserted {
-		delete(p.upserted, m.Key)
-		delete(p.prompt, m.Key)
+		p.drop(m.Key)
 		if m.Ended {
 			delete(p.open, m.Key)
 		} else {
@@ -86,7 +105,9 @@ func compareKeys(a, b detect.Key) int {
 }
 
 // overlay is the stored history seen through the changes not yet written:
-// the detector asks it for meetings as if every change were stored.
+// the detector asks it for meetings as if every change were stored. A
+// person's waiting upserts are read through their index, so that a late
+// report costs what its persons' meetings do, however many wait.
 type overlay struct {
 	detect.History
 	p *pending
@@ -102,8 +123,8 @@ func (o overlay) Meetings(ctx context.Context, person int64, from, to time.Time)
 		_, newer := o.p.upserted[m.Key]
 		return gone || newer
 	})
-	for _, m := range o.p.upserted {
-		if (m.A == person || m.B == person) && !m.Started.After(to) && !m.LastSeen.Before(from) {
+	for k := range o.p.byPerson[person] {
+		if m := o.p.upserted[k]; !m.Started.After(to) && !m.LastSeen.Before(from) {
 			meetings = append(meetings, m)
 		}
 	}

@@ -49,6 +49,9 @@ func TestPending(t *testing.T) {
 	if !p.waiting() {
 		t.Error("a meeting that moved its start waits")
 	}
+	if by := p.byPerson[1]; len(by) != 1 || !by[moved.Key] || len(p.byPerson[2]) != 1 {
+		t.Errorf("person 1's waiting upserts = %v; want the moved meeting's alone", by)
+	}
 	up, removed = p.changes(false)
 	if len(up) != 1 || up[0] != moved || len(removed) != 1 || removed[0].Key != grown.Key {
 		t.Errorf("changes = %v, %v; want the moved meeting written and the old one removed", up, removed)
@@ -58,7 +61,7 @@ func TestPending(t *testing.T) {
 		t.Errorf("removed = %v; want none once upserted again", removed)
 	}
 	p.written(p.changes(true))
-	if !p.empty() {
+	if !p.empty() || len(p.byPerson) != 0 {
 		t.Errorf("pending = %+v after everything was written; want empty", p)
 	}
 
