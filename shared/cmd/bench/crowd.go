@@ -78,8 +78,9 @@ type crowdSizes struct {
 	recovery      time.Duration // the longest wait after a load for fresh meetings within 2 s
 }
 
-// crowdFor are the crowd sizes of `-crowd d`: each hall reporting for d of
-// its time alone, the door's phases as long as d and half of it.
+// crowdFor are the crowd sizes of `-crowd d`: the 2,000 hall for d (of its
+// time alone, and at its own rate through the door), the 10,000 hall and
+// each load for half of it.
 func crowdFor(d time.Duration) crowdSizes {
 	return crowdSizes{hall: d, bigHall: d / 2, real: d, bigReal: d / 2, fast: d / 2, recovery: 2 * d}
 }
@@ -197,8 +198,8 @@ func postgresCPU(pid int) time.Duration {
 	return cpu
 }
 
-// runCrowds runs only the crowd scenarios, each hall reporting for d of its
-// time alone, and prints them.
+// runCrowds runs only the crowd scenarios, sized by crowdFor(d), and prints
+// them.
 func runCrowds(ctx context.Context, o *options, d time.Duration) error {
 	if o.databaseURL == "" {
 		return fmt.Errorf("-database-url or DATABASE_URL is required")
