@@ -27,8 +27,8 @@ func (r *Results) Costs() capacity.Costs {
 		}
 		c.ReportsPerGroup = in.ReportsPerGroup
 	}
-	if r.Crowds != nil {
-		own := r.Crowds.Door.phase(kindReal)
+	if door := r.Crowds.door(hall2000); door != nil {
+		own := door.phase(kindReal)
 		for _, d := range r.Crowds.Detection {
 			if d.Hall == hall2000 && own != nil && own.Reports > 0 {
 				c.Crowd = true

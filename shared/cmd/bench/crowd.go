@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -30,37 +31,78 @@ type CrowdResult struct {
 }
 
 // CrowdResults are the crowd scenarios: detection alone in each hall, and
-// the 2,000 hall through the door of a running system.
+// each hall through the door of a running system.
 type CrowdResults struct {
-	Detection []CrowdResult   `json:"detection"`
-	Door      CrowdDoorResult `json:"door"`
-	Seconds   float64         `json:"seconds"` // both
+	Detection []CrowdResult     `json:"detection"`
+	Doors     []CrowdDoorResult `json:"doors"`
+	Seconds   float64           `json:"seconds"` // all
+}
+
+// UnmarshalJSON reads older runs too, whose "door" was the 2,000 hall's
+// alone.
+func (c *CrowdResults) UnmarshalJSON(b []byte) error {
+	type fields CrowdResults // without this method
+	var r struct {
+		fields
+		Door *CrowdDoorResult `json:"door"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return err
+	}
+	*c = CrowdResults(r.fields)
+	if r.Door != nil {
+		c.Doors = append(c.Doors, *r.Door)
+	}
+	return nil
+}
+
+// door is the hall's scenario through the door, nil without (or without
+// any crowd).
+func (c *CrowdResults) door(hall string) *CrowdDoorResult {
+	if c == nil {
+		return nil
+	}
+	for i := range c.Doors {
+		if c.Doors[i].Hall == hall {
+			return &c.Doors[i]
+		}
+	}
+	return nil
 }
 
 // crowdSizes are how long the crowd scenarios run.
 type crowdSizes struct {
 	hall, bigHall time.Duration // hall time of detection alone: 2,000 and 10,000 attendees
-	real          time.Duration // the 2,000 hall through the door at its own rate
+	real, bigReal time.Duration // through the door at their own rate: 2,000 and 10,000 attendees
 	fast          time.Duration // each load as fast as the door takes it
 	recovery      time.Duration // the longest wait after a load for fresh meetings within 2 s
 }
 
-// crowdFor are the crowd sizes of `-crowd d`: each hall reporting for d of
-// its time alone, the door's phases as long as d and half of it.
+// crowdFor are the crowd sizes of `-crowd d`: the 2,000 hall for d (of its
+// time alone, and at its own rate through the door), the 10,000 hall and
+// each load for half of it.
 func crowdFor(d time.Duration) crowdSizes {
-	return crowdSizes{hall: d, bigHall: d / 2, real: d, fast: d / 2, recovery: 2 * d}
+	return crowdSizes{hall: d, bigHall: d / 2, real: d, bigReal: d / 2, fast: d / 2, recovery: 2 * d}
 }
 
-// measureCrowds runs the crowd scenarios.
+// measureCrowds runs the crowd scenarios: each hall's detection alone, then
+// each through the door. The 2,000 hall, one zone at the design point, goes
+// through every phase; the 10,000 hall only at its own rate, as a hall that
+// one zone's detector does not keep up with.
 func measureCrowds(ctx context.Context, o *options, s crowdSizes, loaded *peaks) (*CrowdResults, error) {
 	results, began := &CrowdResults{}, time.Now()
-	for _, h := range []struct {
-		name string
-		hall conference.Hall
-		d    time.Duration
-	}{{hall2000, conference.Hall2000, s.hall}, {"10,000 in a 100 m hall", conference.Hall10000, s.bigHall}} {
-		h.hall.Duration = h.d
-		say("crowd, detection alone: %s, every %s, for %s", h.name, h.hall.Interval, h.d)
+	halls := []struct {
+		name        string
+		hall        conference.Hall
+		alone, real time.Duration
+		phases      []string // through the door
+	}{
+		{hall2000, conference.Hall2000, s.hall, s.real, []string{kindIdle, kindReal, kindSingle, kindBatch}},
+		{hall10000, conference.Hall10000, s.bigHall, s.bigReal, []string{kindReal}},
+	}
+	for _, h := range halls {
+		h.hall.Duration = h.alone
+		say("crowd, detection alone: %s, every %s, for %s", h.name, h.hall.Interval, h.alone)
 		r, err := measureCrowd(ctx, o, h.hall)
 		if err != nil {
 			return nil, err
@@ -70,29 +112,38 @@ func measureCrowds(ctx context.Context, o *options, s crowdSizes, loaded *peaks)
 			r.Reports, r.StoredPerSecond, r.DetectedPerSecond, r.DetectorCPUUS, r.PostgresCPUUS, r.Meetings)
 		results.Detection = append(results.Detection, r)
 	}
-	say("crowd through the door: %s, with a fresh pair beside it every %s", hall2000, freshEvery)
-	door, err := measureCrowdDoor(ctx, o, conference.Hall2000, s, loaded)
-	if err != nil {
-		return nil, err
-	}
-	door.Hall = hall2000
-	say("  %d reports, %d answers 429, %d refused, %d lost, %d stored twice; deliveries %d retried, %d failed, %d dead letters; fresh pairs %d of %d seen, %d not met once, %d meeting keys twice",
-		door.Reports, door.TooMany, door.Refused, door.Lost, door.Duplicated, door.Retried, door.Failed, door.DeadLetters, door.Seen, door.Pairs, door.NotOnce, door.DuplicateKeys)
-	for _, p := range door.Phases {
-		after := ""
-		if p.Kind == kindSingle || p.Kind == kindBatch {
-			after = fmt.Sprintf("; back under %s after the load: %s", millis(targetLagMS), recovery(p))
+	for _, h := range halls {
+		say("crowd through the door: %s, with a fresh pair beside it every %s", h.name, freshEvery)
+		door, err := measureCrowdDoor(ctx, o, h.hall, h.phases, h.real, s, loaded)
+		if err != nil {
+			return nil, err
 		}
-		say("  %s: %d reports in %.0f s, %.0f stored/s; fresh lag p50 %s, p99 %s (%d of %d seen)%s",
-			p.Mode, p.Reports, p.Seconds, p.StoredPerSecond, millis(p.FreshLag.P50), millis(p.FreshLag.P99), p.FreshSeen, p.FreshPairs, after)
+		door.Hall = h.name
+		say("  %d reports, %d answers 429, %d refused, %d lost, %d stored twice; deliveries %d retried, %d failed, %d dead letters; fresh pairs %d of %d seen, %d not met once, %d meeting keys twice",
+			door.Reports, door.TooMany, door.Refused, door.Lost, door.Duplicated, door.Retried, door.Failed, door.DeadLetters, door.Seen, door.Pairs, door.NotOnce, door.DuplicateKeys)
+		for _, p := range door.Phases {
+			after := ""
+			if p.Kind == kindSingle || p.Kind == kindBatch {
+				after = fmt.Sprintf("; back under %s after the load: %s", millis(targetLagMS), recovery(p))
+			}
+			say("  %s: %d reports in %.0f s, %.0f stored/s; fresh lag p50 %s, p99 %s (%d of %d seen)%s",
+				p.Mode, p.Reports, p.Seconds, p.StoredPerSecond, millis(p.FreshLag.P50), millis(p.FreshLag.P99), p.FreshSeen, p.FreshPairs, after)
+			if len(p.CPU) > 0 {
+				say("    CPU a report of the hall: %s", cpuPerReport(p))
+			}
+		}
+		results.Doors = append(results.Doors, door)
 	}
-	results.Door, results.Seconds = door, time.Since(began).Seconds()
+	results.Seconds = time.Since(began).Seconds()
 	say("  the crowds took %s", time.Since(began).Round(time.Second))
 	return results, nil
 }
 
-// hall2000 is the design point's hall.
-const hall2000 = "2,000 in a 60 m hall"
+// The halls: the design point's, and one of five times as many people.
+const (
+	hall2000  = "2,000 in a 60 m hall"
+	hall10000 = "10,000 in a 100 m hall"
+)
 
 func measureCrowd(ctx context.Context, o *options, h conference.Hall) (CrowdResult, error) {
 	r := CrowdResult{Attendees: h.Attendees}
@@ -147,8 +198,8 @@ func postgresCPU(pid int) time.Duration {
 	return cpu
 }
 
-// runCrowds runs only the crowd scenarios, each hall reporting for d of its
-// time alone, and prints them.
+// runCrowds runs only the crowd scenarios, sized by crowdFor(d), and prints
+// them.
 func runCrowds(ctx context.Context, o *options, d time.Duration) error {
 	if o.databaseURL == "" {
 		return fmt.Errorf("-database-url or DATABASE_URL is required")

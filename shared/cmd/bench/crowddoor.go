@@ -112,12 +112,12 @@ type freshPair struct {
 	accepted, seen time.Time
 }
 
-// measureCrowdDoor sends hall h through the door: nothing for idleFor,
-// then at its own rate for s.real, then as fast as the door takes single
-// events and batches of 500, each for s.fast and followed by the hall at its
-// own rate until fresh meetings are seen within 2 s again (at most
-// s.recovery).
-func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, s crowdSizes, loaded *peaks) (CrowdDoorResult, error) {
+// measureCrowdDoor sends hall h through the door, phase after phase in the
+// order given (kinds idle, real, single and batch): nothing for idleFor; at
+// its own rate for own; as fast as the door takes single events or batches
+// of 500, each for s.fast and followed by the hall at its own rate until
+// fresh meetings are seen within 2 s again (at most s.recovery).
+func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, phases []string, own time.Duration, s crowdSizes, loaded *peaks) (CrowdDoorResult, error) {
 	r := CrowdDoorResult{}
 	dbURL, conn, ids, err := createAttendees(ctx, o.databaseURL, "bench_crowd_door", h.Attendees+2*maxFreshPairs)
 	if err != nil {
@@ -171,64 +171,18 @@ func measureCrowdDoor(ctx context.Context, o *options, h conference.Hall, s crow
 		halt(watched, &watching)
 	}()
 
-	// The hall silent first: the lag of a fresh meeting on an idle system.
-	say("  fresh pairs alone, the hall silent, for %s", idleFor)
-	idle := CrowdPhase{Kind: kindIdle, Mode: "silent: fresh pairs alone", from: time.Now()}
-	select {
-	case <-ctx.Done():
-		return r, ctx.Err()
-	case <-time.After(idleFor):
-	}
-	idle.until = time.Now()
-	idle.Seconds = idle.until.Sub(idle.from).Seconds()
-	c.waitSeen(ctx, idle.from, idle.until, 30*time.Second)
-	r.Phases = append(r.Phases, idle)
-
-	// At its own rate: what an attendee sees at the design point.
-	say("  the hall at its own rate (%s reports/s) for %s", thousands(float64(h.Attendees)/h.Interval.Seconds()), s.real)
-	cpu := sys.snapshot()
-	own := CrowdPhase{Kind: kindReal, Mode: "at its own rate, single events", Senders: o.size.singleSenders}
-	start := time.Now()
-	own.Reports = c.load(ctx, 1, own.Senders, true, func() bool { return time.Since(start) < s.real })
-	own.from, own.until = start, time.Now()
-	own.Seconds = own.until.Sub(start).Seconds()
-	c.waitSeen(ctx, start, own.until, 30*time.Second)
-	after := sys.snapshot()
-	own.CPU, own.CPUSeconds = cpuSince(cpu, after), after.at.Sub(cpu.at).Seconds()
-	r.Phases = append(r.Phases, own)
-
-	for _, m := range []struct {
-		kind, mode   string
-		per, senders int
-	}{
-		{kindSingle, "single events", 1, o.size.singleSenders},
-		{kindBatch, "batches of 500", 500, o.size.batchSenders},
-	} {
-		say("  the hall as fast as the door takes it, %s, for %s", m.mode, s.fast)
-		p := CrowdPhase{Kind: m.kind, Mode: m.mode, Senders: m.senders}
-		before, err := c.stored(ctx)
+	for _, kind := range phases {
+		var p CrowdPhase
+		switch kind {
+		case kindIdle:
+			p, err = c.silent(ctx)
+		case kindReal:
+			p, err = c.ownRate(ctx, o, sys, own)
+		default:
+			p, err = c.fast(ctx, o, kind, s)
+		}
 		if err != nil {
 			return r, err
-		}
-		start := time.Now()
-		p.Reports = c.load(ctx, m.per, m.senders, false, func() bool { return time.Since(start) < s.fast })
-		end := time.Now()
-		p.from, p.until, p.Seconds = start, end, end.Sub(start).Seconds()
-		stored, storedAt, err := c.waitStored(ctx)
-		if err != nil {
-			return r, err
-		}
-		p.StoredPerSecond = float64(stored-before) / storedAt.Sub(start).Seconds()
-		say("    %d reports sent, %.0f stored/s; the hall at its own rate until fresh meetings are seen within %s (at most %s)", p.Reports, p.StoredPerSecond, millis(targetLagMS), s.recovery)
-		var from time.Time
-		c.load(ctx, 1, o.size.singleSenders, true, func() bool {
-			from = c.recovered(end)
-			return from.IsZero() && time.Since(end) < s.recovery
-		})
-		if p.Recovered = !from.IsZero(); p.Recovered {
-			p.RecoverySeconds = from.Sub(end).Seconds()
-		} else {
-			p.RecoverySeconds = time.Since(end).Seconds()
 		}
 		r.Phases = append(r.Phases, p)
 	}
@@ -281,6 +235,85 @@ func (r CrowdDoorResult) phase(kind string) *CrowdPhase {
 			return &r.Phases[i]
 		}
 	}
+	return nil
+}
+
+// silent is the hall silent, the fresh pairs alone: the lag of a fresh
+// meeting on an idle system.
+func (c *crowdRun) silent(ctx context.Context) (CrowdPhase, error) {
+	say("  fresh pairs alone, the hall silent, for %s", idleFor)
+	p := CrowdPhase{Kind: kindIdle, Mode: "silent: fresh pairs alone", from: time.Now()}
+	select {
+	case <-ctx.Done():
+		return p, ctx.Err()
+	case <-time.After(idleFor):
+	}
+	p.until = time.Now()
+	p.Seconds = p.until.Sub(p.from).Seconds()
+	c.waitSeen(ctx, p.from, p.until, 30*time.Second)
+	return p, nil
+}
+
+// ownRate is the hall at its own rate for d, what an attendee sees in its
+// zone, with each process's CPU until the last fresh meeting made while it
+// sent is seen (the hall's backlog detected).
+func (c *crowdRun) ownRate(ctx context.Context, o *options, sys *system, d time.Duration) (CrowdPhase, error) {
+	say("  the hall at its own rate (%s reports/s) for %s", thousands(float64(c.hall.Attendees)/c.hall.Interval.Seconds()), d)
+	p := CrowdPhase{Kind: kindReal, Mode: "at its own rate, single events", Senders: o.size.singleSenders}
+	cpu := sys.snapshot()
+	if err := c.send(ctx, &p, 1, true, d); err != nil {
+		return p, err
+	}
+	c.waitSeen(ctx, p.from, p.until, drainWait)
+	after := sys.snapshot()
+	p.CPU, p.CPUSeconds = cpuSince(cpu, after), after.at.Sub(cpu.at).Seconds()
+	return p, nil
+}
+
+// fast is the hall as fast as the door takes it, in single events (kind
+// single) or batches of 500, for s.fast; then at its own rate until fresh
+// meetings are seen within 2 s again, at most s.recovery.
+func (c *crowdRun) fast(ctx context.Context, o *options, kind string, s crowdSizes) (CrowdPhase, error) {
+	p := CrowdPhase{Kind: kind, Mode: "single events", Senders: o.size.singleSenders}
+	per := 1
+	if kind == kindBatch {
+		p.Mode, p.Senders, per = "batches of 500", o.size.batchSenders, 500
+	}
+	say("  the hall as fast as the door takes it, %s, for %s", p.Mode, s.fast)
+	if err := c.send(ctx, &p, per, false, s.fast); err != nil {
+		return p, err
+	}
+	say("    %d reports sent, %.0f stored/s; the hall at its own rate until fresh meetings are seen within %s (at most %s)", p.Reports, p.StoredPerSecond, millis(targetLagMS), s.recovery)
+	var from time.Time
+	c.load(ctx, 1, o.size.singleSenders, true, func() bool {
+		from = c.recovered(p.until)
+		return from.IsZero() && time.Since(p.until) < s.recovery
+	})
+	if p.Recovered = !from.IsZero(); p.Recovered {
+		p.RecoverySeconds = from.Sub(p.until).Seconds()
+	} else {
+		p.RecoverySeconds = time.Since(p.until).Seconds()
+	}
+	return p, nil
+}
+
+// send sends the hall for d, per reports a request from p.Senders at once
+// (paced or not, as load), and notes in p what was sent, when, and how fast
+// it was stored.
+func (c *crowdRun) send(ctx context.Context, p *CrowdPhase, per int, paced bool, d time.Duration) error {
+	before, err := c.stored(ctx)
+	if err != nil {
+		return err
+	}
+	p.from = time.Now()
+	p.Reports = c.load(ctx, per, p.Senders, paced, func() bool { return time.Since(p.from) < d })
+	p.until = time.Now()
+	p.Seconds = p.until.Sub(p.from).Seconds()
+	stored, storedAt, err := c.waitStored(ctx)
+	if err != nil {
+		return err
+	}
+	p.StoredPerSecond = float64(stored-before) / storedAt.Sub(p.from).Seconds()
 	return nil
 }
 
@@ -428,8 +461,8 @@ func (c *crowdRun) watchMeetings(ctx context.Context, done <-chan struct{}) {
 	}
 }
 
-// drainWait bounds the wait, after the last phase, for the fresh pairs not
-// yet seen: the backlog of the loads draining.
+// drainWait bounds the waits for the fresh pairs not yet seen, after the
+// hall at its own rate and after the last phase: a backlog draining.
 const drainWait = 10 * time.Minute
 
 // waitSeen waits until every pair accepted from from to until is seen, at

@@ -62,12 +62,12 @@ var (
 	full = sizes{
 		datasets: []dataset{{1000, 3}, {10_000, 5}}, queries: 200,
 		sending: 30 * time.Second, batch: 100, singleSenders: 64, batchSenders: 8, starts: 5,
-		crowd: crowdSizes{hall: time.Minute, bigHall: 30 * time.Second, real: time.Minute, fast: 30 * time.Second, recovery: 90 * time.Second},
+		crowd: crowdSizes{hall: time.Minute, bigHall: 30 * time.Second, real: time.Minute, bigReal: 30 * time.Second, fast: 30 * time.Second, recovery: 90 * time.Second},
 	}
 	quick = sizes{
 		datasets: []dataset{{1000, 1}}, queries: 50,
 		sending: 15 * time.Second, batch: 100, singleSenders: 64, batchSenders: 8, starts: 3,
-		crowd: crowdSizes{hall: 30 * time.Second, bigHall: 10 * time.Second, real: 20 * time.Second, fast: 10 * time.Second, recovery: time.Minute},
+		crowd: crowdSizes{hall: 30 * time.Second, bigHall: 10 * time.Second, real: 20 * time.Second, bigReal: 10 * time.Second, fast: 10 * time.Second, recovery: time.Minute},
 	}
 )
 
@@ -77,7 +77,7 @@ func main() {
 	flag.StringVar(&o.dir, "dir", ".bench", "where the binaries and the logs go")
 	flag.BoolVar(&o.quick, "quick", false, "a smaller run (100k reports only, fewer queries and reports); results go to -dir, not docs/")
 	render := flag.String("render", "", "measure nothing: render this bench.json again into the Markdown of docs/ and README.md")
-	crowd := flag.Duration("crowd", 0, "measure only the crowd scenarios: detection alone at the design point's density, each hall reporting for this long of its time (such as 1m), and the 2,000 hall through the door, each phase as long or half as long; prints the results")
+	crowd := flag.Duration("crowd", 0, "measure only the crowd scenarios: detection alone at the design point's density, the 2,000 hall reporting for this long of its time (such as 1m) and the 10,000 hall half as long, then each through the door, its phases as long or half as long; prints the results")
 	flag.Parse()
 	o.size, o.out, o.readme = full, "docs", "README.md"
 	if o.quick {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -194,36 +195,37 @@ func (r *Results) crowdTargets(b *strings.Builder) {
 				d.Hall, targetDetectorUS, micros(d.DetectorCPUUS), micros(d.PostgresCPUUS), verdict(d.DetectorCPUUS <= targetDetectorUS))
 		}
 	}
-	door := c.Door
 	lag := func(p CrowdPhase) (string, bool) {
 		return fmt.Sprintf("p50 %s, p99 %s (%d of %d seen)", millis(p.FreshLag.P50), millis(p.FreshLag.P99), p.FreshSeen, p.FreshPairs),
 			p.FreshPairs > 0 && p.FreshSeen == p.FreshPairs && p.FreshLag.P99 <= targetLagMS
 	}
-	for _, p := range door.Phases {
-		switch p.Kind {
-		case kindIdle:
-			continue
-		case kindReal:
+	for _, door := range c.Doors {
+		for _, p := range door.Phases {
+			switch p.Kind {
+			case kindIdle:
+				continue
+			case kindReal:
+				measured, ok := lag(p)
+				fmt.Fprintf(b, "| Fresh meetings beside the crowd (%s) at its own rate, %s reports/s, p99 ≤ %s | %s | %s |\n",
+					door.Hall, thousands(float64(p.Reports)/p.Seconds), millis(targetLagMS), measured, verdict(ok))
+				continue
+			}
+			target := targetSinglePerSec
+			if p.Kind == kindBatch {
+				target = targetBatchPerSec
+			}
+			fmt.Fprintf(b, "| Crowd through the door (%s), %s, ≥ %s reports/s stored | %s/s | %s |\n", door.Hall, p.Mode, thousands(target), thousands(p.StoredPerSecond), verdict(p.StoredPerSecond >= target))
 			measured, ok := lag(p)
-			fmt.Fprintf(b, "| Fresh meetings beside the crowd (%s) at its own rate, %s reports/s, p99 ≤ %s | %s | %s |\n",
-				door.Hall, thousands(float64(p.Reports)/p.Seconds), millis(targetLagMS), measured, verdict(ok))
-			continue
+			fmt.Fprintf(b, "| Fresh meetings during that load, p99 ≤ %s (%s) | %s | %s |\n", millis(targetLagMS), p.Mode, measured, verdict(ok))
+			fmt.Fprintf(b, "| After that load (%s for %.0f s), fresh meetings back under %s within its length | %s | %s |\n",
+				p.Mode, p.Seconds, millis(targetLagMS), recovery(p), verdict(p.Recovered && p.RecoverySeconds <= p.Seconds))
 		}
-		target := targetSinglePerSec
-		if p.Kind == kindBatch {
-			target = targetBatchPerSec
-		}
-		fmt.Fprintf(b, "| Crowd through the door, %s, ≥ %s reports/s stored | %s/s | %s |\n", p.Mode, thousands(target), thousands(p.StoredPerSecond), verdict(p.StoredPerSecond >= target))
-		measured, ok := lag(p)
-		fmt.Fprintf(b, "| Fresh meetings during that load, p99 ≤ %s (%s) | %s | %s |\n", millis(targetLagMS), p.Mode, measured, verdict(ok))
-		fmt.Fprintf(b, "| After that load (%s for %.0f s), fresh meetings back under %s within its length | %s | %s |\n",
-			p.Mode, p.Seconds, millis(targetLagMS), recovery(p), verdict(p.Recovered && p.RecoverySeconds <= p.Seconds))
+		fmt.Fprintf(b, "| Crowd through the door (%s): nothing refused, no delivery timed out | %d refused (%d answers 429, retried); %d deliveries retried, %d failed | %s |\n",
+			door.Hall, door.Refused, door.TooMany, door.Retried, door.Failed, verdict(door.Refused == 0 && door.Retried == 0 && door.Failed == 0))
+		fmt.Fprintf(b, "| Crowd (%s): nothing lost, nothing stored twice, every meeting stored once | %d lost, %d twice; %d of %d fresh pairs met, %d not once; %d meeting keys twice | %s |\n",
+			door.Hall, door.Lost, door.Duplicated, door.Seen, door.Pairs, door.NotOnce, door.DuplicateKeys,
+			verdict(door.Lost == 0 && door.Duplicated == 0 && door.Pairs > 0 && door.Seen == door.Pairs && door.NotOnce == 0 && door.DuplicateKeys == 0))
 	}
-	fmt.Fprintf(b, "| Crowd through the door: nothing refused, no delivery timed out | %d refused (%d answers 429, retried); %d deliveries retried, %d failed | %s |\n",
-		door.Refused, door.TooMany, door.Retried, door.Failed, verdict(door.Refused == 0 && door.Retried == 0 && door.Failed == 0))
-	fmt.Fprintf(b, "| Crowd: nothing lost, nothing stored twice, every meeting stored once | %d lost, %d twice; %d of %d fresh pairs met, %d not once; %d meeting keys twice | %s |\n",
-		door.Lost, door.Duplicated, door.Seen, door.Pairs, door.NotOnce, door.DuplicateKeys,
-		verdict(door.Lost == 0 && door.Duplicated == 0 && door.Pairs > 0 && door.Seen == door.Pairs && door.NotOnce == 0 && door.DuplicateKeys == 0))
 }
 
 // recovery is how long after a load fresh meetings took to be seen within
@@ -248,30 +250,54 @@ func (r *Results) crowds(b *strings.Builder) {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", d.Hall, thousands(d.Reports), thousands(d.StoredPerSecond),
 			thousands(d.DetectedPerSecond), micros(d.DetectorCPUUS), micros(d.PostgresCPUUS), thousands(d.Meetings))
 	}
-	door := c.Door
-	fmt.Fprintf(b, "\n*Through the door*: the %s sent through the door of a running system, phase after phase on one timeline of the hall: silent for a few seconds (the fresh pairs alone: the lag on an idle system), at its own rate (each report when the wall clock reaches its hall time, one a request, as phones send them), "+
-		"then as fast as the door takes them in single events and in batches of 500, each load followed by the hall at its own rate until fresh meetings are seen within %s again (%d pairs in a row), or for at most a while. "+
-		"Every %.1f s a fresh pair of people 1 km and more north of the hall report side by side at the hall's latest time, and one of them again 10 s later; "+
-		"*fresh lag* is from their reports accepted to their meeting in the meeting table (read every 100 ms), over the pairs made while the phase sent; after the last phase the bench waits for every pair, at most %s, and a pair never seen counts with the time it was waited for. "+
-		"*Stored/s* counts the hall's reports in the table from the first sent to the last stored.\n\n",
-		door.Hall, millis(targetLagMS), recoveredPairs, freshEvery.Seconds(), drainWait)
-	b.WriteString("| Phase | Senders | Sending | Reports | Stored/s | Fresh meetings seen | Fresh lag p50 / p99 | Back under 2 s after the load |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, p := range door.Phases {
-		stored, after := thousands(p.StoredPerSecond), recovery(p)
-		if p.Kind == kindIdle || p.Kind == kindReal {
-			stored, after = "—", "—"
-		}
-		fmt.Fprintf(b, "| %s | %d | %.0f s | %s | %s | %d of %d | %s / %s | %s |\n", p.Mode, p.Senders, p.Seconds, thousands(p.Reports), stored,
-			p.FreshSeen, p.FreshPairs, millis(p.FreshLag.P50), millis(p.FreshLag.P99), after)
+	if len(c.Doors) == 0 {
+		b.WriteString("\n")
+		return
 	}
-	fmt.Fprintf(b, "\n- Over the whole scenario (%.0f s): %s reports of the hall, %s answers 429 (retried), %s refused, %s lost, %s stored twice; the local broker's deliveries %s retried (an attempt timed out or failed), %s failed, %s dead letters; %d of %d fresh pairs met, %d not exactly once; %d meeting keys held twice.\n",
-		door.Seconds, thousands(door.Reports), thousands(door.TooMany), thousands(door.Refused), thousands(door.Lost), thousands(door.Duplicated),
-		thousands(door.Retried), thousands(door.Failed), thousands(door.DeadLetters), door.Seen, door.Pairs, door.NotOnce, door.DuplicateKeys)
-	if p := door.phase(kindReal); p != nil && len(p.CPU) > 0 {
-		fmt.Fprintf(b, "- CPU at the hall's own rate, until its last fresh meeting was seen (share of %d cores): %s; connections %s a report of the hall, PostgreSQL %s.\n",
-			r.Machine.CPUs, cpuShares(p.CPU, p.CPUSeconds, r.Machine.CPUs), micros(1e6*p.perReport("connections")), micros(1e6*p.perReport("postgres")))
+	fmt.Fprintf(b, "\n*Through the door*: each hall sent through the door of a running system of its own, phase after phase on one timeline of the hall, the phases the table gives it among these: silent for a few seconds (the fresh pairs alone: the lag on an idle system); at its own rate (each report when the wall clock reaches its hall time, one a request, as phones send them); "+
+		"as fast as the door takes them, in single events or in batches of 500, each load followed by the hall at its own rate until fresh meetings are seen within %s again (%d pairs in a row), or for at most a while. "+
+		"Every %.1f s a fresh pair of people 1 km and more north of the hall report side by side at the hall's latest time, and one of them again 10 s later; "+
+		"*fresh lag* is from their reports accepted to their meeting in the meeting table (read every 100 ms), over the pairs made while the phase sent; after the hall at its own rate, and after the last phase, the bench waits for every pair, at most %s (a backlog draining), and a pair never seen counts with the time it was waited for. "+
+		"*Stored/s* counts the hall's reports in the table from the first sent to the last stored. "+
+		"*CPU a report*, at the hall's own rate, is each process's CPU time from the phase's start until its last fresh meeting was seen, over the hall's reports sent in the phase.\n\n",
+		millis(targetLagMS), recoveredPairs, freshEvery.Seconds(), drainWait)
+	b.WriteString("| Hall | Phase | Senders | Sending | Reports | Stored/s | Fresh meetings seen | Fresh lag p50 / p99 | Back under 2 s after the load |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, door := range c.Doors {
+		for _, p := range door.Phases {
+			stored, after := thousands(p.StoredPerSecond), recovery(p)
+			if p.Kind == kindIdle || p.StoredPerSecond == 0 { // older runs did not measure it at the hall's own rate
+				stored = "—"
+			}
+			if p.Kind == kindIdle || p.Kind == kindReal {
+				after = "—"
+			}
+			fmt.Fprintf(b, "| %s | %s | %d | %.0f s | %s | %s | %d of %d | %s / %s | %s |\n", door.Hall, p.Mode, p.Senders, p.Seconds, thousands(p.Reports), stored,
+				p.FreshSeen, p.FreshPairs, millis(p.FreshLag.P50), millis(p.FreshLag.P99), after)
+		}
 	}
 	b.WriteString("\n")
+	for _, door := range c.Doors {
+		fmt.Fprintf(b, "- The %s, over its whole scenario (%.0f s): %s reports of the hall, %s answers 429 (retried), %s refused, %s lost, %s stored twice; the local broker's deliveries %s retried (an attempt timed out or failed), %s failed, %s dead letters; %d of %d fresh pairs met, %d not exactly once; %d meeting keys held twice.\n",
+			door.Hall, door.Seconds, thousands(door.Reports), thousands(door.TooMany), thousands(door.Refused), thousands(door.Lost), thousands(door.Duplicated),
+			thousands(door.Retried), thousands(door.Failed), thousands(door.DeadLetters), door.Seen, door.Pairs, door.NotOnce, door.DuplicateKeys)
+		if p := door.phase(kindReal); p != nil && len(p.CPU) > 0 {
+			fmt.Fprintf(b, "- CPU with the %s at its own rate, until its last fresh meeting was seen (share of %d cores): %s; a report of the hall: %s.\n",
+				door.Hall, r.Machine.CPUs, cpuShares(p.CPU, p.CPUSeconds, r.Machine.CPUs), cpuPerReport(*p))
+		}
+	}
+	b.WriteString("\n")
+}
+
+// cpuPerReport lists each process's CPU a report of the hall at p, the
+// costliest first.
+func cpuPerReport(p CrowdPhase) string {
+	names := slices.Collect(maps.Keys(p.CPU))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(p.CPU[b], p.CPU[a]), cmp.Compare(a, b)) })
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = name + " " + micros(1e6*p.perReport(name))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // copyRate is the raw COPY's rows per second in the run (NaN without).
