@@ -196,7 +196,8 @@ test('with the keyboard alone', async () => {
   };
   await tabTo(() => document.activeElement?.textContent?.includes('Pam Trexler'));
   await page.keyboard.press('Enter');
-  await page.locator('.summary, .state.empty').first().waitFor();
+  // Her cards are drawn once her meetings came and the list has its size.
+  await page.getByRole('list', { name: 'People Pam Trexler met' }).locator('.group').first().waitFor();
   await tabTo(() => document.activeElement?.classList.contains('group'));
   await page.keyboard.press('Space');
   await page.waitForFunction(() => document.activeElement?.getAttribute('aria-expanded') === 'true');
