@@ -12,7 +12,8 @@ import (
 // pending are the changes of meetings found but not yet written, each
 // meeting's latest only, told apart by how soon they must be written: a
 // meeting that starts, ends or goes at once; one that only grows, once
-// written open, may wait, and is then written once however often it grew.
+// written open, may wait, and is then written once however often it grew,
+// in place.
 type pending struct {
 	upserted map[detect.Key]detect.Meeting
 	removed  map[detect.Key]*detect.Key

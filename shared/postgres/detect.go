@@ -333,13 +333,14 @@ const upsertSQL = `
 		SELECT count(pg_notify($10, p::text))
 		FROM (SELECT person_a FROM changed UNION SELECT person_b FROM changed) c(p)`
 
-// growSQL writes the meetings that only grew over their rows, each row
-// found through the key's index (a lateral join, not flattened for its
-// LIMIT, then the row by its ctid: the plan does not turn to reading the
-// whole table as it fills) and changed only if still open and not already
-// as written. It touches neither the person rows nor the version, notifies
-// nothing, and skips a row that is gone (a person deleted meanwhile). $9
-// (ended) is unused: a grown meeting is open.
+// growSQL writes meetings that only grew since this lease wrote them open:
+// each row is found through the key's index (a lateral join, not flattened
+// for its LIMIT), then updated by its ctid, so that the plan stays one
+// probe a meeting however full the table (joined on the key, it turns to
+// reading every open meeting). A row gone (a person deleted meanwhile),
+// merged or ended is left alone, and one already as written is not
+// rewritten. No person is read, no version taken, nothing notified. $9
+// (ended) is not used: a grown meeting is open.
 const growSQL = `
 		UPDATE meeting t SET last_seen = g.last_seen, together_s = g.together_s, closest_m = g.closest_m,
 			latitude = g.latitude, longitude = g.longitude
