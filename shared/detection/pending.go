@@ -12,7 +12,8 @@ import (
 // pending are the changes of meetings found but not yet written, each
 // meeting's latest only, told apart by how soon they must be written: a
 // meeting that starts, ends or goes at once; one that only grows, once
-// written open, may wait, and is then written once however often it grew.
+// written open, may wait, and is then written once however often it grew,
+// in place.
 type pending struct {
 	upserted map[detect.Key]detect.Meeting
 	removed  map[detect.Key]*detect.Key
@@ -66,27 +67,32 @@ func (p *pending) empty() bool { return len(p.upserted) == 0 && len(p.removed) =
 // waiting reports whether changes wait that may not.
 func (p *pending) waiting() bool { return len(p.prompt) > 0 || len(p.removed) > 0 }
 
-// changes returns what waits, in a fixed order (by key): every change with
-// growth, else those that may not wait.
-func (p *pending) changes(growth bool) ([]detect.Meeting, []detect.Removed) {
-	upserted := make([]detect.Meeting, 0, len(p.upserted))
+// changes returns what waits, in a fixed order (by key): the meetings to
+// upsert, those that only grew since they were written open (with growth
+// only: written in place), and the removals. Without growth, only the
+// changes that may not wait.
+func (p *pending) changes(growth bool) (upserted, grown []detect.Meeting, removed []detect.Removed) {
 	for k, m := range p.upserted {
-		if growth || p.prompt[k] {
+		switch {
+		case p.prompt[k]:
 			upserted = append(upserted, m)
+		case growth:
+			grown = append(grown, m)
 		}
 	}
-	slices.SortFunc(upserted, func(a, b detect.Meeting) int { return compareKeys(a.Key, b.Key) })
-	removed := make([]detect.Removed, 0, len(p.removed))
+	byKey := func(a, b detect.Meeting) int { return compareKeys(a.Key, b.Key) }
+	slices.SortFunc(upserted, byKey)
+	slices.SortFunc(grown, byKey)
 	for k, into := range p.removed {
 		removed = append(removed, detect.Removed{Key: k, Into: into})
 	}
 	slices.SortFunc(removed, func(a, b detect.Removed) int { return compareKeys(a.Key, b.Key) })
-	return upserted, removed
+	return upserted, grown, removed
 }
 
 // written takes the changes that were written out of what waits.
-func (p *pending) written(upserted []detect.Meeting, removed []detect.Removed) {
-	for _, m := range upserted {
+func (p *pending) written(upserted, grown []detect.Meeting, removed []detect.Removed) {
+	for _, m := range slices.Concat(upserted, grown) {
 		p.drop(m.Key)
 		if m.Ended {
 			delete(p.open, m.Key)

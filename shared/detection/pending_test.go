@@ -15,7 +15,7 @@ func meeting(a, b int64, start, last int, ended bool) detect.Meeting {
 
 // Changes pile up as the last of each meeting. A meeting not yet written
 // open may not wait; once written open, its growth waits for a flush with
-// growth and is written once; a removal that a later upsert undoes is gone;
+// growth and is written once, in place; a removal that a later upsert undoes is gone;
 // an end and a removal may not wait.
 func TestPending(t *testing.T) {
 	p := newPending()
@@ -24,51 +24,55 @@ func TestPending(t *testing.T) {
 	if !p.waiting() {
 		t.Error("a meeting not yet written waits")
 	}
-	up, removed := p.changes(false)
-	if len(up) != 1 || up[0] != m || len(removed) != 0 {
-		t.Fatalf("changes without growth = %v, %v; want the new meeting", up, removed)
+	up, grown, removed := p.changes(true)
+	if len(up) != 1 || up[0] != m || len(grown) != 0 || len(removed) != 0 {
+		t.Fatalf("changes = %v, %v, %v; want the new meeting upserted", up, grown, removed)
 	}
-	p.written(up, removed)
+	p.written(up, grown, removed)
 
 	p.add(detect.Changes{Upserted: []detect.Meeting{meeting(1, 2, 0, 7, false)}})
-	grown := meeting(1, 2, 0, 9, false)
-	p.add(detect.Changes{Upserted: []detect.Meeting{grown}})
+	bigger := meeting(1, 2, 0, 9, false)
+	p.add(detect.Changes{Upserted: []detect.Meeting{bigger}})
 	if p.waiting() {
 		t.Error("a meeting written open that only grows is written at once")
 	}
-	if up, removed = p.changes(false); len(up) != 0 || len(removed) != 0 {
-		t.Errorf("changes without growth = %v, %v; want none", up, removed)
+	if up, grown, removed = p.changes(false); len(up) != 0 || len(grown) != 0 || len(removed) != 0 {
+		t.Errorf("changes without growth = %v, %v, %v; want none", up, grown, removed)
 	}
-	up, removed = p.changes(true)
-	if len(up) != 1 || up[0] != grown || len(removed) != 0 {
-		t.Errorf("changes with growth = %v, %v; want the meeting grown, once", up, removed)
+	up, grown, removed = p.changes(true)
+	if len(up) != 0 || len(grown) != 1 || grown[0] != bigger || len(removed) != 0 {
+		t.Errorf("changes with growth = %v, %v, %v; want the meeting grown, once", up, grown, removed)
 	}
 
 	moved := meeting(1, 2, -3, 9, false)
-	p.add(detect.Changes{Removed: []detect.Removed{{Key: grown.Key}}, Upserted: []detect.Meeting{moved}})
+	p.add(detect.Changes{Removed: []detect.Removed{{Key: bigger.Key}}, Upserted: []detect.Meeting{moved}})
 	if !p.waiting() {
 		t.Error("a meeting that moved its start waits")
 	}
 	if by := p.byPerson[1]; len(by) != 1 || !by[moved.Key] || len(p.byPerson[2]) != 1 {
 		t.Errorf("person 1's waiting upserts = %v; want the moved meeting's alone", by)
 	}
-	up, removed = p.changes(false)
-	if len(up) != 1 || up[0] != moved || len(removed) != 1 || removed[0].Key != grown.Key {
-		t.Errorf("changes = %v, %v; want the moved meeting written and the old one removed", up, removed)
+	up, grown, removed = p.changes(false)
+	if len(up) != 1 || up[0] != moved || len(grown) != 0 || len(removed) != 1 || removed[0].Key != bigger.Key {
+		t.Errorf("changes = %v, %v, %v; want the moved meeting written and the old one removed", up, grown, removed)
 	}
-	p.add(detect.Changes{Upserted: []detect.Meeting{grown}}) // back again
-	if _, removed = p.changes(true); len(removed) != 0 {
-		t.Errorf("removed = %v; want none once upserted again", removed)
+	p.add(detect.Changes{Upserted: []detect.Meeting{bigger}}) // back again, still written open
+	if _, grown, removed = p.changes(true); len(grown) != 1 || grown[0] != bigger || len(removed) != 0 {
+		t.Errorf("changes with growth = %v, %v; want it grown, and no removal once upserted again", grown, removed)
 	}
 	p.written(p.changes(true))
 	if !p.empty() || len(p.byPerson) != 0 {
 		t.Errorf("pending = %+v after everything was written; want empty", p)
 	}
 
-	ended := meeting(1, 2, 0, 9, true)
+	p.add(detect.Changes{Upserted: []detect.Meeting{meeting(1, 2, 0, 10, false)}})
+	ended := meeting(1, 2, 0, 11, true)
 	p.add(detect.Changes{Upserted: []detect.Meeting{ended}})
 	if !p.waiting() {
 		t.Error("a meeting that ended waits")
+	}
+	if up, grown, _ = p.changes(true); len(up) != 1 || up[0] != ended || len(grown) != 0 {
+		t.Errorf("changes = %v, %v; want the meeting that grew, then ended, upserted", up, grown)
 	}
 	p.written(p.changes(false))
 	if p.open[ended.Key] {

@@ -119,13 +119,13 @@ type Flushed struct {
 // (those that may not wait: see Prompt), and queues the announcements of
 // the meetings that started, in one transaction.
 func (z *Zone) Flush(ctx context.Context, growth bool) (Flushed, error) {
-	upserted, removed := z.pending.changes(growth)
-	if len(upserted) > 0 || len(removed) > 0 || len(z.starts) > 0 {
-		if err := z.lease.WriteMeetings(ctx, upserted, removed, z.starts); err != nil {
+	upserted, grown, removed := z.pending.changes(growth)
+	if len(upserted) > 0 || len(grown) > 0 || len(removed) > 0 || len(z.starts) > 0 {
+		if err := z.lease.WriteMeetings(ctx, upserted, grown, removed, z.starts); err != nil {
 			return Flushed{}, err
 		}
 	}
-	z.pending.written(upserted, removed)
+	z.pending.written(upserted, grown, removed)
 	f := Flushed{Rows: z.unflushed, Starts: z.starts}
 	z.unflushed, z.starts = nil, nil
 	return f, nil

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/detect"
 	"github.com/udaconnect/udaconnect/shared/postgres"
@@ -74,24 +73,14 @@ func waiting(t *testing.T, db *postgres.DB) int64 {
 // meeting went before it was sent is dropped; found again once sent, it is
 // queued again under the same id.
 func TestAnnounce(t *testing.T) {
-	url := pgtest.NewDatabase(t)
-	db, err := postgres.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, admin := mustOpenAdmin(t)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
 	ann, bob, cyd := mustCreatePerson(t, db, "Ann", "Announced"), mustCreatePerson(t, db, "Bob", "Announced"), mustCreatePerson(t, db, "Cyd", "Dropped")
 	lease := mustClaim(t, db, 0)
 	kept, dropped := pair(ann.ID, bob.ID, clock(10, 0), clock(10, 5), false), pair(ann.ID, cyd.ID, clock(10, 2), clock(10, 5), false)
 	starts := []detect.Start{start(t, db, kept), start(t, db, dropped)}
 	for range 2 {
-		if err := lease.WriteMeetings(ctx, []detect.Meeting{kept, dropped}, nil, starts); err != nil {
+		if err := lease.WriteMeetings(ctx, []detect.Meeting{kept, dropped}, nil, nil, starts); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -115,7 +104,7 @@ func TestAnnounce(t *testing.T) {
 
 	// Cyd's meeting goes (merged into an earlier one of the pair, say)
 	// before its start is sent.
-	if err := lease.WriteMeetings(ctx, nil, []detect.Removed{{Key: dropped.Key}}, nil); err != nil {
+	if err := lease.WriteMeetings(ctx, nil, nil, []detect.Removed{{Key: dropped.Key}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	sink := &accept{sent: map[string]int{}}
@@ -140,7 +129,7 @@ func TestAnnounce(t *testing.T) {
 
 	// Found again by an owner that restarted from an earlier checkpoint:
 	// the same event once more.
-	if err := lease.WriteMeetings(ctx, []detect.Meeting{kept}, nil, starts[:1]); err != nil {
+	if err := lease.WriteMeetings(ctx, []detect.Meeting{kept}, nil, nil, starts[:1]); err != nil {
 		t.Fatal(err)
 	}
 	if did := mustAnnounce(t, db, sink.send); did.Sent != 1 || sink.sent[want.ID] != 2 {
@@ -164,7 +153,7 @@ func TestAnnouncersShareTheOutbox(t *testing.T) {
 			meetings, starts = append(meetings, m), append(starts, start(t, db, m))
 		}
 	}
-	if err := mustClaim(t, db, 0).WriteMeetings(ctx, meetings, nil, starts); err != nil {
+	if err := mustClaim(t, db, 0).WriteMeetings(ctx, meetings, nil, nil, starts); err != nil {
 		t.Fatal(err)
 	}
 	sink := &accept{sent: map[string]int{}}

@@ -171,24 +171,27 @@ func (h history) Meetings(ctx context.Context, person int64, from, to time.Time)
 }
 
 // WriteMeetings stores the detector's changes in one transaction: each
-// meeting upserted by its key (pair and start), then each removed one made
-// a tombstone pointing to the meeting it became part of (given, or the
-// pair's meeting that now overlaps it: it moved its start) or, without
-// one, deleted. A meeting that starts, ends or changes its end, merges or
-// goes takes a new version and notifies MeetingChannel of its two persons;
-// one that only grows keeps its version and its row's indexed columns, so
-// that PostgreSQL updates it in place. Writing the same changes twice
-// changes nothing the second time.
+// meeting upserted by its key (pair and start); each grown one, which this
+// lease wrote open and which only grew since (later last seen, more time
+// together, closer, its centroid moved), updated in place if its row is
+// still there and open (a person deleted meanwhile took it along); then
+// each removed one made a tombstone pointing to the meeting it became part
+// of (given, or the pair's meeting that now overlaps it: it moved its
+// start) or, without one, deleted. A meeting that starts, ends or changes
+// its end, merges or goes takes a new version and notifies MeetingChannel
+// of its two persons; one that only grows keeps its version and its row's
+// indexed columns, so that PostgreSQL updates it in place. Writing the same
+// changes twice changes nothing the second time.
 //
 // The rows as they were before their first change since the checkpoint are
 // kept (detect_undo), for Undo. The meetings of starts that are stored are
 // queued to be announced, in the same transaction, each event once while it
 // waits (Announce).
-func (z *ZoneLease) WriteMeetings(ctx context.Context, upserted []detect.Meeting, removed []detect.Removed, starts []detect.Start) error {
+func (z *ZoneLease) WriteMeetings(ctx context.Context, upserted, grown []detect.Meeting, removed []detect.Removed, starts []detect.Start) error {
 	// A meeting's row is kept once, at its first change since the
 	// checkpoint: later changes would keep nothing more.
 	var keep []detect.Key
-	for _, m := range upserted {
+	for _, m := range slices.Concat(upserted, grown) {
 		if !z.kept[m.Key] {
 			keep = append(keep, m.Key)
 		}
@@ -198,7 +201,7 @@ func (z *ZoneLease) WriteMeetings(ctx context.Context, upserted []detect.Meeting
 			keep = append(keep, r.Key)
 		}
 	}
-	if err := writeMeetings(ctx, z.conn, &z.zone, keep, upserted, removed, starts); err != nil {
+	if err := writeMeetings(ctx, z.conn, &z.zone, keep, upserted, grown, removed, starts); err != nil {
 		return err
 	}
 	for _, k := range keep {
@@ -207,21 +210,21 @@ func (z *ZoneLease) WriteMeetings(ctx context.Context, upserted []detect.Meeting
 	return nil
 }
 
-// WriteMeetings is ZoneLease.WriteMeetings outside any zone, with nothing
-// kept to undo: for meetings worked out elsewhere, such as a test's known
-// answer.
+// WriteMeetings is ZoneLease.WriteMeetings outside any zone, every meeting
+// upserted, with nothing kept to undo: for meetings worked out elsewhere,
+// such as a test's known answer.
 func (db *DB) WriteMeetings(ctx context.Context, upserted []detect.Meeting, removed []detect.Removed) error {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return wrap("write meetings", err)
 	}
 	defer conn.Release()
-	return writeMeetings(ctx, conn.Conn(), nil, nil, upserted, removed, nil)
+	return writeMeetings(ctx, conn.Conn(), nil, nil, upserted, nil, removed, nil)
 }
 
 // writeMeetings writes the changes, with a zone the rows of keep as they
 // are first (keepSQL).
-func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, keep []detect.Key, upserted []detect.Meeting, removed []detect.Removed, begun []detect.Start) error {
+func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, keep []detect.Key, upserted, grown []detect.Meeting, removed []detect.Removed, begun []detect.Start) error {
 	var batch pgx.Batch
 	batch.Queue(`BEGIN`)
 	// Statements of at most writeChunk meetings, none near the statement
@@ -235,14 +238,10 @@ func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, keep []detect
 		batch.Queue(keepSQL, *zone, as, bs, starts)
 	}
 	for chunk := range slices.Chunk(upserted, writeChunk) {
-		n := len(chunk)
-		as, bs, starts, lasts := make([]int64, n), make([]int64, n), make([]time.Time, n), make([]time.Time, n)
-		together, closest, lats, lons, ended := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]bool, n)
-		for i, m := range chunk {
-			as[i], bs[i], starts[i], lasts[i] = m.A, m.B, m.Started, m.LastSeen
-			together[i], closest[i], lats[i], lons[i], ended[i] = m.Together.Seconds(), m.ClosestM, m.Lat, m.Lon, m.Ended
-		}
-		batch.Queue(upsertSQL, as, bs, starts, lasts, together, closest, lats, lons, ended, MeetingChannel, zone)
+		batch.Queue(upsertSQL, append(meetingArrays(chunk), MeetingChannel, zone)...)
+	}
+	for chunk := range slices.Chunk(grown, writeChunk) {
+		batch.Queue(growSQL, meetingArrays(chunk)...)
 	}
 	for chunk := range slices.Chunk(removed, writeChunk) {
 		n := len(chunk)
@@ -264,6 +263,19 @@ func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, keep []detect
 		return wrap("write meetings", err)
 	}
 	return nil
+}
+
+// meetingArrays are the meetings as the arrays of upsertSQL's and
+// growSQL's first nine parameters, a column each.
+func meetingArrays(meetings []detect.Meeting) []any {
+	n := len(meetings)
+	as, bs, starts, lasts := make([]int64, n), make([]int64, n), make([]time.Time, n), make([]time.Time, n)
+	together, closest, lats, lons, ended := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]bool, n)
+	for i, m := range meetings {
+		as[i], bs[i], starts[i], lasts[i] = m.A, m.B, m.Started, m.LastSeen
+		together[i], closest[i], lats[i], lons[i], ended[i] = m.Together.Seconds(), m.ClosestM, m.Lat, m.Lon, m.Ended
+	}
+	return []any{as, bs, starts, lasts, together, closest, lats, lons, ended}
 }
 
 // writeChunk bounds the meetings of one statement of writeMeetings.
@@ -320,6 +332,28 @@ const upsertSQL = `
 		)
 		SELECT count(pg_notify($10, p::text))
 		FROM (SELECT person_a FROM changed UNION SELECT person_b FROM changed) c(p)`
+
+// growSQL writes meetings that only grew since this lease wrote them open:
+// each row is found through the key's index (a lateral join, not flattened
+// for its LIMIT), then updated by its ctid, so that the plan stays one
+// probe a meeting however full the table (joined on the key, it turns to
+// reading every open meeting). A row gone (a person deleted meanwhile),
+// merged or ended is left alone, and one already as written is not
+// rewritten. No person is read, no version taken, nothing notified. $9
+// (ended) is not used: a grown meeting is open.
+const growSQL = `
+		UPDATE meeting t SET last_seen = g.last_seen, together_s = g.together_s, closest_m = g.closest_m,
+			latitude = g.latitude, longitude = g.longitude
+		FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::bool[])
+			AS g(person_a, person_b, started, last_seen, together_s, closest_m, latitude, longitude, ended)
+		CROSS JOIN LATERAL (
+			SELECT o.ctid FROM meeting o
+			WHERE (o.person_a, o.person_b, o.started) = (g.person_a, g.person_b, g.started) AND o.merged_into IS NULL AND NOT o.ended
+			LIMIT 1
+		) o
+		WHERE t.ctid = o.ctid AND t.merged_into IS NULL AND NOT t.ended
+		  AND (t.last_seen, t.together_s, t.closest_m, t.latitude, t.longitude)
+			IS DISTINCT FROM (g.last_seen, g.together_s, g.closest_m, g.latitude, g.longitude)`
 
 // removeSQL makes tombstones of the meetings removed, or deletes them.
 const removeSQL = `

@@ -23,6 +23,24 @@ func mustClaim(t *testing.T, db *postgres.DB, zone int) *postgres.ZoneLease {
 	return lease
 }
 
+// mustOpenAdmin opens a database of its own, and a connection to it as its
+// owner, to look at or change what the code under test may not.
+func mustOpenAdmin(t *testing.T) (*postgres.DB, *pgx.Conn) {
+	t.Helper()
+	url := pgtest.NewDatabase(t)
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	admin, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	return db, admin
+}
+
 func backlogIDs(rows []postgres.BacklogRow) (rowIDs, locations []int64) {
 	for _, r := range rows {
 		rowIDs = append(rowIDs, r.ID)
@@ -145,32 +163,96 @@ func TestHistory(t *testing.T) {
 // The owner's writes are refused while the database is away, and nothing
 // of a failed write stays.
 func TestWriteMeetingsDatabaseAway(t *testing.T) {
-	url := pgtest.NewDatabase(t)
-	db, err := postgres.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, admin := mustOpenAdmin(t)
 	ctx := context.Background()
 	ann, bob := mustCreatePerson(t, db, "Ann", "Away").ID, mustCreatePerson(t, db, "Bob", "Away").ID
 	lease := mustClaim(t, db, 0)
 	var pid int
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
 	if err := admin.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%' AND pid <> pg_backend_pid()`).Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
 		t.Fatal(err)
 	}
-	err = lease.WriteMeetings(ctx, []detect.Meeting{pair(ann, bob, clock(10, 0), clock(10, 5), false)}, nil, nil)
+	err := lease.WriteMeetings(ctx, []detect.Meeting{pair(ann, bob, clock(10, 0), clock(10, 5), false)}, nil, nil, nil)
 	if udaconnect.ErrorCode(err) != udaconnect.EUNAVAILABLE {
 		t.Errorf("WriteMeetings on a lost connection = %v; want EUNAVAILABLE", err)
 	}
 	if ms, _ := db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: ann, Limit: 10}); len(ms) != 0 {
 		t.Errorf("meetings after a failed write = %+v; want none", ms)
+	}
+}
+
+// A meeting that only grew is written in place: its values change, its id
+// and version do not; written again, its row is not even rewritten; one
+// whose person was deleted meanwhile is gone and stays gone; and Undo puts
+// a grown row back as it was at the checkpoint.
+func TestWriteGrownMeetings(t *testing.T) {
+	db, admin := mustOpenAdmin(t)
+	ctx := context.Background()
+	ann, bob, cyd := mustCreatePerson(t, db, "Ann", "Grows").ID, mustCreatePerson(t, db, "Bob", "Grows").ID, mustCreatePerson(t, db, "Cyd", "Goes").ID
+	lease := mustClaim(t, db, 0)
+	open, gone := pair(ann, bob, clock(10, 0), clock(10, 5), false), pair(ann, cyd, clock(10, 0), clock(10, 5), false)
+	if err := lease.WriteMeetings(ctx, []detect.Meeting{open, gone}, nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := lease.Checkpoint(ctx, []byte("state"), nil); err != nil {
+		t.Fatal(err)
+	}
+	was, err := db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: bob, Limit: 10})
+	if err != nil || len(was) != 1 {
+		t.Fatalf("Bob's meetings = %+v, %v; want one", was, err)
+	}
+	before := was[0]
+	row := func(m detect.Meeting) (xmin string, found bool) {
+		t.Helper()
+		err := admin.QueryRow(ctx, `SELECT xmin::text FROM meeting WHERE (person_a, person_b, started) = ($1, $2, $3)`, m.A, m.B, m.Started).Scan(&xmin)
+		if err != nil && err != pgx.ErrNoRows {
+			t.Fatal(err)
+		}
+		return xmin, err == nil
+	}
+
+	grown := pair(ann, bob, clock(10, 0), clock(10, 20), false)
+	grown.Together, grown.ClosestM, grown.Lat = 12*time.Minute, 0.5, north(1)
+	if err := lease.WriteMeetings(ctx, nil, []detect.Meeting{grown}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: bob, Limit: 10})
+	if err != nil || len(ms) != 1 || ms[0].ID != before.ID || ms[0].Version != before.Version || ms[0].TogetherS != 720 ||
+		ms[0].DurationS != 1200 || ms[0].ClosestM != 0.5 || ms[0].Latitude != north(1) || ms[0].Ended {
+		t.Fatalf("Bob's meetings after it grew = %+v, %v; want it grown to 20 min, 12 min together, 0.5 m, same id and version %d", ms, err, before.Version)
+	}
+	if ms := changesOf(t, db, bob, before.Version); len(ms) != 0 {
+		t.Errorf("changes after the meeting grew = %+v; want none", ms)
+	}
+	xmin, _ := row(grown)
+	if err := lease.WriteMeetings(ctx, nil, []detect.Meeting{grown}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := row(grown); again != xmin {
+		t.Errorf("the row written the same again changed (xmin %s, then %s); want it left as it was", xmin, again)
+	}
+
+	// Cyd goes, and the meeting with her by cascade: its growth affects
+	// nothing.
+	if _, err := admin.Exec(ctx, `DELETE FROM person WHERE id = $1`, cyd); err != nil {
+		t.Fatal(err)
+	}
+	late := pair(ann, cyd, clock(10, 0), clock(10, 9), false)
+	if err := lease.WriteMeetings(ctx, nil, []detect.Meeting{late}, nil, nil); err != nil {
+		t.Fatalf("growth of a meeting whose person was deleted = %v; want nothing done", err)
+	}
+	if _, found := row(late); found {
+		t.Error("the meeting of a deleted person is back after it grew")
+	}
+
+	// Undo puts the grown row back as the checkpoint saw it.
+	if err := lease.Undo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ms, err = db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: bob, Limit: 10})
+	if err != nil || len(ms) != 1 || ms[0].ID != before.ID || ms[0].TogetherS != 300 || ms[0].DurationS != 300 || ms[0].ClosestM != 1 || ms[0].Latitude != lat0 {
+		t.Errorf("Bob's meetings after Undo = %+v, %v; want the meeting of 5 min as at the checkpoint", ms, err)
 	}
 }
