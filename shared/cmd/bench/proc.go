@@ -32,29 +32,36 @@ func rssKB(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS for process %d", pid)
 }
 
-// procStat returns the parent and the CPU time (user + system) of process pid.
+// procStat returns the parent and the CPU time (user + system) of process
+// pid and of its children it has waited for.
 func procStat(pid int) (ppid int, cpu time.Duration, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, 0, err
 	}
-	// pid (comm) state ppid … utime stime: fields 4, 14 and 15; comm may
-	// hold spaces and parentheses, so count from its closing one.
+	// pid (comm) state ppid … utime stime cutime cstime: fields 4 and 14
+	// to 17; comm may hold spaces and parentheses, so count from its
+	// closing one.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
 		return 0, 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
+	if len(f) < 15 {
 		return 0, 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
 	}
 	ppid, _ = strconv.Atoi(f[1])
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return ppid, time.Duration(utime+stime) * time.Second / clockTicks, nil
+	var ticks int64
+	for _, field := range f[11:15] {
+		n, _ := strconv.ParseInt(field, 10, 64)
+		ticks += n
+	}
+	return ppid, time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
-// cpuTime returns the CPU time process pid has used; 0 when it is gone.
+// cpuTime returns the CPU time process pid has used, with that of the
+// children it has waited for (a PostgreSQL backend that exited counts in
+// the server's); 0 when it is gone.
 func cpuTime(pid int) time.Duration {
 	_, cpu, _ := procStat(pid)
 	return cpu
