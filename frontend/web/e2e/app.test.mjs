@@ -547,16 +547,19 @@ test('no accessibility violations on any main view, as organizer and as attendee
 // precise) the test says.
 const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
-// storedAt waits until the person has a stored report within a metre of
-// (latitude, longitude), and returns how many they have there.
-async function storedAt(personID, { latitude, longitude }) {
+// storedAt waits until the person has at least `least` stored reports
+// within a metre of (latitude, longitude), and returns how many they have
+// there. The door's 202 means a report is kept, not yet stored: it reaches
+// the database through the broker a moment later.
+async function storedAt(personID, { latitude, longitude }, least = 1) {
   const near = (l) => Math.abs(l.latitude - latitude) < 1e-5 && Math.abs(l.longitude - longitude) < 1e-5;
+  let here = [];
   for (let i = 0; i < 150; i++) {
-    const here = (await api('GET', `/api/persons/${personID}/locations`)).filter(near);
-    if (here.length > 0) return here.length;
+    here = (await api('GET', `/api/persons/${personID}/locations`)).filter(near);
+    if (here.length >= least) return here.length;
     await new Promise((r) => setTimeout(r, 200));
   }
-  assert.fail(`no report of person ${personID} stored at ${latitude}, ${longitude}`);
+  assert.fail(`${here.length} of ${least} reports of person ${personID} stored at ${latitude}, ${longitude}`);
 }
 
 test('an attendee shares their location from a phone: stored where it is, where it moves, after a spell offline once, after the page closed; Stop sharing stops it', async () => {
@@ -625,6 +628,7 @@ test('an attendee shares their location from a phone: stored where it is, where 
   await sharing.getByText(/Last report sent at/).waitFor();
   await sharing.getByRole('button', { name: 'Stop sharing' }).click();
   await sharing.getByRole('button', { name: 'Share my location' }).waitFor();
+  assert.equal(await storedAt(person.id, at(4), 2), 2, 'the report sent on sharing again, stored');
   const before = { posts: sent.length, stored: (await api('GET', `/api/persons/${person.id}/locations`)).length };
   await context.setGeolocation(at(5));
   await page.waitForTimeout(6_000);
