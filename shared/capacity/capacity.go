@@ -30,6 +30,11 @@ type Costs struct {
 	// Bytes of one report in a locations.reported event on the wire (in a
 	// Kafka message).
 	EventBytes float64 `json:"event_bytes"`
+	// connection.detected events per report: with Crowd, the meetings
+	// stored per report by detection alone in that hall; and the bytes of
+	// one such event.
+	DetectedPerReport  float64 `json:"detected_per_report"`
+	DetectedEventBytes float64 `json:"detected_event_bytes"`
 	// Reports per group (locations.reported) the door gathered on that
 	// path: locations and connections take a request per group.
 	ReportsPerGroup float64 `json:"reports_per_group"`
@@ -45,11 +50,8 @@ const (
 	// A Kafka partition is planned for 10 MB/s of writes, a conservative
 	// figure from Kafka's published sizing guidance, and a topic has at
 	// least a partition per replica of its busiest subscriber, so that the
-	// dispatcher's consumer group spreads as the subscribers do. Events per
-	// report: its share of a locations.reported and of a locations.recorded,
-	// plus connection.detected for about one report in ten.
+	// dispatcher's consumer group spreads as the subscribers do.
 	PartitionBytesPerSecond = 10e6
-	EventsPerReport         = 2.1
 	// Kafka keeps every event for its retention, 7 days by default.
 	// One PostgreSQL primary is planned up to 64 cores at 70% (the largest
 	// common cloud instances have 64-96 vCPUs) and 10 TB of data.
@@ -99,12 +101,20 @@ func Plan(costs Costs, c Conference) Row {
 			r.Target[p] = max(1, int(math.Floor(ReplicaCores*Utilisation/perReport/perRequest+1e-9)))
 		}
 	}
-	bytesPerSecond := r.ReportsPerSecond * EventsPerReport * costs.EventBytes
+	bytesPerSecond := r.ReportsPerSecond * costs.EventBytesPerReport()
 	r.KafkaPartitions = max(r.Replicas["locations"], r.Replicas["connections"], int(math.Ceil(bytesPerSecond/PartitionBytesPerSecond)))
 	r.DatabaseCores = r.ReportsPerSecond * costs.CPU["postgres"] / Utilisation
 	r.StorageBytes = r.ReportsPerSecond * float64(c.Days) * 86400 * costs.StorageBytes
 	r.OnePrimary = r.DatabaseCores <= PrimaryCores && r.StorageBytes <= PrimaryStorageBytes
 	return r
+}
+
+// EventBytesPerReport is what one report puts on the Broker: its share of a
+// locations.reported and of the locations.recorded that answers it (the
+// same locations, so the same size), and of the connection.detected events
+// of the meetings it starts.
+func (c Costs) EventBytesPerReport() float64 {
+	return 2*c.EventBytes + c.DetectedPerReport*c.DetectedEventBytes
 }
 
 // Headroom is how far above its replicas at the design point a function may
@@ -154,6 +164,13 @@ func Markdown(costs Costs) string {
 	fmt.Fprintf(&b, "| storage in PostgreSQL (table and indexes) | %s | the largest conference of the connection query |\n", storage)
 	fmt.Fprintf(&b, "| one report in a locations.reported event | %.0f bytes | a group of 100 as the door sends it |\n", costs.EventBytes)
 	fmt.Fprintf(&b, "| reports per group the door gathered | %.1f | %s |\n", costs.ReportsPerGroup, single)
+	detected := "not measured by this run: rerun `make bench`"
+	if costs.Crowd {
+		detected = fmt.Sprintf("%.2f", costs.DetectedPerReport)
+	}
+	fmt.Fprintf(&b, "| connection.detected events (meetings stored) | %s | %s |\n", detected, alone)
+	fmt.Fprintf(&b, "| one connection.detected event | %.0f bytes | as connections sends it (structured JSON) |\n", costs.DetectedEventBytes)
+	fmt.Fprintf(&b, "| on the Broker, all events | %s bytes | the two report events and its share of connection.detected |\n", thousands(int(math.Round(costs.EventBytesPerReport()))))
 	if costs.Crowd {
 		fmt.Fprintf(&b, "| lag of fresh meetings in one zone, p50 / p99 | %s / %s | %s |\n", seconds(costs.ZoneLagP50), seconds(costs.ZoneLagP99), hall)
 	}

@@ -39,4 +39,15 @@ func TestPlan(t *testing.T) {
 	if want := 10_000.0 * 3 * 86400 * 400; r.StorageBytes != want {
 		t.Errorf("design point storage = %.0f; want %.0f", r.StorageBytes, want)
 	}
+
+	// Little CPU, many meetings: the Broker's bytes set the partitions.
+	// 100,000 reports/s × (2 × 300 + 4 × 1,000) bytes = 460 MB/s, at 10 MB/s
+	// a partition.
+	busy := Costs{CPU: map[string]float64{"locations": 1e-6, "connections": 1e-6}, EventBytes: 300, DetectedPerReport: 4, DetectedEventBytes: 1000}
+	if got := busy.EventBytesPerReport(); got != 4600 {
+		t.Errorf("event bytes a report = %.0f; want 4,600", got)
+	}
+	if r := Plan(busy, Conference{Attendees: 500_000, Interval: 5 * time.Second, Days: 3}); r.KafkaPartitions != 46 {
+		t.Errorf("partitions for 460 MB/s = %d; want 46", r.KafkaPartitions)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/udaconnect/udaconnect/shared/capacity"
+	ev "github.com/udaconnect/udaconnect/shared/event"
 	"sigs.k8s.io/yaml"
 )
 
@@ -81,7 +82,7 @@ func TestCostsFromTheCrowd(t *testing.T) {
 	r.Ingest[0].Stored = 1000
 	r.Ingest[0].CPU = map[string]float64{"locations": 1, "connections": 5, "postgres": 2}
 	single := r.Costs()
-	if single.Crowd || single.CPU["connections"] != 5e-3 || single.CPU["postgres"] != 2e-3 {
+	if single.Crowd || single.CPU["connections"] != 5e-3 || single.CPU["postgres"] != 2e-3 || single.DetectedPerReport != 0 {
 		t.Fatalf("costs without crowds = %+v; want the single events' alone", single)
 	}
 	r.Crowds = sampleCrowds()
@@ -89,16 +90,38 @@ func TestCostsFromTheCrowd(t *testing.T) {
 	c := r.Costs()
 	// 2.4 s over 24,000 reports; 2 s over 1,000 reports plus 150 µs.
 	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
-	if !c.Crowd || !near(c.CPU["connections"], 100e-6) || !near(c.CPU["postgres"], 2.15e-3) || !near(c.CPU["locations"], 1e-3) || c.ZoneLagP99 != 1200 {
-		t.Errorf("costs = %+v; want connections 100 µs, PostgreSQL 2.15 ms, locations 1 ms, zone lag p99 1,200 ms", c)
+	if !c.Crowd || !near(c.CPU["connections"], 100e-6) || !near(c.CPU["postgres"], 2.15e-3) || !near(c.CPU["locations"], 1e-3) || c.ZoneLagP99 != 1200 ||
+		!near(c.DetectedPerReport, 80_000.0/24_000) {
+		t.Errorf("costs = %+v; want connections 100 µs, PostgreSQL 2.15 ms, locations 1 ms, zone lag p99 1,200 ms, 3.33 connection.detected a report", c)
 	}
 	md := capacity.Markdown(c)
 	for _, want := range []string{
 		"| CPU of connections | 0.100 ms | the 2,000 hall at its own rate through the whole path |",
 		"| lag of fresh meetings in one zone, p50 / p99 | 0.30 s / 1.20 s | the 2,000 hall at its own rate through the whole path |",
+		"| connection.detected events (meetings stored) | 3.33 | detection alone in the 2,000 hall |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the model's Markdown lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// The connection.detected whose size the model counts is one as connections
+// sends it: an event of that type, its two people in its data, larger than
+// a report.
+func TestDetectedEvent(t *testing.T) {
+	body := detectedEvent()
+	var e struct {
+		Type string
+		Data ev.ConnectionDetectedData
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	if e.Type != ev.ConnectionDetected || e.Data.Person.ID == 0 || e.Data.Other.ID == 0 || e.Data.Distance == 0 {
+		t.Errorf("detected event = %s; want a connection.detected of two people", body)
+	}
+	if c := sampleResults().Costs(); c.DetectedEventBytes != float64(len(body)) || c.DetectedEventBytes < 2*c.EventBytes {
+		t.Errorf("costs: detected event %.0f bytes, report %.0f; want the event's %d, larger than two reports", c.DetectedEventBytes, c.EventBytes, len(body))
 	}
 }

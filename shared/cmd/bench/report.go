@@ -339,7 +339,7 @@ func cpuShares(cpu map[string]float64, seconds float64, cores int) string {
 		ss = append(ss, share{name, 100 * sec / seconds / float64(cores)})
 		total += sec
 	}
-	slices.SortFunc(ss, func(a, b share) int { return cmp.Compare(b.pct, a.pct) })
+	slices.SortFunc(ss, func(a, b share) int { return cmp.Or(cmp.Compare(b.pct, a.pct), cmp.Compare(a.name, b.name)) })
 	parts := make([]string, len(ss))
 	for i, s := range ss {
 		parts[i] = fmt.Sprintf("%s %.0f%%", s.name, s.pct)
