@@ -256,3 +256,26 @@ func TestWriteGrownMeetings(t *testing.T) {
 		t.Errorf("Bob's meetings after Undo = %+v, %v; want the meeting of 5 min as at the checkpoint", ms, err)
 	}
 }
+
+// A snapshot, rewritten at every checkpoint and large in a crowded hall, is
+// stored compressed with lz4, and read back as it was.
+func TestSnapshotCompressed(t *testing.T) {
+	ctx := context.Background()
+	db, admin := mustOpenAdmin(t)
+	lease := mustClaim(t, db, 0)
+	state := slices.Repeat([]byte("a pair's checkpoints and its meeting "), 100_000) // 3.7 MB
+	if err := lease.Checkpoint(ctx, state, nil); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := lease.State(ctx); err != nil || !slices.Equal(back, state) {
+		t.Fatalf("State() = %d bytes, %v; want the %d saved", len(back), err, len(state))
+	}
+	var method string
+	var stored int
+	if err := admin.QueryRow(ctx, `SELECT pg_column_compression(state), pg_column_size(state) FROM detect_state WHERE zone = 0`).Scan(&method, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if method != "lz4" || stored >= len(state)/10 {
+		t.Errorf("snapshot stored with %q in %d bytes; want lz4, in less than a tenth of %d", method, stored, len(state))
+	}
+}
