@@ -18,8 +18,10 @@ import (
 // dataset, and the size of one report in a group and of one
 // connection.detected. With the crowds measured, connections' CPU is the
 // design point's (the 2,000 hall at its own rate through the door),
-// PostgreSQL's adds detection alone in that hall, and the meetings it
-// stored per report are the connection.detected events of a report.
+// PostgreSQL's adds detection alone in that hall as it forms, and the
+// meetings it stored per report are the connection.detected events of a
+// report: both upper bounds, for a hall that has stood a while starts fewer
+// meetings.
 func (r *Results) Costs() capacity.Costs {
 	c := capacity.Costs{CPU: map[string]float64{}}
 	for _, in := range r.Ingest {
@@ -34,7 +36,7 @@ func (r *Results) Costs() capacity.Costs {
 	if door := r.Crowds.door(hall2000); door != nil {
 		own := door.phase(kindReal)
 		for _, d := range r.Crowds.Detection {
-			if d.Hall == hall2000 && own != nil && own.Reports > 0 {
+			if d.Hall == hall2000 && d.FromSeconds == 0 && own != nil && own.Reports > 0 {
 				c.Crowd = true
 				c.CPU["connections"] = own.perReport("connections")
 				c.CPU["postgres"] += d.PostgresCPUUS / 1e6
@@ -70,6 +72,7 @@ func detectedEvent() []byte {
 		Distance: 1.532,
 	}
 	e, _ := server.NewEvent(ev.Source+"/connections", ev.ConnectionDetected, "connection-123456789-23456", start)
+	e.SetTime(at) // of a given length
 	body, _ := json.Marshal(e)
 	return body
 }

@@ -19,15 +19,19 @@ import (
 // reports stored and queued as locations stores them, then the zone's
 // backlog drained by the detector as connections runs it (steps of 5,000,
 // meetings written in batches, checkpoints), in the bench's own process.
+// From 0 that is the crowd forming, when most pairs meet for the first
+// time; from later, the hall's reports before are stored and drained first,
+// unmeasured, and the hall has stood that long.
 type CrowdResult struct {
 	Hall              string  `json:"hall"`
 	Attendees         int     `json:"attendees"`
+	FromSeconds       float64 `json:"from_seconds,omitempty"` // the hall time the reports measured start at
 	Reports           int     `json:"reports"`
 	StoredPerSecond   float64 `json:"stored_per_second"` // StoreReports in groups of 1,000, without the door
 	DetectedPerSecond float64 `json:"detected_per_second"`
 	DetectorCPUUS     float64 `json:"detector_cpu_us"` // CPU of the detecting process per report
 	PostgresCPUUS     float64 `json:"postgres_cpu_us"` // PostgreSQL's CPU per report while detecting
-	Meetings          int     `json:"meetings"`
+	Meetings          int     `json:"meetings"` // those that started in the reports measured
 }
 
 // CrowdResults are the crowd scenarios: detection alone in each hall, and
@@ -73,6 +77,7 @@ func (c *CrowdResults) door(hall string) *CrowdDoorResult {
 // crowdSizes are how long the crowd scenarios run.
 type crowdSizes struct {
 	hall, bigHall time.Duration // hall time of detection alone: 2,000 and 10,000 attendees
+	formed        time.Duration // detection alone again, after the hall stood this long
 	real, bigReal time.Duration // through the door at their own rate: 2,000 and 10,000 attendees
 	fast          time.Duration // each load as fast as the door takes it
 	recovery      time.Duration // the longest wait after a load for fresh meetings within 2 s
@@ -82,11 +87,11 @@ type crowdSizes struct {
 // time alone, and at its own rate through the door), the 10,000 hall and
 // each load for half of it.
 func crowdFor(d time.Duration) crowdSizes {
-	return crowdSizes{hall: d, bigHall: d / 2, real: d, bigReal: d / 2, fast: d / 2, recovery: 2 * d}
+	return crowdSizes{hall: d, bigHall: d / 2, formed: 2 * d, real: d, bigReal: d / 2, fast: d / 2, recovery: 2 * d}
 }
 
-// measureCrowds runs the crowd scenarios: each hall's detection alone, then
-// each through the door. The 2,000 hall, one zone at the design point, goes
+// measureCrowds runs the crowd scenarios: each hall's detection alone, as it
+// forms and once it has stood a while, then each through the door. The 2,000 hall, one zone at the design point, goes
 // through every phase; the 10,000 hall only at its own rate, as a hall that
 // one zone's detector does not keep up with.
 func measureCrowds(ctx context.Context, o *options, s crowdSizes, loaded *peaks) (*CrowdResults, error) {
@@ -101,16 +106,17 @@ func measureCrowds(ctx context.Context, o *options, s crowdSizes, loaded *peaks)
 		{hall10000, conference.Hall10000, s.bigHall, s.bigReal, []string{kindReal}},
 	}
 	for _, h := range halls {
-		h.hall.Duration = h.alone
-		say("crowd, detection alone: %s, every %s, for %s", h.name, h.hall.Interval, h.alone)
-		r, err := measureCrowd(ctx, o, h.hall)
-		if err != nil {
-			return nil, err
+		for _, from := range []time.Duration{0, s.formed} {
+			say("crowd, detection alone: %s, every %s, for %s from %s of its time", h.name, h.hall.Interval, h.alone, from)
+			r, err := measureCrowd(ctx, o, h.hall, from, h.alone)
+			if err != nil {
+				return nil, err
+			}
+			r.Hall = h.name
+			say("  %d reports: %.0f stored/s; detected at %.0f reports/s, %.1f µs of CPU a report (PostgreSQL %.1f µs); %d meetings",
+				r.Reports, r.StoredPerSecond, r.DetectedPerSecond, r.DetectorCPUUS, r.PostgresCPUUS, r.Meetings)
+			results.Detection = append(results.Detection, r)
 		}
-		r.Hall = h.name
-		say("  %d reports: %.0f stored/s; detected at %.0f reports/s, %.1f µs of CPU a report (PostgreSQL %.1f µs); %d meetings",
-			r.Reports, r.StoredPerSecond, r.DetectedPerSecond, r.DetectorCPUUS, r.PostgresCPUUS, r.Meetings)
-		results.Detection = append(results.Detection, r)
 	}
 	for _, h := range halls {
 		say("crowd through the door: %s, with a fresh pair beside it every %s", h.name, freshEvery)
@@ -145,8 +151,11 @@ const (
 	hall10000 = "10,000 in a 100 m hall"
 )
 
-func measureCrowd(ctx context.Context, o *options, h conference.Hall) (CrowdResult, error) {
-	r := CrowdResult{Attendees: h.Attendees}
+// measureCrowd measures detection alone in the hall over d of its time from
+// from, after its reports before from were stored and detected by the same
+// owner of the zone, as a running one would have.
+func measureCrowd(ctx context.Context, o *options, h conference.Hall, from, d time.Duration) (CrowdResult, error) {
+	r := CrowdResult{Attendees: h.Attendees, FromSeconds: from.Seconds()}
 	dbURL, conn, ids, err := createAttendees(ctx, o.databaseURL, fmt.Sprintf("bench_crowd_%d", h.Attendees), h.Attendees)
 	if err != nil {
 		return r, err
@@ -157,33 +166,72 @@ func measureCrowd(ctx context.Context, o *options, h conference.Hall) (CrowdResu
 		return r, err
 	}
 	defer db.Close()
+	lease, err := db.ClaimZone(ctx, 0)
+	if err != nil {
+		return r, err
+	}
+	if lease == nil {
+		return r, fmt.Errorf("zone 0 of %s is held by another process", dbURL)
+	}
+	defer lease.Close()
+	zone, err := detection.Open(ctx, lease, detection.Params())
+	if err != nil {
+		return r, err
+	}
+
+	// Each batch is an interval of the hall's time, in order.
+	h.Duration = from + d
+	var before, measured [][]udaconnect.Location
+	for batch := range h.Batches(ids) {
+		if batch[0].CreationTime.Before(h.Start.Add(from)) {
+			before = append(before, batch)
+		} else {
+			measured = append(measured, batch)
+		}
+	}
+	if _, err := storeCrowd(ctx, db, before); err != nil {
+		return r, err
+	}
+	if err := zone.Drain(ctx, time.Now()); err != nil {
+		return r, err
+	}
 
 	began := time.Now()
-	for batch := range h.Batches(ids) {
-		for group := range slices.Chunk(batch, 1000) {
-			reports := make([]udaconnect.Report, len(group))
-			for i, l := range group {
-				reports[i] = udaconnect.Report{Location: l, Source: "/bench/crowd", EventID: fmt.Sprint(l.ID)}
-			}
-			if _, _, err := db.StoreReports(ctx, reports); err != nil {
-				return r, err
-			}
-			r.Reports += len(reports)
-		}
+	if r.Reports, err = storeCrowd(ctx, db, measured); err != nil {
+		return r, err
 	}
 	r.StoredPerSecond = float64(r.Reports) / time.Since(began).Seconds()
 
 	self, pg := cpuTime(os.Getpid()), postgresCPU(o.pgPID)
 	began = time.Now()
-	if _, err := detection.DrainZone(ctx, db, 0, detection.Params()); err != nil {
+	if err := zone.Drain(ctx, time.Now()); err != nil {
 		return r, err
 	}
 	took := time.Since(began).Seconds()
 	r.DetectedPerSecond = float64(r.Reports) / took
 	r.DetectorCPUUS = 1e6 * (cpuTime(os.Getpid()) - self).Seconds() / float64(r.Reports)
 	r.PostgresCPUUS = 1e6 * (postgresCPU(o.pgPID) - pg).Seconds() / float64(r.Reports)
-	err = conn.QueryRow(ctx, `SELECT count(*) FROM meeting WHERE merged_into IS NULL`).Scan(&r.Meetings)
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM meeting WHERE merged_into IS NULL AND started >= $1`, h.Start.Add(from)).Scan(&r.Meetings)
 	return r, err
+}
+
+// storeCrowd stores the batches of a hall as locations does, in groups of
+// 1,000, and returns how many reports it stored.
+func storeCrowd(ctx context.Context, db *postgres.DB, batches [][]udaconnect.Location) (int, error) {
+	n := 0
+	for _, batch := range batches {
+		for group := range slices.Chunk(batch, 1000) {
+			reports := make([]udaconnect.Report, len(group))
+			for i, l := range group {
+				reports[i] = udaconnect.Report{Location: l, Source: "/bench/crowd", EventID: fmt.Sprint(l.ID)}
+			}
+			if _, _, err := db.StoreReports(ctx, reports); err != nil {
+				return n, err
+			}
+			n += len(reports)
+		}
+	}
+	return n, nil
 }
 
 // postgresCPU is the CPU time of the PostgreSQL server and its backends.

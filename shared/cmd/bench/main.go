@@ -62,12 +62,12 @@ var (
 	full = sizes{
 		datasets: []dataset{{1000, 3}, {10_000, 5}}, queries: 200,
 		sending: 30 * time.Second, batch: 100, singleSenders: 64, batchSenders: 8, starts: 5,
-		crowd: crowdSizes{hall: time.Minute, bigHall: 30 * time.Second, real: time.Minute, bigReal: 30 * time.Second, fast: 30 * time.Second, recovery: 90 * time.Second},
+		crowd: crowdSizes{hall: time.Minute, bigHall: 30 * time.Second, formed: 2 * time.Minute, real: time.Minute, bigReal: 30 * time.Second, fast: 30 * time.Second, recovery: 90 * time.Second},
 	}
 	quick = sizes{
 		datasets: []dataset{{1000, 1}}, queries: 50,
 		sending: 15 * time.Second, batch: 100, singleSenders: 64, batchSenders: 8, starts: 3,
-		crowd: crowdSizes{hall: 30 * time.Second, bigHall: 10 * time.Second, real: 20 * time.Second, bigReal: 10 * time.Second, fast: 10 * time.Second, recovery: time.Minute},
+		crowd: crowdSizes{hall: 30 * time.Second, bigHall: 10 * time.Second, formed: 30 * time.Second, real: 20 * time.Second, bigReal: 10 * time.Second, fast: 10 * time.Second, recovery: time.Minute},
 	}
 )
 
