@@ -71,6 +71,9 @@ func BenchmarkDetector(b *testing.B) {
 			var before runtime.MemStats
 			var cpu time.Duration
 			upserts := 0
+			// The meetings started in the second half of the run, once the
+			// crowd has formed, and the reports of that half.
+			started, late := 0, 0
 			b.ResetTimer()
 			for b.Loop() {
 				b.StopTimer()
@@ -79,11 +82,16 @@ func BenchmarkDetector(b *testing.B) {
 				d = New(p, nil)
 				start := cpuTime(b)
 				b.StartTimer()
-				for _, batch := range batches {
+				for i, batch := range batches {
 					if err := d.Add(ctx, batch, batch[len(batch)-1].Time); err != nil {
 						b.Fatal(err)
 					}
-					upserts += len(d.Changes().Upserted)
+					c := d.Changes()
+					upserts += len(c.Upserted)
+					if i >= len(batches)/2 {
+						started += len(c.Started)
+						late += len(batch)
+					}
 				}
 				b.StopTimer()
 				cpu += cpuTime(b) - start
@@ -109,6 +117,7 @@ func BenchmarkDetector(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*reports), "ns/report")
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*reports), "cpu-ns/report")
 			b.ReportMetric(float64(upserts)/float64(b.N*reports), "upserts/report")
+			b.ReportMetric(float64(started)/float64(late), "started-2nd-half/report")
 			b.ReportMetric(neighbours(batches[len(batches)-1], 200), "neighbours/report")
 			b.ReportMetric(float64(d.pairs), "pairs")
 			b.ReportMetric(float64(marks)/float64(d.pairs), "checkpoints/pair")
