@@ -13,20 +13,27 @@ import (
 // meeting's latest only, told apart by how soon they must be written: a
 // meeting that starts, ends or goes at once; one that only grows, once
 // written open, may wait, and is then written once however often it grew,
-// in place.
+// in place. A meeting grows at nearly every report near it, so a growth of
+// a meeting already waiting costs one look-up.
 type pending struct {
-	upserted map[detect.Key]detect.Meeting
+	upserted map[detect.Key]*upsert
+	prompts  int // upserted that may not wait
 	removed  map[detect.Key]*detect.Key
-	prompt   map[detect.Key]bool // upserted that may not wait
 	open     map[detect.Key]bool // written, and open when written
 	// The keys of upserted by each of their two persons, so that a
 	// person's are found without going through all.
 	byPerson map[int64]map[detect.Key]bool
 }
 
+// upsert is a meeting's latest values waiting, and whether it may wait.
+type upsert struct {
+	m      detect.Meeting
+	prompt bool
+}
+
 func newPending() pending {
-	return pending{upserted: map[detect.Key]detect.Meeting{}, removed: map[detect.Key]*detect.Key{},
-		prompt: map[detect.Key]bool{}, open: map[detect.Key]bool{}, byPerson: map[int64]map[detect.Key]bool{}}
+	return pending{upserted: map[detect.Key]*upsert{}, removed: map[detect.Key]*detect.Key{},
+		open: map[detect.Key]bool{}, byPerson: map[int64]map[detect.Key]bool{}}
 }
 
 // add applies c over what waits: its removals, then its upserts.
@@ -36,24 +43,41 @@ func (p *pending) add(c detect.Changes) {
 		p.removed[r.Key] = r.Into
 	}
 	for _, m := range c.Upserted {
-		delete(p.removed, m.Key)
-		p.upserted[m.Key] = m
-		for _, person := range [2]int64{m.A, m.B} {
-			if p.byPerson[person] == nil {
-				p.byPerson[person] = map[detect.Key]bool{}
+		u := p.upserted[m.Key]
+		fresh := u == nil
+		if fresh {
+			if len(p.removed) > 0 {
+				delete(p.removed, m.Key)
 			}
-			p.byPerson[person][m.Key] = true
+			u = &upsert{}
+			p.upserted[m.Key] = u
+			for _, person := range [2]int64{m.A, m.B} {
+				if p.byPerson[person] == nil {
+					p.byPerson[person] = map[detect.Key]bool{}
+				}
+				p.byPerson[person][m.Key] = true
+			}
 		}
-		if m.Ended || !p.open[m.Key] {
-			p.prompt[m.Key] = true
+		u.m = m
+		// Whether the meeting was written open does not change while its
+		// upsert waits (written takes it out of what waits).
+		if !u.prompt && (m.Ended || fresh && !p.open[m.Key]) {
+			u.prompt = true
+			p.prompts++
 		}
 	}
 }
 
 // drop takes the upsert of k, if one waits, out of what waits.
 func (p *pending) drop(k detect.Key) {
+	u := p.upserted[k]
+	if u == nil {
+		return
+	}
+	if u.prompt {
+		p.prompts--
+	}
 	delete(p.upserted, k)
-	delete(p.prompt, k)
 	for _, person := range [2]int64{k.A, k.B} {
 		delete(p.byPerson[person], k)
 		if len(p.byPerson[person]) == 0 {
@@ -65,19 +89,19 @@ func (p *pending) drop(k detect.Key) {
 func (p *pending) empty() bool { return len(p.upserted) == 0 && len(p.removed) == 0 }
 
 // waiting reports whether changes wait that may not.
-func (p *pending) waiting() bool { return len(p.prompt) > 0 || len(p.removed) > 0 }
+func (p *pending) waiting() bool { return p.prompts > 0 || len(p.removed) > 0 }
 
 // changes returns what waits, in a fixed order (by key): the meetings to
 // upsert, those that only grew since they were written open (with growth
 // only: written in place), and the removals. Without growth, only the
 // changes that may not wait.
 func (p *pending) changes(growth bool) (upserted, grown []detect.Meeting, removed []detect.Removed) {
-	for k, m := range p.upserted {
+	for _, u := range p.upserted {
 		switch {
-		case p.prompt[k]:
-			upserted = append(upserted, m)
+		case u.prompt:
+			upserted = append(upserted, u.m)
 		case growth:
-			grown = append(grown, m)
+			grown = append(grown, u.m)
 		}
 	}
 	byKey := func(a, b detect.Meeting) int { return compareKeys(a.Key, b.Key) }
@@ -130,7 +154,7 @@ func (o overlay) Meetings(ctx context.Context, person int64, from, to time.Time)
 		return gone || newer
 	})
 	for k := range o.p.byPerson[person] {
-		if m := o.p.upserted[k]; !m.Started.After(to) && !m.LastSeen.Before(from) {
+		if m := o.p.upserted[k].m; !m.Started.After(to) && !m.LastSeen.Before(from) {
 			meetings = append(meetings, m)
 		}
 	}
