@@ -179,11 +179,11 @@ func (r *runner) owns(n int) {
 
 // own runs the zone's detector until ctx ends or something fails: it
 // applies the backlog in steps; writes at once the meetings that start, end
-// or go, and every cfg.flush (and before a checkpoint) the growth of the
-// others, each once however often it grew;
-// queues the announcements of the meetings that start with them; and
-// checkpoints every cfg.checkpoint, or sooner when many rows were applied.
-// When ctx ends it writes and checkpoints what it applied.
+// or go, and every cfg.flush the growth of the others, each once however
+// often it grew; queues the announcements of the meetings that start with
+// them; and checkpoints every cfg.checkpoint, or sooner when many rows were
+// applied, writing what waits in the checkpoint's transaction. When ctx
+// ends it writes and checkpoints what it applied.
 func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 	zone, err := detection.Open(ctx, lease, r.cfg.params)
 	if err != nil {
@@ -203,21 +203,20 @@ func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 			return err
 		}
 		dirty = dirty || n > 0
-		checkpoint := zone.Applied() > 0 && (time.Since(checkpointed) >= r.cfg.checkpoint || zone.CheckpointDue())
-		growth := time.Since(flushed) >= r.cfg.flush || checkpoint
-		if zone.Unflushed() && (growth || zone.Prompt() || n == 0) {
-			if err := r.flush(ctx, zone, growth); err != nil {
+		growth := time.Since(flushed) >= r.cfg.flush
+		switch {
+		case zone.Applied() > 0 && (time.Since(checkpointed) >= r.cfg.checkpoint || zone.CheckpointDue()):
+			if err := r.wrote(zone.Checkpoint(ctx)); err != nil {
+				return err
+			}
+			flushed, checkpointed = time.Now(), time.Now()
+		case zone.Unflushed() && (growth || zone.Prompt() || n == 0):
+			if err := r.wrote(zone.Flush(ctx, growth)); err != nil {
 				return err
 			}
 			if growth {
 				flushed = time.Now()
 			}
-		}
-		if checkpoint && !zone.Unflushed() {
-			if err := zone.Checkpoint(ctx); err != nil {
-				return err
-			}
-			checkpointed = time.Now()
 		}
 		if dirty && (n == 0 || time.Since(published) >= time.Second) {
 			backlog, _, err := zone.Publish(ctx)
@@ -238,11 +237,10 @@ func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 	}
 }
 
-// flush writes the zone's changes, with growth or without (Zone.Flush), with
-// the announcements of the meetings they start, and wakes the announcer:
-// the zone never waits for a send.
-func (r *runner) flush(ctx context.Context, zone *detection.Zone, growth bool) error {
-	f, err := zone.Flush(ctx, growth)
+// wrote follows what a flush or a checkpoint wrote (Zone.Flush,
+// Zone.Checkpoint): the lag of its rows, and it wakes the announcer when it
+// queued starts, so that the zone never waits for a send.
+func (r *runner) wrote(f detection.Flushed, err error) error {
 	if err != nil {
 		return err
 	}
@@ -258,13 +256,10 @@ func (r *runner) flush(ctx context.Context, zone *detection.Zone, growth bool) e
 func (r *runner) finish(zone *detection.Zone) error {
 	ctx, cancel := context.WithTimeout(context.Background(), finishTimeout)
 	defer cancel()
-	if err := r.flush(ctx, zone, true); err != nil {
-		return err
-	}
 	if zone.Applied() == 0 {
-		return nil
+		return r.wrote(zone.Flush(ctx, true))
 	}
-	return zone.Checkpoint(ctx)
+	return r.wrote(zone.Checkpoint(ctx))
 }
 
 // observeLag records, for each location of rows, the time from its row

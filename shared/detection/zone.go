@@ -8,7 +8,6 @@ package detection
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -107,9 +106,9 @@ func (z *Zone) Prompt() bool { return z.pending.waiting() }
 // Unflushed reports whether anything applied is not yet written.
 func (z *Zone) Unflushed() bool { return len(z.unflushed) > 0 || !z.pending.empty() }
 
-// Flushed is what one Flush wrote: the backlog rows whose changes it wrote
-// (with growth, or but growth) and the meetings they started, queued to be
-// announced.
+// Flushed is what one Flush or Checkpoint wrote: the backlog rows whose
+// changes it wrote (with growth, or but growth) and the meetings they
+// started, queued to be announced.
 type Flushed struct {
 	Rows   []postgres.BacklogRow
 	Starts []detect.Start
@@ -119,16 +118,27 @@ type Flushed struct {
 // (those that may not wait: see Prompt), and queues the announcements of
 // the meetings that started, in one transaction.
 func (z *Zone) Flush(ctx context.Context, growth bool) (Flushed, error) {
-	upserted, grown, removed := z.pending.changes(growth)
-	if len(upserted) > 0 || len(grown) > 0 || len(removed) > 0 || len(z.starts) > 0 {
-		if err := z.lease.WriteMeetings(ctx, upserted, grown, removed, z.starts); err != nil {
+	c := z.changes(growth)
+	if len(c.Upserted) > 0 || len(c.Grown) > 0 || len(c.Removed) > 0 || len(c.Starts) > 0 {
+		if err := z.lease.WriteMeetings(ctx, c); err != nil {
 			return Flushed{}, err
 		}
 	}
-	z.pending.written(upserted, grown, removed)
+	return z.written(c), nil
+}
+
+// changes are the changes waiting, with growth or without, and the starts.
+func (z *Zone) changes(growth bool) postgres.MeetingChanges {
+	upserted, grown, removed := z.pending.changes(growth)
+	return postgres.MeetingChanges{Upserted: upserted, Grown: grown, Removed: removed, Starts: z.starts}
+}
+
+// written takes c, once written, out of what waits.
+func (z *Zone) written(c postgres.MeetingChanges) Flushed {
+	z.pending.written(c.Upserted, c.Grown, c.Removed)
 	f := Flushed{Rows: z.unflushed, Starts: z.starts}
 	z.unflushed, z.starts = nil, nil
-	return f, nil
+	return f
 }
 
 // Applied is the number of backlog rows applied since the last checkpoint.
@@ -140,21 +150,20 @@ func (z *Zone) CheckpointDue() bool {
 	return len(z.applied) >= MaxApplied || z.reports >= MaxAppliedReports
 }
 
-// Checkpoint saves the detector and deletes the rows it applied, once what
-// they changed is written.
-func (z *Zone) Checkpoint(ctx context.Context) error {
-	if z.Unflushed() {
-		return errors.New("checkpoint: changes are not written yet")
-	}
+// Checkpoint writes every change waiting, growth included, saves the
+// detector and deletes the rows it applied, in one transaction: what it
+// writes needs nothing kept to undo.
+func (z *Zone) Checkpoint(ctx context.Context) (Flushed, error) {
 	state, err := z.d.MarshalBinary()
 	if err != nil {
-		return fmt.Errorf("checkpoint zone %d: %w", z.lease.Zone(), err)
+		return Flushed{}, fmt.Errorf("checkpoint zone %d: %w", z.lease.Zone(), err)
 	}
-	if err := z.lease.Checkpoint(ctx, state, z.applied); err != nil {
-		return err
+	c := z.changes(true)
+	if err := z.lease.Checkpoint(ctx, c, state, z.applied); err != nil {
+		return Flushed{}, err
 	}
 	z.applied, z.reports = nil, 0
-	return nil
+	return z.written(c), nil
 }
 
 // Publish records how current the zone is for the detection route, and
@@ -193,10 +202,7 @@ func (z *Zone) Drain(ctx context.Context, now time.Time) error {
 			return nil
 		}
 		if n == 0 || z.CheckpointDue() {
-			if _, err := z.Flush(ctx, true); err != nil {
-				return err
-			}
-			if err := z.Checkpoint(ctx); err != nil {
+			if _, err := z.Checkpoint(ctx); err != nil {
 				return err
 			}
 		}

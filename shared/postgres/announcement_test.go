@@ -80,7 +80,7 @@ func TestAnnounce(t *testing.T) {
 	kept, dropped := pair(ann.ID, bob.ID, clock(10, 0), clock(10, 5), false), pair(ann.ID, cyd.ID, clock(10, 2), clock(10, 5), false)
 	starts := []detect.Start{start(t, db, kept), start(t, db, dropped)}
 	for range 2 {
-		if err := lease.WriteMeetings(ctx, []detect.Meeting{kept, dropped}, nil, nil, starts); err != nil {
+		if err := lease.WriteMeetings(ctx, postgres.MeetingChanges{Upserted: []detect.Meeting{kept, dropped}, Starts: starts}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -104,7 +104,7 @@ func TestAnnounce(t *testing.T) {
 
 	// Cyd's meeting goes (merged into an earlier one of the pair, say)
 	// before its start is sent.
-	if err := lease.WriteMeetings(ctx, nil, nil, []detect.Removed{{Key: dropped.Key}}, nil); err != nil {
+	if err := lease.WriteMeetings(ctx, postgres.MeetingChanges{Removed: []detect.Removed{{Key: dropped.Key}}}); err != nil {
 		t.Fatal(err)
 	}
 	sink := &accept{sent: map[string]int{}}
@@ -129,7 +129,7 @@ func TestAnnounce(t *testing.T) {
 
 	// Found again by an owner that restarted from an earlier checkpoint:
 	// the same event once more.
-	if err := lease.WriteMeetings(ctx, []detect.Meeting{kept}, nil, nil, starts[:1]); err != nil {
+	if err := lease.WriteMeetings(ctx, postgres.MeetingChanges{Upserted: []detect.Meeting{kept}, Starts: starts[:1]}); err != nil {
 		t.Fatal(err)
 	}
 	if did := mustAnnounce(t, db, sink.send); did.Sent != 1 || sink.sent[want.ID] != 2 {
@@ -153,7 +153,7 @@ func TestAnnouncersShareTheOutbox(t *testing.T) {
 			meetings, starts = append(meetings, m), append(starts, start(t, db, m))
 		}
 	}
-	if err := mustClaim(t, db, 0).WriteMeetings(ctx, meetings, nil, nil, starts); err != nil {
+	if err := mustClaim(t, db, 0).WriteMeetings(ctx, postgres.MeetingChanges{Upserted: meetings, Starts: starts}); err != nil {
 		t.Fatal(err)
 	}
 	sink := &accept{sent: map[string]int{}}

@@ -170,9 +170,18 @@ func (h history) Meetings(ctx context.Context, person int64, from, to time.Time)
 	return meetings, nil
 }
 
-// WriteMeetings stores the detector's changes in one transaction: each
-// meeting upserted by its key (pair and start); each grown one, which this
-// lease wrote open and which only grew since (later last seen, more time
+// MeetingChanges are what a zone's owner writes of the detector's changes
+// at a time: meetings upserted by key; meetings it wrote open that only grew
+// since; meetings removed; and the starts to announce.
+type MeetingChanges struct {
+	Upserted, Grown []detect.Meeting
+	Removed         []detect.Removed
+	Starts          []detect.Start
+}
+
+// WriteMeetings stores the changes in one transaction: each meeting
+// upserted by its key (pair and start); each grown one, which this lease
+// wrote open and which only grew since (later last seen, more time
 // together, closer, its centroid moved), updated in place if its row is
 // still there and open (a person deleted meanwhile took it along); then
 // each removed one made a tombstone pointing to the meeting it became part
@@ -187,21 +196,25 @@ func (h history) Meetings(ctx context.Context, person int64, from, to time.Time)
 // kept (detect_undo), for Undo. The meetings of starts that are stored are
 // queued to be announced, in the same transaction, each event once while it
 // waits (Announce).
-func (z *ZoneLease) WriteMeetings(ctx context.Context, upserted, grown []detect.Meeting, removed []detect.Removed, starts []detect.Start) error {
+func (z *ZoneLease) WriteMeetings(ctx context.Context, c MeetingChanges) error {
 	// A meeting's row is kept once, at its first change since the
 	// checkpoint: later changes would keep nothing more.
 	var keep []detect.Key
-	for _, m := range slices.Concat(upserted, grown) {
+	for _, m := range slices.Concat(c.Upserted, c.Grown) {
 		if !z.kept[m.Key] {
 			keep = append(keep, m.Key)
 		}
 	}
-	for _, r := range removed {
+	for _, r := range c.Removed {
 		if !z.kept[r.Key] {
 			keep = append(keep, r.Key)
 		}
 	}
-	if err := writeMeetings(ctx, z.conn, &z.zone, keep, upserted, grown, removed, starts); err != nil {
+	var batch pgx.Batch
+	batch.Queue(`BEGIN`)
+	queueMeetings(&batch, &z.zone, keep, c)
+	batch.Queue(`COMMIT`)
+	if err := sendTx(ctx, z.conn, &batch, "write meetings"); err != nil {
 		return err
 	}
 	for _, k := range keep {
@@ -219,14 +232,16 @@ func (db *DB) WriteMeetings(ctx context.Context, upserted []detect.Meeting, remo
 		return wrap("write meetings", err)
 	}
 	defer conn.Release()
-	return writeMeetings(ctx, conn.Conn(), nil, nil, upserted, nil, removed, nil)
-}
-
-// writeMeetings writes the changes, with a zone the rows of keep as they
-// are first (keepSQL).
-func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, keep []detect.Key, upserted, grown []detect.Meeting, removed []detect.Removed, begun []detect.Start) error {
 	var batch pgx.Batch
 	batch.Queue(`BEGIN`)
+	queueMeetings(&batch, nil, nil, MeetingChanges{Upserted: upserted, Removed: removed})
+	batch.Queue(`COMMIT`)
+	return sendTx(ctx, conn.Conn(), &batch, "write meetings")
+}
+
+// queueMeetings queues the statements that write c, with a zone the rows of
+// keep as they are first (keepSQL) and the rows it inserts as inserted.
+func queueMeetings(batch *pgx.Batch, zone *int, keep []detect.Key, c MeetingChanges) {
 	// Statements of at most writeChunk meetings, none near the statement
 	// timeout however many changed.
 	for chunk := range slices.Chunk(keep, writeChunk) {
@@ -237,13 +252,13 @@ func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, keep []detect
 		}
 		batch.Queue(keepSQL, *zone, as, bs, starts)
 	}
-	for chunk := range slices.Chunk(upserted, writeChunk) {
+	for chunk := range slices.Chunk(c.Upserted, writeChunk) {
 		batch.Queue(upsertSQL, append(meetingArrays(chunk), MeetingChannel, zone)...)
 	}
-	for chunk := range slices.Chunk(grown, writeChunk) {
+	for chunk := range slices.Chunk(c.Grown, writeChunk) {
 		batch.Queue(growSQL, meetingArrays(chunk)...)
 	}
-	for chunk := range slices.Chunk(removed, writeChunk) {
+	for chunk := range slices.Chunk(c.Removed, writeChunk) {
 		n := len(chunk)
 		as, bs, starts, intos := make([]int64, n), make([]int64, n), make([]time.Time, n), make([]*time.Time, n)
 		for i, r := range chunk {
@@ -254,13 +269,17 @@ func writeMeetings(ctx context.Context, conn *pgx.Conn, zone *int, keep []detect
 		}
 		batch.Queue(removeSQL, as, bs, starts, intos, MeetingChannel)
 	}
-	for chunk := range slices.Chunk(begun, writeChunk) {
-		queueStarts(&batch, chunk)
+	for chunk := range slices.Chunk(c.Starts, writeChunk) {
+		queueStarts(batch, chunk)
 	}
-	batch.Queue(`COMMIT`)
-	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
-		conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`) // after a failed statement; nothing if the connection is gone
-		return wrap("write meetings", err)
+}
+
+// sendTx runs a batch that is one transaction (BEGIN … COMMIT), and rolls
+// it back after a failed statement.
+func sendTx(ctx context.Context, conn *pgx.Conn, batch *pgx.Batch, what string) error {
+	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+		conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`) // nothing if the connection is gone
+		return wrap(what, err)
 	}
 	return nil
 }
@@ -423,29 +442,32 @@ func (z *ZoneLease) Undo(ctx context.Context) error {
 		SELECT count(pg_notify($2, p::text))
 		FROM (SELECT person_a FROM changed UNION SELECT person_b FROM changed) c(p)`, z.zone, MeetingChannel)
 	batch.Queue(`COMMIT`)
-	if err := z.conn.SendBatch(ctx, &batch).Close(); err != nil {
-		z.conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
-		return wrap("undo meetings", err)
+	if err := sendTx(ctx, z.conn, &batch, "undo meetings"); err != nil {
+		return err
 	}
 	clear(z.kept)
 	return nil
 }
 
-// Checkpoint saves state as the zone's detector and deletes the backlog
-// rows applied to it, and what was kept to undo, in one transaction: after
-// a crash, the detector is this state plus the rows left.
-func (z *ZoneLease) Checkpoint(ctx context.Context, state []byte, applied []int64) error {
+// Checkpoint writes the last changes, saves state as the zone's detector
+// (every change applied in it, c included), and deletes the backlog rows
+// applied to it and what was kept to undo, in one transaction: after a
+// crash, the meetings are as this state saw them, or as the checkpoint
+// before saw them once undone, and the detector is that state plus the
+// rows left. So c's rows are not kept to undo: were the transaction lost,
+// so would they be.
+func (z *ZoneLease) Checkpoint(ctx context.Context, c MeetingChanges, state []byte, applied []int64) error {
 	var batch pgx.Batch
 	batch.Queue(`BEGIN`)
+	queueMeetings(&batch, nil, nil, c)
 	batch.Queue(`
 		INSERT INTO detect_state (zone, state, saved) VALUES ($1, $2, now())
 		ON CONFLICT (zone) DO UPDATE SET state = excluded.state, saved = excluded.saved`, z.zone, state)
 	batch.Queue(`DELETE FROM detect_backlog WHERE zone = $1 AND id = ANY($2)`, z.zone, applied)
 	batch.Queue(`DELETE FROM detect_undo WHERE zone = $1`, z.zone)
 	batch.Queue(`COMMIT`)
-	if err := z.conn.SendBatch(ctx, &batch).Close(); err != nil {
-		z.conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
-		return wrap("checkpoint detection", err)
+	if err := sendTx(ctx, z.conn, &batch, "checkpoint detection"); err != nil {
+		return err
 	}
 	clear(z.kept)
 	return nil

@@ -99,7 +99,7 @@ func TestBacklog(t *testing.T) {
 	}
 
 	// A checkpoint keeps the state and deletes the rows applied.
-	if err := zero.Checkpoint(ctx, []byte("state"), rowIDs); err != nil {
+	if err := zero.Checkpoint(ctx, postgres.MeetingChanges{}, []byte("state"), rowIDs); err != nil {
 		t.Fatal(err)
 	}
 	if rows, err := zero.Backlog(ctx, nil, 100); err != nil || len(rows) != 0 {
@@ -123,7 +123,7 @@ func TestClaimZone(t *testing.T) {
 		t.Fatalf("a second claim of zone 3 = %v, %v; want nil", other, err)
 	}
 	lease.Close()
-	if err := lease.Checkpoint(ctx, []byte("late"), nil); err == nil {
+	if err := lease.Checkpoint(ctx, postgres.MeetingChanges{}, []byte("late"), nil); err == nil {
 		t.Error("a lease given up still writes")
 	}
 	mustClaim(t, db, 3)
@@ -174,7 +174,7 @@ func TestWriteMeetingsDatabaseAway(t *testing.T) {
 	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
 		t.Fatal(err)
 	}
-	err := lease.WriteMeetings(ctx, []detect.Meeting{pair(ann, bob, clock(10, 0), clock(10, 5), false)}, nil, nil, nil)
+	err := lease.WriteMeetings(ctx, postgres.MeetingChanges{Upserted: []detect.Meeting{pair(ann, bob, clock(10, 0), clock(10, 5), false)}})
 	if udaconnect.ErrorCode(err) != udaconnect.EUNAVAILABLE {
 		t.Errorf("WriteMeetings on a lost connection = %v; want EUNAVAILABLE", err)
 	}
@@ -193,10 +193,10 @@ func TestWriteGrownMeetings(t *testing.T) {
 	ann, bob, cyd := mustCreatePerson(t, db, "Ann", "Grows").ID, mustCreatePerson(t, db, "Bob", "Grows").ID, mustCreatePerson(t, db, "Cyd", "Goes").ID
 	lease := mustClaim(t, db, 0)
 	open, gone := pair(ann, bob, clock(10, 0), clock(10, 5), false), pair(ann, cyd, clock(10, 0), clock(10, 5), false)
-	if err := lease.WriteMeetings(ctx, []detect.Meeting{open, gone}, nil, nil, nil); err != nil {
+	if err := lease.WriteMeetings(ctx, postgres.MeetingChanges{Upserted: []detect.Meeting{open, gone}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := lease.Checkpoint(ctx, []byte("state"), nil); err != nil {
+	if err := lease.Checkpoint(ctx, postgres.MeetingChanges{}, []byte("state"), nil); err != nil {
 		t.Fatal(err)
 	}
 	was, err := db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: bob, Limit: 10})
@@ -215,7 +215,7 @@ func TestWriteGrownMeetings(t *testing.T) {
 
 	grown := pair(ann, bob, clock(10, 0), clock(10, 20), false)
 	grown.Together, grown.ClosestM, grown.Lat = 12*time.Minute, 0.5, north(1)
-	if err := lease.WriteMeetings(ctx, nil, []detect.Meeting{grown}, nil, nil); err != nil {
+	if err := lease.WriteMeetings(ctx, postgres.MeetingChanges{Grown: []detect.Meeting{grown}}); err != nil {
 		t.Fatal(err)
 	}
 	ms, err := db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: bob, Limit: 10})
@@ -227,7 +227,7 @@ func TestWriteGrownMeetings(t *testing.T) {
 		t.Errorf("changes after the meeting grew = %+v; want none", ms)
 	}
 	xmin, _ := row(grown)
-	if err := lease.WriteMeetings(ctx, nil, []detect.Meeting{grown}, nil, nil); err != nil {
+	if err := lease.WriteMeetings(ctx, postgres.MeetingChanges{Grown: []detect.Meeting{grown}}); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := row(grown); again != xmin {
@@ -240,7 +240,7 @@ func TestWriteGrownMeetings(t *testing.T) {
 		t.Fatal(err)
 	}
 	late := pair(ann, cyd, clock(10, 0), clock(10, 9), false)
-	if err := lease.WriteMeetings(ctx, nil, []detect.Meeting{late}, nil, nil); err != nil {
+	if err := lease.WriteMeetings(ctx, postgres.MeetingChanges{Grown: []detect.Meeting{late}}); err != nil {
 		t.Fatalf("growth of a meeting whose person was deleted = %v; want nothing done", err)
 	}
 	if _, found := row(late); found {
@@ -264,7 +264,7 @@ func TestSnapshotCompressed(t *testing.T) {
 	db, admin := mustOpenAdmin(t)
 	lease := mustClaim(t, db, 0)
 	state := slices.Repeat([]byte("a pair's checkpoints and its meeting "), 100_000) // 3.7 MB
-	if err := lease.Checkpoint(ctx, state, nil); err != nil {
+	if err := lease.Checkpoint(ctx, postgres.MeetingChanges{}, state, nil); err != nil {
 		t.Fatal(err)
 	}
 	if back, err := lease.State(ctx); err != nil || !slices.Equal(back, state) {
@@ -277,5 +277,56 @@ func TestSnapshotCompressed(t *testing.T) {
 	}
 	if method != "lz4" || stored >= len(state)/10 {
 		t.Errorf("snapshot stored with %q in %d bytes; want lz4, in less than a tenth of %d", method, stored, len(state))
+	}
+}
+
+// A checkpoint writes the changes given with it in its own transaction,
+// keeping nothing to undo: Undo afterwards leaves them as written, as it
+// does the rows written before that the checkpoint made final.
+func TestCheckpointWritesWhatWaits(t *testing.T) {
+	db, admin := mustOpenAdmin(t)
+	ctx := context.Background()
+	ann, bob := mustCreatePerson(t, db, "Ann", "Waits").ID, mustCreatePerson(t, db, "Bob", "Waits").ID
+	lease := mustClaim(t, db, 0)
+	undo := func() int {
+		t.Helper()
+		var n int
+		if err := admin.QueryRow(ctx, `SELECT count(*) FROM detect_undo WHERE zone = 0`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	lastSeen := func() time.Time {
+		t.Helper()
+		ms, err := db.FindMeetings(ctx, udaconnect.MeetingQuery{PersonID: bob, Limit: 10})
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("Bob's meetings = %+v, %v; want one", ms, err)
+		}
+		return ms[0].LastSeen
+	}
+
+	if err := lease.Checkpoint(ctx, postgres.MeetingChanges{Upserted: []detect.Meeting{pair(ann, bob, clock(10, 0), clock(10, 5), false)}}, []byte("one"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastSeen(); !got.Equal(clock(10, 5)) || undo() != 0 {
+		t.Fatalf("after the first checkpoint: last seen %s, %d rows kept to undo; want 10:05 and none", got, undo())
+	}
+	if err := lease.WriteMeetings(ctx, postgres.MeetingChanges{Grown: []detect.Meeting{pair(ann, bob, clock(10, 0), clock(10, 10), false)}}); err != nil {
+		t.Fatal(err)
+	}
+	if undo() != 1 {
+		t.Fatalf("%d rows kept to undo after a write between checkpoints; want 1", undo())
+	}
+	if err := lease.Checkpoint(ctx, postgres.MeetingChanges{Grown: []detect.Meeting{pair(ann, bob, clock(10, 0), clock(10, 15), false)}}, []byte("two"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastSeen(); !got.Equal(clock(10, 15)) || undo() != 0 {
+		t.Fatalf("after the second checkpoint: last seen %s, %d rows kept to undo; want 10:15 and none", got, undo())
+	}
+	if err := lease.Undo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if state, err := lease.State(ctx); err != nil || string(state) != "two" || !lastSeen().Equal(clock(10, 15)) {
+		t.Errorf("after Undo: state %q, %v, last seen %s; want the second checkpoint's, 10:15", state, err, lastSeen())
 	}
 }

@@ -31,7 +31,7 @@ type CrowdResult struct {
 	DetectedPerSecond float64 `json:"detected_per_second"`
 	DetectorCPUUS     float64 `json:"detector_cpu_us"` // CPU of the detecting process per report
 	PostgresCPUUS     float64 `json:"postgres_cpu_us"` // PostgreSQL's CPU per report while detecting
-	Meetings          int     `json:"meetings"` // those that started in the reports measured
+	Meetings          int     `json:"meetings"`        // those that started in the reports measured
 }
 
 // CrowdResults are the crowd scenarios: detection alone in each hall, and
