@@ -203,20 +203,24 @@ func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 			return err
 		}
 		dirty = dirty || n > 0
-		growth := time.Since(flushed) >= r.cfg.flush
-		switch {
-		case zone.Applied() > 0 && (time.Since(checkpointed) >= r.cfg.checkpoint || zone.CheckpointDue()):
-			if err := r.wrote(zone.Checkpoint(ctx)); err != nil {
-				return err
-			}
-			flushed, checkpointed = time.Now(), time.Now()
-		case zone.Unflushed() && (growth || zone.Prompt() || n == 0):
+		checkpoint := zone.Applied() > 0 && (time.Since(checkpointed) >= r.cfg.checkpoint || zone.CheckpointDue())
+		// The growth due waits for a checkpoint due, which writes it with
+		// nothing kept to undo; the changes that may not wait do not wait
+		// for the snapshot.
+		growth := time.Since(flushed) >= r.cfg.flush && !checkpoint
+		if zone.Unflushed() && (growth || zone.Prompt() || n == 0 && !checkpoint) {
 			if err := r.wrote(zone.Flush(ctx, growth)); err != nil {
 				return err
 			}
 			if growth {
 				flushed = time.Now()
 			}
+		}
+		if checkpoint {
+			if err := r.wrote(zone.Checkpoint(ctx)); err != nil {
+				return err
+			}
+			flushed, checkpointed = time.Now(), time.Now()
 		}
 		if dirty && (n == 0 || time.Since(published) >= time.Second) {
 			backlog, _, err := zone.Publish(ctx)
