@@ -69,7 +69,7 @@ type Announced struct {
 // send, which says which the sink accepted and how long the sink asked to
 // be left alone. It deletes the announcements accepted and those whose
 // meeting is gone (merged into an earlier one of the pair, or its start
-// moved, or a person deleted); the others are due again after a pause that
+// moved, or a person deleted, whose announcements wait for this); the others are due again after a pause that
 // doubles with each refusal (1 s to 5 minutes), and at least wait.
 func (db *DB) Announce(ctx context.Context, limit int, send func(context.Context, []Announcement) (accepted []bool, wait time.Duration)) (Announced, error) {
 	var did Announced
@@ -79,13 +79,14 @@ func (db *DB) Announce(ctx context.Context, limit int, send func(context.Context
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	rows, _ := tx.Query(ctx, `
-		SELECT s.id, m.id IS NOT NULL AND l.id IS NOT NULL AND n.id IS NOT NULL, s.distance,
-			p.id, p.first_name, p.last_name, p.company_name, o.id, o.first_name, o.last_name, o.company_name,
+		SELECT s.id, m.id IS NOT NULL AND p.id IS NOT NULL AND o.id IS NOT NULL AND l.id IS NOT NULL AND n.id IS NOT NULL, s.distance,
+			coalesce(p.id, 0), coalesce(p.first_name, ''), coalesce(p.last_name, ''), coalesce(p.company_name, ''),
+			coalesce(o.id, 0), coalesce(o.first_name, ''), coalesce(o.last_name, ''), coalesce(o.company_name, ''),
 			l.id, l.person_id, l.creation_time, ST_Y(l.coordinate::geometry), ST_X(l.coordinate::geometry),
 			n.id, n.person_id, n.creation_time, ST_Y(n.coordinate::geometry), ST_X(n.coordinate::geometry)
 		FROM (SELECT * FROM announcement WHERE due <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) s
-		JOIN LATERAL (SELECT * FROM person p WHERE p.id = s.person_id LIMIT 1) p ON true
-		JOIN LATERAL (SELECT * FROM person o WHERE o.id = s.other_id LIMIT 1) o ON true
+		LEFT JOIN LATERAL (SELECT * FROM person p WHERE p.id = s.person_id LIMIT 1) p ON true
+		LEFT JOIN LATERAL (SELECT * FROM person o WHERE o.id = s.other_id LIMIT 1) o ON true
 		LEFT JOIN LATERAL (SELECT * FROM location l WHERE l.id = s.location_id LIMIT 1) l ON true
 		LEFT JOIN LATERAL (SELECT * FROM location n WHERE n.id = s.near_id LIMIT 1) n ON true
 		LEFT JOIN LATERAL (`+storedMeeting+`) m ON true

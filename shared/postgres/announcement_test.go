@@ -185,3 +185,33 @@ func TestAnnouncersShareTheOutbox(t *testing.T) {
 		}
 	}
 }
+
+// The start of a meeting with a person deleted before it was sent goes
+// with the person: nothing is sent, and nothing of theirs waits. One whose
+// person's row vanished otherwise is dropped at the next round.
+func TestAnnounceAfterPersonDeleted(t *testing.T) {
+	db, admin := mustOpenAdmin(t)
+	ctx := context.Background()
+	ann, dan, eve := mustCreatePerson(t, db, "Ann", "Stays"), mustCreatePerson(t, db, "Dan", "Deleted"), mustCreatePerson(t, db, "Eve", "Vanished")
+	withDan, withEve := pair(ann.ID, dan.ID, clock(10, 0), clock(10, 5), false), pair(ann.ID, eve.ID, clock(10, 1), clock(10, 5), false)
+	c := postgres.MeetingChanges{Upserted: []detect.Meeting{withDan, withEve}, Starts: []detect.Start{start(t, db, withDan), start(t, db, withEve)}}
+	if err := mustClaim(t, db, 0).WriteMeetings(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeletePerson(ctx, dan.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := waiting(t, db); n != 1 {
+		t.Fatalf("%d announcements waiting after Dan was deleted; want Eve's alone", n)
+	}
+	if _, err := admin.Exec(ctx, `DELETE FROM person WHERE id = $1`, eve.ID); err != nil {
+		t.Fatal(err)
+	}
+	sink := &accept{sent: map[string]int{}}
+	if did := mustAnnounce(t, db, sink.send); did.Sent != 0 || did.Dropped != 1 || len(sink.sent) != 0 {
+		t.Errorf("announced: %+v, sent %v; want Eve's dropped, nothing sent", did, sink.sent)
+	}
+	if n := waiting(t, db); n != 0 {
+		t.Errorf("%d announcements waiting after the round; want none", n)
+	}
+}

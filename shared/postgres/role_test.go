@@ -84,6 +84,9 @@ func TestRoles(t *testing.T) {
 		{postgres.RoleConnections, `SELECT id FROM announcement FOR UPDATE SKIP LOCKED`, allowed},
 		{postgres.RoleConnections, `DELETE FROM announcement`, allowed},
 		{postgres.RoleLocations, `SELECT count(*) FROM announcement`, refused},
+		{postgres.RolePersons, `DELETE FROM announcement WHERE person_id = -1 OR other_id = -1`, allowed}, // a person deleted
+		{postgres.RolePersons, `SELECT distance FROM announcement`, refused},
+		{postgres.RolePersons, `UPDATE announcement SET due = now()`, refused},
 		{postgres.RolePersons, `SELECT count(*) FROM detect_backlog`, refused},
 		{postgres.RoleDeadLetters, `SELECT count(*) FROM detect_state`, refused},
 		{postgres.RolePersons, `CREATE TABLE mine (id int)`, refused},
