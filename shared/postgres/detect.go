@@ -52,10 +52,19 @@ func (db *DB) ClaimZone(ctx context.Context, zone int) (*ZoneLease, error) {
 // Zone is the number of the zone leased.
 func (z *ZoneLease) Zone() int { return z.zone }
 
-// Close gives the zone up.
+// Close gives the zone up: it unlocks the zone before it closes the
+// connection, so that another process may claim it at once (a server
+// releases a closed connection's locks only as its backend exits). A
+// connection already lost holds nothing.
 func (z *ZoneLease) Close() {
-	z.conn.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	z.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, zoneLock+z.zone)
+	z.conn.Close(ctx)
 }
+
+// closeTimeout bounds the unlock and the goodbye of ZoneLease.Close.
+const closeTimeout = 5 * time.Second
 
 // State returns the zone's detector as its last checkpoint saved it, nil
 // before the first.
