@@ -33,7 +33,10 @@ export function usePeople(query: string) {
 export function People({ selectedID, onSelect }: Props) {
   const [query, setQuery] = useState('');
   const people = usePeople(query);
-  const data = useKept(people.data);
+  // The list shown is the last answer, with the search it answers: while
+  // another loads, the count still speaks of the list on screen.
+  const shown = useKept(people.isPlaceholderData ? undefined : people.data && { data: people.data, query: query.trim() });
+  const data = shown?.data;
   const all: Person[] = useMemo(() => data?.pages.flatMap((p) => p.items) ?? [], [data]);
   const scroller = useRef<HTMLDivElement>(null);
   const rows = useVirtualizer({ count: all.length, getScrollElement: () => scroller.current, estimateSize: () => RowHeight, overscan: 4 });
@@ -70,13 +73,13 @@ export function People({ selectedID, onSelect }: Props) {
           </button>
         </div>
       )}
-      {data && (
+      {shown && (
         <>
           <p className="count" role="status">
-            {query.trim() ? `${count} found` : count}
+            {shown.query ? `${count} found` : count}
           </p>
-          {all.length === 0 && !query.trim() && <p className="state empty">No one is registered yet.</p>}
-          {all.length === 0 && query.trim() && <p className="state empty">No one matches “{query.trim()}”.</p>}
+          {all.length === 0 && !shown.query && <p className="state empty">No one is registered yet.</p>}
+          {all.length === 0 && shown.query && <p className="state empty">No one matches “{shown.query}”.</p>}
           <div ref={scroller} className={`person-scroll${stale ? ' stale' : ''}`} aria-busy={people.isFetching || undefined}>
             <ul className="person-list" style={{ height: rows.getTotalSize() }} aria-label="People">
               {items.map((row) => {
