@@ -66,3 +66,12 @@ func (db *DB) StatementTimeouts(ctx context.Context) (writes, reads string, err 
 	err = db.reads.QueryRow(ctx, "SHOW statement_timeout").Scan(&reads)
 	return writes, reads, err
 }
+
+// ExplainPersons runs FindPersons' query for q under EXPLAIN ANALYZE and
+// returns the plan.
+func (db *DB) ExplainPersons(ctx context.Context, q udaconnect.PersonQuery) (string, error) {
+	sql, args := personsQuery(q)
+	rows, _ := db.reads.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF) "+sql, args...)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return strings.Join(lines, "\n"), err
+}

@@ -105,6 +105,8 @@ func TestFindPersonsSearchedAndPaged(t *testing.T) {
 		{[]string{"y_P"}, []string{"Alan Turing"}},
 		{[]string{"_"}, []string{"Alan Turing"}},
 		{[]string{"Ada", "Hopper"}, nil},
+		{[]string{"aLove"}, nil},        // a word is in one of the three,
+		{[]string{"ceAnalytical"}, nil}, // not across two
 	} {
 		// (The order of names is the database's collation's: sorted here.)
 		got := names(udaconnect.PersonQuery{Words: tt.words, Limit: 10})

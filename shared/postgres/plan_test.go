@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,5 +43,50 @@ func TestConnectionPlanUsesSpatialIndex(t *testing.T) {
 			t.Errorf("window %v: FindConnections = %d, %v; want the attendee to have met people", window, len(conns), err)
 		}
 		t.Logf("window %v: %d connections; plan:\n%s", window, len(conns), plan)
+	}
+}
+
+// A search of 10,000 people reads a common word's people in name order,
+// only as far as the page, and finds a rare word's through its trigrams,
+// not by reading everyone; a later page starts at its cursor in the index.
+func TestPersonSearchPlans(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stores 10,000 people")
+	}
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	c := conference.Default
+	c.Attendees = 10_000
+	for i, p := range c.Persons() {
+		if _, err := db.CreatePerson(ctx, p, "plan", fmt.Sprint(i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Analyze(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		q     udaconnect.PersonQuery
+		want  int // people found
+		index string
+	}{
+		{"everyone", udaconnect.PersonQuery{Limit: 100}, 100, "Index Scan using person_name_idx"},
+		{"a common word", udaconnect.PersonQuery{Words: []string{"A"}, Limit: 100}, 100, "Index Scan using person_name_idx"},
+		{"a later page", udaconnect.PersonQuery{Words: []string{"a"}, Limit: 100, After: udaconnect.PersonCursor{LastName: "Hopper 4000", FirstName: "Ada", ID: 1}}, 100, "Index Cond: (ROW(last_name, first_name, id) > ROW("},
+		{"rare words", udaconnect.PersonQuery{Words: []string{"99", "zUSe"}, Limit: 100}, 8, "Bitmap Index Scan on person_search_idx"},
+		{"no one", udaconnect.PersonQuery{Words: []string{"lovelace"}, Limit: 100}, 0, "Bitmap Index Scan on person_search_idx"},
+	} {
+		plan, err := db.ExplainPersons(ctx, tt.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, tt.index) || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("%s: the plan is not through %q:\n%s", tt.name, tt.index, plan)
+		}
+		persons, err := db.FindPersons(ctx, tt.q)
+		if err != nil || len(persons) != tt.want {
+			t.Errorf("%s: FindPersons = %d people, %v; want %d", tt.name, len(persons), err, tt.want)
+		}
 	}
 }

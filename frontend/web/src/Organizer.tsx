@@ -32,7 +32,6 @@ export function usePerson(id: number | null) {
 // /persons/{id}. A person just registered is selected, with their sign-in
 // link above their page.
 export function Organizer() {
-  const [query, setQuery] = useState('');
   const [issued, setIssued] = useState<{ id: number; name: string; link: string } | null>(null);
   const match = useMatch('/persons/:id');
   const selectedID = match && /^\d+$/.test(match.params.id ?? '') ? Number(match.params.id) : null;
@@ -72,7 +71,7 @@ export function Organizer() {
             <summary>Register a person</summary>
             <PersonForm onCreated={created} />
           </details>
-          <People query={query} onQuery={setQuery} selectedID={selectedID} onSelect={select} />
+          <People selectedID={selectedID} onSelect={select} />
         </div>
         <div className="panel main" id="connections" ref={connections} tabIndex={-1}>
           <Suspense fallback={<Loading />}>

@@ -21,6 +21,23 @@ describe('the people list', () => {
     expect(calls.filter((c) => c.url.pathname === '/api/persons').map((c) => c.url.search)).toEqual(['?limit=100', '?limit=100&after=x']);
   });
 
+  it('while a search loads, speaks of the list on screen, dimmed, not of the search', async () => {
+    let answer: (r: Response) => void = () => {};
+    serve({
+      ...signedIn(),
+      'GET /api/persons': (url) => (url.searchParams.get('q') ? new Promise((resolve) => (answer = resolve)) : json(200, people)),
+    });
+    const user = userEvent.setup();
+    render(<App />);
+    await screen.findByText('5 people');
+    await user.type(screen.getByLabelText('Search by name or company'), 'usda');
+    expect(document.querySelector('.person-scroll')).toHaveClass('stale');
+    expect(document.querySelector('.people .count')).toHaveTextContent(/^5 people$/);
+    answer(json(200, people.filter((p) => p.company_name.toLowerCase().includes('usda'))));
+    expect(await screen.findByText('1 person found')).toBeInTheDocument();
+    expect(document.querySelector('.person-scroll')).not.toHaveClass('stale');
+  });
+
   it('searches on the server, and keeps the last list, dimmed, when a search fails', async () => {
     const calls = serve({
       ...signedIn(),

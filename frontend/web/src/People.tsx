@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { personsPage, personsPath, type Person } from './api';
@@ -6,8 +6,6 @@ import { fullName, plural } from './format';
 import { errorMessage, useKept } from './load';
 
 interface Props {
-  query: string;
-  onQuery: (query: string) => void;
   selectedID: number | null;
   onSelect: (id: number) => void;
 }
@@ -30,9 +28,15 @@ export function usePeople(query: string) {
 // People is the list of people, searched on the server. Only the rows in
 // view are drawn, and the next page is read as the end comes into view;
 // while a new search loads, or when it failed, the last list stays, dimmed.
-export function People({ query, onQuery, selectedID, onSelect }: Props) {
+// The search is its own state: a keystroke draws the list again, not the
+// view around it.
+export function People({ selectedID, onSelect }: Props) {
+  const [query, setQuery] = useState('');
   const people = usePeople(query);
-  const data = useKept(people.data);
+  // The list shown is the last answer, with the search it answers: while
+  // another loads, the count still speaks of the list on screen.
+  const shown = useKept(people.isPlaceholderData ? undefined : people.data && { data: people.data, query: query.trim() });
+  const data = shown?.data;
   const all: Person[] = useMemo(() => data?.pages.flatMap((p) => p.items) ?? [], [data]);
   const scroller = useRef<HTMLDivElement>(null);
   const rows = useVirtualizer({ count: all.length, getScrollElement: () => scroller.current, estimateSize: () => RowHeight, overscan: 4 });
@@ -52,7 +56,7 @@ export function People({ query, onQuery, selectedID, onSelect }: Props) {
       <h2 id="people-heading">People</h2>
       <div className="field">
         <label htmlFor="people-search">Search by name or company</label>
-        <input id="people-search" type="search" value={query} onChange={(e) => onQuery(e.target.value)} autoComplete="off" />
+        <input id="people-search" type="search" value={query} onChange={(e) => setQuery(e.target.value)} autoComplete="off" />
       </div>
       {people.isPending && (
         <p className="state loading" role="status">
@@ -69,13 +73,13 @@ export function People({ query, onQuery, selectedID, onSelect }: Props) {
           </button>
         </div>
       )}
-      {data && (
+      {shown && (
         <>
           <p className="count" role="status">
-            {query.trim() ? `${count} found` : count}
+            {shown.query ? `${count} found` : count}
           </p>
-          {all.length === 0 && !query.trim() && <p className="state empty">No one is registered yet.</p>}
-          {all.length === 0 && query.trim() && <p className="state empty">No one matches “{query.trim()}”.</p>}
+          {all.length === 0 && !shown.query && <p className="state empty">No one is registered yet.</p>}
+          {all.length === 0 && shown.query && <p className="state empty">No one matches “{shown.query}”.</p>}
           <div ref={scroller} className={`person-scroll${stale ? ' stale' : ''}`} aria-busy={people.isFetching || undefined}>
             <ul className="person-list" style={{ height: rows.getTotalSize() }} aria-label="People">
               {items.map((row) => {
