@@ -26,6 +26,14 @@ func (db *DB) ExplainConnections(ctx context.Context, q udaconnect.ConnectionQue
 	return strings.Join(lines, "\n"), err
 }
 
+// ExplainDeleteAnnouncements returns the plan of deleting the announcements
+// of person id, without deleting them.
+func (db *DB) ExplainDeleteAnnouncements(ctx context.Context, id int64) (string, error) {
+	rows, _ := db.pool.Query(ctx, "EXPLAIN (COSTS OFF) "+deleteAnnouncementsSQL, id)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return strings.Join(lines, "\n"), err
+}
+
 // Analyze updates the planner's statistics.
 func (db *DB) Analyze(ctx context.Context) error {
 	_, err := db.pool.Exec(ctx, "ANALYZE")

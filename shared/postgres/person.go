@@ -151,6 +151,10 @@ func (db *DB) TokenGenerations(ctx context.Context) (map[string]int64, error) {
 	return gens, nil
 }
 
+// deleteAnnouncementsSQL deletes a person's ($1) announcements, through the
+// indexes of their two persons whatever the outbox holds.
+const deleteAnnouncementsSQL = `DELETE FROM announcement WHERE person_id = $1 OR other_id = $1`
+
 // DeletePerson deletes the person with the given ID with all their data
 // (their reports and meetings go with them, and the announcements of their
 // meetings are deleted alike) and keeps a tombstone of the ID, which
@@ -168,7 +172,7 @@ func (db *DB) DeletePerson(ctx context.Context, id int64) error {
 	if tag.RowsAffected() == 0 {
 		return udaconnect.Errorf(udaconnect.ENOTFOUND, "person %d not found", id)
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM announcement WHERE person_id = $1 OR other_id = $1`, id); err != nil {
+	if _, err := tx.Exec(ctx, deleteAnnouncementsSQL, id); err != nil {
 		return wrap("delete person", err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO deleted_person (id) VALUES ($1) ON CONFLICT DO NOTHING`, id); err != nil {

@@ -90,3 +90,26 @@ func TestPersonSearchPlans(t *testing.T) {
 		}
 	}
 }
+
+// Deleting a person deletes their announcements through the indexes of the
+// outbox's two persons, not by reading it whole: a sink away for a while
+// leaves many waiting.
+func TestDeleteAnnouncementsPlan(t *testing.T) {
+	db, admin := mustOpenAdmin(t)
+	ctx := context.Background()
+	if _, err := admin.Exec(ctx, `
+		INSERT INTO announcement (location_id, other_id, person_id, near_id, started, distance)
+		SELECT g, 1 + g % 5000, 1 + (g * 7) % 5000, g + 1, now(), 1 FROM generate_series(1, 100000) g`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Analyze(ctx); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := db.ExplainDeleteAnnouncements(ctx, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "announcement_person_idx") || !strings.Contains(plan, "announcement_other_idx") {
+		t.Errorf("the plan does not find the person's announcements through their indexes:\n%s", plan)
+	}
+}
