@@ -120,6 +120,44 @@ describe('registering a person', () => {
     expect(screen.queryByText(/token-/)).not.toBeInTheDocument();
   });
 
+  it('warns of the person just registered, though the search sent as she was registered was answered after it, without her', async () => {
+    let registered = people;
+    let answerSearch: (() => void) | undefined;
+    serve({
+      ...signedIn(),
+      'GET /api/persons': (url) => {
+        const found = registered;
+        if (!url.searchParams.has('q') || answerSearch) return json(200, found);
+        return new Promise((answer) => (answerSearch = () => answer(json(200, found)))); // the first search waits
+      },
+      'POST /api/persons': async (_, body) => {
+        registered = [...people, { ...(body as typeof people[0]), id: 42 }];
+        // The search's answer, from before her, arrives once the app has
+        // taken hers in, before it draws again.
+        let hops = Promise.resolve();
+        for (let i = 0; i < 100; i++) hops = hops.then(() => {});
+        void hops.then(() => answerSearch?.());
+        return json(201, { id: 42, ...(body as object), token: 'ada-token' });
+      },
+    });
+    const user = await renderApp();
+    const fill = async (first: string, last: string) => {
+      await user.type(field('First name'), first);
+      await user.type(field('Last name'), last);
+      await user.type(field('Company'), 'Analytical Engines');
+    };
+
+    await fill('Ada', 'Lovelace');
+    await user.click(screen.getByRole('button', { name: 'Register' })); // leaving Company searches
+    expect(await screen.findByText('Registered Ada Lovelace.')).toBeInTheDocument();
+
+    await fill('ada', 'LOVELACE');
+    await user.click(field('First name'));
+    expect(await screen.findByText(/^Likely already registered:/)).toHaveTextContent(
+      'Likely already registered: Ada Lovelace of Analytical Engines (number 42). Register only if this is someone else.',
+    );
+  });
+
   it('shows the server’s refusal under the field it names', async () => {
     serve({
       ...signedIn(),

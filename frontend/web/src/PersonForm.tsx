@@ -34,7 +34,9 @@ export function isDuplicate(p: Person, n: NewPerson): boolean {
 }
 
 // useDuplicates finds the people registered with the names and company of
-// n, through the people search, once all three are given.
+// n, through the people search, once all three are given. It asks again
+// each time: an answer kept from before a registration, even one that
+// arrived after it, would hide the person just registered.
 function useDuplicates(n: NewPerson): Person[] {
   const complete = fields.every((f) => n[f.name].trim() !== '');
   const words = `${n.first_name} ${n.last_name} ${n.company_name}`;
@@ -42,6 +44,7 @@ function useDuplicates(n: NewPerson): Person[] {
     queryKey: ['persons', 'duplicates', words.trim().toLocaleLowerCase()],
     queryFn: ({ signal }) => personsPage(personsPath(words, 20), signal),
     enabled: complete,
+    staleTime: 0,
   });
   return complete ? (found.data?.items.filter((p) => isDuplicate(p, n)) ?? []) : [];
 }
