@@ -1,6 +1,7 @@
 package udaconnect_test
 
 import (
+	"encoding/json"
 	"math"
 	"reflect"
 	"strings"
@@ -31,6 +32,7 @@ func TestPersonValidate(t *testing.T) {
 		{"bad utf-8", udaconnect.Person{FirstName: "P\xffm", LastName: "T", CompanyName: "H"}, "first_name"},
 		{"NUL", udaconnect.Person{FirstName: "Pam", LastName: "T\x00", CompanyName: "H"}, "last_name"},
 		{"line break", udaconnect.Person{FirstName: "Pam", LastName: "T", CompanyName: "Hamp\nton"}, "company_name"},
+		{"replacement character", udaconnect.Person{FirstName: "P\ufffdm", LastName: "T", CompanyName: "H"}, "first_name"},
 		{"accents and emoji", udaconnect.Person{FirstName: "Zoë 🎉", LastName: "Ó'Brien-Łukasz", CompanyName: "東京"}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,6 +41,15 @@ func TestPersonValidate(t *testing.T) {
 				t.Errorf("Validate(%+v) = %v; want an error on %q", tt.p, err, tt.field)
 			}
 		})
+	}
+	// JSON's decoder reads a lone surrogate as U+FFFD: the name is refused,
+	// not stored replaced.
+	var lone udaconnect.Person
+	if err := json.Unmarshal([]byte(`{"first_name":"P\ud800m","last_name":"T","company_name":"H"}`), &lone); err != nil {
+		t.Fatal(err)
+	}
+	if err := lone.Validate(); field(err) != "first_name" {
+		t.Errorf("Validate(%q) = %v; want first_name refused", lone.FirstName, err)
 	}
 	p := udaconnect.Person{FirstName: " Pam ", LastName: "Trexler", CompanyName: "Hampton"}
 	if _ = p.Validate(); p.FirstName != "Pam" {
