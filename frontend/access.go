@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"path"
 	"strconv"
@@ -161,8 +160,8 @@ func writeError(w http.ResponseWriter, err error) {
 
 // jsonBody reports whether r's body is JSON or CloudEvents.
 func jsonBody(r *http.Request) bool {
-	t, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && (t == "application/json" || t == "application/cloudevents+json" || t == "application/cloudevents-batch+json")
+	t := server.MediaType(r)
+	return t == "application/json" || t == server.StructuredType || t == server.BatchType
 }
 
 // A rule decides whether the principal p may have r served.

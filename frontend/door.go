@@ -113,7 +113,7 @@ type BatchAnswer struct {
 func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r.Context())
 	ctx := telemetry.RequestContext(r)
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/cloudevents-batch+json") {
+	if server.MediaType(r) != server.BatchType {
 		e, err := server.ReadEvent(w, r)
 		var report *udaconnect.Report
 		if err == nil {

@@ -144,6 +144,8 @@ func TestEventsSingle(t *testing.T) {
 		{"no id", "application/cloudevents+json", `{"specversion":"1.0","source":"s","type":"` + ev.LocationReported + `"}`, 400, false},
 		{"bad latitude", "application/cloudevents+json", strings.Replace(report("lat", 1), "35.05", "95", 1), 400, false},
 		{"unknown type", "application/cloudevents+json", strings.Replace(report("type", 1), ev.LocationReported, "com.example.other", 1), 400, false},
+		{"lone surrogate in the id", "application/cloudevents+json", strings.Replace(report("lone", 1), "lone", `lone\ud800`, 1), 400, false},
+		{"not UTF-8, the type in capitals", "Application/CloudEvents+JSON", strings.Replace(report("bad", 1), "bad", "bad\xff", 1), 400, false},
 	} {
 		r := post(t, url, tt.contentType, tt.body)
 		if r.Status != tt.status || (r.Header.Get("Retry-After") != "") != tt.retryAfter {
@@ -167,6 +169,10 @@ func TestEventsBatch(t *testing.T) {
 	}
 	if len(b.accepted) != 50 {
 		t.Errorf("the broker accepted %d events of the batch; want 50", len(b.accepted))
+	}
+	// A media type is case-insensitive, and may carry parameters.
+	if r := post(t, url, "Application/CloudEvents-Batch+JSON; charset=utf-8", "["+report("cased", 1)+"]"); r.Status != http.StatusAccepted {
+		t.Errorf("batch as Application/CloudEvents-Batch+JSON = %d %s; want 202", r.Status, r.Body)
 	}
 
 	// The reports of a batch travel in groups, each answered as its group.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -81,12 +82,25 @@ func Events(h Handler, log *zap.Logger) http.Handler {
 	})
 }
 
+// The media types of a CloudEvent in structured mode and of a batch.
+const (
+	StructuredType = "application/cloudevents+json"
+	BatchType      = "application/cloudevents-batch+json"
+)
+
+// MediaType is the media type of r's body, in lower case and without its
+// parameters (media types are case-insensitive), or "" when it has none.
+func MediaType(r *http.Request) string {
+	t, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return t
+}
+
 // ReadEvent reads one CloudEvent, binary or structured, of at most
 // MaxEventSize bytes, and checks it is well formed and can be stored and
 // forwarded whole (ev.Check).
 func ReadEvent(w http.ResponseWriter, r *http.Request) (*event.Event, error) {
-	ct := r.Header.Get("Content-Type")
-	if strings.HasPrefix(ct, "application/cloudevents-batch+json") {
+	ct := MediaType(r)
+	if ct == BatchType {
 		return nil, udaconnect.Errorf(udaconnect.EINVALID, "batches are not accepted here: send one event at a time")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxEventSize))
@@ -96,7 +110,7 @@ func ReadEvent(w http.ResponseWriter, r *http.Request) (*event.Event, error) {
 		return nil, udaconnect.Errorf(udaconnect.ETOOLARGE, "the event is larger than %d bytes", MaxEventSize)
 	case err != nil:
 		return nil, udaconnect.Errorf(udaconnect.EINVALID, "the event cannot be read")
-	case strings.HasPrefix(ct, "application/cloudevents+json") && !utf8.Valid(body):
+	case ct == StructuredType && !utf8.Valid(body):
 		// The JSON decoder would replace what is not UTF-8 unseen.
 		return nil, udaconnect.Errorf(udaconnect.EINVALID, "the event is not valid UTF-8")
 	}
