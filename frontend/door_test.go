@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/udaconnect/udaconnect/frontend/auth"
 	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/server"
 	"github.com/udaconnect/udaconnect/shared/server/servertest"
 	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap/zaptest"
@@ -301,14 +303,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var served []string
-	for _, r := range routes {
-		served = append(served, r.pattern)
-	}
-	served = append(served, "POST /events", "POST /api/session", "GET /api/session", "DELETE /api/session")
-	slices.Sort(served)
-	if documented := doc.operations(); !slices.Equal(documented, served) {
-		t.Errorf("documented operations %v; the door serves %v", documented, served)
+	ops := served()
+	slices.Sort(ops)
+	if documented := doc.operations(); !slices.Equal(documented, ops) {
+		t.Errorf("documented operations %v; the door serves %v", documented, ops)
 	}
 	url := startDoor(t, &broker{})
 	for path, want := range map[string]string{"/api/docs": "/api/persons/{id}/connection", "/api/openapi.yaml": "openapi: 3", "/": "UdaConnect"} {
@@ -319,6 +317,31 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	if r := asOrganizer.Request(t, "GET", url+"/api/persons", nil); r.Status != 503 {
 		t.Errorf("GET /api/persons with persons down = %d; want 503", r.Status)
+	}
+}
+
+// A path the API does not serve, or a method it does not take there, is
+// answered in JSON as every other error, a 405 with the methods it takes.
+func TestUnknownRoutes(t *testing.T) {
+	url := startDoor(t, &broker{})
+	for _, tt := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/api/nothing", 404, ""},
+		{"GET", "/api/persons/1/", 404, ""},
+		{"PUT", "/api/persons", 405, "GET, HEAD, POST"},
+		{"PATCH", "/api/persons/1", 405, "GET, HEAD, DELETE"},
+		{"DELETE", "/api/locations/1", 405, "GET, HEAD"},
+		{"GET", "/events", 405, "POST"},
+		{"PUT", "/api/session", 405, "GET, HEAD, POST, DELETE"},
+	} {
+		r := asOrganizer.Request(t, tt.method, url+tt.path, nil)
+		var body server.ErrorBody
+		if json.Unmarshal(r.Body, &body) != nil || body.Error == "" || r.Status != tt.status || r.Header.Get("Allow") != tt.allow {
+			t.Errorf("%s %s = %d (Allow %q) %s; want %d (Allow %q) with a JSON message", tt.method, tt.path, r.Status, r.Header.Get("Allow"), r.Body, tt.status, tt.allow)
+		}
 	}
 }
 
