@@ -248,8 +248,8 @@ func ownReport(a *access, p auth.Principal, r *http.Request) error {
 		return udaconnect.Errorf(udaconnect.ETOOLARGE, "the request body is larger than %d bytes", server.MaxRequestSize)
 	}
 	var data ev.LocationReportedData
-	if err := json.Unmarshal(body, &data); err != nil {
-		return udaconnect.Invalid("body", "the request body must be a location report: %v", err)
+	if err := server.DecodeJSON(body, &data); err != nil {
+		return err
 	}
 	if data.PersonID == nil {
 		return udaconnect.Invalid("person_id", "person_id is required")

@@ -114,6 +114,30 @@ func report(id string, personID int) string {
 		"data":{"person_id":%d,"latitude":35.05,"longitude":-106.57,"creation_time":"2020-07-07T10:00:00Z"}}`, id, ev.LocationReported, personID)
 }
 
+// quietFunctions are the settings of a door whose persons and locations
+// know of no reissued token and of no report before.
+func quietFunctions(t *testing.T) []string {
+	functions := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token-generations" {
+			fmt.Fprint(w, `{}`) // no token reissued
+			return
+		}
+		fmt.Fprint(w, `[]`) // GET /api/persons/1/locations: no report before
+	}))
+	t.Cleanup(functions.Close)
+	return []string{"PERSONS_URL=" + functions.URL, "LOCATIONS_URL=" + functions.URL}
+}
+
+// attendeeOne sends as the attendee of person 1.
+func attendeeOne(t *testing.T) servertest.Client {
+	tokens, err := auth.NewTokens(testAuthKey, testOrganizerToken, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _ := tokens.Issue(1, 1)
+	return servertest.Client{Token: token}
+}
+
 // asOrganizer sends as the organizer.
 var asOrganizer = servertest.Client{Token: testOrganizerToken}
 
@@ -239,22 +263,9 @@ func TestEventsBatch(t *testing.T) {
 // else and a registration, forwards the others under the attendee's own
 // source without Knative's extensions, and limits the attendee's rate.
 func TestEventsOfAnAttendee(t *testing.T) {
-	functions := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/token-generations" {
-			fmt.Fprint(w, `{}`) // no token reissued
-			return
-		}
-		fmt.Fprint(w, `[]`) // GET /api/persons/1/locations: no report before
-	}))
-	t.Cleanup(functions.Close)
 	b := &broker{}
-	url := startDoor(t, b, "PERSONS_URL="+functions.URL, "LOCATIONS_URL="+functions.URL, "ATTENDEE_RATE=0.001/4") + "/events"
-	tokens, err := auth.NewTokens(testAuthKey, testOrganizerToken, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, _ := tokens.Issue(1, 1)
-	attendee := servertest.Client{Token: token}
+	url := startDoor(t, b, append(quietFunctions(t), "ATTENDEE_RATE=0.001/4")...) + "/events"
+	attendee := attendeeOne(t)
 	send := func(id string, data any) servertest.Response {
 		e := servertest.NewEvent(t, ev.LocationReported, id, data)
 		e.SetSource("/devices/phone")
@@ -317,6 +328,27 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	if r := asOrganizer.Request(t, "GET", url+"/api/persons", nil); r.Status != 503 {
 		t.Errorf("GET /api/persons with persons down = %d; want 503", r.Status)
+	}
+}
+
+// An attendee's report at POST /api/locations that the door cannot read is
+// refused as the locations function refuses the organizer's: 400 naming
+// the field, in JSON's words, not Go's.
+func TestUnreadableReportOfAnAttendee(t *testing.T) {
+	url := startDoor(t, &broker{}, quietFunctions(t)...) + "/api/locations"
+	attendee := attendeeOne(t)
+	for _, tt := range []struct{ body, field, says string }{
+		{`{"person_id":"1","latitude":1,"longitude":1}`, "person_id", "person_id must be a whole number, not a JSON string"},
+		{`{"person_id":1.5,"latitude":1,"longitude":1}`, "person_id", "person_id must be a whole number, not a JSON number 1.5"},
+		{`{"person_id":1,"latitude":1,"longitude":1,"creation_time":5}`, "creation_time", "creation_time must be a string"},
+		{`[]`, "data", "must be a JSON object, not a JSON array"},
+		{`nul`, "data", "not valid JSON"},
+	} {
+		r := attendee.Request(t, "POST", url, []byte(tt.body))
+		var body server.ErrorBody
+		if r.Decode(t, &body); r.Status != http.StatusBadRequest || body.Field != tt.field || !strings.Contains(body.Error, tt.says) {
+			t.Errorf("%s = %d %s; want 400 naming %s: %q", tt.body, r.Status, r.Body, tt.field, tt.says)
+		}
 	}
 }
 

@@ -139,10 +139,12 @@ func DecodeData(e event.Event, v any) error {
 	if len(e.Data()) == 0 {
 		return udaconnect.Invalid("data", "the event has no data")
 	}
-	return decodeJSON(e.Data(), v)
+	return DecodeJSON(e.Data(), v)
 }
 
-func decodeJSON(data []byte, v any) error {
+// DecodeJSON decodes the JSON data into v; the error names the field at
+// fault, in the words of JSON rather than Go's.
+func DecodeJSON(data []byte, v any) error {
 	err := json.Unmarshal(data, v)
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
@@ -164,7 +166,9 @@ func decodeJSON(data []byte, v any) error {
 func typeName(goType string) string {
 	goType = strings.TrimLeft(goType, "*")
 	switch {
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
+	case strings.HasPrefix(goType, "int"):
+		return "whole number"
+	case strings.HasPrefix(goType, "float"):
 		return "number"
 	case goType == "time.Time":
 		return "RFC 3339 time string"
