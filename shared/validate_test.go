@@ -68,6 +68,9 @@ func TestPersonParams(t *testing.T) {
 		{"words", udaconnect.PersonParams{Q: "  ada  Love ", Limit: "5"}, udaconnect.PersonQuery{Words: []string{"ada", "Love"}, Limit: 5}, ""},
 		{"cursor", udaconnect.PersonParams{After: `["O'Brien, Jr","Zoë",7]`},
 			udaconnect.PersonQuery{Words: []string{}, Limit: udaconnect.DefaultPersonLimit, After: udaconnect.PersonCursor{LastName: "O'Brien, Jr", FirstName: "Zoë", ID: 7}}, ""},
+		// A name stored before U+FFFD was refused still pages on.
+		{"cursor with U+FFFD", udaconnect.PersonParams{After: `["B","A\ufffd",12]`},
+			udaconnect.PersonQuery{Words: []string{}, Limit: udaconnect.DefaultPersonLimit, After: udaconnect.PersonCursor{LastName: "B", FirstName: "A\ufffd", ID: 12}}, ""},
 		{"limit 0", udaconnect.PersonParams{Limit: "0"}, udaconnect.PersonQuery{}, "limit"},
 		{"limit too high", udaconnect.PersonParams{Limit: "1001"}, udaconnect.PersonQuery{}, "limit"},
 		{"limit not a number", udaconnect.PersonParams{Limit: "ten"}, udaconnect.PersonQuery{}, "limit"},
