@@ -159,6 +159,10 @@ func TestEventsSingle(t *testing.T) {
 			t.Errorf("%s event = %d %s; want 202", mode, r.Status, r.Body)
 		}
 	}
+	var many strings.Builder // extensions that would not fit in a server's headers beside the system's own
+	for i := range 40 {
+		fmt.Fprintf(&many, `"x%d":%q,`, i, strings.Repeat("v", 1000))
+	}
 	for _, tt := range []struct {
 		name, contentType, body string
 		status                  int
@@ -170,6 +174,7 @@ func TestEventsSingle(t *testing.T) {
 		{"no id", "application/cloudevents+json", `{"specversion":"1.0","source":"s","type":"` + ev.LocationReported + `"}`, 400, false},
 		{"bad latitude", "application/cloudevents+json", strings.Replace(report("lat", 1), "35.05", "95", 1), 400, false},
 		{"unknown type", "application/cloudevents+json", strings.Replace(report("type", 1), ev.LocationReported, "com.example.other", 1), 400, false},
+		{"extensions of 40 KB", "application/cloudevents+json", strings.Replace(report("many", 1), `"data"`, many.String()+`"data"`, 1), 413, false},
 		{"lone surrogate in the id", "application/cloudevents+json", strings.Replace(report("lone", 1), "lone", `lone\ud800`, 1), 400, false},
 		{"not UTF-8, the type in capitals", "Application/CloudEvents+JSON", strings.Replace(report("bad", 1), "bad", "bad\xff", 1), 400, false},
 	} {
