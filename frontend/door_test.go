@@ -179,8 +179,8 @@ func TestEventsSingle(t *testing.T) {
 		{"not UTF-8, the type in capitals", "Application/CloudEvents+JSON", strings.Replace(report("bad", 1), "bad", "bad\xff", 1), 400, false},
 	} {
 		r := post(t, url, tt.contentType, tt.body)
-		if r.Status != tt.status || (r.Header.Get("Retry-After") != "") != tt.retryAfter {
-			t.Errorf("%s = %d (Retry-After %q) %s; want %d", tt.name, r.Status, r.Header.Get("Retry-After"), r.Body, tt.status)
+		if r.Status != tt.status || (r.Header.Get("Retry-After") != "") != tt.retryAfter || strings.Contains(string(r.Body), `\n`) {
+			t.Errorf("%s = %d (Retry-After %q) %s; want %d, its message on one line", tt.name, r.Status, r.Header.Get("Retry-After"), r.Body, tt.status)
 		}
 	}
 	if want := []string{"ok-binary", "ok-structured"}; !slices.Equal(b.accepted, want) {
@@ -256,10 +256,12 @@ func TestEventsBatch(t *testing.T) {
 		{"empty", "[]", 400},
 		{"not an array", "{}", 400},
 		{"invalid event", `[{"specversion":"1.0"}]`, 400},
+		{"an event without an id", `[{"specversion":"1.0","source":"/s","type":"t"}]`, 400},
+		{"not an event", `[{}]`, 400},
 		{"too many", "[" + strings.Repeat(report("x", 1)+",", MaxBatchSize) + report("x", 1) + "]", 413},
 	} {
-		if r := post(t, url, batchType, tt.body); r.Status != tt.status {
-			t.Errorf("%s batch = %d %s; want %d", tt.name, r.Status, r.Body, tt.status)
+		if r := post(t, url, batchType, tt.body); r.Status != tt.status || strings.Contains(string(r.Body), `\n`) {
+			t.Errorf("%s batch = %d %s; want %d, its message on one line", tt.name, r.Status, r.Body, tt.status)
 		}
 	}
 }

@@ -82,6 +82,12 @@ func Events(h Handler, log *zap.Logger) http.Handler {
 	})
 }
 
+// OneLine is err's message on one line, for an answer: the CloudEvents SDK
+// ends each attribute's complaint with a line break.
+func OneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+}
+
 // The media types of a CloudEvent in structured mode and of a batch.
 const (
 	StructuredType = "application/cloudevents+json"
@@ -117,10 +123,10 @@ func ReadEvent(w http.ResponseWriter, r *http.Request) (*event.Event, error) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	e, err := cehttp.NewEventFromHTTPRequest(r)
 	if err != nil {
-		return nil, udaconnect.Errorf(udaconnect.EINVALID, "malformed CloudEvent: %v", err)
+		return nil, udaconnect.Errorf(udaconnect.EINVALID, "malformed CloudEvent: %s", OneLine(err))
 	}
 	if err := e.Validate(); err != nil {
-		return nil, udaconnect.Errorf(udaconnect.EINVALID, "invalid CloudEvent: %v", err)
+		return nil, udaconnect.Errorf(udaconnect.EINVALID, "invalid CloudEvent: %s", OneLine(err))
 	}
 	if err := ev.Check(e, ev.MaxKeyBytes); err != nil {
 		return nil, err
