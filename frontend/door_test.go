@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -312,6 +314,74 @@ func TestEventsOfAnAttendee(t *testing.T) {
 	}
 	if r := asOrganizer.Send(t, url, "binary", servertest.NewEvent(t, ev.LocationReported, "org", own)); r.Status != http.StatusAccepted {
 		t.Errorf("the organizer after the attendee's limit = %d; want 202: each credential has its own", r.Status)
+	}
+}
+
+// An attendee's reports cannot spread over the venue at once, to learn whom
+// a grid of fake positions "met": not dated back beside the previous one,
+// not a chain of steps each within a fix's error, not sent all at once to
+// be checked against the same previous report.
+func TestAttendeeReportsDoNotSpread(t *testing.T) {
+	url := startDoor(t, &broker{}, quietFunctions(t)...) + "/events"
+	attendee := attendeeOne(t)
+	now := time.Now().UTC()
+	at := func(id string, metresNorth, metresEast float64, when time.Time) event.Event {
+		return servertest.NewEvent(t, ev.LocationReported, id, map[string]any{"person_id": 1,
+			"latitude": 35.06 + metresNorth/111_195, "longitude": -106.57 + metresEast/91_100, "creation_time": when.Format(time.RFC3339Nano)})
+	}
+	if r := attendee.Send(t, url, "binary", at("base", 0, 0, now)); r.Status != http.StatusAccepted {
+		t.Fatalf("the first report = %d %s; want 202", r.Status, r.Body)
+	}
+	accepted := func(events ...event.Event) (n int) { // of a batch
+		body, _ := json.Marshal(events)
+		req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", batchType)
+		r := attendee.Do(t, req)
+		if r.Status == http.StatusAccepted {
+			return len(events)
+		}
+		var answer BatchAnswer
+		r.Decode(t, &answer)
+		for _, res := range answer.Results {
+			if res.Status == http.StatusAccepted {
+				n++
+			}
+		}
+		return n
+	}
+	var grid []event.Event // around the first report, which stays where it is
+	for i := range 9 {
+		if i != 4 {
+			grid = append(grid, at(fmt.Sprint("grid-", i), float64(i%3-1)*1000, float64(i/3-1)*1000, now.Add(-9*time.Minute)))
+		}
+	}
+	if n := accepted(grid...); n != 0 {
+		t.Errorf("a grid 1 km apart dated 9 minutes back: %d of 8 taken; want none", n)
+	}
+	var chain []event.Event
+	for i := range 10 {
+		chain = append(chain, at(fmt.Sprint("chain-", i), float64(i+1)*25, 0, now.Add(time.Duration(i+1)*time.Microsecond)))
+	}
+	if n := accepted(chain...); n != 1 {
+		t.Errorf("a chain of steps of 25 m a microsecond apart: %d of 10 taken; want the first alone", n)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	taken := 0
+	for i := range 20 {
+		angle := float64(i) * 2 * math.Pi / 20
+		e := at(fmt.Sprint("ring-", i), 400*math.Cos(angle), 400*math.Sin(angle), now.Add(45*time.Second))
+		wg.Go(func() {
+			if r := attendee.Send(t, url, "binary", e); r.Status == http.StatusAccepted {
+				mu.Lock()
+				taken++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if taken != 1 {
+		t.Errorf("a ring of 20 reports 400 m around, sent at once: %d taken; want one", taken)
 	}
 }
 
