@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"path"
 	"strconv"
@@ -161,8 +160,8 @@ func writeError(w http.ResponseWriter, err error) {
 
 // jsonBody reports whether r's body is JSON or CloudEvents.
 func jsonBody(r *http.Request) bool {
-	t, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && (t == "application/json" || t == "application/cloudevents+json" || t == "application/cloudevents-batch+json")
+	t := server.MediaType(r)
+	return t == "application/json" || t == server.StructuredType || t == server.BatchType
 }
 
 // A rule decides whether the principal p may have r served.
@@ -249,8 +248,8 @@ func ownReport(a *access, p auth.Principal, r *http.Request) error {
 		return udaconnect.Errorf(udaconnect.ETOOLARGE, "the request body is larger than %d bytes", server.MaxRequestSize)
 	}
 	var data ev.LocationReportedData
-	if err := json.Unmarshal(body, &data); err != nil {
-		return udaconnect.Invalid("body", "the request body must be a location report: %v", err)
+	if err := server.DecodeJSON(body, &data); err != nil {
+		return err
 	}
 	if data.PersonID == nil {
 		return udaconnect.Invalid("person_id", "person_id is required")

@@ -113,7 +113,7 @@ type BatchAnswer struct {
 func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r.Context())
 	ctx := telemetry.RequestContext(r)
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/cloudevents-batch+json") {
+	if server.MediaType(r) != server.BatchType {
 		e, err := server.ReadEvent(w, r)
 		var report *udaconnect.Report
 		if err == nil {
@@ -346,7 +346,7 @@ func readBatch(w http.ResponseWriter, r *http.Request) ([]event.Event, error) {
 	}
 	var events []event.Event
 	if err := json.Unmarshal(body, &events); err != nil {
-		return nil, udaconnect.Errorf(udaconnect.EINVALID, "malformed batch: %v", err)
+		return nil, udaconnect.Errorf(udaconnect.EINVALID, "malformed batch: %s", server.OneLine(err))
 	}
 	switch {
 	case len(events) == 0:
@@ -356,7 +356,7 @@ func readBatch(w http.ResponseWriter, r *http.Request) ([]event.Event, error) {
 	}
 	for i, e := range events {
 		if err := e.Validate(); err != nil {
-			return nil, udaconnect.Errorf(udaconnect.EINVALID, "event %d of the batch is invalid: %v", i, err)
+			return nil, udaconnect.Errorf(udaconnect.EINVALID, "event %d of the batch is invalid: %s", i, server.OneLine(err))
 		}
 	}
 	return events, nil

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -15,6 +18,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/udaconnect/udaconnect/frontend/auth"
 	ev "github.com/udaconnect/udaconnect/shared/event"
+	"github.com/udaconnect/udaconnect/shared/server"
 	"github.com/udaconnect/udaconnect/shared/server/servertest"
 	"github.com/udaconnect/udaconnect/shared/telemetry"
 	"go.uber.org/zap/zaptest"
@@ -112,6 +116,30 @@ func report(id string, personID int) string {
 		"data":{"person_id":%d,"latitude":35.05,"longitude":-106.57,"creation_time":"2020-07-07T10:00:00Z"}}`, id, ev.LocationReported, personID)
 }
 
+// quietFunctions are the settings of a door whose persons and locations
+// know of no reissued token and of no report before.
+func quietFunctions(t *testing.T) []string {
+	functions := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token-generations" {
+			fmt.Fprint(w, `{}`) // no token reissued
+			return
+		}
+		fmt.Fprint(w, `[]`) // GET /api/persons/1/locations: no report before
+	}))
+	t.Cleanup(functions.Close)
+	return []string{"PERSONS_URL=" + functions.URL, "LOCATIONS_URL=" + functions.URL}
+}
+
+// attendeeOne sends as the attendee of person 1.
+func attendeeOne(t *testing.T) servertest.Client {
+	tokens, err := auth.NewTokens(testAuthKey, testOrganizerToken, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _ := tokens.Issue(1, 1)
+	return servertest.Client{Token: token}
+}
+
 // asOrganizer sends as the organizer.
 var asOrganizer = servertest.Client{Token: testOrganizerToken}
 
@@ -133,6 +161,10 @@ func TestEventsSingle(t *testing.T) {
 			t.Errorf("%s event = %d %s; want 202", mode, r.Status, r.Body)
 		}
 	}
+	var many strings.Builder // extensions that would not fit in a server's headers beside the system's own
+	for i := range 40 {
+		fmt.Fprintf(&many, `"x%d":%q,`, i, strings.Repeat("v", 1000))
+	}
 	for _, tt := range []struct {
 		name, contentType, body string
 		status                  int
@@ -144,10 +176,13 @@ func TestEventsSingle(t *testing.T) {
 		{"no id", "application/cloudevents+json", `{"specversion":"1.0","source":"s","type":"` + ev.LocationReported + `"}`, 400, false},
 		{"bad latitude", "application/cloudevents+json", strings.Replace(report("lat", 1), "35.05", "95", 1), 400, false},
 		{"unknown type", "application/cloudevents+json", strings.Replace(report("type", 1), ev.LocationReported, "com.example.other", 1), 400, false},
+		{"extensions of 40 KB", "application/cloudevents+json", strings.Replace(report("many", 1), `"data"`, many.String()+`"data"`, 1), 413, false},
+		{"lone surrogate in the id", "application/cloudevents+json", strings.Replace(report("lone", 1), "lone", `lone\ud800`, 1), 400, false},
+		{"not UTF-8, the type in capitals", "Application/CloudEvents+JSON", strings.Replace(report("bad", 1), "bad", "bad\xff", 1), 400, false},
 	} {
 		r := post(t, url, tt.contentType, tt.body)
-		if r.Status != tt.status || (r.Header.Get("Retry-After") != "") != tt.retryAfter {
-			t.Errorf("%s = %d (Retry-After %q) %s; want %d", tt.name, r.Status, r.Header.Get("Retry-After"), r.Body, tt.status)
+		if r.Status != tt.status || (r.Header.Get("Retry-After") != "") != tt.retryAfter || strings.Contains(string(r.Body), `\n`) {
+			t.Errorf("%s = %d (Retry-After %q) %s; want %d, its message on one line", tt.name, r.Status, r.Header.Get("Retry-After"), r.Body, tt.status)
 		}
 	}
 	if want := []string{"ok-binary", "ok-structured"}; !slices.Equal(b.accepted, want) {
@@ -167,6 +202,10 @@ func TestEventsBatch(t *testing.T) {
 	}
 	if len(b.accepted) != 50 {
 		t.Errorf("the broker accepted %d events of the batch; want 50", len(b.accepted))
+	}
+	// A media type is case-insensitive, and may carry parameters.
+	if r := post(t, url, "Application/CloudEvents-Batch+JSON; charset=utf-8", "["+report("cased", 1)+"]"); r.Status != http.StatusAccepted {
+		t.Errorf("batch as Application/CloudEvents-Batch+JSON = %d %s; want 202", r.Status, r.Body)
 	}
 
 	// The reports of a batch travel in groups, each answered as its group.
@@ -219,10 +258,12 @@ func TestEventsBatch(t *testing.T) {
 		{"empty", "[]", 400},
 		{"not an array", "{}", 400},
 		{"invalid event", `[{"specversion":"1.0"}]`, 400},
+		{"an event without an id", `[{"specversion":"1.0","source":"/s","type":"t"}]`, 400},
+		{"not an event", `[{}]`, 400},
 		{"too many", "[" + strings.Repeat(report("x", 1)+",", MaxBatchSize) + report("x", 1) + "]", 413},
 	} {
-		if r := post(t, url, batchType, tt.body); r.Status != tt.status {
-			t.Errorf("%s batch = %d %s; want %d", tt.name, r.Status, r.Body, tt.status)
+		if r := post(t, url, batchType, tt.body); r.Status != tt.status || strings.Contains(string(r.Body), `\n`) {
+			t.Errorf("%s batch = %d %s; want %d, its message on one line", tt.name, r.Status, r.Body, tt.status)
 		}
 	}
 }
@@ -231,22 +272,9 @@ func TestEventsBatch(t *testing.T) {
 // else and a registration, forwards the others under the attendee's own
 // source without Knative's extensions, and limits the attendee's rate.
 func TestEventsOfAnAttendee(t *testing.T) {
-	functions := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/token-generations" {
-			fmt.Fprint(w, `{}`) // no token reissued
-			return
-		}
-		fmt.Fprint(w, `[]`) // GET /api/persons/1/locations: no report before
-	}))
-	t.Cleanup(functions.Close)
 	b := &broker{}
-	url := startDoor(t, b, "PERSONS_URL="+functions.URL, "LOCATIONS_URL="+functions.URL, "ATTENDEE_RATE=0.001/4") + "/events"
-	tokens, err := auth.NewTokens(testAuthKey, testOrganizerToken, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, _ := tokens.Issue(1, 1)
-	attendee := servertest.Client{Token: token}
+	url := startDoor(t, b, append(quietFunctions(t), "ATTENDEE_RATE=0.001/4")...) + "/events"
+	attendee := attendeeOne(t)
 	send := func(id string, data any) servertest.Response {
 		e := servertest.NewEvent(t, ev.LocationReported, id, data)
 		e.SetSource("/devices/phone")
@@ -289,20 +317,84 @@ func TestEventsOfAnAttendee(t *testing.T) {
 	}
 }
 
+// An attendee's reports cannot spread over the venue at once, to learn whom
+// a grid of fake positions "met": not dated back beside the previous one,
+// not a chain of steps each within a fix's error, not sent all at once to
+// be checked against the same previous report.
+func TestAttendeeReportsDoNotSpread(t *testing.T) {
+	url := startDoor(t, &broker{}, quietFunctions(t)...) + "/events"
+	attendee := attendeeOne(t)
+	now := time.Now().UTC()
+	at := func(id string, metresNorth, metresEast float64, when time.Time) event.Event {
+		return servertest.NewEvent(t, ev.LocationReported, id, map[string]any{"person_id": 1,
+			"latitude": 35.06 + metresNorth/111_195, "longitude": -106.57 + metresEast/91_100, "creation_time": when.Format(time.RFC3339Nano)})
+	}
+	if r := attendee.Send(t, url, "binary", at("base", 0, 0, now)); r.Status != http.StatusAccepted {
+		t.Fatalf("the first report = %d %s; want 202", r.Status, r.Body)
+	}
+	accepted := func(events ...event.Event) (n int) { // of a batch
+		body, _ := json.Marshal(events)
+		req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", batchType)
+		r := attendee.Do(t, req)
+		if r.Status == http.StatusAccepted {
+			return len(events)
+		}
+		var answer BatchAnswer
+		r.Decode(t, &answer)
+		for _, res := range answer.Results {
+			if res.Status == http.StatusAccepted {
+				n++
+			}
+		}
+		return n
+	}
+	var grid []event.Event // around the first report, which stays where it is
+	for i := range 9 {
+		if i != 4 {
+			grid = append(grid, at(fmt.Sprint("grid-", i), float64(i%3-1)*1000, float64(i/3-1)*1000, now.Add(-9*time.Minute)))
+		}
+	}
+	if n := accepted(grid...); n != 0 {
+		t.Errorf("a grid 1 km apart dated 9 minutes back: %d of 8 taken; want none", n)
+	}
+	var chain []event.Event
+	for i := range 10 {
+		chain = append(chain, at(fmt.Sprint("chain-", i), float64(i+1)*25, 0, now.Add(time.Duration(i+1)*time.Microsecond)))
+	}
+	if n := accepted(chain...); n != 1 {
+		t.Errorf("a chain of steps of 25 m a microsecond apart: %d of 10 taken; want the first alone", n)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	taken := 0
+	for i := range 20 {
+		angle := float64(i) * 2 * math.Pi / 20
+		e := at(fmt.Sprint("ring-", i), 400*math.Cos(angle), 400*math.Sin(angle), now.Add(45*time.Second))
+		wg.Go(func() {
+			if r := attendee.Send(t, url, "binary", e); r.Status == http.StatusAccepted {
+				mu.Lock()
+				taken++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if taken != 1 {
+		t.Errorf("a ring of 20 reports 400 m around, sent at once: %d taken; want one", taken)
+	}
+}
+
 // The OpenAPI document and the door's routes describe the same API.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, err := parseAPIDoc()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var served []string
-	for _, r := range routes {
-		served = append(served, r.pattern)
-	}
-	served = append(served, "POST /events", "POST /api/session", "GET /api/session", "DELETE /api/session")
-	slices.Sort(served)
-	if documented := doc.operations(); !slices.Equal(documented, served) {
-		t.Errorf("documented operations %v; the door serves %v", documented, served)
+	ops := served()
+	slices.Sort(ops)
+	if documented := doc.operations(); !slices.Equal(documented, ops) {
+		t.Errorf("documented operations %v; the door serves %v", documented, ops)
 	}
 	url := startDoor(t, &broker{})
 	for path, want := range map[string]string{"/api/docs": "/api/persons/{id}/connection", "/api/openapi.yaml": "openapi: 3", "/": "UdaConnect"} {
@@ -313,6 +405,52 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	if r := asOrganizer.Request(t, "GET", url+"/api/persons", nil); r.Status != 503 {
 		t.Errorf("GET /api/persons with persons down = %d; want 503", r.Status)
+	}
+}
+
+// An attendee's report at POST /api/locations that the door cannot read is
+// refused as the locations function refuses the organizer's: 400 naming
+// the field, in JSON's words, not Go's.
+func TestUnreadableReportOfAnAttendee(t *testing.T) {
+	url := startDoor(t, &broker{}, quietFunctions(t)...) + "/api/locations"
+	attendee := attendeeOne(t)
+	for _, tt := range []struct{ body, field, says string }{
+		{`{"person_id":"1","latitude":1,"longitude":1}`, "person_id", "person_id must be a whole number, not a JSON string"},
+		{`{"person_id":1.5,"latitude":1,"longitude":1}`, "person_id", "person_id must be a whole number, not a JSON number 1.5"},
+		{`{"person_id":1,"latitude":1,"longitude":1,"creation_time":5}`, "creation_time", "creation_time must be a string"},
+		{`[]`, "data", "must be a JSON object, not a JSON array"},
+		{`nul`, "data", "not valid JSON"},
+	} {
+		r := attendee.Request(t, "POST", url, []byte(tt.body))
+		var body server.ErrorBody
+		if r.Decode(t, &body); r.Status != http.StatusBadRequest || body.Field != tt.field || !strings.Contains(body.Error, tt.says) {
+			t.Errorf("%s = %d %s; want 400 naming %s: %q", tt.body, r.Status, r.Body, tt.field, tt.says)
+		}
+	}
+}
+
+// A path the API does not serve, or a method it does not take there, is
+// answered in JSON as every other error, a 405 with the methods it takes.
+func TestUnknownRoutes(t *testing.T) {
+	url := startDoor(t, &broker{})
+	for _, tt := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/api/nothing", 404, ""},
+		{"GET", "/api/persons/1/", 404, ""},
+		{"PUT", "/api/persons", 405, "GET, HEAD, POST"},
+		{"PATCH", "/api/persons/1", 405, "GET, HEAD, DELETE"},
+		{"DELETE", "/api/locations/1", 405, "GET, HEAD"},
+		{"GET", "/events", 405, "POST"},
+		{"PUT", "/api/session", 405, "GET, HEAD, POST, DELETE"},
+	} {
+		r := asOrganizer.Request(t, tt.method, url+tt.path, nil)
+		var body server.ErrorBody
+		if json.Unmarshal(r.Body, &body) != nil || body.Error == "" || r.Status != tt.status || r.Header.Get("Allow") != tt.allow {
+			t.Errorf("%s %s = %d (Allow %q) %s; want %d (Allow %q) with a JSON message", tt.method, tt.path, r.Status, r.Header.Get("Allow"), r.Body, tt.status, tt.allow)
+		}
 	}
 }
 

@@ -42,15 +42,11 @@ func (c *reportRules) check(ctx context.Context, p auth.Principal, r udaconnect.
 	case auth.Reporter:
 		return c.reporter.Check(c.now(), nil, point)
 	}
-	prev, err := c.last.get(ctx, r.PersonID, point.Time)
+	stored, err := c.last.get(ctx, r.PersonID, point.Time)
 	if err != nil {
 		return udaconnect.Errorf(udaconnect.EUNAVAILABLE, "your previous report cannot be read now, try again later")
 	}
-	if err := c.attendee.Check(c.now(), prev, point); err != nil {
-		return err
-	}
-	c.last.set(r.PersonID, point)
-	return nil
+	return c.last.admit(r.PersonID, stored, point, c.attendee, c.now())
 }
 
 // lastReports is the door's memory of the latest report of each attendee
@@ -65,6 +61,8 @@ type lastReports struct {
 	last map[int64]plausible.Point
 }
 
+// get returns the person's previous report: the one in memory, else their
+// latest stored of that day (nil when there is none).
 func (l *lastReports) get(ctx context.Context, personID int64, at time.Time) (*plausible.Point, error) {
 	l.mu.Lock()
 	p, ok := l.last[personID]
@@ -75,13 +73,28 @@ func (l *lastReports) get(ctx context.Context, personID int64, at time.Time) (*p
 	return l.fetch(ctx, personID, at)
 }
 
-// set records p as the person's latest report, unless a later one is.
-func (l *lastReports) set(personID int64, p plausible.Point) {
+// admit checks p against the person's previous report with rules: the one
+// in memory, else stored (what get read). It keeps the new previous report:
+// p when it moves the person there (plausible.Rules.Moves). One person's
+// reports are checked and kept one at a time, so that reports sent at once
+// are each checked against the one before, not all against the same.
+func (l *lastReports) admit(personID int64, stored *plausible.Point, p plausible.Point, rules plausible.Rules, now time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if prev, ok := l.last[personID]; !ok || p.Time.After(prev.Time) {
-		l.last[personID] = p
+	prev := stored
+	if last, ok := l.last[personID]; ok {
+		prev = &last
 	}
+	if err := rules.Check(now, prev, p); err != nil {
+		return err
+	}
+	switch {
+	case rules.Moves(prev, p):
+		l.last[personID] = p
+	case prev != nil:
+		l.last[personID] = *prev
+	}
+	return nil
 }
 
 // maxDayBytes bounds what the door reads of a person's reports of a day:

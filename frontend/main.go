@@ -56,6 +56,15 @@ var routes = []struct {
 	{"GET /api/detection", "CONNECTIONS_URL", reader, nil, none},
 }
 
+// served is every operation the door serves, "METHOD /path".
+func served() []string {
+	patterns := []string{"POST /events", "GET /api/session", "POST /api/session", "DELETE /api/session"}
+	for _, r := range routes {
+		patterns = append(patterns, r.pattern)
+	}
+	return patterns
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -119,6 +128,7 @@ func newHandler(sink string, getenv func(string) string, log *zap.Logger) (http.
 	a.broker.Check, a.broker.Limits = a.reports.check, a.limits
 	api.Handle("POST /events", a.broker)
 	api.HandleFunc("GET /api/session", a.session)
+	refuseOthers(api, served())
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", a.authenticate(api))

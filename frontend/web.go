@@ -2,6 +2,7 @@ package main
 
 import (
 	"embed"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"path"
@@ -39,7 +40,7 @@ The API is at <a href="/api/docs">/api/docs</a>.</p>`)
 			server.WriteJSON(w, http.StatusMethodNotAllowed, server.ErrorBody{Error: "the web app is read with GET"})
 			return
 		case strings.HasPrefix(name, "api/"), name == "events", strings.HasPrefix(name, "events/"):
-			server.WriteJSON(w, http.StatusNotFound, server.ErrorBody{Error: "no such route: see /api/docs"})
+			server.WriteJSON(w, http.StatusNotFound, errNoRoute)
 			return
 		case name == "" || !exists(files, name):
 			// The root and the app's own routes get the app.
@@ -55,6 +56,31 @@ The API is at <a href="/api/docs">/api/docs</a>.</p>`)
 			w.Header().Set("Content-Type", "application/manifest+json")
 		}
 		static.ServeHTTP(w, r)
+	})
+}
+
+var errNoRoute = server.ErrorBody{Error: "no such route: see /api/docs"}
+
+// refuseOthers answers, on mux, what none of patterns ("METHOD /path")
+// serves in JSON, as every other error: 405 with the methods a known path
+// takes (HEAD with GET), 404 for any other path.
+func refuseOthers(mux *http.ServeMux, patterns []string) {
+	allow := map[string][]string{}
+	for _, p := range patterns {
+		method, path, _ := strings.Cut(p, " ")
+		allow[path] = append(allow[path], method)
+		if method == http.MethodGet {
+			allow[path] = append(allow[path], http.MethodHead)
+		}
+	}
+	for path, methods := range allow {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", strings.Join(methods, ", "))
+			server.WriteJSON(w, http.StatusMethodNotAllowed, server.ErrorBody{Error: fmt.Sprintf("%s takes %s only", path, strings.Join(methods, ", "))})
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		server.WriteJSON(w, http.StatusNotFound, errNoRoute)
 	})
 }
 

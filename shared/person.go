@@ -97,12 +97,15 @@ func (p PersonParams) Query() (PersonQuery, error) {
 		}
 	}
 	if p.After != "" {
+		// The cursor holds the names of a person as stored, perhaps before
+		// CheckText refused U+FFFD: text PostgreSQL can compare (UTF-8, no
+		// NUL) is all it needs to be.
 		var parts []json.RawMessage
 		var c PersonCursor
 		if json.Unmarshal([]byte(p.After), &parts) != nil || len(parts) != 3 ||
 			json.Unmarshal(parts[0], &c.LastName) != nil || json.Unmarshal(parts[1], &c.FirstName) != nil ||
 			json.Unmarshal(parts[2], &c.ID) != nil || c.ID <= 0 ||
-			CheckText("after", c.LastName+c.FirstName) != nil {
+			!utf8.ValidString(c.LastName+c.FirstName) || strings.ContainsRune(c.LastName+c.FirstName, 0) {
 			return q, Invalid("after", `after must be the cursor of a Link rel="next", such as ["Lovelace","Ada",7]`)
 		}
 		q.After = c

@@ -1,6 +1,7 @@
 package udaconnect_test
 
 import (
+	"encoding/json"
 	"math"
 	"reflect"
 	"strings"
@@ -31,6 +32,7 @@ func TestPersonValidate(t *testing.T) {
 		{"bad utf-8", udaconnect.Person{FirstName: "P\xffm", LastName: "T", CompanyName: "H"}, "first_name"},
 		{"NUL", udaconnect.Person{FirstName: "Pam", LastName: "T\x00", CompanyName: "H"}, "last_name"},
 		{"line break", udaconnect.Person{FirstName: "Pam", LastName: "T", CompanyName: "Hamp\nton"}, "company_name"},
+		{"replacement character", udaconnect.Person{FirstName: "P\ufffdm", LastName: "T", CompanyName: "H"}, "first_name"},
 		{"accents and emoji", udaconnect.Person{FirstName: "Zoë 🎉", LastName: "Ó'Brien-Łukasz", CompanyName: "東京"}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,6 +41,15 @@ func TestPersonValidate(t *testing.T) {
 				t.Errorf("Validate(%+v) = %v; want an error on %q", tt.p, err, tt.field)
 			}
 		})
+	}
+	// JSON's decoder reads a lone surrogate as U+FFFD: the name is refused,
+	// not stored replaced.
+	var lone udaconnect.Person
+	if err := json.Unmarshal([]byte(`{"first_name":"P\ud800m","last_name":"T","company_name":"H"}`), &lone); err != nil {
+		t.Fatal(err)
+	}
+	if err := lone.Validate(); field(err) != "first_name" {
+		t.Errorf("Validate(%q) = %v; want first_name refused", lone.FirstName, err)
 	}
 	p := udaconnect.Person{FirstName: " Pam ", LastName: "Trexler", CompanyName: "Hampton"}
 	if _ = p.Validate(); p.FirstName != "Pam" {
@@ -57,6 +68,9 @@ func TestPersonParams(t *testing.T) {
 		{"words", udaconnect.PersonParams{Q: "  ada  Love ", Limit: "5"}, udaconnect.PersonQuery{Words: []string{"ada", "Love"}, Limit: 5}, ""},
 		{"cursor", udaconnect.PersonParams{After: `["O'Brien, Jr","Zoë",7]`},
 			udaconnect.PersonQuery{Words: []string{}, Limit: udaconnect.DefaultPersonLimit, After: udaconnect.PersonCursor{LastName: "O'Brien, Jr", FirstName: "Zoë", ID: 7}}, ""},
+		// A name stored before U+FFFD was refused still pages on.
+		{"cursor with U+FFFD", udaconnect.PersonParams{After: `["B","A\ufffd",12]`},
+			udaconnect.PersonQuery{Words: []string{}, Limit: udaconnect.DefaultPersonLimit, After: udaconnect.PersonCursor{LastName: "B", FirstName: "A\ufffd", ID: 12}}, ""},
 		{"limit 0", udaconnect.PersonParams{Limit: "0"}, udaconnect.PersonQuery{}, "limit"},
 		{"limit too high", udaconnect.PersonParams{Limit: "1001"}, udaconnect.PersonQuery{}, "limit"},
 		{"limit not a number", udaconnect.PersonParams{Limit: "ten"}, udaconnect.PersonQuery{}, "limit"},

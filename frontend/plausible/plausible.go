@@ -69,8 +69,11 @@ type Rules struct {
 
 // Check returns an error, meant for the sender and naming the field at
 // fault, when p could not be true at now: older than MaxAge, dated more
-// than Skew ahead, outside Bounds, or, from prev when known, farther than
-// MaxSpeed allows (plus Slack) in the time between them.
+// than Skew ahead, outside Bounds, or, from prev when known (with
+// MaxSpeed), farther than MaxSpeed allows (plus Slack) in the time between
+// them. A report dated before prev must lie within the Slack of it: it is
+// not checked against the others of its time, which reports so dated could
+// otherwise spread anywhere within MaxAge's walk of prev at once.
 func (r Rules) Check(now time.Time, prev *Point, p Point) error {
 	switch age := now.Sub(p.Time); {
 	case age > r.MaxAge:
@@ -82,12 +85,24 @@ func (r Rules) Check(now time.Time, prev *Point, p Point) error {
 		return implausible("latitude", "the position %g,%g is outside the venue", p.Latitude, p.Longitude)
 	}
 	if r.MaxSpeed > 0 && prev != nil {
-		d, dt := Distance(*prev, p), math.Abs(p.Time.Sub(prev.Time).Seconds())
-		if d > r.MaxSpeed*dt+Slack {
+		d, dt := Distance(*prev, p), p.Time.Sub(prev.Time).Seconds()
+		if dt < 0 && d > Slack {
+			return implausible("creation_time", "creation_time %s is before your previous report's (%s), %.0f m from it: send reports in the order they are taken", p.Time.Format(time.RFC3339Nano), prev.Time.Format(time.RFC3339Nano), d)
+		}
+		if d > r.MaxSpeed*max(dt, 0)+Slack {
 			return implausible("latitude", "the position is %.0f m from the previous report, %.0f s apart: faster than %g m/s", d, dt, r.MaxSpeed)
 		}
 	}
 	return nil
+}
+
+// Moves reports whether p, which Check took, is where the sender went from
+// prev: after it, within what MaxSpeed allows without the Slack. A report
+// that needed the Slack is the previous place as a fix errs around it, and
+// the next is checked against prev still, so that the slacks of reports a
+// moment apart do not add up into a trail faster than MaxSpeed.
+func (r Rules) Moves(prev *Point, p Point) bool {
+	return prev == nil || Distance(*prev, p) <= r.MaxSpeed*p.Time.Sub(prev.Time).Seconds()
 }
 
 func implausible(field, format string, args ...any) error {

@@ -29,7 +29,10 @@ func TestCheck(t *testing.T) {
 		{"walked 500 m in a minute", attendee, &prev, at(500, 0), ""},
 		{"within the slack", attendee, &prev, Point{Latitude: prev.Latitude + 25/111_195.0, Longitude: prev.Longitude, Time: prev.Time}, ""},
 		{"1 km in a minute", attendee, &prev, at(1000, 0), "latitude"},
-		{"1 km a minute before the previous one", attendee, &prev, at(1000, 2*time.Minute), "latitude"},
+		{"1 km a minute before the previous one", attendee, &prev, at(1000, 2*time.Minute), "creation_time"},
+		{"where the previous one was, a minute before it", attendee, &prev, at(0, 2*time.Minute), ""},
+		{"40 m away, a second before the previous one", attendee, &prev, at(40, time.Minute+time.Second), "creation_time"},
+		{"at the time of the previous one", attendee, &prev, at(0, time.Minute), ""},
 		{"9 minutes back", attendee, nil, at(0, 9*time.Minute), ""},
 		{"11 minutes back", attendee, nil, at(0, 11*time.Minute), "creation_time"},
 		{"three days back", attendee, nil, at(0, 72*time.Hour), "creation_time"},
@@ -46,6 +49,34 @@ func TestCheck(t *testing.T) {
 			t.Errorf("Check(%s) = %v; want plausible", tt.name, err)
 		case tt.field != "" && (!errors.As(err, &e) || e.Code != udaconnect.EIMPLAUSIBLE || e.Field != tt.field):
 			t.Errorf("Check(%s) = %v; want implausible, naming %s", tt.name, err, tt.field)
+		}
+	}
+}
+
+// A report moves the sender when its speed from the previous one explains
+// it without the Slack; one within the Slack alone is the previous place,
+// so that slacks do not add up into a trail.
+func TestMoves(t *testing.T) {
+	rules := Rules{MaxAge: 10 * time.Minute, MaxSpeed: 10}
+	prev := Point{Latitude: 35.06, Longitude: -106.57, Time: time.Date(2026, 6, 16, 10, 0, 0, 0, time.UTC)}
+	north := func(metres float64, after time.Duration) Point {
+		return Point{Latitude: prev.Latitude + metres/111_195, Longitude: prev.Longitude, Time: prev.Time.Add(after)}
+	}
+	for _, tt := range []struct {
+		name  string
+		prev  *Point
+		p     Point
+		moves bool
+	}{
+		{"no previous report", nil, north(0, 0), true},
+		{"walked 50 m in 10 s", &prev, north(50, 10*time.Second), true},
+		{"25 m in no time, within the slack", &prev, north(25, 0), false},
+		{"25 m in a second", &prev, north(25, time.Second), false},
+		{"still, a second later", &prev, north(0, time.Second), true},
+		{"still, a second before", &prev, north(0, -time.Second), false},
+	} {
+		if got := rules.Moves(tt.prev, tt.p); got != tt.moves {
+			t.Errorf("Moves(%s) = %v; want %v", tt.name, got, tt.moves)
 		}
 	}
 }

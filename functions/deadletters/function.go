@@ -164,7 +164,7 @@ func (f *Function) Routes(mux *http.ServeMux) {
 
 // list answers a page of dead letters in ID order, from after (an ID) and
 // up to limit; the next page is in a Link header. waiting=true leaves out
-// the replayed ones.
+// the replayed ones (true or false, 400 otherwise).
 func (f *Function) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	after, err := queryInt(q, "after", 0, 0, 1<<62)
@@ -178,6 +178,10 @@ func (f *Function) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	waiting := q.Get("waiting") == "true"
+	if v := q.Get("waiting"); v != "" && !waiting && v != "false" {
+		server.WriteError(w, udaconnect.Invalid("waiting", "waiting must be true or false, not %q", v))
+		return
+	}
 	letters, err := f.db.FindDeadLetters(r.Context(), after, int(limit), waiting)
 	if err != nil {
 		f.fail(w, r, err)

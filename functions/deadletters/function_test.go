@@ -156,6 +156,9 @@ func TestReplayRefused(t *testing.T) {
 		{"GET", "/api/dead-letters?limit=0", http.StatusBadRequest},
 		{"GET", "/api/dead-letters?limit=1001", http.StatusBadRequest},
 		{"GET", "/api/dead-letters?after=-1", http.StatusBadRequest},
+		{"GET", "/api/dead-letters?waiting=yes", http.StatusBadRequest},
+		{"GET", "/api/dead-letters?waiting=TRUE", http.StatusBadRequest},
+		{"GET", "/api/dead-letters?waiting=false", http.StatusOK},
 	}
 	for _, tt := range tests {
 		if r := servertest.Request(t, tt.method, url+tt.path, nil); r.Status != tt.want {

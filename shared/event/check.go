@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 )
 
@@ -19,11 +20,19 @@ const (
 	MaxSenderBytes = 200
 )
 
+// MaxAttributeBytes bounds an event's attributes and extensions together, in
+// bytes as binary mode carries them in HTTP headers ("Ce-<name>: <value>"):
+// the door forwards an event so, and the Broker delivers it so to a function
+// or the dead-letter sink, whose headers are at most 64 KiB
+// (server.MaxHeaderBytes), their own credentials and trace among them.
+const MaxAttributeBytes = 32 << 10
+
 // Check refuses an event that could not be stored or forwarded whole: an id
 // or source longer than limit bytes; an attribute or extension that is not
 // valid UTF-8 or holds a control character (which no HTTP header can carry);
-// data that is not valid UTF-8. Strings inside the data are checked by the
-// validation of what they hold (udaconnect.Person).
+// attributes and extensions over MaxAttributeBytes together (413); data that
+// is not valid UTF-8. Strings inside the data are checked by the validation
+// of what they hold (udaconnect.Person).
 func Check(e *event.Event, limit int) error {
 	for _, a := range []struct{ name, value string }{{"id", e.ID()}, {"source", e.Source()}} {
 		if len(a.value) > limit {
@@ -34,10 +43,14 @@ func Check(e *event.Event, limit int) error {
 		{"id", e.ID()}, {"source", e.Source()}, {"type", e.Type()}, {"subject", e.Subject()},
 		{"datacontenttype", e.DataContentType()}, {"dataschema", e.DataSchema()},
 	}
+	size := 0
 	for name, v := range e.Extensions() {
 		s, ok := v.(string)
 		if !ok {
-			continue // numbers, booleans, times and URIs are encoded by the SDK
+			// numbers, booleans, times and URIs are encoded by the SDK
+			f, _ := types.Format(v)
+			size += len(name) + len(f) + headerBytes
+			continue
 		}
 		attrs = append(attrs, struct{ name, value string }{name, s})
 	}
@@ -45,12 +58,20 @@ func Check(e *event.Event, limit int) error {
 		if err := udaconnect.CheckText(a.name, a.value); err != nil {
 			return err
 		}
+		size += len(a.name) + len(a.value) + headerBytes
+	}
+	if size > MaxAttributeBytes {
+		return udaconnect.Errorf(udaconnect.ETOOLARGE, "the event's attributes and extensions take %d bytes as HTTP headers; at most %d are taken", size, MaxAttributeBytes)
 	}
 	if !utf8.Valid(e.Data()) {
 		return udaconnect.Invalid("data", "the event's data is not valid UTF-8")
 	}
 	return nil
 }
+
+// headerBytes is what a header takes beside its attribute's name and value:
+// "Ce-", ": " and the line's end.
+const headerBytes = len("Ce-: \r\n")
 
 // Fingerprint is the SHA-256 of e's data, stored with what e carried: the
 // same source and id sent again with other data is refused.

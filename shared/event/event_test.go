@@ -1,11 +1,13 @@
 package event_test
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	ce "github.com/cloudevents/sdk-go/v2/event"
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/event"
 )
@@ -20,6 +22,36 @@ func TestAsyncAPIDocumentsCatalogue(t *testing.T) {
 		event.ConnectionsRequested, event.ConnectionsFound, event.ConnectionDetected, event.RetentionDue} {
 		if !strings.Contains(string(doc), "name: "+typ+"\n") {
 			t.Errorf("docs/asyncapi.yaml has no message %s", typ)
+		}
+	}
+}
+
+// An event's attributes travel as HTTP headers in binary mode, from the
+// door to the Broker and from the Broker to a function or the dead-letter
+// sink: an event whose attributes would not fit in a server's headers is
+// refused as too large (413), not taken and then refused by all of them.
+func TestCheckBoundsAttributes(t *testing.T) {
+	extended := func(n int, value any) *ce.Event {
+		e := ce.New()
+		e.SetID("many")
+		e.SetSource("/devices/test")
+		e.SetType(event.PersonCreate)
+		for i := range n {
+			e.SetExtension(fmt.Sprintf("x%d", i), value)
+		}
+		return &e
+	}
+	for _, tt := range []struct {
+		name string
+		e    *ce.Event
+		code string
+	}{
+		{"a few extensions", extended(10, strings.Repeat("v", 100)), ""},
+		{"extensions of 60 KB", extended(600, strings.Repeat("v", 100)), udaconnect.ETOOLARGE},
+		{"6,000 numbers", extended(6000, 123456789), udaconnect.ETOOLARGE},
+	} {
+		if err := event.Check(tt.e, event.MaxKeyBytes); udaconnect.ErrorCode(err) != tt.code {
+			t.Errorf("Check(%s) = %v; want code %q", tt.name, err, tt.code)
 		}
 	}
 }

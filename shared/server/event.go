@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -81,12 +82,31 @@ func Events(h Handler, log *zap.Logger) http.Handler {
 	})
 }
 
+// OneLine is err's message on one line, for an answer: the CloudEvents SDK
+// ends each attribute's complaint with a line break.
+func OneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+}
+
+// The media types of a CloudEvent in structured mode and of a batch.
+const (
+	StructuredType = "application/cloudevents+json"
+	BatchType      = "application/cloudevents-batch+json"
+)
+
+// MediaType is the media type of r's body, in lower case and without its
+// parameters (media types are case-insensitive), or "" when it has none.
+func MediaType(r *http.Request) string {
+	t, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return t
+}
+
 // ReadEvent reads one CloudEvent, binary or structured, of at most
 // MaxEventSize bytes, and checks it is well formed and can be stored and
 // forwarded whole (ev.Check).
 func ReadEvent(w http.ResponseWriter, r *http.Request) (*event.Event, error) {
-	ct := r.Header.Get("Content-Type")
-	if strings.HasPrefix(ct, "application/cloudevents-batch+json") {
+	ct := MediaType(r)
+	if ct == BatchType {
 		return nil, udaconnect.Errorf(udaconnect.EINVALID, "batches are not accepted here: send one event at a time")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxEventSize))
@@ -96,17 +116,17 @@ func ReadEvent(w http.ResponseWriter, r *http.Request) (*event.Event, error) {
 		return nil, udaconnect.Errorf(udaconnect.ETOOLARGE, "the event is larger than %d bytes", MaxEventSize)
 	case err != nil:
 		return nil, udaconnect.Errorf(udaconnect.EINVALID, "the event cannot be read")
-	case strings.HasPrefix(ct, "application/cloudevents+json") && !utf8.Valid(body):
+	case ct == StructuredType && !utf8.Valid(body):
 		// The JSON decoder would replace what is not UTF-8 unseen.
 		return nil, udaconnect.Errorf(udaconnect.EINVALID, "the event is not valid UTF-8")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	e, err := cehttp.NewEventFromHTTPRequest(r)
 	if err != nil {
-		return nil, udaconnect.Errorf(udaconnect.EINVALID, "malformed CloudEvent: %v", err)
+		return nil, udaconnect.Errorf(udaconnect.EINVALID, "malformed CloudEvent: %s", OneLine(err))
 	}
 	if err := e.Validate(); err != nil {
-		return nil, udaconnect.Errorf(udaconnect.EINVALID, "invalid CloudEvent: %v", err)
+		return nil, udaconnect.Errorf(udaconnect.EINVALID, "invalid CloudEvent: %s", OneLine(err))
 	}
 	if err := ev.Check(e, ev.MaxKeyBytes); err != nil {
 		return nil, err
@@ -125,10 +145,12 @@ func DecodeData(e event.Event, v any) error {
 	if len(e.Data()) == 0 {
 		return udaconnect.Invalid("data", "the event has no data")
 	}
-	return decodeJSON(e.Data(), v)
+	return DecodeJSON(e.Data(), v)
 }
 
-func decodeJSON(data []byte, v any) error {
+// DecodeJSON decodes the JSON data into v; the error names the field at
+// fault, in the words of JSON rather than Go's.
+func DecodeJSON(data []byte, v any) error {
 	err := json.Unmarshal(data, v)
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
@@ -150,7 +172,9 @@ func decodeJSON(data []byte, v any) error {
 func typeName(goType string) string {
 	goType = strings.TrimLeft(goType, "*")
 	switch {
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
+	case strings.HasPrefix(goType, "int"):
+		return "whole number"
+	case strings.HasPrefix(goType, "float"):
 		return "number"
 	case goType == "time.Time":
 		return "RFC 3339 time string"
