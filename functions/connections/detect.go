@@ -27,7 +27,8 @@ const (
 	claimEvery = 3 * time.Second        // a replica tries to claim a free zone
 	pollEvery  = 250 * time.Millisecond // an idle owner looks for new rows
 	retryAfter = 2 * time.Second        // after a failure, before the zone is claimed again
-	// finishTimeout bounds the last writes of a zone as its replica stops.
+	// finishTimeout bounds, as its replica stops, the zone's step under way,
+	// then its last writes.
 	finishTimeout = 10 * time.Second
 )
 
@@ -183,7 +184,8 @@ func (r *runner) owns(n int) {
 // often it grew; queues the announcements of the meetings that start with
 // them; and checkpoints every cfg.checkpoint, or sooner when many rows were
 // applied, writing what waits in the checkpoint's transaction. When ctx
-// ends it writes and checkpoints what it applied.
+// ends it finishes the step under way, then writes and checkpoints what it
+// applied.
 func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 	zone, err := detection.Open(ctx, lease, r.cfg.params)
 	if err != nil {
@@ -191,14 +193,20 @@ func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 	}
 	label := strconv.Itoa(lease.Zone())
 	r.log.Info("detection zone claimed", zap.Int("zone", lease.Zone()))
+	// The zone's work under way when ctx ends goes on for finishTimeout
+	// more: a query cut short ends the zone's connection, and with it the
+	// checkpoint that keeps what was applied.
+	work, cut := context.WithCancel(context.WithoutCancel(ctx))
+	defer cut()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(finishTimeout, cut) })()
 	flushed, checkpointed, published := time.Now(), time.Now(), time.Time{}
 	dirty := true // applied since published
 	for {
-		woken := r.woken()
-		n, err := zone.Step(ctx, time.Now())
 		if ctx.Err() != nil {
 			return r.finish(zone)
 		}
+		woken := r.woken()
+		n, err := zone.Step(work, time.Now())
 		if err != nil {
 			return err
 		}
@@ -209,7 +217,7 @@ func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 		// for the snapshot.
 		growth := time.Since(flushed) >= r.cfg.flush && !checkpoint
 		if zone.Unflushed() && (growth || zone.Prompt() || n == 0 && !checkpoint) {
-			if err := r.wrote(zone.Flush(ctx, growth)); err != nil {
+			if err := r.wrote(zone.Flush(work, growth)); err != nil {
 				return err
 			}
 			if growth {
@@ -217,13 +225,13 @@ func (r *runner) own(ctx context.Context, lease *postgres.ZoneLease) error {
 			}
 		}
 		if checkpoint {
-			if err := r.wrote(zone.Checkpoint(ctx)); err != nil {
+			if err := r.wrote(zone.Checkpoint(work)); err != nil {
 				return err
 			}
 			flushed, checkpointed = time.Now(), time.Now()
 		}
 		if dirty && (n == 0 || time.Since(published) >= time.Second) {
-			backlog, _, err := zone.Publish(ctx)
+			backlog, _, err := zone.Publish(work)
 			if err != nil {
 				return err
 			}

@@ -532,3 +532,65 @@ func TestDetectConfig(t *testing.T) {
 		t.Errorf("detectConfigFromEnv() = %+v, %v; want 2 zones, a hold of 10m, the other defaults", c, err)
 	}
 }
+
+// A replica stopped while its zone's owner applies a step finishes the step
+// and checkpoints it: a query cut short would end the zone's connection,
+// the checkpoint with it, and the successor would apply the step again.
+// The step is of late reports (placed through the history, query after
+// query), behind one of the present.
+func TestStopFinishesTheStep(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rng := rand.New(rand.NewPCG(5, 20))
+	ps := persons(t, db, 10, "s")
+	start := time.Date(2021, 5, 5, 9, 0, 0, 0, time.UTC)
+	present := crowd(rng, hallA, ps[:1], start.Add(2*time.Hour), 1, time.Second)[:1]
+	late := crowd(rng, hallA, ps, start, 10, 30*time.Second)
+	if _, _, err := db.StoreReports(context.Background(), present); err != nil {
+		t.Fatal(err)
+	}
+	r := startReplica(t, db)
+	waitDetected(t, db)
+	if _, _, err := db.StoreReports(context.Background(), late); err != nil {
+		t.Fatal(err)
+	}
+	// Asked again and again on a connection of its own, not to miss a step
+	// of a second or so.
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for deadline := time.Now().Add(time.Minute); ; {
+		var n int
+		if err := conn.QueryRow(context.Background(), `
+			SELECT count(*) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+			WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()
+				AND a.state = 'active' AND a.query LIKE '%FROM location WHERE person_id = ANY%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("waited a minute for the owner placing a late report")
+		}
+	}
+	r.f.Close()
+	if failed := r.failures(); len(failed) > 0 {
+		t.Errorf("errors logged as the replica stopped: %q", failed)
+	}
+	var waiting int
+	if err := pgxQueryRow(t, url, `SELECT count(*) FROM detect_backlog`, &waiting); err != nil {
+		t.Fatal(err)
+	}
+	if waiting > 0 {
+		t.Errorf("%d backlog rows left to the next owner; want the step checkpointed", waiting)
+	}
+	startReplica(t, db)
+	expectMeetings(t, db, nil, append(present, late...), ps)
+}

@@ -50,7 +50,8 @@ type Zone struct {
 }
 
 // Open restores the detector of the zone leased, and the meetings as its
-// checkpoint saw them: the rows after it are applied again from there.
+// checkpoint saw them: the rows after it are applied again from there. It
+// publishes the zone's backlog at once (see Publish).
 func Open(ctx context.Context, lease *postgres.ZoneLease, p detect.Params) (*Zone, error) {
 	if err := lease.Undo(ctx); err != nil {
 		return nil, err
@@ -65,6 +66,11 @@ func Open(ctx context.Context, lease *postgres.ZoneLease, p detect.Params) (*Zon
 		if err := z.d.UnmarshalBinary(state); err != nil {
 			return nil, fmt.Errorf("restore zone %d: %w", lease.Zone(), err)
 		}
+	}
+	// Told before a first step that may take long, rather than what the
+	// last owner told.
+	if _, _, err := z.Publish(ctx); err != nil {
+		return nil, err
 	}
 	return z, nil
 }

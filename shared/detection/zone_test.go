@@ -36,23 +36,7 @@ func TestZoneWritesTheDefinition(t *testing.T) {
 		}
 		ids[i] = p.ID
 	}
-	open := func() (*postgres.ZoneLease, *detection.Zone) {
-		t.Helper()
-		// The lock of a lease closed goes with its backend, a moment later.
-		var lease *postgres.ZoneLease
-		for deadline := time.Now().Add(10 * time.Second); lease == nil; time.Sleep(10 * time.Millisecond) {
-			var err error
-			if lease, err = db.ClaimZone(ctx, 0); err != nil || lease == nil && time.Now().After(deadline) {
-				t.Fatalf("ClaimZone = %v, %v; want the zone", lease, err)
-			}
-		}
-		zone, err := detection.Open(ctx, lease, detection.Params())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return lease, zone
-	}
-	lease, zone := open()
+	lease, zone := open(t, db)
 	defer func() { lease.Close() }()
 	var reports []detect.Report
 	batch := 0
@@ -80,7 +64,7 @@ func TestZoneWritesTheDefinition(t *testing.T) {
 			}
 		case batch%11 == 0 && batch < h.ReportsPerAttendee()/2: // the owner is lost: the next undoes what it wrote since its checkpoint, and writes it again
 			lease.Close()
-			lease, zone = open()
+			lease, zone = open(t, db)
 		}
 	}
 	if err := zone.Drain(ctx, time.Now()); err != nil {
@@ -113,6 +97,60 @@ func TestZoneWritesTheDefinition(t *testing.T) {
 			!near(g.ClosestM, w.ClosestM) || !near(g.Lat, w.Lat) || !near(g.Lon, w.Lon) {
 			t.Errorf("meeting %d = %+v; want %+v", i, g, w)
 		}
+	}
+}
+
+// open claims zone 0 and opens its detector.
+func open(t *testing.T, db *postgres.DB) (*postgres.ZoneLease, *detection.Zone) {
+	t.Helper()
+	ctx := context.Background()
+	// The lock of a lease closed goes with its backend, a moment later.
+	var lease *postgres.ZoneLease
+	for deadline := time.Now().Add(10 * time.Second); lease == nil; time.Sleep(10 * time.Millisecond) {
+		var err error
+		if lease, err = db.ClaimZone(ctx, 0); err != nil || lease == nil && time.Now().After(deadline) {
+			t.Fatalf("ClaimZone = %v, %v; want the zone", lease, err)
+		}
+	}
+	zone, err := detection.Open(ctx, lease, detection.Params())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lease, zone
+}
+
+// A zone taken over says at once how far behind it is, not what its last
+// owner published before the reports that wait since: the new owner's
+// first step may take long (reports placed through the history), and
+// GET /api/detection would tell a backlog long gone until it ends.
+func TestOpenPublishesTheBacklog(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	lease, zone := open(t, db)
+	if _, _, err := zone.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lease.Close() // the owner is lost
+	p, err := db.CreatePerson(ctx, udaconnect.Person{FirstName: "Late", LastName: "Comer", CompanyName: "Hall"}, "test", "1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reports []udaconnect.Report
+	for i := range 3 {
+		at := time.Date(2026, 6, 16, 9, i, 0, 0, time.UTC)
+		reports = append(reports, udaconnect.Report{Location: udaconnect.Location{PersonID: p.ID, Latitude: 35, Longitude: -106, CreationTime: at}, Source: "test", EventID: fmt.Sprint(i)})
+	}
+	if _, _, err := db.StoreReports(ctx, reports); err != nil {
+		t.Fatal(err)
+	}
+	lease, _ = open(t, db)
+	defer lease.Close()
+	d, err := db.Detection(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.BacklogReports != 3 {
+		t.Errorf("backlog told once the zone is taken over: %d reports; want 3", d.BacklogReports)
 	}
 }
 

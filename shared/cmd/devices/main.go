@@ -98,11 +98,8 @@ func run(ctx context.Context, o options) (*summary, error) {
 			break
 		}
 	}
-	if o.start == "" { // the last report is now
-		shift := time.Since(reports[len(reports)-1].CreationTime)
-		for i := range reports {
-			reports[i].CreationTime = reports[i].CreationTime.Add(shift)
-		}
+	if o.start == "" {
+		endNow(reports, time.Now())
 	}
 	fmt.Printf("sending %d reports of %d attendees to %s/events, %d per request\n", len(reports), len(ids), o.url, o.batch)
 
@@ -137,6 +134,18 @@ func run(ctx context.Context, o options) (*summary, error) {
 	wg.Wait()
 	s.elapsed = time.Since(s.began)
 	return s, nil
+}
+
+// endNow moves reports in time so that the last is at now. Moved, they are
+// other reports than the conference's, with ids of their own: a second run
+// sends its reports rather than the first run's ids with other times, which
+// locations would refuse (422) into the dead letters.
+func endNow(reports []udaconnect.Report, now time.Time) {
+	shift := now.Sub(reports[len(reports)-1].CreationTime)
+	for i := range reports {
+		reports[i].CreationTime = reports[i].CreationTime.Add(shift)
+		reports[i].EventID = fmt.Sprintf("%s+%d", reports[i].EventID, shift.Nanoseconds())
+	}
 }
 
 type summary struct {
