@@ -92,8 +92,12 @@ export function Encounters({ person, view, onView }: Props) {
   const { meetings, live, fresh } = useMeetings(person.id, view.range, zone);
   const list = useKept(meetings.data);
   const all = useMemo(() => toEncounters(list ?? []), [list]);
-  const shown = useMemo(() => sortEncounters(filterEncounters(all, view.filter), view.sort), [all, view.filter, view.sort]);
-  const groups = useMemo(() => toGroups(list ?? []), [list]);
+  // The address makes a new filter at each render: kept changes only with its values.
+  const { query, minMeetings, minTogetherS, withinM } = view.filter;
+  const kept = useMemo(() => filterEncounters(all, { query, minMeetings, minTogetherS, withinM }), [all, query, minMeetings, minTogetherS, withinM]);
+  const shown = useMemo(() => sortEncounters(kept, view.sort), [kept, view.sort]);
+  // The map shows what the list shows: the meetings of the people the filters keep.
+  const groups = useMemo(() => toGroups(kept.flatMap((e) => e.meetings)), [kept]);
   const total = summarize(all);
   const stale = list !== undefined && (meetings.isPlaceholderData || meetings.isError || meetings.data === undefined);
   const scroller = useRef<HTMLDivElement>(null);
