@@ -442,6 +442,16 @@ test('the meetings are clustered on the map, and no marker is a tab stop', async
   await page.close();
 });
 
+test('on a desktop: the list and the map side by side with no switch', async () => {
+  const id = await pamID();
+  const page = await organizer.newPage();
+  await page.goto(`${baseURL}/persons/${id}#token=${organizerToken}`);
+  await page.getByRole('region', { name: "Map of Pam Trexler's meetings" }).waitFor();
+  assert.ok(await page.getByRole('list', { name: 'People Pam Trexler met' }).isVisible());
+  assert.equal(await page.getByRole('group', { name: 'Show' }).isVisible(), false, 'a List/Map switch beside both');
+  await page.close();
+});
+
 test('the people list draws a bounded number of rows with 2,000 people, and reads more as it scrolls', async () => {
   const stamp = Date.now();
   const names = Array.from({ length: 2000 }, (_, i) => ({ first_name: `Row${String(i).padStart(4, '0')}`, last_name: `Zz Crowd ${stamp}`, company_name: 'Crowd Inc' }));
