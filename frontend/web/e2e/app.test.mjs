@@ -442,13 +442,23 @@ test('the meetings are clustered on the map, and no marker is a tab stop', async
   await page.close();
 });
 
-test('on a desktop: the list and the map side by side with no switch', async () => {
+test('on a desktop: the list and the map side by side with no switch, every sort whole in its field', async () => {
   const id = await pamID();
   const page = await organizer.newPage();
   await page.goto(`${baseURL}/persons/${id}#token=${organizerToken}`);
   await page.getByRole('region', { name: "Map of Pam Trexler's meetings" }).waitFor();
   assert.ok(await page.getByRole('list', { name: 'People Pam Trexler met' }).isVisible());
   assert.equal(await page.getByRole('group', { name: 'Show' }).isVisible(), false, 'a List/Map switch beside both');
+
+  // The text of each option fits the select, less its padding and arrow.
+  const cut = await page.getByLabel('Sort by').evaluate((select) => {
+    const style = getComputedStyle(select);
+    const text = document.createElement('canvas').getContext('2d');
+    text.font = style.font;
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+    return [...select.options].map((o) => o.text).filter((t) => text.measureText(t).width > room);
+  });
+  assert.deepEqual(cut, [], 'cut off in Sort by');
   await page.close();
 });
 
