@@ -442,7 +442,7 @@ test('the meetings are clustered on the map, and no marker is a tab stop', async
   await page.close();
 });
 
-test('on a desktop: the list and the map side by side with no switch, every sort whole in its field', async () => {
+test('on a desktop: the list and the map side by side with no switch, every sort whole in its field, a focused row of the people seen whole', async () => {
   const id = await pamID();
   const page = await organizer.newPage();
   await page.goto(`${baseURL}/persons/${id}#token=${organizerToken}`);
@@ -459,6 +459,22 @@ test('on a desktop: the list and the map side by side with no switch, every sort
     return [...select.options].map((o) => o.text).filter((t) => text.measureText(t).width > room);
   });
   assert.deepEqual(cut, [], 'cut off in Sort by');
+
+  // Tabbing into the people: the focused row's ring is neither under the
+  // next row nor past the list's edges.
+  await page.getByLabel('Search by name or company').focus();
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  const hidden = await page.evaluate(() => {
+    const button = document.activeElement;
+    const style = getComputedStyle(button);
+    const ring = parseFloat(style.outlineOffset) + parseFloat(style.outlineWidth);
+    const r = button.getBoundingClientRect();
+    const list = button.closest('.person-scroll').getBoundingClientRect();
+    const next = button.closest('li').nextElementSibling.querySelector('button').getBoundingClientRect();
+    return { left: list.left - (r.left - ring), right: r.right + ring - list.right, bottom: r.bottom + ring - next.top };
+  });
+  for (const [edge, px] of Object.entries(hidden)) assert.ok(px <= 0, `${px}px of the ring's ${edge} hidden`);
   await page.close();
 });
 
