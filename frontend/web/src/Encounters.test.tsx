@@ -1,5 +1,5 @@
 import { StrictMode } from 'react';
-import { act, render, screen, within } from '@testing-library/react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { App } from './App';
 import { colors } from './MeetingMap';
@@ -88,7 +88,7 @@ describe('encounters', () => {
       [...map.querySelectorAll('.leaflet-marker-icon.cluster')].reduce((n, c) => n + Number(c.textContent), 0) + map.querySelectorAll(`path[stroke="${colors.meeting}"]`).length;
     await user.type(screen.getByLabelText('Find a person'), 'chicken');
     expect(await screen.findByText(`${all}; showing 1 person`)).toBeInTheDocument();
-    expect(points()).toBe(1);
+    await waitFor(() => expect(points()).toBe(1));
   });
 
   it('shows each meeting’s time together, and filters on the least time together in the address', async () => {
