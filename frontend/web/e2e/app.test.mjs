@@ -516,6 +516,42 @@ test('a 200-character name does not widen a phone-sized page', async () => {
   await page.close();
 });
 
+test('on a phone, the map shown after the list frames every meeting', async () => {
+  // Ann meets Ben, then Cy 600 m away, somewhere of their own; a clock's
+  // report of now moves detection past them.
+  const stamp = Date.now();
+  const longitude = 2 + (stamp % 1000) / 1000;
+  const person = (first) => api('POST', '/api/persons', { first_name: first, last_name: `Apart ${stamp}`, company_name: 'Booth 9' });
+  const [a, b, c, clock] = [await person('Ann'), await person('Ben'), await person('Cy'), await person('Clock')];
+  const minutesAgo = (m) => new Date(stamp - m * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const at = (p, latitude, m) => api('POST', '/api/locations', { person_id: p.id, latitude, longitude, creation_time: minutesAgo(m) });
+  await at(clock, 48.8606, 0);
+  await at(a, 48.85837, 20);
+  await at(b, 48.85837, 19);
+  await at(a, 48.86377, 10);
+  await at(c, 48.86377, 9);
+
+  const page = await organizer.newPage();
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.goto(`${baseURL}/persons/${a.id}#token=${organizerToken}`);
+  await page.getByText(/^Met 2 people in 2 meetings/).waitFor();
+  await page.getByRole('button', { name: 'Map', exact: true }).click();
+  const map = page.getByRole('region', { name: `Map of Ann Apart ${stamp}'s meetings` });
+  await map.locator('.leaflet-overlay-pane path').first().waitFor();
+  // Both meetings drawn in the map's box (the clusters draw only those in
+  // view), and the outline around them.
+  const inView = (selector) =>
+    map.evaluate((el, selector) => {
+      const box = el.getBoundingClientRect();
+      return [...el.querySelectorAll(selector)]
+        .map((p) => p.getBoundingClientRect())
+        .filter((r) => r.left >= box.left && r.right <= box.right && r.top >= box.top && r.bottom <= box.bottom).length;
+    }, selector);
+  assert.equal(await inView(`path[stroke="${colors.meeting}"]`), 2, 'meetings in view');
+  assert.equal(await inView('.leaflet-overlay-pane path:not(.leaflet-interactive)'), 1, 'the outline in view');
+  await page.close();
+});
+
 test('a failed reload keeps the old results on screen, dimmed', async () => {
   const id = await pamID();
   const page = await organizer.newPage();
