@@ -175,8 +175,12 @@ test('Pam Trexler’s every report from the seed, on the map; the distance chang
 
 test('on a phone-sized screen', async () => {
   const page = await openApp({ width: 390, height: 844 });
+  await page.getByLabel('Search by name or company').fill('pam trexler');
   await page.getByRole('button', { name: /Pam Trexler/ }).click();
   await page.locator('.summary, .state.empty').first().waitFor();
+  // Her page, below the list, is brought up.
+  const top = await page.locator('#connections').evaluate((el) => el.getBoundingClientRect().top);
+  assert.ok(Math.abs(top) < 1, `her page is ${top}px below the top of the screen`);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
   await page.screenshot({ path: join(output, 'connections-phone.png'), fullPage: true });
