@@ -255,6 +255,17 @@ test('registering a person', async () => {
   // It was stored, not only shown.
   await page.reload();
   await page.getByRole('button', { name: new RegExp(`Ada ${last}`) }).waitFor();
+
+  // Deleted, after a yes, she is gone, and her link signs no one in.
+  await page.getByRole('button', { name: `Delete Ada ${last}…` }).click();
+  await page.getByRole('group', { name: `Delete Ada ${last}` }).getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByText(`Deleted Ada ${last} with their reports and meetings.`).waitFor();
+  await page.waitForURL(`${baseURL}/`);
+  await page.getByLabel('Search by name or company').fill(last);
+  await page.getByText('No one matches').waitFor();
+  const gone = await (await newContext()).newPage();
+  await gone.goto(link);
+  await gone.getByRole('heading', { name: 'Sign in' }).waitFor();
   await page.close();
 });
 
