@@ -457,13 +457,18 @@ test('the meetings are clustered on the map, and no marker is a tab stop', async
   await page.close();
 });
 
-test('on a desktop: the list and the map side by side with no switch, every sort whole in its field, a focused row of the people seen whole', async () => {
+test('on a desktop: the list and the map side by side with no switch, each 16rem wide at least, every sort whole in its field, a focused row of the people seen whole', async () => {
   const id = await pamID();
   const page = await organizer.newPage();
   await page.goto(`${baseURL}/persons/${id}#token=${organizerToken}`);
   await page.getByRole('region', { name: "Map of Pam Trexler's meetings" }).waitFor();
   assert.ok(await page.getByRole('list', { name: 'People Pam Trexler met' }).isVisible());
   assert.equal(await page.getByRole('group', { name: 'Show' }).isVisible(), false, 'a List/Map switch beside both');
+  // On a small laptop too, the map is no strip beside the list.
+  await page.setViewportSize({ width: 1024, height: 768 });
+  const [list, map] = await page.evaluate(() => ['.result-list', '.results .map'].map((s) => document.querySelector(s).getBoundingClientRect().width));
+  assert.ok(map >= 256 && list >= 256, `the list ${list}px wide, the map ${map}px`);
+  await page.setViewportSize({ width: 1440, height: 1000 });
 
   // The text of each option fits the select, less its padding and arrow.
   const cut = await page.getByLabel('Sort by').evaluate((select) => {
