@@ -175,8 +175,12 @@ test('Pam Trexler’s every report from the seed, on the map; the distance chang
 
 test('on a phone-sized screen', async () => {
   const page = await openApp({ width: 390, height: 844 });
+  await page.getByLabel('Search by name or company').fill('pam trexler');
   await page.getByRole('button', { name: /Pam Trexler/ }).click();
   await page.locator('.summary, .state.empty').first().waitFor();
+  // Her page, below the list, is brought up.
+  const top = await page.locator('#connections').evaluate((el) => el.getBoundingClientRect().top);
+  assert.ok(Math.abs(top) < 1, `her page is ${top}px below the top of the screen`);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
   await page.screenshot({ path: join(output, 'connections-phone.png'), fullPage: true });
@@ -251,6 +255,17 @@ test('registering a person', async () => {
   // It was stored, not only shown.
   await page.reload();
   await page.getByRole('button', { name: new RegExp(`Ada ${last}`) }).waitFor();
+
+  // Deleted, after a yes, she is gone, and her link signs no one in.
+  await page.getByRole('button', { name: `Delete Ada ${last}…` }).click();
+  await page.getByRole('group', { name: `Delete Ada ${last}` }).getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByText(`Deleted Ada ${last} with their reports and meetings.`).waitFor();
+  await page.waitForURL(`${baseURL}/`);
+  await page.getByLabel('Search by name or company').fill(last);
+  await page.getByText('No one matches').waitFor();
+  const gone = await (await newContext()).newPage();
+  await gone.goto(link);
+  await gone.getByRole('heading', { name: 'Sign in' }).waitFor();
   await page.close();
 });
 
@@ -442,6 +457,47 @@ test('the meetings are clustered on the map, and no marker is a tab stop', async
   await page.close();
 });
 
+test('on a desktop: the list and the map side by side with no switch, each 16rem wide at least, every sort whole in its field, a focused row of the people seen whole', async () => {
+  const id = await pamID();
+  const page = await organizer.newPage();
+  await page.goto(`${baseURL}/persons/${id}#token=${organizerToken}`);
+  await page.getByRole('region', { name: "Map of Pam Trexler's meetings" }).waitFor();
+  assert.ok(await page.getByRole('list', { name: 'People Pam Trexler met' }).isVisible());
+  assert.equal(await page.getByRole('group', { name: 'Show' }).isVisible(), false, 'a List/Map switch beside both');
+  // On a small laptop too, the map is no strip beside the list.
+  await page.setViewportSize({ width: 1024, height: 768 });
+  const [list, map] = await page.evaluate(() => ['.result-list', '.results .map'].map((s) => document.querySelector(s).getBoundingClientRect().width));
+  assert.ok(map >= 256 && list >= 256, `the list ${list}px wide, the map ${map}px`);
+  await page.setViewportSize({ width: 1440, height: 1000 });
+
+  // The text of each option fits the select, less its padding and arrow.
+  const cut = await page.getByLabel('Sort by').evaluate((select) => {
+    const style = getComputedStyle(select);
+    const text = document.createElement('canvas').getContext('2d');
+    text.font = style.font;
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+    return [...select.options].map((o) => o.text).filter((t) => text.measureText(t).width > room);
+  });
+  assert.deepEqual(cut, [], 'cut off in Sort by');
+
+  // Tabbing into the people: the focused row's ring is neither under the
+  // next row nor past the list's edges.
+  await page.getByLabel('Search by name or company').focus();
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  const hidden = await page.evaluate(() => {
+    const button = document.activeElement;
+    const style = getComputedStyle(button);
+    const ring = parseFloat(style.outlineOffset) + parseFloat(style.outlineWidth);
+    const r = button.getBoundingClientRect();
+    const list = button.closest('.person-scroll').getBoundingClientRect();
+    const next = button.closest('li').nextElementSibling.querySelector('button').getBoundingClientRect();
+    return { left: list.left - (r.left - ring), right: r.right + ring - list.right, bottom: r.bottom + ring - next.top };
+  });
+  for (const [edge, px] of Object.entries(hidden)) assert.ok(px <= 0, `${px}px of the ring's ${edge} hidden`);
+  await page.close();
+});
+
 test('the people list draws a bounded number of rows with 2,000 people, and reads more as it scrolls', async () => {
   const stamp = Date.now();
   const names = Array.from({ length: 2000 }, (_, i) => ({ first_name: `Row${String(i).padStart(4, '0')}`, last_name: `Zz Crowd ${stamp}`, company_name: 'Crowd Inc' }));
@@ -477,6 +533,42 @@ test('a 200-character name does not widen a phone-sized page', async () => {
   // The map is one tap away on a phone.
   await page.getByRole('button', { name: 'Map', exact: true }).click();
   await page.getByRole('region', { name: "Map of Pam Trexler's meetings" }).waitFor();
+  await page.close();
+});
+
+test('on a phone, the map shown after the list frames every meeting', async () => {
+  // Ann meets Ben, then Cy 600 m away, somewhere of their own; a clock's
+  // report of now moves detection past them.
+  const stamp = Date.now();
+  const longitude = 2 + (stamp % 1000) / 1000;
+  const person = (first) => api('POST', '/api/persons', { first_name: first, last_name: `Apart ${stamp}`, company_name: 'Booth 9' });
+  const [a, b, c, clock] = [await person('Ann'), await person('Ben'), await person('Cy'), await person('Clock')];
+  const minutesAgo = (m) => new Date(stamp - m * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const at = (p, latitude, m) => api('POST', '/api/locations', { person_id: p.id, latitude, longitude, creation_time: minutesAgo(m) });
+  await at(clock, 48.8606, 0);
+  await at(a, 48.85837, 20);
+  await at(b, 48.85837, 19);
+  await at(a, 48.86377, 10);
+  await at(c, 48.86377, 9);
+
+  const page = await organizer.newPage();
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.goto(`${baseURL}/persons/${a.id}#token=${organizerToken}`);
+  await page.getByText(/^Met 2 people in 2 meetings/).waitFor();
+  await page.getByRole('button', { name: 'Map', exact: true }).click();
+  const map = page.getByRole('region', { name: `Map of Ann Apart ${stamp}'s meetings` });
+  await map.locator('.leaflet-overlay-pane path').first().waitFor();
+  // Both meetings drawn in the map's box (the clusters draw only those in
+  // view), and the outline around them.
+  const inView = (selector) =>
+    map.evaluate((el, selector) => {
+      const box = el.getBoundingClientRect();
+      return [...el.querySelectorAll(selector)]
+        .map((p) => p.getBoundingClientRect())
+        .filter((r) => r.left >= box.left && r.right <= box.right && r.top >= box.top && r.bottom <= box.bottom).length;
+    }, selector);
+  assert.equal(await inView(`path[stroke="${colors.meeting}"]`), 2, 'meetings in view');
+  assert.equal(await inView('.leaflet-overlay-pane path:not(.leaflet-interactive)'), 1, 'the outline in view');
   await page.close();
 });
 

@@ -107,6 +107,7 @@ describe('signing in', () => {
     openAt('/');
     expect(await screen.findByRole('alert')).toHaveTextContent('Your session has ended. Sign in again.');
     expect(screen.getByRole('button', { name: 'Sign in' })).toBeInTheDocument();
+    expect(screen.getByRole('heading', { name: 'Sign in' })).toHaveFocus();
     expect(screen.queryByRole('heading', { name: 'People' })).not.toBeInTheDocument();
   });
 
@@ -117,6 +118,7 @@ describe('signing in', () => {
     await user.click(screen.getByRole('button', { name: 'Sign out' }));
 
     expect(await screen.findByText(/Open the sign-in link you were given/)).toBeInTheDocument();
+    expect(screen.getByRole('heading', { name: 'Sign in' })).toHaveFocus(); // not lost with the Sign out button
     expect(screen.queryByText('5 people')).not.toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Sign out' })).not.toBeInTheDocument();
     expect(sessionCalls(calls).filter((c) => c.method === 'DELETE')).toEqual([{ method: 'DELETE', authorization: null, type: 'application/json' }]);

@@ -35,7 +35,8 @@ function ZonePicker({ zone, onZone }: { zone: string; onZone: (zone: string) => 
   );
 }
 
-type Auth = { state: 'checking' } | { state: 'out'; problem?: string } | { state: 'in'; session: Session };
+// left: out after being in, so that the focus, lost with the page, goes to the sign-in page.
+type Auth = { state: 'checking' } | { state: 'out'; problem?: string; left?: boolean } | { state: 'in'; session: Session };
 
 // App signs in with the token of the sign-in link it was opened with, if
 // any, or finds the session its cookie holds; then shows the signed-in
@@ -59,7 +60,7 @@ export function App({ signInToken = '' }: { signInToken?: string }) {
   );
 
   useEffect(() => {
-    onSignedOut(() => setAuth({ state: 'out', problem: 'Your session has ended. Sign in again.' }));
+    onSignedOut(() => setAuth({ state: 'out', problem: 'Your session has ended. Sign in again.', left: true }));
     return () => onSignedOut(() => {});
   }, []);
 
@@ -82,7 +83,7 @@ export function App({ signInToken = '' }: { signInToken?: string }) {
       await signOut();
       queries.clear(); // nothing read for one person is shown to the next
       if (auth.state === 'in' && auth.session.role === 'attendee') await forgetSharing(auth.session.person_id);
-      setAuth({ state: 'out' });
+      setAuth({ state: 'out', left: true });
     } catch (err) {
       setSignOutProblem(`Could not sign out. ${errorMessage(err)}`);
     }
@@ -117,7 +118,7 @@ export function App({ signInToken = '' }: { signInToken?: string }) {
           Signing in…
         </p>
       )}
-      {auth.state === 'out' && <SignIn problem={auth.problem} onSignedIn={(session) => setAuth({ state: 'in', session })} />}
+      {auth.state === 'out' && <SignIn problem={auth.problem} focus={auth.left} onSignedIn={(session) => setAuth({ state: 'in', session })} />}
       {auth.state === 'in' && (auth.session.role === 'organizer' ? <Organizer /> : <Attendee personID={auth.session.person_id} maxAgeS={auth.session.report_max_age_s} retention={auth.session.retention} />)}
     </BrowserRouter>
     </ZoneContext.Provider>

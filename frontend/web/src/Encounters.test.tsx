@@ -1,7 +1,8 @@
 import { StrictMode } from 'react';
-import { act, render, screen, within } from '@testing-library/react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { App } from './App';
+import { colors } from './MeetingMap';
 import type { Meeting } from './api';
 import { json, liveStream, serve, signedIn, type Call } from './test/api';
 import { frank, meeting, pamConnections, pamMeetings, pamReports, people } from './test/fixtures';
@@ -77,6 +78,17 @@ describe('encounters', () => {
     const taco = within(screen.getByRole('list', { name: 'People Pam Trexler met' })).getByRole('button', { name: /Taco Fargo/ });
     expect(taco).toHaveAttribute('aria-expanded', 'true');
     expect(within(screen.getByRole('list', { name: 'Meetings with Taco Fargo' })).getAllByRole('button')).toHaveLength(2);
+  });
+
+  it('maps only the meetings of the people the filters show', async () => {
+    const { user } = openAt('/persons/1');
+    await screen.findByText(all);
+    const map = screen.getByRole('region', { name: "Map of Pam Trexler's meetings" });
+    const points = () =>
+      [...map.querySelectorAll('.leaflet-marker-icon.cluster')].reduce((n, c) => n + Number(c.textContent), 0) + map.querySelectorAll(`path[stroke="${colors.meeting}"]`).length;
+    await user.type(screen.getByLabelText('Find a person'), 'chicken');
+    expect(await screen.findByText(`${all}; showing 1 person`)).toBeInTheDocument();
+    await waitFor(() => expect(points()).toBe(1));
   });
 
   it('shows each meeting’s time together, and filters on the least time together in the address', async () => {

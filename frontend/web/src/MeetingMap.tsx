@@ -40,6 +40,10 @@ export function MeetingMap({ ownerName, own, groups, selectedID, selectedMeeting
   select.current = onSelect;
   const tiles = useMemo(() => tileSettings(), []);
   const [tilesFailed, setTilesFailed] = useState(false);
+  // How the view frames the points and the selection: done again when a
+  // hidden map (on a phone, while the list has its turn) is shown, since
+  // it had no size to frame them in.
+  const frame = useRef<{ all?: () => void; selection?: () => void }>({});
 
   useEffect(() => {
     const map = L.map(container.current!, { center: [30, -100], zoom: 3, zoomSnap: 0.5 });
@@ -63,8 +67,18 @@ export function MeetingMap({ ownerName, own, groups, selectedID, selectedMeeting
     });
     layers.current = { base: L.layerGroup().addTo(map), clusters: clusters.addTo(map), selection: L.layerGroup().addTo(map) };
     mapRef.current = map;
-    const resize = typeof ResizeObserver === 'undefined' ? null : new ResizeObserver(() => map.invalidateSize());
-    resize?.observe(container.current!);
+    const canvas = container.current!;
+    let shown = canvas.clientWidth > 0;
+    const resize =
+      typeof ResizeObserver === 'undefined'
+        ? null
+        : new ResizeObserver(() => {
+            map.invalidateSize();
+            const was = shown;
+            shown = canvas.clientWidth > 0;
+            if (shown && !was) (frame.current.selection ?? frame.current.all)?.();
+          });
+    resize?.observe(canvas);
     return () => {
       resize?.disconnect();
       map.remove();
@@ -101,10 +115,12 @@ export function MeetingMap({ ownerName, own, groups, selectedID, selectedMeeting
       }
     }
     l.clusters.addLayers(markers);
+    frame.current.all = undefined;
     if (all.length > 0) {
       const bounds = L.latLngBounds(all);
       L.rectangle(outline(bounds), { color: colors.outline, weight: 1.5, dashArray: '6 4', fill: false, interactive: false }).addTo(l.base);
-      map.fitBounds(outline(bounds), { padding: [24, 24], maxZoom: 18, animate: false });
+      frame.current.all = () => map.fitBounds(outline(bounds), { padding: [24, 24], maxZoom: 18, animate: false });
+      frame.current.all();
     }
   }, [ownerName, own, groups, zone]);
 
@@ -115,6 +131,7 @@ export function MeetingMap({ ownerName, own, groups, selectedID, selectedMeeting
     const l = layers.current;
     if (!map || !l) return;
     l.selection.clearLayers();
+    frame.current.selection = undefined;
     const g = groups.find((g) => g.person.id === selectedID);
     if (!g) return;
     const at: L.LatLngTuple[] = [];
@@ -134,8 +151,9 @@ export function MeetingMap({ ownerName, own, groups, selectedID, selectedMeeting
         .addTo(l.selection);
     }
     const meeting = g.meetings.find((m) => m.location.id === selectedMeeting);
-    if (meeting) map.setView([meeting.location.latitude, meeting.location.longitude], Math.max(map.getZoom(), 17), { animate: false });
-    else if (at.length) map.fitBounds(outline(L.latLngBounds(at)), { padding: [24, 24], maxZoom: 18, animate: false });
+    if (meeting) frame.current.selection = () => map.setView([meeting.location.latitude, meeting.location.longitude], Math.max(map.getZoom(), 17), { animate: false });
+    else if (at.length) frame.current.selection = () => map.fitBounds(outline(L.latLngBounds(at)), { padding: [24, 24], maxZoom: 18, animate: false });
+    frame.current.selection?.();
   }, [groups, selectedID, selectedMeeting, zone]);
 
   return (

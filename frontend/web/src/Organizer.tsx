@@ -1,9 +1,10 @@
-import { lazy, Suspense, useCallback, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMatch, useNavigate } from 'react-router';
 import { getPerson, type Person } from './api';
 import { fullName } from './format';
 import { errorMessage } from './load';
+import { DeletePerson } from './DeletePerson';
 import { People } from './People';
 import { PersonForm } from './PersonForm';
 import { signInLink } from './signin';
@@ -33,6 +34,7 @@ export function usePerson(id: number | null) {
 // link above their page.
 export function Organizer() {
   const [issued, setIssued] = useState<{ id: number; name: string; link: string } | null>(null);
+  const [deleted, setDeleted] = useState<{ id: number; name: string } | null>(null);
   const match = useMatch('/persons/:id');
   const selectedID = match && /^\d+$/.test(match.params.id ?? '') ? Number(match.params.id) : null;
   const navigate = useNavigate();
@@ -42,6 +44,7 @@ export function Organizer() {
 
   const select = useCallback(
     (id: number) => {
+      setDeleted(null);
       navigate(`/persons/${id}`);
       // On a narrow screen the person's page is below the list: bring it up.
       if (window.matchMedia?.('(max-width: 59.99em)').matches) connections.current?.scrollIntoView({ block: 'start' });
@@ -60,6 +63,25 @@ export function Organizer() {
     [queries, select],
   );
 
+  const removed = useCallback(
+    (p: Person) => {
+      setIssued(null);
+      setDeleted({ id: p.id, name: fullName(p) });
+      queries.invalidateQueries({ queryKey: ['persons'] });
+      navigate('/');
+      connections.current?.focus();
+    },
+    [navigate, queries],
+  );
+
+  // What was read of a deleted person is forgotten once their page is
+  // closed: before, their page would ask for them again.
+  useEffect(() => {
+    if (!deleted || deleted.id === selectedID) return;
+    queries.removeQueries({ queryKey: ['person', deleted.id] });
+    queries.removeQueries({ queryKey: ['meetings', deleted.id] });
+  }, [deleted, selectedID, queries]);
+
   return (
     <>
       <a className="skip" href="#connections">
@@ -77,6 +99,7 @@ export function Organizer() {
           <Suspense fallback={<Loading />}>
             {issued && issued.id === selectedID && <SignInLink name={issued.name} link={issued.link} onDismiss={() => setIssued(null)} />}
             {selected.data && <PersonPage key={selected.data.id} person={selected.data} />}
+            {selected.data && <DeletePerson key={`delete-${selected.data.id}`} person={selected.data} onDeleted={removed} />}
           </Suspense>
           {selected.isPending && selectedID !== null && <Loading />}
           {selected.isError && (
@@ -90,6 +113,9 @@ export function Organizer() {
             </div>
           )}
           {match && selectedID === null && <p className="state empty">There is no person {match.params.id}.</p>}
+          <p className="done" role="status">
+            {!match && deleted && `Deleted ${deleted.name} with their reports and meetings.`}
+          </p>
           {!match && <p className="state empty">Select a person to see whom they met, where and when.</p>}
         </div>
       </main>

@@ -10,8 +10,9 @@ interface Props {
   onSelect: (id: number) => void;
 }
 
-// RowHeight is the height of a row of the list, in pixels, as drawn.
-const RowHeight = 60;
+// RowHeight is the height of a row of the list, in pixels, as drawn: the
+// button (61.5 px) and the gap below it.
+const RowHeight = 68;
 
 // usePeople reads the people a search finds, a page at a time, from the
 // server; the pages read are kept for the next time the same search is made.

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError, signIn, type Session } from './api';
 import { errorMessage } from './load';
 import { tokenFrom } from './signin';
@@ -11,15 +11,20 @@ export function signInProblem(err: unknown): string {
 
 interface Props {
   problem?: string;
+  focus?: boolean; // take the focus: the page before it, and its focus, are gone
   onSignedIn: (s: Session) => void;
 }
 
 // SignIn is the page for whoever is not signed in: open your sign-in link,
 // or paste it (or the token alone) here.
-export function SignIn({ problem, onSignedIn }: Props) {
+export function SignIn({ problem, focus, onSignedIn }: Props) {
   const [text, setText] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (focus) heading.current?.focus();
+  }, [focus]);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -41,7 +46,9 @@ export function SignIn({ problem, onSignedIn }: Props) {
   const shown = error || problem;
   return (
     <main className="signin panel">
-      <h2>Sign in</h2>
+      <h2 ref={heading} tabIndex={-1}>
+        Sign in
+      </h2>
       <p>Open the sign-in link you were given at registration: it signs you in on this device.</p>
       <form onSubmit={submit} noValidate>
         <div className="field">

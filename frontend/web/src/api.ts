@@ -165,6 +165,11 @@ export function createPerson(person: NewPerson): Promise<Registered> {
   return request('/api/persons', { method: 'POST', headers: json, body: JSON.stringify(person) });
 }
 
+// deletePerson deletes a person with their reports and meetings.
+export function deletePerson(id: number): Promise<void> {
+  return request(`/api/persons/${id}`, { method: 'DELETE' });
+}
+
 export function listLocations(personID: number, signal?: AbortSignal): Promise<Location[]> {
   return request(`/api/persons/${personID}/locations`, { signal });
 }
