@@ -3,7 +3,6 @@ package detect
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -102,12 +101,14 @@ func (d *Detector) Add(ctx context.Context, reports []Report, now time.Time) err
 			d.place(p.r.Person, newRep(p.r), math.MinInt64)
 		}
 	}
+	var late []Report
 	for _, p := range rs {
-		if r := p.r; r.Time.UnixNano() < frontier {
-			if err := d.late(ctx, r); err != nil {
-				return fmt.Errorf("place report %d of person %d: %w", r.ID, r.Person, err)
-			}
+		if p.r.Time.UnixNano() < frontier {
+			late = append(late, p.r)
 		}
+	}
+	if err := d.late(ctx, late); err != nil {
+		return err
 	}
 	if d.newest != math.MinInt64 {
 		d.now = max(d.now, min(now.UnixNano(), d.newest))

@@ -9,8 +9,8 @@ import (
 	"slices"
 )
 
-// late places a report older than the frontier. Memory no longer holds what
-// it changes, so History does: the report changes its person's held position
+// late places reports older than the frontier. Memory no longer holds what
+// they change, so History does: a report changes its person's held position
 // from its time t until their next report or the hold's end (e), so the
 // pairs it can change are with the people who reported near it, or near the
 // report it cuts short, from t − Hold to e. For each, the meetings that can
@@ -18,13 +18,39 @@ import (
 // first of them (where, before and after the report alike, the two were not
 // together), runs to the frontier over History's reports and memory's, and
 // its meetings replace the stored ones. The meeting open at the frontier, if
-// any, goes on in memory from a checkpoint there.
-func (d *Detector) late(ctx context.Context, report Report) error {
+// any, goes on in memory from a checkpoint there. History holds all the
+// reports already, so a pair that several of them change is swept once,
+// from the earliest start any of them needs: late reports come in crowds
+// (a network that was down), and a crowd's reports change the same pairs.
+func (d *Detector) late(ctx context.Context, reports []Report) error {
+	if len(reports) == 0 {
+		return nil
+	}
 	if d.h == nil {
 		return fmt.Errorf("a report older than %v needs a history", d.Time().Add(-d.p.Lateness))
 	}
 	d.settle() // what memory knows, among the meetings
 	frontier := d.frontier()
+	from := map[[2]int64]int64{} // the pairs to sweep again, from when
+	for _, r := range reports {
+		if err := d.lateReport(ctx, r, frontier, from); err != nil {
+			return fmt.Errorf("place report %d of person %d: %w", r.ID, r.Person, err)
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(from), func(x, y [2]int64) int {
+		return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
+	}) {
+		if err := d.redo(ctx, k[0], k[1], from[k]-d.rl.gap, frontier); err != nil {
+			return fmt.Errorf("sweep the meetings of persons %d and %d again: %w", k[0], k[1], err)
+		}
+	}
+	return nil
+}
+
+// lateReport places report, older than the frontier, in memory if it is
+// held into memory's time, and notes in from the pairs it changes, each
+// from the start of the first meeting it can change (or the report's time).
+func (d *Detector) lateReport(ctx context.Context, report Report, frontier int64, from map[[2]int64]int64) error {
 	r := newRep(report)
 	id := report.Person
 	around, err := d.h.Reports(ctx, instant(r.t-d.rl.hold), instant(r.t+d.rl.hold), []int64{id}, nil, 0)
@@ -33,40 +59,41 @@ func (d *Detector) late(ctx context.Context, report Report) error {
 	}
 	mine := d.merged(id, around, frontier)
 	i, _ := mine.insert(r)
-	from, to := r.t, mine.end(i, d.rl.hold)
+	t, e := r.t, mine.end(i, d.rl.hold)
 	points := []Point{{r.lat, r.lon}}
-	if i > 0 && mine.end(i-1, d.rl.hold) == from {
+	if i > 0 && mine.end(i-1, d.rl.hold) == t {
 		points = append(points, Point{mine[i-1].lat, mine[i-1].lon})
 	}
-	if to > frontier { // it is held into memory's time
+	if e > frontier { // it is held into memory's time
 		d.place(id, r, frontier)
 	}
-	near, err := d.h.Reports(ctx, instant(from-d.rl.hold), instant(to), nil, points, d.rl.distance)
+	near, err := d.h.Reports(ctx, instant(t-d.rl.hold), instant(e), nil, points, d.rl.distance)
 	if err != nil {
 		return err
 	}
-	stored, err := d.meetings(ctx, id, from-d.rl.gap, to+d.rl.gap)
+	stored, err := d.meetings(ctx, id, t-d.rl.gap, e+d.rl.gap)
 	if err != nil {
 		return err
 	}
-	others := map[int64]bool{}
+	note := func(other int64) {
+		if other == id {
+			return
+		}
+		k := [2]int64{min(id, other), max(id, other)}
+		lo, ok := from[k]
+		if !ok {
+			lo = t
+		}
+		from[k] = min(lo, t)
+	}
 	for _, q := range near {
-		others[q.Person] = true
+		note(q.Person)
 	}
 	for _, m := range stored {
-		others[m.A], others[m.B] = true, true
-	}
-	delete(others, id)
-	for _, other := range slices.Sorted(maps.Keys(others)) {
-		lo := from
-		for _, m := range stored {
-			if m.A == other || m.B == other {
-				lo = min(lo, m.Started.UnixNano())
-			}
-		}
-		if err := d.redo(ctx, id, other, lo-d.rl.gap, frontier); err != nil {
-			return err
-		}
+		note(m.A)
+		note(m.B)
+		k := [2]int64{m.A, m.B}
+		from[k] = min(from[k], m.Started.UnixNano())
 	}
 	return nil
 }
