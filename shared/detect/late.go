@@ -37,12 +37,42 @@ func (d *Detector) late(ctx context.Context, reports []Report) error {
 			return fmt.Errorf("place report %d of person %d: %w", r.ID, r.Person, err)
 		}
 	}
-	for _, k := range slices.SortedFunc(maps.Keys(from), func(x, y [2]int64) int {
+	pairs := slices.SortedFunc(maps.Keys(from), func(x, y [2]int64) int {
 		return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
-	}) {
-		if err := d.redo(ctx, k[0], k[1], from[k]-d.rl.gap, frontier); err != nil {
-			return fmt.Errorf("sweep the meetings of persons %d and %d again: %w", k[0], k[1], err)
+	})
+	if len(pairs) == 0 {
+		return nil
+	}
+	// What the sweeps read of History, read once for them all: each
+	// person's reports and stored meetings from the earliest sweep of their
+	// pairs on.
+	earliest := map[int64]int64{}
+	for _, k := range pairs {
+		for _, p := range k {
+			if t, ok := earliest[p]; !ok || from[k] < t {
+				earliest[p] = from[k]
+			}
 		}
+	}
+	first := slices.Min(slices.Collect(maps.Values(earliest))) - d.rl.gap
+	history, err := d.h.Reports(ctx, instant(first-d.rl.hold), instant(frontier), slices.Sorted(maps.Keys(earliest)), nil, 0)
+	if err != nil {
+		return fmt.Errorf("read the reports of %d persons: %w", len(earliest), err)
+	}
+	byPerson := map[int64][]Report{}
+	for _, r := range history {
+		byPerson[r.Person] = append(byPerson[r.Person], r)
+	}
+	stored := map[int64][]Meeting{} // of each pair's first person
+	for _, k := range pairs {
+		if _, ok := stored[k[0]]; !ok {
+			if stored[k[0]], err = d.h.Meetings(ctx, k[0], instant(earliest[k[0]]-d.rl.gap), instant(math.MaxInt64)); err != nil {
+				return fmt.Errorf("read the meetings of person %d: %w", k[0], err)
+			}
+		}
+	}
+	for _, k := range pairs {
+		d.redo(k[0], k[1], from[k]-d.rl.gap, frontier, byPerson, stored[k[0]])
 	}
 	return nil
 }
@@ -113,17 +143,13 @@ func (d *Detector) merged(id int64, history []Report, frontier int64) timeline {
 	return tl
 }
 
-// redo sweeps the pair of persons x and y from lo (where they were not
+// redo sweeps the pair of persons a < b from lo (where they were not
 // together) to the frontier, replaces the stored meetings that started
 // from lo on with the sweep's, and hands the meeting open at the frontier to
-// memory.
-func (d *Detector) redo(ctx context.Context, x, y int64, lo, frontier int64) error {
-	a, b := min(x, y), max(x, y)
-	history, err := d.h.Reports(ctx, instant(lo-d.rl.hold), instant(frontier), []int64{a, b}, nil, 0)
-	if err != nil {
-		return err
-	}
-	ta, tb := d.merged(a, history, frontier), d.merged(b, history, frontier)
+// memory. History's reports of each person from lo − Hold on are in
+// reports, and its meetings of a from lo on in stored.
+func (d *Detector) redo(a, b int64, lo, frontier int64, reports map[int64][]Report, stored []Meeting) {
+	ta, tb := d.merged(a, reports[a], frontier), d.merged(b, reports[b], frontier)
 	var closed []agg
 	var r run
 	d.rl.sweep(ta, tb, lo, frontier, &r, func(m agg) { closed = append(closed, m) })
@@ -132,10 +158,9 @@ func (d *Detector) redo(ctx context.Context, x, y int64, lo, frontier int64) err
 	}
 	cut := checkpoint{t: frontier, run: r}.cut()
 
-	old, err := d.stored(ctx, a, b, lo)
-	if err != nil {
-		return err
-	}
+	old := slices.DeleteFunc(d.pending(stored, a, lo, math.MaxInt64), func(m Meeting) bool {
+		return m.B != b || m.Started.UnixNano() < lo
+	})
 	var before, after []Meeting
 	for _, m := range old {
 		if m.Started.UnixNano() < cut {
@@ -179,7 +204,7 @@ func (d *Detector) redo(ctx context.Context, x, y int64, lo, frontier int64) err
 			for _, o := range after { // they were memory's, and are no more
 				d.pend.remove(o.Key, nil)
 			}
-			return nil
+			return
 		}
 		pr = d.newPair(d.person(a), d.person(b))
 	}
@@ -200,16 +225,18 @@ func (d *Detector) redo(ctx context.Context, x, y int64, lo, frontier int64) err
 		slices.SortFunc(pr.sent, func(x, y sent) int { return cmp.Compare(x.start, y.start) })
 	}
 	d.touch(pr, frontier)
-	return nil
 }
 
 // meetings returns the stored meetings of person that overlap [from, to],
 // with the changes not yet taken applied, by start.
 func (d *Detector) meetings(ctx context.Context, person int64, from, to int64) ([]Meeting, error) {
 	all, err := d.h.Meetings(ctx, person, instant(from), instant(to))
-	if err != nil {
-		return nil, err
-	}
+	return d.pending(all, person, from, to), err
+}
+
+// pending returns all, History's meetings of person that overlap [from,
+// to], with the changes not yet taken applied, by start.
+func (d *Detector) pending(all []Meeting, person int64, from, to int64) []Meeting {
 	byKey := map[Key]Meeting{}
 	for _, m := range all {
 		byKey[m.Key] = m
@@ -228,14 +255,7 @@ func (d *Detector) meetings(ctx context.Context, person int64, from, to int64) (
 		ms = append(ms, m)
 	}
 	slices.SortFunc(ms, func(x, y Meeting) int { return x.Started.Compare(y.Started) })
-	return ms, nil
-}
-
-// stored returns the stored meetings of a and b that started at or after
-// lo.
-func (d *Detector) stored(ctx context.Context, a, b int64, lo int64) ([]Meeting, error) {
-	all, err := d.meetings(ctx, a, lo, math.MaxInt64)
-	return slices.DeleteFunc(all, func(m Meeting) bool { return m.B != b || m.Started.UnixNano() < lo }), err
+	return ms
 }
 
 // sameMeeting tells whether x and y are the same meeting with the same
