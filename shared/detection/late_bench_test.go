@@ -9,7 +9,6 @@ import (
 
 	udaconnect "github.com/udaconnect/udaconnect/shared"
 	"github.com/udaconnect/udaconnect/shared/conference"
-	"github.com/udaconnect/udaconnect/shared/detection"
 	"github.com/udaconnect/udaconnect/shared/postgres"
 	"github.com/udaconnect/udaconnect/shared/postgres/pgtest"
 )
@@ -31,14 +30,7 @@ func BenchmarkLateReports(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		db := pgtest.MustOpenDB(b)
-		ids := make([]int64, h.Attendees)
-		for i := range ids {
-			p, err := db.CreatePerson(ctx, udaconnect.Person{FirstName: "In", LastName: "Crowd", CompanyName: "Hall"}, "bench", fmt.Sprint(i), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ids[i] = p.ID
-		}
+		ids := attendees(b, db, h.Attendees)
 		away := map[int64]bool{}
 		for i, id := range ids {
 			away[id] = i%3 == 0
@@ -54,14 +46,7 @@ func BenchmarkLateReports(b *testing.B) {
 				}
 			}
 		}
-		lease, err := db.ClaimZone(ctx, 0)
-		if err != nil || lease == nil {
-			b.Fatalf("ClaimZone = %v, %v; want the zone", lease, err)
-		}
-		zone, err := detection.Open(ctx, lease, detection.Params())
-		if err != nil {
-			b.Fatal(err)
-		}
+		lease, zone := open(b, db)
 		store(b, db, live)
 		if err := zone.Drain(ctx, time.Now()); err != nil {
 			b.Fatal(err)

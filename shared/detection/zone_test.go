@@ -28,14 +28,7 @@ func TestZoneWritesTheDefinition(t *testing.T) {
 	ctx := context.Background()
 	h := conference.Hall2000
 	h.Attendees, h.Size, h.Duration = 40, 20, 12*time.Minute
-	ids := make([]int64, h.Attendees)
-	for i := range ids {
-		p, err := db.CreatePerson(ctx, udaconnect.Person{FirstName: "In", LastName: "Crowd", CompanyName: "Hall"}, "test", fmt.Sprint(i), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = p.ID
-	}
+	ids := attendees(t, db, h.Attendees)
 	lease, zone := open(t, db)
 	defer func() { lease.Close() }()
 	var reports []detect.Report
@@ -101,7 +94,7 @@ func TestZoneWritesTheDefinition(t *testing.T) {
 }
 
 // open claims zone 0 and opens its detector.
-func open(t *testing.T, db *postgres.DB) (*postgres.ZoneLease, *detection.Zone) {
+func open(t testing.TB, db *postgres.DB) (*postgres.ZoneLease, *detection.Zone) {
 	t.Helper()
 	ctx := context.Background()
 	// The lock of a lease closed goes with its backend, a moment later.
@@ -117,6 +110,20 @@ func open(t *testing.T, db *postgres.DB) (*postgres.ZoneLease, *detection.Zone) 
 		t.Fatal(err)
 	}
 	return lease, zone
+}
+
+// attendees registers n people of a crowd and returns their ids.
+func attendees(t testing.TB, db *postgres.DB, n int) []int64 {
+	t.Helper()
+	ids := make([]int64, n)
+	for i := range ids {
+		p, err := db.CreatePerson(context.Background(), udaconnect.Person{FirstName: "In", LastName: "Crowd", CompanyName: "Hall"}, "test", fmt.Sprint(i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = p.ID
+	}
+	return ids
 }
 
 // A zone taken over says at once how far behind it is, not what its last
