@@ -105,25 +105,21 @@ func (d *Detector) lateReport(ctx context.Context, report Report, frontier int64
 	if err != nil {
 		return err
 	}
-	note := func(other int64) {
-		if other == id {
-			return
-		}
+	note := func(other, at int64) { // the pair of id and other changes from at
 		k := [2]int64{min(id, other), max(id, other)}
-		lo, ok := from[k]
-		if !ok {
-			lo = t
+		if lo, ok := from[k]; other != id && (!ok || at < lo) {
+			from[k] = at
 		}
-		from[k] = min(lo, t)
 	}
 	for _, q := range near {
-		note(q.Person)
+		note(q.Person, t)
 	}
 	for _, m := range stored {
-		note(m.A)
-		note(m.B)
-		k := [2]int64{m.A, m.B}
-		from[k] = min(from[k], m.Started.UnixNano())
+		other := m.A
+		if other == id {
+			other = m.B
+		}
+		note(other, min(t, m.Started.UnixNano()))
 	}
 	return nil
 }
