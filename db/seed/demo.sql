@@ -1,6 +1,8 @@
 -- The proof of concept's demo data, corrected: every point is where it really
 -- is (latitude, longitude), around San Mateo (37.55 N 122.29 W) and
--- Albuquerque (35.05 N 106.57 W); times are UTC. Safe to load twice.
+-- Albuquerque (35.05 N 106.57 W); times are UTC. Safe to load twice; a
+-- person deleted since (deleted_person) is not loaded again, nor their
+-- reports.
 INSERT INTO person (id, first_name, last_name, company_name, event_source, event_id)
 SELECT id, first_name, last_name, company_name, '/udaconnect/seed', 'person-' || id
 FROM (VALUES
@@ -10,6 +12,7 @@ FROM (VALUES
     (8, 'Paul', 'Badman', 'Paul Badman & Associates'),
     (9, 'Otto', 'Spring', 'The Chicken Sisters Restaurant')
 ) AS seed (id, first_name, last_name, company_name)
+WHERE id NOT IN (SELECT id FROM deleted_person)
 ON CONFLICT DO NOTHING;
 
 -- Each location stored is queued for detection, as locations does
@@ -58,6 +61,7 @@ FROM (VALUES
     (67, 8, 37.55363, -122.290883, '2020-07-07 10:37:06+00'),
     (68, 6, 37.55363, -122.290883, '2020-08-15 10:37:06+00')
 ) AS seed (id, person_id, latitude, longitude, creation_time)
+WHERE person_id NOT IN (SELECT id FROM deleted_person)
 ON CONFLICT DO NOTHING
 RETURNING id, creation_time
 )

@@ -19,6 +19,28 @@ func TestMigrateTwice(t *testing.T) {
 	}
 }
 
+// A seeded person the organizer deleted stays deleted, with their reports,
+// when the demo data is loaded again (make run loads it at every start).
+func TestSeedKeepsTheDeleted(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	if err := db.Seed(ctx); err != nil {
+		t.Fatalf("Seed: %v", err)
+	}
+	if err := db.DeletePerson(ctx, 9); err != nil {
+		t.Fatalf("DeletePerson(9): %v", err)
+	}
+	if err := db.Seed(ctx); err != nil {
+		t.Fatalf("Seed again: %v", err)
+	}
+	if p, err := db.FindPerson(ctx, 9); err == nil {
+		t.Errorf("person 9 after seeding again = %+v; want deleted", p)
+	}
+	if locs, err := db.FindLocations(ctx, 9, zeroTime, zeroTime); len(locs) != 0 || udaconnect.ErrorCode(err) != udaconnect.ENOTFOUND {
+		t.Errorf("person 9's reports after seeding again = %d, %v; want none, the person not found", len(locs), err)
+	}
+}
+
 func TestSeed(t *testing.T) {
 	db := pgtest.MustOpenDB(t)
 	ctx := context.Background()
